@@ -1,0 +1,274 @@
+"""Cluster: a Kapsule (or Kosmos) control plane, its kubeconfig and the Kubernetes provider built on it."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Literal, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator, model_validator
+from pulumiverse_scaleway import kubernetes
+
+from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, ZONES, is_kosmos
+from .network import PrivateNetwork
+from .spec import GoDuration, IPv4Address, IPv4Cidr, Spec, SpecError, Tags, render_tags
+
+if TYPE_CHECKING:
+    from .pool import Pool
+
+ClusterType = Literal[
+    "kapsule",
+    "kapsule-dedicated-4",
+    "kapsule-dedicated-8",
+    "kapsule-dedicated-16",
+    "multicloud",
+    "multicloud-dedicated-4",
+    "multicloud-dedicated-8",
+    "multicloud-dedicated-16",
+]
+Weekday = Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+#: `x.y` (auto-upgrade follows the minor's patches) or `x.y.z` (pinned).
+VERSION = re.compile(r"^(\d+)\.(\d+)(\.(\d+))?$")
+#: A cluster name Kubernetes tooling is happy with: lower case letters, digits and dashes.
+CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$")
+
+
+class AutoUpgradeSpec(Spec):
+    """Automatic patch upgrades in a weekly two-hour maintenance window."""
+
+    enabled: bool = False
+    maintenance_window_day: Weekday = "any"
+    maintenance_window_start_hour: int = Field(default=0, ge=0, le=23)
+
+
+class AutoscalerSpec(Spec):
+    """The cluster autoscaler's settings (all changed in place); unset keys keep Scaleway's defaults."""
+
+    disable_scale_down: Optional[bool] = None
+    scale_down_delay_after_add: Optional[GoDuration] = None
+    scale_down_unneeded_time: Optional[GoDuration] = None
+    estimator: Optional[Literal["binpacking"]] = None
+    expander: Optional[Literal["random", "most_pods", "least_waste", "priority", "price"]] = None
+    ignore_daemonsets_utilization: Optional[bool] = None
+    balance_similar_node_groups: Optional[bool] = None
+    expendable_pods_priority_cutoff: Optional[int] = None
+    scale_down_utilization_threshold: Optional[float] = Field(default=None, gt=0, le=1)
+    max_graceful_termination_sec: Optional[int] = Field(default=None, ge=0)
+
+
+class OidcSpec(Spec):
+    """OpenID Connect login to the API server."""
+
+    issuer_url: str = Field(pattern=r"^https://\S+$")
+    client_id: str = Field(min_length=1)
+    username_claim: Optional[str] = None
+    username_prefix: Optional[str] = None
+    groups_claims: list[str] = Field(default_factory=list)
+    groups_prefix: Optional[str] = None
+    required_claims: list[str] = Field(default_factory=list)
+
+
+class ClusterSpec(Spec):
+    """A Kapsule control plane as a stack declares it."""
+
+    name: str
+    type: ClusterType = "kapsule"
+    version: str
+    cni: Literal["cilium", "cilium_native", "calico", "kilo"] = "cilium"
+    delete_additional_resources: bool
+    auto_upgrade: AutoUpgradeSpec = Field(default_factory=AutoUpgradeSpec)
+    upgrade_pools: bool = True
+    autoscaler: AutoscalerSpec = Field(default_factory=AutoscalerSpec)
+    oidc: Optional[OidcSpec] = None
+    feature_gates: list[str] = Field(default_factory=list)
+    admission_plugins: list[str] = Field(default_factory=list)
+    apiserver_cert_sans: list[str] = Field(default_factory=list)
+    pod_cidr: Optional[IPv4Cidr] = None
+    service_cidr: Optional[IPv4Cidr] = None
+    service_dns_ip: Optional[IPv4Address] = None
+    description: Optional[str] = None
+    tags: Tags
+    protect: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not CLUSTER_NAME.match(value):
+            raise ValueError(f"{value!r} must be 1 to 100 lower case letters, digits and dashes, not starting or ending with a dash")
+        return value
+
+    @field_validator("cni", mode="before")
+    @classmethod
+    def _legacy_cni(cls, value: object) -> object:
+        if value in ("weave", "flannel"):
+            raise ValueError(f"{value!r} is a legacy CNI Kapsule no longer offers; use one of {', '.join(KAPSULE_CNIS)}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not VERSION.match(value):
+            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' or '1.35.2'")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "ClusterSpec":
+        allowed = KOSMOS_CNIS if is_kosmos(self.type) else KAPSULE_CNIS
+        if self.cni not in allowed:
+            raise SpecError(
+                ("cni",),
+                f"{self.cni!r} is not offered on a {self.type} cluster; allowed: {', '.join(allowed)}",
+            )
+        pinned = VERSION.match(self.version).group(3) is not None
+        if self.auto_upgrade.enabled and pinned:
+            raise SpecError(
+                ("version",),
+                f"{self.version!r} pins a patch, but auto_upgrade.enabled is true: write the minor only "
+                f"({'.'.join(self.version.split('.')[:2])!r}) and let Scaleway apply patches",
+            )
+        if not self.auto_upgrade.enabled and not pinned:
+            raise SpecError(
+                ("version",),
+                f"{self.version!r} names a minor only, which Scaleway accepts only with auto_upgrade.enabled true; "
+                "pin a patch such as '1.35.2' or enable auto_upgrade",
+            )
+        if self.service_dns_ip and self.service_cidr:
+            if ipaddress.IPv4Address(self.service_dns_ip) not in ipaddress.IPv4Network(self.service_cidr):
+                raise SpecError(("service_dns_ip",), f"{self.service_dns_ip} is not inside service_cidr {self.service_cidr}")
+        return self
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        """The (major, minor) the version names."""
+        match = VERSION.match(self.version)
+        return int(match.group(1)), int(match.group(2))
+
+    @property
+    def max_nodes(self) -> int:
+        """How many nodes this control plane type accepts."""
+        return MAX_NODES[self.type]
+
+
+class Cluster(pulumi.ComponentResource):
+    """A Kapsule cluster with its kubeconfig (secret) and a Kubernetes provider that waits for its pools."""
+
+    id: pulumi.Output[str]
+    """The cluster id (`<region>/<uuid>`)."""
+    apiserver_url: pulumi.Output[str]
+    """The Kubernetes API server URL."""
+    wildcard_dns: pulumi.Output[str]
+    """The DNS wildcard that resolves to the nodes' public IPs."""
+    kubeconfig: pulumi.Output[str]
+    """The admin kubeconfig file, always a Pulumi secret."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        *,
+        network: Optional[PrivateNetwork] = None,
+        region: Optional[str] = None,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        if is_kosmos(spec.type):
+            if network is not None:
+                raise ValueError(f"Cluster {name}: network is forbidden for a Kosmos ({spec.type}) cluster")
+            if region is None:
+                raise ValueError(f"Cluster {name}: region is required for a Kosmos ({spec.type}) cluster")
+        elif network is None:
+            raise ValueError(f"Cluster {name}: network is required for a {spec.type} cluster (Scaleway requires a private network)")
+        if network is not None and region is not None and region != network.region:
+            raise ValueError(f"Cluster {name}: region {region!r} differs from the network's region {network.region!r}")
+        region = region or network.region
+        if region not in ZONES:
+            raise ValueError(f"Cluster {name}: region {region!r} is not one of {', '.join(ZONES)}")
+
+        super().__init__("kapsule:cluster:Cluster", name, None, opts)
+        self.spec = spec
+        self.region = region
+        self.network = network
+        self.pools: list["Pool"] = []
+        self._provider: Optional[k8s.Provider] = None
+
+        upgrade = spec.auto_upgrade
+        autoscaler = spec.autoscaler.model_dump(exclude_none=True)
+        oidc = spec.oidc
+        self.cluster = kubernetes.Cluster(
+            name,
+            name=spec.name,
+            type=spec.type,
+            version=spec.version,
+            cni=spec.cni,
+            region=region,
+            private_network_id=network.id if network is not None else None,
+            delete_additional_resources=spec.delete_additional_resources,
+            upgrade_pools=spec.upgrade_pools,
+            auto_upgrade=kubernetes.ClusterAutoUpgradeArgs(
+                enable=upgrade.enabled,
+                maintenance_window_day=upgrade.maintenance_window_day,
+                maintenance_window_start_hour=upgrade.maintenance_window_start_hour,
+            ),
+            autoscaler_config=kubernetes.ClusterAutoscalerConfigArgs(**autoscaler) if autoscaler else None,
+            open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(
+                issuer_url=oidc.issuer_url,
+                client_id=oidc.client_id,
+                username_claim=oidc.username_claim,
+                username_prefix=oidc.username_prefix,
+                groups_claims=oidc.groups_claims or None,
+                groups_prefix=oidc.groups_prefix,
+                required_claims=oidc.required_claims or None,
+            )
+            if oidc is not None
+            else None,
+            feature_gates=spec.feature_gates or None,
+            admission_plugins=spec.admission_plugins or None,
+            apiserver_cert_sans=spec.apiserver_cert_sans or None,
+            pod_cidr=spec.pod_cidr,
+            service_cidr=spec.service_cidr,
+            service_dns_ip=spec.service_dns_ip,
+            description=spec.description,
+            tags=render_tags(tags or {}, spec.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=spec.protect),
+        )
+        self.id = self.cluster.id
+        self.apiserver_url = self.cluster.apiserver_url
+        self.wildcard_dns = self.cluster.wildcard_dns
+        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
+        self.register_outputs(
+            {
+                "id": self.id,
+                "apiserver_url": self.apiserver_url,
+                "wildcard_dns": self.wildcard_dns,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def attach(self, pool: "Pool") -> None:
+        """Record a pool of this cluster, so the Kubernetes provider waits for it."""
+        if self._provider is not None:
+            raise ValueError(
+                f"Pool {pool.name}: declared after cluster.provider was first used; declare every Pool of a cluster first"
+            )
+        self.pools.append(pool)
+
+    @property
+    def provider(self) -> k8s.Provider:
+        """The Kubernetes provider for this cluster, usable once every declared pool is ready."""
+        if self._provider is None:
+            if not self.pools:
+                raise ValueError(
+                    "Cluster.provider: declare at least one Pool of this cluster first; its kubeconfig works only once a pool is ready"
+                )
+            ready = [pool.pool for pool in self.pools]
+            # The kubeconfig input waits on the pools' ids, so the provider is not configured before nodes exist.
+            kubeconfig = pulumi.Output.all(self.kubeconfig, *[pool.id for pool in self.pools]).apply(lambda values: values[0])
+            self._provider = k8s.Provider(
+                f"{self._name}-kubernetes",
+                kubeconfig=kubeconfig,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+            )
+        return self._provider

@@ -1,0 +1,122 @@
+"""PrivateNetwork: a VPC and a regional private network, optionally behind a Public Gateway."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal, Optional
+
+import pulumi
+from pydantic import field_validator
+from pulumiverse_scaleway import network
+
+from .catalog import ZONES, default_zone, zone_problem
+from .spec import IPv4Cidr, Spec, Tags, render_tags
+
+
+class PublicGatewaySpec(Spec):
+    """A Public Gateway that gives nodes without public IPs their way out (NAT, default route)."""
+
+    type: Literal["VPC-GW-S", "VPC-GW-M", "VPC-GW-L", "VPC-GW-XL"] = "VPC-GW-S"
+    zone: Optional[str] = None
+    bastion_enabled: bool = False
+
+
+class PrivateNetworkSpec(Spec):
+    """The private network a Kapsule cluster and its pools live in."""
+
+    vpc_id: Optional[str] = None
+    subnet: Optional[IPv4Cidr] = None
+    public_gateway: Optional[PublicGatewaySpec] = None
+    tags: Tags
+    protect: bool = False
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet_fits_a_cluster(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        subnet = ipaddress.IPv4Network(value)
+        if not subnet.is_private:
+            raise ValueError(f"{value!r} is not a private range (use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
+        if subnet.prefixlen > 22:
+            raise ValueError(f"{value!r} is smaller than the /22 a Kapsule cluster takes; use a prefix of /22 or shorter")
+        return value
+
+
+class PrivateNetwork(pulumi.ComponentResource):
+    """A VPC (or an existing one) and a regional private network; with a Public Gateway when asked."""
+
+    id: pulumi.Output[str]
+    """The private network id, what a Cluster and its Pools attach to."""
+    vpc_id: pulumi.Output[str]
+    """The VPC holding the private network."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: PrivateNetworkSpec,
+        *,
+        region: str,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        if region not in ZONES:
+            raise ValueError(f"PrivateNetwork {name}: region {region!r} is not one of {', '.join(ZONES)}")
+        gateway = spec.public_gateway
+        problem = gateway and gateway.zone and zone_problem(gateway.zone, region)
+        if problem:
+            raise ValueError(f"PrivateNetwork {name}: public_gateway.zone {problem}")
+        super().__init__("kapsule:network:PrivateNetwork", name, None, opts)
+        self.region = region
+        self.spec = spec
+        rendered_tags = render_tags(tags or {}, spec.tags)
+        child = pulumi.ResourceOptions(parent=self, protect=spec.protect)
+
+        if spec.vpc_id is None:
+            self.vpc: Optional[network.Vpc] = network.Vpc(f"{name}-vpc", region=region, tags=rendered_tags, opts=child)
+            self.vpc_id = self.vpc.id
+        else:
+            self.vpc = None
+            self.vpc_id = pulumi.Output.from_input(spec.vpc_id)
+
+        self.private_network = network.PrivateNetwork(
+            name,
+            vpc_id=self.vpc_id,
+            region=region,
+            ipv4_subnet=network.PrivateNetworkIpv4SubnetArgs(subnet=spec.subnet) if spec.subnet else None,
+            tags=rendered_tags,
+            opts=child,
+        )
+        self.id = self.private_network.id
+
+        self.public_gateway: Optional[network.PublicGateway] = None
+        if gateway is not None:
+            zone = gateway.zone or default_zone(region)
+            gateway_opts = pulumi.ResourceOptions(parent=self)
+            address = network.PublicGatewayIp(f"{name}-gateway", zone=zone, tags=rendered_tags, opts=gateway_opts)
+            self.public_gateway = network.PublicGateway(
+                f"{name}-gateway",
+                type=gateway.type,
+                zone=zone,
+                ip_id=address.id,
+                bastion_enabled=gateway.bastion_enabled,
+                tags=rendered_tags,
+                opts=gateway_opts,
+            )
+            # Masquerade plus a pushed default route is what lets nodes without public IPs reach out.
+            network.GatewayNetwork(
+                f"{name}-gateway",
+                gateway_id=self.public_gateway.id,
+                private_network_id=self.id,
+                zone=zone,
+                enable_masquerade=True,
+                ipam_configs=[network.GatewayNetworkIpamConfigArgs(push_default_route=True)],
+                opts=gateway_opts,
+            )
+
+        self.register_outputs({"id": self.id, "vpc_id": self.vpc_id})
+
+    @property
+    def has_public_gateway(self) -> bool:
+        """Whether pools on this network may run without public IPs."""
+        return self.spec.public_gateway is not None

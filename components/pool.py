@@ -1,0 +1,172 @@
+"""Pool: a Kapsule node pool, fixed or autoscaled, in one zone of its cluster's region."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import pulumi
+from pydantic import Field, field_validator, model_validator
+from pulumiverse_scaleway import kubernetes
+
+from .catalog import default_zone, node_type_problem, zone_problem
+from .cluster import Cluster
+from .spec import Spec, SpecError, Tags, render_tags
+
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class TaintSpec(Spec):
+    """A Kubernetes taint set on every node of the pool."""
+
+    key: str = Field(min_length=1)
+    value: str = ""
+    effect: TaintEffect
+
+
+class UpgradePolicySpec(Spec):
+    """How many nodes an upgrade may take down and add at once."""
+
+    max_unavailable: int = Field(default=1, ge=0)
+    max_surge: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _moves(self) -> "UpgradePolicySpec":
+        if self.max_unavailable == 0 and self.max_surge == 0:
+            raise SpecError(("max_unavailable",), "max_unavailable and max_surge are both 0: an upgrade could never proceed")
+        return self
+
+
+class PoolSpec(Spec):
+    """A node pool as a stack declares it."""
+
+    node_type: str
+    zone: Optional[str] = None
+    size: int = Field(ge=0)
+    autoscaling: bool = False
+    min_size: Optional[int] = Field(default=None, ge=0)
+    max_size: Optional[int] = Field(default=None, ge=1)
+    autohealing: bool = False
+    root_volume_type: Optional[Literal["l_ssd", "sbs_5k", "sbs_15k"]] = None
+    root_volume_size_in_gb: Optional[int] = Field(default=None, ge=20)
+    container_runtime: Literal["containerd"] = "containerd"
+    public_ip_disabled: bool = False
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[TaintSpec] = Field(default_factory=list)
+    startup_taints: list[TaintSpec] = Field(default_factory=list)
+    kubelet_args: dict[str, str] = Field(default_factory=dict)
+    upgrade_policy: UpgradePolicySpec = Field(default_factory=UpgradePolicySpec)
+    placement_group_id: Optional[str] = None
+    security_group_id: Optional[str] = None
+    tags: Tags
+
+    @field_validator("node_type")
+    @classmethod
+    def _node_type(cls, value: str) -> str:
+        problem = node_type_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "PoolSpec":
+        if not self.autoscaling:
+            for key in ("min_size", "max_size"):
+                if getattr(self, key) is not None:
+                    raise SpecError((key,), f"is set but autoscaling is false; set autoscaling: true or remove {key}")
+            return self
+        if self.min_size is None or self.max_size is None:
+            missing = "min_size" if self.min_size is None else "max_size"
+            raise SpecError((missing,), "is required when autoscaling is true")
+        if not self.min_size <= self.size <= self.max_size:
+            raise SpecError(
+                ("size",),
+                f"{self.size} is outside min_size..max_size ({self.min_size}..{self.max_size}); "
+                "an autoscaled pool needs min_size <= size <= max_size",
+            )
+        return self
+
+    @property
+    def most_nodes(self) -> int:
+        """The most nodes this pool can hold."""
+        return self.max_size if self.autoscaling else self.size
+
+    @property
+    def fewest_nodes(self) -> int:
+        """The fewest nodes this pool can shrink to."""
+        return self.min_size if self.autoscaling else self.size
+
+
+class Pool(pulumi.ComponentResource):
+    """A node pool of a Cluster; an autoscaled pool leaves its live size to the autoscaler."""
+
+    id: pulumi.Output[str]
+    """The pool id (`<region>/<uuid>`)."""
+    version: pulumi.Output[str]
+    """The Kubernetes version the pool's nodes run."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: PoolSpec,
+        *,
+        cluster: Cluster,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        zone = spec.zone or default_zone(cluster.region)
+        problem = zone_problem(zone, cluster.region)
+        if problem:
+            raise ValueError(f"Pool {name}: zone {problem}")
+        if spec.public_ip_disabled and (cluster.network is None or not cluster.network.has_public_gateway):
+            raise ValueError(f"Pool {name}: public_ip_disabled needs a Public Gateway on the cluster's private network")
+
+        super().__init__("kapsule:cluster:Pool", name, None, opts)
+        self.spec = spec
+        self.zone = zone
+        self.cluster = cluster
+
+        def taints(items: list[TaintSpec], args: type) -> Optional[list]:
+            return [args(key=t.key, value=t.value, effect=t.effect) for t in items] or None
+
+        self.pool = kubernetes.Pool(
+            name,
+            cluster_id=cluster.id,
+            region=cluster.region,
+            zone=zone,
+            node_type=spec.node_type,
+            size=spec.size,
+            autoscaling=spec.autoscaling,
+            min_size=spec.min_size,
+            max_size=spec.max_size,
+            autohealing=spec.autohealing,
+            container_runtime=spec.container_runtime,
+            root_volume_type=spec.root_volume_type,
+            root_volume_size_in_gb=spec.root_volume_size_in_gb,
+            public_ip_disabled=spec.public_ip_disabled,
+            labels=spec.labels or None,
+            taints=taints(spec.taints, kubernetes.PoolTaintArgs),
+            startup_taints=taints(spec.startup_taints, kubernetes.PoolStartupTaintArgs),
+            kubelet_args=spec.kubelet_args or None,
+            upgrade_policy=kubernetes.PoolUpgradePolicyArgs(
+                max_unavailable=spec.upgrade_policy.max_unavailable,
+                max_surge=spec.upgrade_policy.max_surge,
+            ),
+            placement_group_id=spec.placement_group_id,
+            security_group_id=spec.security_group_id,
+            tags=render_tags(tags or {}, spec.tags),
+            wait_for_pool_ready=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # With autoscaling on, the autoscaler owns the live size: `size` only seeds the pool.
+                ignore_changes=["size"] if spec.autoscaling else None,
+            ),
+        )
+        self.id = self.pool.id
+        self.version = self.pool.version
+        cluster.attach(self)
+        self.register_outputs({"id": self.id, "version": self.version})
+
+    @property
+    def name(self) -> str:
+        """The pool's logical name."""
+        return self._name

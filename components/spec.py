@@ -1,0 +1,66 @@
+"""The base of every component spec: plain, validated, immutable values."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+#: A Go duration as Scaleway's controllers parse it (`time.ParseDuration`): "500ms", "10s", "1h30m".
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+class Spec(BaseModel):
+    """A component's plain values: unknown keys and loose types are refused, nothing is coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _go_duration(value: str) -> str:
+    if not GO_DURATION.match(value):
+        raise ValueError(
+            f"{value!r} is not a Go duration; write a number with a unit (ns, us, ms, s, m, h), such as '5s' or '500ms'"
+        )
+    return value
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR such as 172.16.0.0/22 ({error})") from None
+    return value
+
+
+def _ipv4_address(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address such as 10.32.0.10") from None
+    return value
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
+#: Scaleway tags are strings; the specs take a mapping and render `key=value`.
+Tags = Annotated[dict[str, str], Field(default_factory=dict)]
+
+
+def render_tags(*mappings: dict[str, str]) -> list[str]:
+    """Merge tag mappings (later ones win) into Scaleway's sorted `key=value` strings."""
+    merged: dict[str, str] = {}
+    for mapping in mappings:
+        merged.update(mapping)
+    return [f"{key}={value}" if value else key for key, value in sorted(merged.items())]
+
+
+class SpecError(ValueError):
+    """A rule broken across fields, reported at the key `path` below the spec that raised it."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message

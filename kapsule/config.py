@@ -1,0 +1,241 @@
+"""The stack config schema (a composition of the component specs) and how a stack file is read."""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, zone_problem
+from components.cluster import ClusterSpec
+from components.network import PrivateNetworkSpec
+from components.pool import PoolSpec
+from components.registry import RegistryNamespaceSpec
+from components.spec import Spec, SpecError, Tags
+
+NAMESPACE = "kapsule"
+#: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
+SECRET_PLACEHOLDER = "[secret]"
+#: Pool names become Pulumi logical names and node labels.
+POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+class StackConfig(Spec):
+    """Everything one environment declares under the `kapsule:` namespace of its stack file."""
+
+    region: str = "fr-par"
+    tags: Tags
+    network: Optional[PrivateNetworkSpec] = None
+    cluster: ClusterSpec
+    pools: dict[str, PoolSpec] = Field(min_length=1)
+    registry: Optional[RegistryNamespaceSpec] = None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in ZONES:
+            raise ValueError(f"{value!r} is not a Kapsule region; allowed: {', '.join(ZONES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "StackConfig":
+        kosmos = is_kosmos(self.cluster.type)
+        if kosmos and self.network is not None:
+            raise SpecError(("network",), f"is forbidden for a Kosmos cluster (cluster.type {self.cluster.type!r})")
+        if not kosmos and self.network is None:
+            raise SpecError(("network",), f"is required for a {self.cluster.type} cluster: Scaleway attaches Kapsule to a private network")
+        gateway = self.network.public_gateway if self.network else None
+        if gateway and gateway.zone and zone_problem(gateway.zone, self.region):
+            raise SpecError(("network", "public_gateway", "zone"), zone_problem(gateway.zone, self.region))
+        for name, pool in self.pools.items():
+            if not POOL_NAME.match(name):
+                raise SpecError(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes")
+            if pool.zone and zone_problem(pool.zone, self.region):
+                raise SpecError(("pools", name, "zone"), zone_problem(pool.zone, self.region))
+            if pool.public_ip_disabled and gateway is None:
+                raise SpecError(
+                    ("pools", name, "public_ip_disabled"),
+                    "true needs a Public Gateway on the private network: set network.public_gateway",
+                )
+        if self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
+            raise SpecError(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size")
+        most = sum(p.most_nodes for p in self.pools.values())
+        if most > self.cluster.max_nodes:
+            raise SpecError(
+                ("pools",),
+                f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}",
+            )
+        if self.registry is not None:
+            registry_region = self.registry.region or self.region
+            if registry_region not in REGISTRY_REGIONS:
+                raise SpecError(
+                    ("registry", "region"),
+                    f"{registry_region!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}",
+                )
+        return self
+
+
+class StackConfigError(Exception):
+    """A stack file that breaks the schema: one message naming the file, each key path, value and what is allowed."""
+
+    def __init__(self, stack_file: str, problems: list[tuple[str, str]]) -> None:
+        self.stack_file = stack_file
+        self.problems = problems
+        lines = [f"{stack_file}: invalid stack config"]
+        lines += [f"  {path}: {message}" for path, message in problems]
+        super().__init__("\n".join(lines))
+
+
+def stack_file_path(stack: str, root: Path) -> Path:
+    """Where a stack's config lives (`stackConfigDir: stacks`)."""
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
+    """Validate a stack's `kapsule:` config (Pulumi's string map); raise StackConfigError on any problem."""
+    values: dict[str, Any] = {}
+    for key, raw in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        values[name] = _decode(raw)
+    try:
+        return StackConfig.model_validate(values)
+    except ValidationError as error:
+        raise StackConfigError(stack_file, [_describe(item) for item in error.errors()]) from None
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Read a stack file as Pulumi hands config to a program: a map of JSON strings, plus the secret keys.
+
+    `secure:` values cannot be decrypted without the stack's key, so they become a placeholder marked secret.
+    """
+    display = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StackConfigError(display, [("(file)", "does not exist")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackConfigError(display, [("(file)", f"cannot be read: {error}")]) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise StackConfigError(display, [("(file)", f"is not valid YAML: {error}")]) from None
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise StackConfigError(display, [("(file)", "must be a mapping with a `config:` key")])
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackConfigError(display, [("config", "must be a mapping of `namespace:key` to values")])
+    flat: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in config.items():
+        key = str(key)
+        if ":" not in key:
+            raise StackConfigError(display, [(key, f"config keys are `namespace:key`; did you mean `{NAMESPACE}:{key}`?")])
+        value, secret = _strip_secure(value)
+        if secret:
+            secret_keys.append(key)
+        flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return flat, secret_keys
+
+
+def _strip_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        pairs = {k: _strip_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        pairs = [_strip_secure(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
+
+
+def _decode(raw: Any) -> Any:
+    """Pulumi passes structured values as JSON text and plain strings as they are."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """`("cluster", "autoscaler", "expander")` -> `kapsule:cluster.autoscaler.expander`; list indexes in brackets."""
+    if not loc:
+        return f"{NAMESPACE}:(root)"
+    text = f"{NAMESPACE}:{loc[0]}"
+    for part in loc[1:]:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _describe(item: dict[str, Any]) -> tuple[str, str]:
+    loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+    kind = item["type"]
+    value = item.get("input")
+    error = (item.get("ctx") or {}).get("error")
+    if isinstance(error, SpecError):
+        return format_path(loc + error.path), error.message
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(StackConfig, loc[:-1])
+        return format_path(loc), f"unknown key; allowed keys here: {', '.join(allowed)}"
+    if kind == "missing":
+        return format_path(loc), "is required"
+    if kind == "literal_error":
+        expected = item["ctx"]["expected"].replace("'", "")
+        return format_path(loc), f"{value!r} is not allowed; allowed: {expected}"
+    if kind == "value_error":
+        return format_path(loc), str(error)
+    message = item["msg"]
+    return format_path(loc), f"{message[0].lower()}{message[1:]} (got {value!r})"
+
+
+def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys a mapping at `loc` below `model` accepts, for an unknown-key message."""
+    current = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] -> X, Annotated[X, ...] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0] if len(options) == 1 else annotation
+            if len(options) != 1:
+                return annotation
+        else:
+            return annotation

@@ -1,0 +1,239 @@
+"""Run the real program under Pulumi's mock runtime and record every resource it registers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import runpy
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "kapsule"
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "__main__.py"
+
+
+class Unknown:
+    """A value only the cloud knows, after apply."""
+
+    _instance: Optional["Unknown"] = None
+
+    def __new__(cls) -> "Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value Pulumi keeps encrypted; rendered masked, never printed."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+@dataclass
+class Resource:
+    """One registration as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    provider: str = ""
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Rendering:
+    """What a stack's program declares: its resources (sorted by URN) and its stack outputs."""
+
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def by_type(self, type_: str) -> list[Resource]:
+        """The resources of one type token."""
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        """The single resource of a type token; fails when there is not exactly one."""
+        found = self.by_type(type_)
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} resources of type {type_}, expected 1")
+        return found[0]
+
+
+def plain(value: Any) -> tuple[Any, bool]:
+    """Turn deserialized RPC values into Secret/UNKNOWN-marked plain values; report whether a secret was seen."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            inner, _ = plain(value.get("value"))
+            return Secret(inner), True
+        items = {k: plain(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items = [plain(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    if isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return UNKNOWN, False
+    if isinstance(value, float) and value.is_integer():
+        # The wire format has only doubles; integers come back as 1.0.
+        return int(value), False
+    return value, False
+
+
+def _stable_id(urn: str) -> str:
+    return str(uuid.UUID(hashlib.sha256(urn.encode()).hexdigest()[:32]))
+
+
+class KapsuleMocks(pulumi_mocks.Mocks):
+    """Answers the engine's calls the way Scaleway would, deterministically.
+
+    In preview (no recorded state) new resources get unknown ids and computed outputs, as in a real
+    `pulumi preview`; otherwise ids and computed outputs are derived from the URN, never random.
+    """
+
+    def __init__(self, preview: bool) -> None:
+        self.preview = preview
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[Optional[str], dict]:
+        state = dict(args.inputs)
+        if self.preview or not args.custom:
+            return "", state
+        urn = f"{args.typ}::{args.name}"
+        region = args.inputs.get("region") or args.inputs.get("zone", "fr-par-1").rsplit("-", 1)[0]
+        ident = _stable_id(urn)
+        state.update(computed_outputs(args.typ, args.inputs, ident, region))
+        return f"{region}/{ident}", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, Optional[list]]:
+        return {}, None
+
+
+def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str) -> dict[str, Any]:
+    """Outputs Scaleway computes for a resource, shaped as the provider returns them (camelCase)."""
+    if type_ == "scaleway:kubernetes/cluster:Cluster":
+        host = f"https://{ident}.api.k8s.{region}.scw.cloud:6443"
+        token = hashlib.sha256(ident.encode()).hexdigest()
+        config_file = (
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters:\n- name: {inputs.get('name')}\n  cluster:\n    server: {host}\n"
+            f"users:\n- name: admin\n  user:\n    token: {token}\n"
+        )
+        return {
+            "apiserverUrl": host,
+            "wildcardDns": f"*.{ident}.nodes.k8s.{region}.scw.cloud",
+            "kubeconfigs": [{"configFile": config_file, "host": host, "token": token, "clusterCaCertificate": "LS0t"}],
+            "status": "ready",
+        }
+    if type_ == "scaleway:registry/namespace:Namespace":
+        return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}"}
+    if type_ == "scaleway:kubernetes/pool:Pool":
+        return {"status": "ready"}
+    return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps what the engine would see: options, parents, dependencies."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: dict[str, Resource] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs, _ = plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
+        outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True)) if response.object else ({}, False)
+        self.registrations[response.urn] = Resource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs=inputs,
+            protect=bool(request.protect),
+            ignore_changes=sorted(request.ignoreChanges),
+            depends_on=sorted(request.dependencies),
+            provider=request.provider,
+            id=response.id,
+            outputs=outputs,
+        )
+        return response
+
+
+def render(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] = (),
+    *,
+    preview: bool = True,
+    program: Path = MAIN,
+) -> Rendering:
+    """Run `program` for `stack` with `config` under the mock runtime, in a fresh context and event loop."""
+    return contextvars.Context().run(_render, stack, dict(config), list(secret_keys), preview, program)
+
+
+def _render(stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, program: Path) -> Rendering:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        monitor = RecordingMonitor(KapsuleMocks(preview))
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+        set_all_config(config, secret_keys)
+        root = pulumi.runtime.get_root_resource()
+        program_dir = str(program.parent)
+        added = program_dir not in sys.path
+        if added:
+            sys.path.insert(0, program_dir)
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+            outputs = _sync_await(_resolve_outputs(root.outputs))
+            _sync_await(wait_for_rpcs())
+        finally:
+            if added:
+                sys.path.remove(program_dir)
+        resources = sorted(monitor.registrations.values(), key=lambda r: r.urn)
+        return Rendering(stack=stack, resources=resources, outputs=outputs)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for name in sorted(outputs):
+        output = pulumi.Output.from_input(outputs[name])
+        known = await output.is_known()
+        secret = await output.is_secret()
+        value = await output.future(with_unknowns=True) if known else UNKNOWN
+        value, _ = plain(value)
+        resolved[name] = Secret(value) if secret else value
+    return resolved
