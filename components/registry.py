@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import pulumi
-from pydantic import Field
+from pydantic import field_validator
 from pulumiverse_scaleway import registry
 
 from .catalog import REGISTRY_REGIONS
 from .spec import Spec
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
-NAMESPACE_NAME = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+NAMESPACE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 class RegistryNamespaceSpec(Spec):
     """A registry namespace as a stack declares it."""
 
-    name: str = Field(pattern=NAMESPACE_NAME, min_length=1, max_length=63)
+    name: str
     region: Optional[str] = None
     is_public: bool = False
     description: Optional[str] = None
     protect: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if len(value) > 63 or not NAMESPACE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} must be 1 to 63 lower case letters, digits and single dashes (names are global across Scaleway)"
+            )
+        return value
 
 
 class RegistryNamespace(pulumi.ComponentResource):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import types
@@ -195,7 +196,9 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
         return format_path(loc + error.path), error.message
     if kind == "extra_forbidden":
         allowed = _allowed_keys(StackConfig, loc[:-1])
-        return format_path(loc), f"unknown key; allowed keys here: {', '.join(allowed)}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return format_path(loc), f"unknown key; {hint}allowed keys here: {', '.join(allowed)}"
     if kind == "missing":
         return format_path(loc), "is required"
     if kind == "literal_error":

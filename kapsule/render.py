@@ -76,6 +76,8 @@ class Rendering:
     stack: str
     resources: list[Resource]
     outputs: dict[str, Any]
+    error: Optional[BaseException] = None
+    """What the program raised, when `render(..., check=False)` was asked to keep going."""
 
     def by_type(self, type_: str) -> list[Resource]:
         """The resources of one type token."""
@@ -196,9 +198,17 @@ def render(
     *,
     preview: bool = True,
     program: Path = MAIN,
+    check: bool = True,
 ) -> Rendering:
-    """Run `program` for `stack` with `config` under the mock runtime, in a fresh context and event loop."""
-    return contextvars.Context().run(_render, stack, dict(config), list(secret_keys), preview, program)
+    """Run `program` for `stack` with `config` under the mock runtime, in a fresh context and event loop.
+
+    With `check` (the default) an exception from the program is raised; otherwise it is kept in
+    `Rendering.error` beside whatever was registered before it.
+    """
+    rendering = contextvars.Context().run(_render, stack, dict(config), list(secret_keys), preview, program)
+    if check and rendering.error is not None:
+        raise rendering.error
+    return rendering
 
 
 def _render(stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, program: Path) -> Rendering:
@@ -213,15 +223,19 @@ def _render(stack: str, config: dict[str, str], secret_keys: list[str], preview:
         added = program_dir not in sys.path
         if added:
             sys.path.insert(0, program_dir)
+        error: Optional[BaseException] = None
+        outputs: dict[str, Any] = {}
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
             outputs = _sync_await(_resolve_outputs(root.outputs))
             _sync_await(wait_for_rpcs())
+        except Exception as raised:  # noqa: BLE001 handed to the caller through Rendering.error
+            error = raised
         finally:
             if added:
                 sys.path.remove(program_dir)
         resources = sorted(monitor.registrations.values(), key=lambda r: r.urn)
-        return Rendering(stack=stack, resources=resources, outputs=outputs)
+        return Rendering(stack=stack, resources=resources, outputs=outputs, error=error)
     finally:
         loop.close()
         asyncio.set_event_loop(None)

@@ -1,0 +1,66 @@
+"""Shared test helpers: render a real stack file (optionally edited) under the mock runtime."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+from kapsule.config import read_stack_file, stack_file_path
+from kapsule.render import ROOT, Rendering, render
+
+STACKS = ("dev", "staging", "prod")
+
+
+def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:
+    """A real stack file's `kapsule:` values decoded, and its secret keys."""
+    flat, secret_keys = read_stack_file(stack_file_path(stack, ROOT))
+    return {k: _decode(v) for k, v in flat.items()}, secret_keys
+
+
+def _decode(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def encode(config: dict[str, Any]) -> dict[str, str]:
+    """Config values as Pulumi hands them to a program: JSON text for structures, strings as they are."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def render_stack(
+    stack: str,
+    edit: Optional[Callable[[dict[str, Any]], None]] = None,
+    *,
+    preview: bool = False,
+    check: bool = True,
+) -> Rendering:
+    """Run the real `__main__.py` with a real stack file's config, after `edit` changes a copy of it."""
+    config, secret_keys = stack_config(stack)
+    config = copy.deepcopy(config)
+    if edit is not None:
+        edit(config)
+    return render(stack, encode(config), secret_keys, preview=preview, check=check)
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    """Each real stack name in turn."""
+    return request.param
+
+
+@pytest.fixture
+def write_program(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a small Pulumi program that uses the components, for component-level tests."""
+
+    def write(source: str) -> Path:
+        path = tmp_path / "__main__.py"
+        path.write_text(source, encoding="utf-8")
+        return path
+
+    return write

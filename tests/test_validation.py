@@ -1,0 +1,126 @@
+"""Every rule a stack file can break: one message naming file, key path and what is allowed; nothing registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapsule.config import StackConfigError
+from tests.conftest import render_stack
+
+
+def cluster(**values):
+    return lambda c: c["kapsule:cluster"].update(values)
+
+
+def pool(**values):
+    return lambda c: c["kapsule:pools"]["default"].update(values)
+
+
+def dev_without_network(c):
+    del c["kapsule:network"]
+
+
+def kosmos_with_network(c):
+    c["kapsule:cluster"].update(type="multicloud", cni="kilo")
+
+
+def unknown_top_level_key(c):
+    c["kapsule:regoin"] = "fr-par"
+
+
+def registry(**values):
+    return lambda c: c["kapsule:registry"].update(values)
+
+
+def gateway_zone(c):
+    c["kapsule:network"]["public_gateway"] = {"zone": "nl-ams-1"}
+
+
+def no_node_left(c):
+    c["kapsule:pools"]["default"].update(size=0, min_size=0, max_size=2)
+
+
+def too_many_nodes(c):
+    c["kapsule:pools"]["default"].update(max_size=151)
+
+
+CASES = [
+    # (edit of the dev stack, key path, words the message must carry)
+    (cluster(cnii="cilium"), "kapsule:cluster.cnii", ["unknown key", "did you mean 'cni'", "delete_additional_resources"]),
+    (unknown_top_level_key, "kapsule:regoin", ["unknown key", "did you mean 'region'"]),
+    (pool(sise=2), "kapsule:pools.default.sise", ["unknown key", "did you mean 'size'"]),
+    (cluster(version=1.35), "kapsule:cluster.version", ["valid string", "1.35"]),
+    (pool(size="3"), "kapsule:pools.default.size", ["valid integer", "'3'"]),
+    (pool(autohealing="yes"), "kapsule:pools.default.autohealing", ["valid boolean", "'yes'"]),
+    (cluster(cni="weave"), "kapsule:cluster.cni", ["legacy", "cilium, cilium_native, calico"]),
+    (cluster(cni="kilo"), "kapsule:cluster.cni", ["'kilo'", "kapsule", "cilium, cilium_native, calico"]),
+    (cluster(cni="flannel2"), "kapsule:cluster.cni", ["'flannel2' is not allowed", "cilium"]),
+    (cluster(type="kapsule-dedicated-2"), "kapsule:cluster.type", ["not allowed", "kapsule-dedicated-4"]),
+    (cluster(version="1.35.2"), "kapsule:cluster.version", ["auto_upgrade.enabled is true", "'1.35'"]),
+    (cluster(auto_upgrade={"enabled": False}), "kapsule:cluster.version", ["'1.35'", "pin a patch"]),
+    (cluster(version="v1.35"), "kapsule:cluster.version", ["not a Kubernetes version"]),
+    (cluster(auto_upgrade={"enabled": True, "maintenance_window_day": "funday"}),
+     "kapsule:cluster.auto_upgrade.maintenance_window_day", ["'funday'", "sunday", "any"]),
+    (cluster(auto_upgrade={"enabled": True, "maintenance_window_start_hour": 24}),
+     "kapsule:cluster.auto_upgrade.maintenance_window_start_hour", ["23", "24"]),
+    (cluster(autoscaler={"scale_down_delay_after_add": "600"}),
+     "kapsule:cluster.autoscaler.scale_down_delay_after_add", ["Go duration", "'5s'"]),
+    (cluster(autoscaler={"expander": "cheapest"}), "kapsule:cluster.autoscaler.expander", ["least_waste", "price"]),
+    (cluster(oidc={"issuer_url": "https://id.example.com"}), "kapsule:cluster.oidc.client_id", ["required"]),
+    (cluster(name="Kapsule_Dev"), "kapsule:cluster.name", ["lower case"]),
+    (cluster(service_cidr="10.32.0.0/16", service_dns_ip="10.99.0.10"), "kapsule:cluster.service_dns_ip", ["service_cidr"]),
+    (cluster(pod_cidr="10.32.0.0/33"), "kapsule:cluster.pod_cidr", ["IPv4 CIDR"]),
+    (dev_without_network, "kapsule:network", ["required", "private network"]),
+    (kosmos_with_network, "kapsule:network", ["forbidden", "Kosmos"]),
+    (pool(size=5), "kapsule:pools.default.size", ["min_size <= size <= max_size", "1..3"]),
+    (pool(autoscaling=False), "kapsule:pools.default.min_size", ["autoscaling is false"]),
+    (pool(zone="nl-ams-1"), "kapsule:pools.default.zone", ["'nl-ams-1'", "fr-par-1, fr-par-2, fr-par-3"]),
+    (pool(node_type="DEV1-S"), "kapsule:pools.default.node_type", ["too small"]),
+    (pool(node_type="PLAY2-PICO"), "kapsule:pools.default.node_type", ["too small"]),
+    (pool(node_type="dev1-m"), "kapsule:pools.default.node_type", ["Instance type"]),
+    (pool(root_volume_size_in_gb=10), "kapsule:pools.default.root_volume_size_in_gb", ["20"]),
+    (pool(root_volume_type="b_ssd"), "kapsule:pools.default.root_volume_type", ["l_ssd, sbs_5k or sbs_15k"]),
+    (pool(taints=[{"key": "gpu", "effect": "Never"}]), "kapsule:pools.default.taints[0].effect", ["NoSchedule"]),
+    (pool(upgrade_policy={"max_unavailable": 0, "max_surge": 0}),
+     "kapsule:pools.default.upgrade_policy.max_unavailable", ["never proceed"]),
+    (pool(public_ip_disabled=True), "kapsule:pools.default.public_ip_disabled", ["Public Gateway"]),
+    (no_node_left, "kapsule:pools", ["at least one node"]),
+    (too_many_nodes, "kapsule:pools", ["151", "at most 150"]),
+    (gateway_zone, "kapsule:network.public_gateway.zone", ["'nl-ams-1'", "fr-par-1"]),
+    (registry(name="Team_Images"), "kapsule:registry.name", ["lower case", "global"]),
+    (registry(region="it-mil"), "kapsule:registry.region", ["no Container Registry", "fr-par, nl-ams, pl-waw"]),
+    (lambda c: c.update({"kapsule:region": "us-east"}), "kapsule:region", ["'us-east'", "fr-par, nl-ams, pl-waw, it-mil"]),
+    (lambda c: c["kapsule:network"].update(subnet="8.8.8.0/22"), "kapsule:network.subnet", ["private range"]),
+    (lambda c: c["kapsule:network"].update(subnet="172.16.0.0/24"), "kapsule:network.subnet", ["/22"]),
+    (lambda c: c["kapsule:pools"].update({"Big_Pool": c["kapsule:pools"]["default"]}), "kapsule:pools.Big_Pool", ["pool names"]),
+    (lambda c: c.update({"kapsule:pools": {}}), "kapsule:pools", ["at least 1"]),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "words"), CASES, ids=[case[1] + f"#{i}" for i, case in enumerate(CASES)])
+def test_rule_rejects_with_one_clear_message_and_registers_nothing(edit, path, words):
+    rendering = render_stack("dev", edit, check=False)
+    error = rendering.error
+    assert isinstance(error, StackConfigError), repr(error)
+    message = str(error)
+    assert message.startswith("stacks/Pulumi.dev.yaml: invalid stack config")
+    line = next((l for l in message.splitlines() if l.strip().startswith(path + ":")), None)
+    assert line is not None, message
+    for word in words:
+        assert word in line, (word, line)
+    assert "Traceback" not in message
+    assert rendering.resources == []
+
+
+def test_several_problems_are_reported_together():
+    rendering = render_stack("dev", cluster(cni="weave", upgrade_pools="no"), check=False)
+    message = str(rendering.error)
+    assert "kapsule:cluster.cni:" in message and "kapsule:cluster.upgrade_pools:" in message
+    assert rendering.resources == []
+
+
+def test_the_error_is_a_pulumi_run_error_so_the_cli_shows_no_traceback():
+    import pulumi
+
+    rendering = render_stack("dev", cluster(cni="weave"), check=False)
+    assert isinstance(rendering.error, pulumi.RunError)
