@@ -1,0 +1,56 @@
+"""`python -m kapsule plan` as a user runs it: output, exit codes, no traceback, no secrets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kapsule.render import ROOT
+
+
+def kapsule(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_plan_dev_prints_the_resource_tree():
+    result = kapsule("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Stack dev (stacks/Pulumi.dev.yaml): 9 to create")
+    assert "+ scaleway:kubernetes/cluster:Cluster  cluster" in out
+    assert "+ scaleway:kubernetes/pool:Pool  default  [ignore_changes: size]" in out
+    assert "      name: kapsule-dev" in out
+    assert "kubeconfig: [secret]" in out
+
+
+def test_plan_all_as_json():
+    result = kapsule("plan", "--all", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [plan["stack"] for plan in document] == ["dev", "prod", "staging"]
+    prod = document[1]
+    cluster = next(r for r in prod["resources"] if r["type"] == "scaleway:kubernetes/cluster:Cluster")
+    assert cluster["action"] == "create" and cluster["protect"] is True
+    assert cluster["properties"]["type"] == "kapsule-dedicated-8"
+    assert prod["outputs"]["kubeconfig"] == "[secret]"
+
+
+def test_invalid_stack_file_fails_with_the_message_only(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__"))
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("cni: cilium", "cni: weave"))
+    result = kapsule("plan", "--stack", "dev", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("stacks/Pulumi.dev.yaml: invalid stack config\n  kapsule:cluster.cni: 'weave'")
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_stack_is_an_error():
+    result = kapsule("plan", "--stack", "nope")
+    assert result.returncode == 1
+    assert "stacks/Pulumi.nope.yaml" in result.stderr and "does not exist" in result.stderr

@@ -1,0 +1,173 @@
+"""Components used directly, as another stack would: argument errors at construction, provider wiring."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapsule.render import render
+
+NETWORK_CLUSTER = """
+import pulumi
+from components import *
+
+network = PrivateNetwork("net", PrivateNetworkSpec(), region="fr-par")
+cluster = Cluster("main", ClusterSpec(name="team", version="1.35.2", delete_additional_resources=True), network=network)
+"""
+
+
+def run(write_program, source: str, preview: bool = False):
+    return render("test", {}, program=write_program(source), preview=preview, check=False)
+
+
+def test_provider_waits_for_every_pool(write_program):
+    rendering = run(
+        write_program,
+        NETWORK_CLUSTER
+        + """
+a = Pool("a", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
+b = Pool("b", PoolSpec(node_type="PRO2-XS", size=1, zone="fr-par-2"), cluster=cluster)
+pulumi.export("provider", cluster.provider.urn)
+""",
+    )
+    assert rendering.error is None
+    provider = rendering.one("pulumi:providers:kubernetes")
+    pools = rendering.by_type("scaleway:kubernetes/pool:Pool")
+    assert {p.urn for p in pools} <= set(provider.depends_on)
+    assert len(pools) == 2
+    kubeconfig = provider.inputs["kubeconfig"]
+    assert type(kubeconfig).__name__ == "Secret" and "server: https://" in kubeconfig.value
+
+
+def test_provider_before_any_pool_is_refused(write_program):
+    rendering = run(write_program, NETWORK_CLUSTER + "cluster.provider\n")
+    assert isinstance(rendering.error, ValueError)
+    assert "declare at least one Pool" in str(rendering.error)
+
+
+def test_pool_declared_after_the_provider_is_refused(write_program):
+    rendering = run(
+        write_program,
+        NETWORK_CLUSTER
+        + """
+Pool("a", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
+cluster.provider
+Pool("late", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
+""",
+    )
+    assert isinstance(rendering.error, ValueError)
+    assert "Pool late" in str(rendering.error) and "declare every Pool" in str(rendering.error)
+
+
+@pytest.mark.parametrize(
+    ("source", "words", "component"),
+    [
+        (
+            'Cluster("c", ClusterSpec(name="c", version="1.35.2", delete_additional_resources=True))',
+            ["network is required"],
+            "kapsule:cluster:Cluster",
+        ),
+        (
+            'Cluster("c", ClusterSpec(name="c", type="multicloud", cni="kilo", version="1.35.2", '
+            'delete_additional_resources=True), network=PrivateNetwork("n", PrivateNetworkSpec(), region="fr-par"))',
+            ["network is forbidden"],
+            "kapsule:cluster:Cluster",
+        ),
+        (
+            'Cluster("c", ClusterSpec(name="c", type="multicloud", cni="kilo", version="1.35.2", '
+            "delete_additional_resources=True))",
+            ["region is required"],
+            "kapsule:cluster:Cluster",
+        ),
+        ('PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")', ["region 'us-east'"], "kapsule:network:PrivateNetwork"),
+        ('RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="it-mil")', ["no Container Registry"], "kapsule:registry:RegistryNamespace"),
+    ],
+)
+def test_invalid_arguments_raise_at_construction(write_program, source, words, component):
+    rendering = run(write_program, "from components import *\n" + source + "\n")
+    assert isinstance(rendering.error, ValueError), rendering.error
+    for word in words:
+        assert word in str(rendering.error)
+    # The refused component registers nothing: the check runs before its super().__init__.
+    assert not [r for r in rendering.resources if r.type == component or component in r.urn]
+
+
+def test_pool_zone_outside_the_cluster_region(write_program):
+    rendering = run(
+        write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1"), cluster=cluster)\n'
+    )
+    assert isinstance(rendering.error, ValueError)
+    assert "Pool p: zone 'nl-ams-1' is not a zone of region fr-par" in str(rendering.error)
+
+
+def test_private_nodes_need_a_public_gateway(write_program):
+    rendering = run(
+        write_program,
+        NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, public_ip_disabled=True), cluster=cluster)\n',
+    )
+    assert isinstance(rendering.error, ValueError)
+    assert "public_ip_disabled needs a Public Gateway" in str(rendering.error)
+
+
+def test_existing_vpc_is_reused(write_program):
+    rendering = run(
+        write_program,
+        'from components import *\nPrivateNetwork("n", PrivateNetworkSpec(vpc_id="fr-par/11111111-2222-3333-4444-555555555555"), region="fr-par")\n',
+    )
+    assert rendering.error is None
+    assert rendering.by_type("scaleway:network/vpc:Vpc") == []
+    network = rendering.one("scaleway:network/privateNetwork:PrivateNetwork")
+    assert network.inputs["vpcId"] == "fr-par/11111111-2222-3333-4444-555555555555"
+
+
+def test_kosmos_cluster_has_no_private_network(write_program):
+    rendering = run(
+        write_program,
+        'from components import *\nCluster("k", ClusterSpec(name="k", type="multicloud", cni="kilo", version="1.35.2", '
+        'delete_additional_resources=False), region="nl-ams")\n',
+    )
+    assert rendering.error is None
+    cluster = rendering.one("scaleway:kubernetes/cluster:Cluster")
+    assert "privateNetworkId" not in cluster.inputs
+    assert cluster.inputs["region"] == "nl-ams"
+
+
+def test_fixed_size_pool_tracks_its_size(write_program):
+    rendering = run(write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=2), cluster=cluster)\n')
+    pool = rendering.one("scaleway:kubernetes/pool:Pool")
+    assert pool.ignore_changes == []
+    assert pool.inputs["autoscaling"] is False and pool.inputs["size"] == 2
+
+
+def test_cluster_options_reach_the_provider_resource(write_program):
+    rendering = run(
+        write_program,
+        """
+from components import *
+network = PrivateNetwork("net", PrivateNetworkSpec(), region="fr-par")
+Cluster("main", ClusterSpec(
+    name="team", version="1.35", delete_additional_resources=False,
+    auto_upgrade=AutoUpgradeSpec(enabled=True, maintenance_window_day="sunday", maintenance_window_start_hour=3),
+    autoscaler=AutoscalerSpec(expander="least_waste", scale_down_delay_after_add="10m", scale_down_utilization_threshold=0.5),
+    oidc=OidcSpec(issuer_url="https://id.example.com", client_id="kapsule", groups_claims=["groups"]),
+    feature_gates=["HPAScaleToZero"], admission_plugins=["AlwaysPullImages"], apiserver_cert_sans=["k8s.example.com"],
+    pod_cidr="100.64.0.0/15", service_cidr="10.32.0.0/20", service_dns_ip="10.32.0.10", protect=True,
+    tags={"team": "payments"},
+), network=network, tags={"env": "dev"})
+""",
+    )
+    assert rendering.error is None
+    cluster = rendering.one("scaleway:kubernetes/cluster:Cluster")
+    inputs = cluster.inputs
+    assert cluster.protect
+    assert inputs["autoUpgrade"] == {"enable": True, "maintenanceWindowDay": "sunday", "maintenanceWindowStartHour": 3}
+    assert inputs["autoscalerConfig"] == {
+        "expander": "least_waste",
+        "scaleDownDelayAfterAdd": "10m",
+        "scaleDownUtilizationThreshold": 0.5,
+    }
+    assert inputs["openIdConnectConfig"] == {"issuerUrl": "https://id.example.com", "clientId": "kapsule", "groupsClaims": ["groups"]}
+    assert inputs["featureGates"] == ["HPAScaleToZero"]
+    assert inputs["admissionPlugins"] == ["AlwaysPullImages"]
+    assert inputs["apiserverCertSans"] == ["k8s.example.com"]
+    assert (inputs["podCidr"], inputs["serviceCidr"], inputs["serviceDnsIp"]) == ("100.64.0.0/15", "10.32.0.0/20", "10.32.0.10")
+    assert inputs["tags"] == ["env=dev", "team=payments"]

@@ -1,0 +1,98 @@
+"""Pure logic, without the Pulumi runtime: catalog rules, tags, durations, key paths, stack file reading."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from components.catalog import ZONES, default_zone, node_type_problem, zone_problem
+from components.spec import GO_DURATION, render_tags
+from kapsule.config import SECRET_PLACEHOLDER, StackConfigError, format_path, read_stack_file
+
+
+@pytest.mark.parametrize("node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-HC-8C-16G", "COPARM1-4C-16G", "PLAY2-NANO"])
+def test_node_types_that_run_kubernetes(node_type):
+    assert node_type_problem(node_type) is None
+
+
+@pytest.mark.parametrize("node_type", ["DEV1-S", "PLAY2-PICO", "STARDUST1-S"])
+def test_node_types_too_small(node_type):
+    assert "too small" in node_type_problem(node_type)
+
+
+@pytest.mark.parametrize("node_type", ["dev1-m", "DEV1", "", "PRO2 S"])
+def test_strings_that_are_not_node_types(node_type):
+    assert "not an Instance type" in node_type_problem(node_type)
+
+
+def test_every_region_zone_pair():
+    for region, zones in ZONES.items():
+        assert default_zone(region) == zones[0]
+        for other, other_zones in ZONES.items():
+            for zone in other_zones:
+                assert (zone_problem(zone, region) is None) == (region == other)
+
+
+@given(st.dictionaries(st.text(min_size=1), st.text()), st.dictionaries(st.text(min_size=1), st.text()))
+def test_tags_merge_later_wins_and_sort(first, second):
+    tags = render_tags(first, second)
+    merged = {**first, **second}
+    assert tags == sorted(tags)
+    assert len(tags) == len(merged)
+    for key, value in merged.items():
+        assert (f"{key}={value}" if value else key) in tags
+
+
+@pytest.mark.parametrize("text", ["5s", "500ms", "10m", "1h30m", "1.5s", "300us"])
+def test_go_durations(text):
+    assert GO_DURATION.match(text)
+
+
+@pytest.mark.parametrize("text", ["10000", "5", "s", "5 s", "5sec", "-5s", ""])
+def test_not_go_durations(text):
+    assert not GO_DURATION.match(text)
+
+
+def test_key_paths():
+    assert format_path(("cluster", "autoscaler", "expander")) == "kapsule:cluster.autoscaler.expander"
+    assert format_path(("pools", "default", "taints", 0, "effect")) == "kapsule:pools.default.taints[0].effect"
+
+
+def test_stack_file_reading_turns_secure_values_into_marked_placeholders(tmp_path):
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(
+        "config:\n"
+        "  kapsule:region: fr-par\n"
+        "  kapsule:token:\n    secure: v1:abc\n"
+        "  kapsule:cluster:\n    name: x\n    oidc:\n      client_id:\n        secure: v1:def\n"
+    )
+    flat, secret_keys = read_stack_file(path)
+    assert flat["kapsule:region"] == "fr-par"
+    assert flat["kapsule:token"] == SECRET_PLACEHOLDER
+    assert json.loads(flat["kapsule:cluster"])["oidc"]["client_id"] == SECRET_PLACEHOLDER
+    assert sorted(secret_keys) == ["kapsule:cluster", "kapsule:token"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("config: [1, 2]\n", "mapping of `namespace:key`"),
+        ("- a\n- b\n", "must be a mapping"),
+        ("config:\n  region: fr-par\n", "did you mean `kapsule:region`"),
+        ("config:\n  kapsule:region: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_unreadable_stack_files(tmp_path, text, words):
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(text)
+    with pytest.raises(StackConfigError) as raised:
+        read_stack_file(path)
+    assert words in str(raised.value)
+
+
+def test_missing_stack_file(tmp_path):
+    with pytest.raises(StackConfigError, match="does not exist"):
+        read_stack_file(tmp_path / "Pulumi.nope.yaml")
