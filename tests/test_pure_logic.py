@@ -38,12 +38,9 @@ def test_every_region_zone_pair():
 
 @given(st.dictionaries(st.text(min_size=1), st.text()), st.dictionaries(st.text(min_size=1), st.text()))
 def test_tags_merge_later_wins_and_sort(first, second):
-    tags = render_tags(first, second)
     merged = {**first, **second}
-    assert tags == sorted(tags)
-    assert len(tags) == len(merged)
-    for key, value in merged.items():
-        assert (f"{key}={value}" if value else key) in tags
+    expected = [f"{key}={merged[key]}" if merged[key] else key for key in sorted(merged)]
+    assert render_tags(first, second) == expected
 
 
 @pytest.mark.parametrize("text", ["5s", "500ms", "10m", "1h30m", "1.5s", "300us"])
