@@ -1,15 +1,28 @@
 """Pulumi components for Scaleway Kubernetes Kapsule: import these into any Pulumi Python stack."""
 
 from .cluster import AutoscalerSpec, AutoUpgradeSpec, Cluster, ClusterSpec, OidcSpec
+from .annotations import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec, render_annotations
+from .ingress import IngressController, IngressSpec
+from .load_balancer import LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
 from .network import PrivateNetwork, PrivateNetworkSpec, PublicGatewaySpec
 from .pool import Pool, PoolSpec, TaintSpec, UpgradePolicySpec
-from .registry import RegistryNamespace, RegistryNamespaceSpec
+from .registry import RegistryNamespace, RegistryNamespaceSpec, RegistryPullSecret
 from .spec import Spec, SpecError
 
 __all__ = [
     "AutoUpgradeSpec",
     "AutoscalerSpec",
     "Cluster",
+    "HealthCheckSpec",
+    "IngressController",
+    "IngressSpec",
+    "LoadBalancerService",
+    "LoadBalancerServiceSpec",
+    "LoadBalancerSpec",
+    "ProxyProtocolSpec",
+    "RegistryPullSecret",
+    "ServicePortSpec",
+    "render_annotations",
     "ClusterSpec",
     "OidcSpec",
     "Pool",

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import pulumi
-from pydantic import field_validator
-from pulumiverse_scaleway import registry
+import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator, model_validator
+from pulumiverse_scaleway import iam, registry
 
 from .catalog import REGISTRY_REGIONS
-from .spec import Spec
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+from .spec import Spec, SpecError
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
 NAMESPACE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -24,6 +30,13 @@ class RegistryNamespaceSpec(Spec):
     is_public: bool = False
     description: Optional[str] = None
     protect: bool = False
+    pull_secret_namespaces: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _pull_secrets(self) -> "RegistryNamespaceSpec":
+        if self.is_public and self.pull_secret_namespaces:
+            raise SpecError(("pull_secret_namespaces",), "a public namespace needs no pull credentials; drop them or set is_public: false")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -70,3 +83,66 @@ class RegistryNamespace(pulumi.ComponentResource):
         self.id = self.namespace.id
         self.endpoint = self.namespace.endpoint
         self.register_outputs({"id": self.id, "endpoint": self.endpoint})
+
+
+def docker_config(server: str, secret_key: str) -> str:
+    """A `.dockerconfigjson` document: Scaleway's registry takes `nologin` and an API secret key."""
+    auth = base64.b64encode(f"nologin:{secret_key}".encode()).decode()
+    return json.dumps({"auths": {server: {"username": "nologin", "password": secret_key, "auth": auth}}}, sort_keys=True)
+
+
+class RegistryPullSecret(pulumi.ComponentResource):
+    """Read-only pull credentials for a private namespace: an IAM application, its key, and image pull Secrets."""
+
+    access_key: pulumi.Output[str]
+    """The API key's access key (not secret on its own)."""
+    secret_name: str
+    """The name of the `kubernetes.io/dockerconfigjson` Secret in each namespace."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        registry: RegistryNamespace,
+        cluster: "Cluster",
+        namespaces: list[str],
+        secret_name: str = "scaleway-registry",
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        if registry.spec.is_public:
+            raise ValueError(f"RegistryPullSecret {name}: registry {registry.spec.name!r} is public; it needs no pull secret")
+        if not namespaces:
+            raise ValueError(f"RegistryPullSecret {name}: namespaces is empty; list the Kubernetes namespaces that pull")
+        super().__init__("kapsule:registry:RegistryPullSecret", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        application = iam.Application(
+            name, description=f"Pulls images from {registry.spec.name} (read-only)", opts=child
+        )
+        iam.Policy(
+            name,
+            description=f"Read-only access to the Container Registry for {registry.spec.name}",
+            application_id=application.id,
+            rules=[
+                iam.PolicyRuleArgs(
+                    permission_set_names=["ContainerRegistryReadOnly"],
+                    project_ids=[registry.namespace.project_id],
+                )
+            ],
+            opts=child,
+        )
+        key = iam.ApiKey(name, application_id=application.id, description="image pulls from Kubernetes", opts=child)
+        server = f"rg.{registry.region}.scw.cloud"
+        config = pulumi.Output.secret(key.secret_key.apply(lambda secret: docker_config(server, secret)))
+        self.secret_name = secret_name
+        self.secrets = [
+            k8s.core.v1.Secret(
+                f"{name}-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": config},
+                opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
+            )
+            for namespace in namespaces
+        ]
+        self.access_key = key.access_key
+        self.register_outputs({"access_key": self.access_key})

@@ -14,7 +14,10 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, zone_problem
+from components.catalog import NO_LOAD_BALANCER_ZONES
 from components.cluster import ClusterSpec
+from components.ingress import IngressSpec
+from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec
 from components.network import PrivateNetworkSpec
 from components.pool import PoolSpec
 from components.registry import RegistryNamespaceSpec
@@ -36,6 +39,19 @@ class StackConfig(Spec):
     cluster: ClusterSpec
     pools: dict[str, PoolSpec] = Field(min_length=1)
     registry: Optional[RegistryNamespaceSpec] = None
+    namespaces: list[str] = Field(default_factory=list)
+    ingress: IngressSpec = Field(default_factory=IngressSpec)
+    services: dict[str, LoadBalancerServiceSpec] = Field(default_factory=dict)
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(DNS_LABEL, name):
+                raise ValueError(f"{name!r} is not a Kubernetes namespace name (lower case letters, digits, dashes)")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists a namespace twice: {value}")
+        return value
 
     @field_validator("region")
     @classmethod
@@ -72,6 +88,7 @@ class StackConfig(Spec):
                 ("pools",),
                 f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}",
             )
+        self._check_kubernetes()
         if self.registry is not None:
             registry_region = self.registry.region or self.region
             if registry_region not in REGISTRY_REGIONS:
@@ -80,6 +97,31 @@ class StackConfig(Spec):
                     f"{registry_region!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}",
                 )
         return self
+
+    def _check_kubernetes(self) -> None:
+        """Namespaces exist before anything is put in them; load balancers sit where Scaleway allows."""
+        available = {"default", *self.namespaces}
+        if self.ingress.controller != "none":
+            if self.ingress.namespace in self.namespaces:
+                raise SpecError(("ingress", "namespace"), f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces")
+            available.add(self.ingress.namespace)
+        balancers = [(("services", name, "load_balancer"), svc.load_balancer) for name, svc in self.services.items()]
+        if self.ingress.controller != "none":
+            balancers.append((("ingress", "load_balancer"), self.ingress.load_balancer))
+        for path, lb in balancers:
+            if lb.zone and zone_problem(lb.zone, self.region):
+                raise SpecError((*path, "zone"), zone_problem(lb.zone, self.region))
+            if lb.zone in NO_LOAD_BALANCER_ZONES:
+                raise SpecError((*path, "zone"), f"{lb.zone!r}: load balancers cannot be placed there")
+        for name, service in self.services.items():
+            if not re.match(DNS_LABEL, name):
+                raise SpecError(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes")
+            if service.namespace not in available:
+                raise SpecError(("services", name, "namespace"), f"{service.namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
+        if self.registry is not None:
+            for index, namespace in enumerate(self.registry.pull_secret_namespaces):
+                if namespace not in available:
+                    raise SpecError(("registry", "pull_secret_namespaces", index), f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
 
 
 class StackConfigError(Exception):

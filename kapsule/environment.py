@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components import Cluster, Pool, PrivateNetwork, RegistryNamespace
+from components import (
+    Cluster,
+    IngressController,
+    LoadBalancerService,
+    Pool,
+    PrivateNetwork,
+    RegistryNamespace,
+    RegistryPullSecret,
+)
 
 from .config import StackConfig, StackConfigError, parse
 
@@ -36,6 +45,10 @@ class Environment:
     cluster: Cluster
     pools: dict[str, Pool]
     registry: Optional[RegistryNamespace]
+    namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
+    ingress: Optional[IngressController] = None
+    services: dict[str, LoadBalancerService] = field(default_factory=dict)
+    pull_secret: Optional[RegistryPullSecret] = None
 
     def exports(self) -> dict[str, Any]:
         """What other stacks read through a StackReference; credentials only as secrets."""
@@ -50,6 +63,10 @@ class Environment:
             values["private_network_id"] = self.network.id
         if self.registry is not None:
             values["registry_endpoint"] = self.registry.endpoint
+        if self.ingress is not None:
+            values["ingress_ip"] = self.ingress.ip_address
+        if self.services:
+            values["service_ips"] = {name: service.ip_address for name, service in self.services.items()}
         return values
 
 
@@ -68,4 +85,40 @@ def build(config: StackConfig) -> Environment:
     registry = (
         RegistryNamespace("registry", config.registry, region=config.region) if config.registry is not None else None
     )
-    return Environment(network=network, cluster=cluster, pools=pools, registry=registry)
+    environment = Environment(network=network, cluster=cluster, pools=pools, registry=registry)
+    if config.namespaces or config.services or config.ingress.controller != "none" or (
+        registry is not None and config.registry.pull_secret_namespaces
+    ):
+        _build_kubernetes(environment, config)
+    return environment
+
+
+def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
+    """The Kubernetes layer: every object goes through the cluster's provider, which waits for the pools."""
+    cluster = environment.cluster
+    environment.namespaces = {
+        name: k8s.core.v1.Namespace(
+            f"namespace-{name}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name),
+            opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider),
+        )
+        for name in config.namespaces
+    }
+
+    def after(*namespaces: str) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(depends_on=[environment.namespaces[n] for n in namespaces if n in environment.namespaces])
+
+    if config.ingress.controller != "none":
+        environment.ingress = IngressController("ingress", config.ingress, cluster=cluster, tags=config.tags)
+    environment.services = {
+        name: LoadBalancerService(name, spec, cluster=cluster, tags=config.tags, opts=after(spec.namespace))
+        for name, spec in config.services.items()
+    }
+    if environment.registry is not None and config.registry.pull_secret_namespaces:
+        environment.pull_secret = RegistryPullSecret(
+            "registry-pull",
+            registry=environment.registry,
+            cluster=cluster,
+            namespaces=config.registry.pull_secret_namespaces,
+            opts=after(*config.registry.pull_secret_namespaces),
+        )

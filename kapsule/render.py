@@ -155,7 +155,12 @@ def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str
             "status": "ready",
         }
     if type_ == "scaleway:registry/namespace:Namespace":
-        return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}"}
+        return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}", "projectId": _stable_id("project")}
+    if type_ == "scaleway:iam/apiKey:ApiKey":
+        return {"accessKey": "SCW" + ident.replace("-", "")[:17].upper(), "secretKey": _stable_id(ident)}
+    if type_ == "scaleway:loadbalancers/ip:Ip":
+        number = int(ident[:4], 16)
+        return {"ipAddress": f"51.159.{number >> 8}.{number & 255}"}
     if type_ == "scaleway:kubernetes/pool:Pool":
         return {"status": "ready"}
     return {}

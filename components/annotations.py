@@ -1,0 +1,283 @@
+"""The Scaleway cloud controller's LoadBalancer annotations: a typed spec and its rendering, no Pulumi runtime."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from .spec import GoDuration, Spec, SpecError
+
+PREFIX = "service.beta.kubernetes.io/scw-loadbalancer-"
+
+#: Every annotation suffix the controller reads (CCM v0.36), and `id`, which it writes itself.
+CONTROLLER_KEYS: frozenset[str] = frozenset(
+    {
+        "id", "forward-port-algorithm", "sticky-sessions", "sticky-sessions-cookie-name",
+        "health-check-type", "health-check-delay", "health-check-send-proxy", "health-transient-check-delay",
+        "health-check-timeout", "health-check-max-retries", "health-check-http-uri", "health-check-http-method",
+        "health-check-http-code", "health-check-mysql-user", "health-check-pgsql-user", "send-proxy-v2",
+        "proxy-protocol-v1", "proxy-protocol-v2", "type", "zone", "connection-rate-limit", "enable-access-logs",
+        "enable-http3", "timeout-client", "timeout-server", "timeout-connect", "timeout-tunnel", "timeout-queue",
+        "on-marked-down-action", "force-internal-ip", "use-hostname", "protocol-http", "http-backend-tls",
+        "http-backend-tls-skip-verify", "certificate-ids", "target-node-labels", "redispatch-attempt-count",
+        "max-connections", "max-retries", "failover-host", "private", "externally-managed", "ip-ids", "ip-mode",
+        "ssl-compatibility-level",
+    }
+)  # fmt: skip
+#: Written back by the controller: never set by the program, ignored in diffs.
+CONTROLLER_WRITTEN_ANNOTATION = PREFIX + "id"
+CONTROLLER_WRITTEN_LABELS: tuple[str, ...] = (
+    "k8s.scaleway.com/cluster",
+    "k8s.scaleway.com/kapsule",
+    "k8s.scaleway.com/managed-by-scaleway-cloud-controller-manager",
+)
+#: Deprecated keys and their successors.
+DEPRECATED_KEYS: dict[str, str] = {"send-proxy-v2": "proxy-protocol-v2"}
+
+HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
+#: `80`, `443,8443`: the ports a per-port value applies to.
+PORT_LIST = re.compile(r"^\d{1,5}(,\d{1,5})*$")
+#: A port selection: every port (`"*"`), or the listed service ports.
+Ports = Union[Literal["*"], list[int]]
+
+
+def _per_port(value: object, what: str) -> object:
+    """Check a `{ports: value}` mapping's keys; plain values pass through."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError(f"per-port {what} needs at least one `ports: value` entry")
+        for ports in value:
+            if not PORT_LIST.match(ports):
+                raise ValueError(f"{ports!r} is not a port list such as '80' or '443,8443'")
+    return value
+
+
+class HealthCheckSpec(Spec):
+    """How the load balancer decides a node is down.
+
+    The defaults are tighter than the controller's (5s delay, 5s timeout, 5 retries: ~25s to notice a
+    dead node) so that a node drained by a rolling upgrade leaves the pool in ~4s, before requests time out.
+    """
+
+    type: Union[HealthCheckType, dict[str, HealthCheckType]] = "tcp"
+    delay: GoDuration = "2s"
+    timeout: GoDuration = "2s"
+    max_retries: int = Field(default=2, ge=1)
+    transient_delay: GoDuration = "0.5s"
+    send_proxy: bool = False
+    http_uri: Optional[Union[str, dict[str, str]]] = None
+    http_method: Optional[Union[Literal["GET", "HEAD", "POST", "OPTIONS"], dict[str, str]]] = None
+    http_code: Optional[Union[int, dict[str, int]]] = None
+    mysql_user: Optional[Union[str, dict[str, str]]] = None
+    pgsql_user: Optional[Union[str, dict[str, str]]] = None
+
+    @field_validator("type", "http_uri", "http_method", "http_code", "mysql_user", "pgsql_user")
+    @classmethod
+    def _ports(cls, value: object) -> object:
+        return _per_port(value, "value")
+
+    def types(self) -> set[str]:
+        """Every health check type in use, on any port."""
+        return set(self.type.values()) if isinstance(self.type, dict) else {self.type}
+
+    @model_validator(mode="after")
+    def _companions(self) -> "HealthCheckSpec":
+        types = self.types()
+        if types & {"http", "https"} and self.http_uri is None:
+            raise SpecError(("http_uri",), "is required with an http or https health check (such as '/healthz')")
+        if "mysql" in types and self.mysql_user is None:
+            raise SpecError(("mysql_user",), "is required with a mysql health check")
+        if "pgsql" in types and self.pgsql_user is None:
+            raise SpecError(("pgsql_user",), "is required with a pgsql health check")
+        return self
+
+
+class ProxyProtocolSpec(Spec):
+    """PROXY protocol from the load balancer to the nodes (the backend must expect it)."""
+
+    version: Literal["v1", "v2"] = "v2"
+    ports: Ports = "*"
+
+
+class LoadBalancerSpec(Spec):
+    """A Scaleway load balancer, as the cloud controller's annotations describe it."""
+
+    type: Optional[str] = Field(default=None, pattern=r"^LB-[A-Z0-9-]+$")
+    zone: Optional[str] = None
+    private: bool = False
+    reserve_ip: bool = False
+    ip_ids: list[str] = Field(default_factory=list)
+    use_hostname: bool = False
+    forward_port_algorithm: Optional[Literal["roundrobin", "leastconn", "first"]] = None
+    sticky_sessions: Optional[Literal["none", "cookie", "table"]] = None
+    sticky_sessions_cookie_name: Optional[str] = None
+    health_check: HealthCheckSpec = Field(default_factory=HealthCheckSpec)
+    proxy_protocol: Optional[ProxyProtocolSpec] = None
+    protocol_http: Optional[Ports] = None
+    http_backend_tls: Optional[Ports] = None
+    http_backend_tls_skip_verify: Optional[Ports] = None
+    certificate_ids: Optional[Union[list[str], dict[str, list[str]]]] = None
+    ssl_compatibility_level: Optional[
+        Literal["ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern", "ssl_compatibility_level_old"]
+    ] = None
+    timeout_client: Optional[GoDuration] = None
+    timeout_server: Optional[GoDuration] = None
+    timeout_connect: Optional[GoDuration] = None
+    timeout_tunnel: Optional[GoDuration] = None
+    timeout_queue: Optional[GoDuration] = None
+    on_marked_down_action: Optional[Literal["on_marked_down_action_none", "shutdown_sessions"]] = None
+    redispatch_attempt_count: Optional[int] = Field(default=None, ge=0)
+    max_retries: Optional[int] = Field(default=None, ge=0)
+    max_connections: Optional[int] = Field(default=None, ge=1)
+    connection_rate_limit: Optional[int] = Field(default=None, ge=0)
+    enable_access_logs: bool = False
+    enable_http3: bool = False
+    force_internal_ip: bool = False
+    target_node_labels: dict[str, str] = Field(default_factory=dict)
+    failover_host: Optional[str] = None
+    ip_mode: Optional[Literal["Proxy", "VIP"]] = None
+    extra_annotations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("certificate_ids")
+    @classmethod
+    def _certificates(cls, value: object) -> object:
+        return _per_port(value, "certificate list")
+
+    @field_validator("extra_annotations")
+    @classmethod
+    def _extra(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            suffix = key[len(PREFIX) :] if key.startswith(PREFIX) else None
+            if suffix == "id":
+                raise ValueError(f"{key!r} is written by the cloud controller; never set it")
+            if suffix in DEPRECATED_KEYS:
+                raise ValueError(f"{key!r} is deprecated; use {PREFIX + DEPRECATED_KEYS[suffix]!r} (proxy_protocol)")
+            if suffix in TYPED_KEYS:
+                raise ValueError(f"{key!r} is set by the spec key {TYPED_KEYS[suffix]!r}; use that instead")
+        return value
+
+    @model_validator(mode="after")
+    def _companions(self) -> "LoadBalancerSpec":
+        if self.sticky_sessions == "cookie" and not self.sticky_sessions_cookie_name:
+            raise SpecError(("sticky_sessions_cookie_name",), "is required when sticky_sessions is 'cookie'")
+        if self.sticky_sessions_cookie_name and self.sticky_sessions != "cookie":
+            raise SpecError(("sticky_sessions_cookie_name",), "is only used with sticky_sessions: cookie")
+        if self.reserve_ip and self.ip_ids:
+            raise SpecError(("ip_ids",), "and reserve_ip both give the address: keep one")
+        if self.private and (self.reserve_ip or self.ip_ids):
+            raise SpecError(("private",), "a private load balancer has no public IP: drop reserve_ip and ip_ids")
+        if self.http_backend_tls_skip_verify is not None and self.http_backend_tls is None:
+            raise SpecError(("http_backend_tls_skip_verify",), "needs http_backend_tls")
+        return self
+
+
+#: Spec keys rendered to controller keys (the escape hatch may not set these).
+TYPED_KEYS: dict[str, str] = {
+    "type": "type", "zone": "zone", "private": "private", "ip-ids": "ip_ids / reserve_ip",
+    "use-hostname": "use_hostname", "forward-port-algorithm": "forward_port_algorithm",
+    "sticky-sessions": "sticky_sessions", "sticky-sessions-cookie-name": "sticky_sessions_cookie_name",
+    "health-check-type": "health_check.type", "health-check-delay": "health_check.delay",
+    "health-check-timeout": "health_check.timeout", "health-check-max-retries": "health_check.max_retries",
+    "health-transient-check-delay": "health_check.transient_delay", "health-check-send-proxy": "health_check.send_proxy",
+    "health-check-http-uri": "health_check.http_uri", "health-check-http-method": "health_check.http_method",
+    "health-check-http-code": "health_check.http_code", "health-check-mysql-user": "health_check.mysql_user",
+    "health-check-pgsql-user": "health_check.pgsql_user", "proxy-protocol-v1": "proxy_protocol",
+    "proxy-protocol-v2": "proxy_protocol", "protocol-http": "protocol_http", "http-backend-tls": "http_backend_tls",
+    "http-backend-tls-skip-verify": "http_backend_tls_skip_verify", "certificate-ids": "certificate_ids",
+    "ssl-compatibility-level": "ssl_compatibility_level", "timeout-client": "timeout_client",
+    "timeout-server": "timeout_server", "timeout-connect": "timeout_connect", "timeout-tunnel": "timeout_tunnel",
+    "timeout-queue": "timeout_queue", "on-marked-down-action": "on_marked_down_action",
+    "redispatch-attempt-count": "redispatch_attempt_count", "max-retries": "max_retries",
+    "max-connections": "max_connections", "connection-rate-limit": "connection_rate_limit",
+    "enable-access-logs": "enable_access_logs", "enable-http3": "enable_http3",
+    "force-internal-ip": "force_internal_ip", "target-node-labels": "target_node_labels",
+    "failover-host": "failover_host", "ip-mode": "ip_mode",
+}  # fmt: skip
+
+
+def _ports(value: Ports) -> str:
+    return "*" if value == "*" else ",".join(str(p) for p in value)
+
+
+def _per_port_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ";".join(f"{ports}:{_scalar(v)}" for ports, v in value.items())
+    return _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def render_annotations(spec: LoadBalancerSpec, ip_ids: Optional[list[str]] = None) -> dict[str, str]:
+    """The Service annotations for a spec; `ip_ids` are reserved IPs made by the component (`reserve_ip`)."""
+    values: dict[str, object] = {}
+    health = spec.health_check
+    values["health-check-type"] = _per_port_text(health.type)
+    values["health-check-delay"] = health.delay
+    values["health-check-timeout"] = health.timeout
+    values["health-check-max-retries"] = health.max_retries
+    values["health-transient-check-delay"] = health.transient_delay
+    if health.send_proxy:
+        values["health-check-send-proxy"] = True
+    for key, value in (
+        ("health-check-http-uri", health.http_uri),
+        ("health-check-http-method", health.http_method),
+        ("health-check-http-code", health.http_code),
+        ("health-check-mysql-user", health.mysql_user),
+        ("health-check-pgsql-user", health.pgsql_user),
+    ):
+        if value is not None:
+            values[key] = _per_port_text(value)
+    if spec.proxy_protocol is not None:
+        values[f"proxy-protocol-{spec.proxy_protocol.version}"] = _ports(spec.proxy_protocol.ports)
+    for key in ("protocol_http", "http_backend_tls", "http_backend_tls_skip_verify"):
+        value = getattr(spec, key)
+        if value is not None:
+            values[key.replace("_", "-")] = _ports(value)
+    if spec.certificate_ids is not None:
+        certificates = spec.certificate_ids
+        values["certificate-ids"] = (
+            ";".join(f"{ports}:{','.join(ids)}" for ports, ids in certificates.items())
+            if isinstance(certificates, dict)
+            else ",".join(certificates)
+        )
+    addresses = list(spec.ip_ids) + list(ip_ids or [])
+    if addresses:
+        values["ip-ids"] = ",".join(addresses)
+    for key in (
+        "type", "zone", "forward_port_algorithm", "sticky_sessions", "sticky_sessions_cookie_name",
+        "ssl_compatibility_level", "timeout_client", "timeout_server", "timeout_connect", "timeout_tunnel",
+        "timeout_queue", "on_marked_down_action", "redispatch_attempt_count", "max_retries", "max_connections",
+        "connection_rate_limit", "failover_host", "ip_mode",
+    ):  # fmt: skip
+        value = getattr(spec, key)
+        if value is not None:
+            values[key.replace("_", "-")] = value
+    for key in ("private", "use_hostname", "enable_access_logs", "enable_http3", "force_internal_ip"):
+        if getattr(spec, key):
+            values[key.replace("_", "-")] = True
+    if spec.target_node_labels:
+        values["target-node-labels"] = ",".join(f"{k}={v}" for k, v in sorted(spec.target_node_labels.items()))
+
+    annotations = {PREFIX + key: _scalar(value) for key, value in values.items()}
+    annotations.update(spec.extra_annotations)
+    return dict(sorted(annotations.items()))
+
+
+def unknown_annotations(spec: LoadBalancerSpec) -> list[str]:
+    """Escape-hatch keys in the controller's prefix that it does not define: it would silently ignore them."""
+    return sorted(
+        key for key in spec.extra_annotations if key.startswith(PREFIX) and key[len(PREFIX) :] not in CONTROLLER_KEYS
+    )
+
+
+def proxy_protocol_ports(spec: LoadBalancerSpec) -> Optional[Ports]:
+    """The service ports the load balancer sends PROXY protocol to, or None."""
+    return spec.proxy_protocol.ports if spec.proxy_protocol is not None else None

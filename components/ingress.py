@@ -1,0 +1,182 @@
+"""IngressController: ingress-nginx or Traefik from its Helm chart, exposed by a LoadBalancerService."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from .annotations import LoadBalancerSpec, ProxyProtocolSpec
+from .cluster import Cluster
+from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
+from .spec import IPv4Cidr, Spec, SpecError
+
+#: Where each controller's chart lives, the labels on its pods, and its HTTP/HTTPS container ports.
+CHARTS: dict[str, dict[str, Any]] = {
+    "ingress-nginx": {
+        "repo": "https://kubernetes.github.io/ingress-nginx",
+        "chart": "ingress-nginx",
+        "target_ports": ("http", "https"),
+    },
+    "traefik": {
+        "repo": "https://traefik.github.io/charts",
+        "chart": "traefik",
+        "target_ports": ("web", "websecure"),
+    },
+}
+
+
+class IngressSpec(Spec):
+    """The stack's ingress controller; `none` installs nothing."""
+
+    controller: Literal["none", "ingress-nginx", "traefik"] = "none"
+    chart_version: Optional[str] = Field(default=None, pattern=r"^\d+\.\d+\.\d+$")
+    namespace: str = Field(default="ingress", pattern=DNS_LABEL)
+    replicas: int = Field(default=2, ge=1)
+    proxy_protocol: bool = False
+    proxy_protocol_trusted_ips: list[IPv4Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"])
+    load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
+    values: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "IngressSpec":
+        if self.controller == "none":
+            return self
+        if self.chart_version is None:
+            raise SpecError(("chart_version",), f"is required for {self.controller}: pin the Helm chart version")
+        if self.load_balancer.proxy_protocol is not None:
+            raise SpecError(
+                ("load_balancer", "proxy_protocol"),
+                "is set from ingress.proxy_protocol, so the load balancer and the controller always agree; use that",
+            )
+        owned = _owned_values(self.controller)
+        for path in owned:
+            if _lookup(self.values, path) is not None:
+                raise SpecError(("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys")
+        return self
+
+
+def _owned_values(controller: str) -> list[tuple[str, ...]]:
+    if controller == "ingress-nginx":
+        return [("controller", "service"), ("controller", "replicaCount"), ("controller", "config", "use-proxy-protocol")]
+    return [("service",), ("deployment", "replicas"), ("ports", "web", "proxyProtocol"), ("ports", "websecure", "proxyProtocol")]
+
+
+def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(values, dict) or key not in values:
+            return None
+        values = values[key]
+    return values
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def chart_values(spec: IngressSpec) -> dict[str, Any]:
+    """Helm values: the chart's own Service off (a LoadBalancerService replaces it), PROXY protocol on both sides."""
+    if spec.controller == "ingress-nginx":
+        values: dict[str, Any] = {
+            "controller": {
+                "replicaCount": spec.replicas,
+                "service": {"enabled": False},
+                "ingressClassResource": {"default": True},
+                "config": {"use-proxy-protocol": "true" if spec.proxy_protocol else "false"},
+            }
+        }
+    else:
+        proxy = {"trustedIPs": list(spec.proxy_protocol_trusted_ips)} if spec.proxy_protocol else None
+        values = {
+            "deployment": {"replicas": spec.replicas},
+            "service": {"enabled": False},
+            "ingressClass": {"enabled": True, "isDefaultClass": True},
+            "ports": {"web": {"proxyProtocol": proxy}, "websecure": {"proxyProtocol": proxy}} if proxy else {},
+        }
+    return _merge(values, spec.values)
+
+
+def pod_selector(controller: str, release: str, namespace: str) -> dict[str, str]:
+    """The labels the chart puts on its controller pods."""
+    if controller == "ingress-nginx":
+        return {
+            "app.kubernetes.io/name": "ingress-nginx",
+            "app.kubernetes.io/instance": release,
+            "app.kubernetes.io/component": "controller",
+        }
+    return {"app.kubernetes.io/name": "traefik", "app.kubernetes.io/instance": f"{release}-{namespace}"}
+
+
+def service_spec(spec: IngressSpec, release: str) -> LoadBalancerServiceSpec:
+    """The controller's LoadBalancer Service: ports 80/443, PROXY protocol matching the chart values."""
+    http, https = CHARTS[spec.controller]["target_ports"]
+    lb = spec.load_balancer
+    if spec.proxy_protocol:
+        # The backend expects PROXY on every connection, health checks included.
+        lb = lb.model_copy(
+            update={
+                "proxy_protocol": ProxyProtocolSpec(version="v2", ports="*"),
+                "health_check": lb.health_check.model_copy(update={"send_proxy": True}),
+            }
+        )
+    return LoadBalancerServiceSpec(
+        namespace=spec.namespace,
+        selector=pod_selector(spec.controller, release, spec.namespace),
+        ports=[
+            ServicePortSpec(name="http", port=80, target_port=http),
+            ServicePortSpec(name="https", port=443, target_port=https),
+        ],
+        external_traffic_policy="Cluster",
+        load_balancer=lb,
+    )
+
+
+class IngressController(pulumi.ComponentResource):
+    """An ingress controller installed with Helm on a Cluster, behind a Scaleway load balancer."""
+
+    ip_address: pulumi.Output[Optional[str]]
+    """The reserved load balancer IP (None unless `load_balancer.reserve_ip`)."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: IngressSpec,
+        *,
+        cluster: Cluster,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        if spec.controller == "none":
+            raise ValueError(f"IngressController {name}: controller is 'none'; do not build an IngressController")
+        super().__init__("kapsule:kubernetes:IngressController", name, None, opts)
+        chart = CHARTS[spec.controller]
+        release = spec.controller
+        kubernetes = pulumi.ResourceOptions(parent=self, provider=cluster.provider)
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.namespace), opts=kubernetes
+        )
+        self.release = k8s.helm.v3.Release(
+            name,
+            name=release,
+            chart=chart["chart"],
+            version=spec.chart_version,
+            namespace=spec.namespace,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]),
+            values=chart_values(spec),
+            opts=pulumi.ResourceOptions.merge(kubernetes, pulumi.ResourceOptions(depends_on=[self.namespace])),
+        )
+        self.load_balancer = LoadBalancerService(
+            name,
+            service_spec(spec, release),
+            cluster=cluster,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
+        self.ip_address = self.load_balancer.ip_address
+        self.register_outputs({"ip_address": self.ip_address})

@@ -1,0 +1,130 @@
+"""LoadBalancerService: a Kubernetes Service of type LoadBalancer whose Scaleway load balancer is a typed spec."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+from pulumiverse_scaleway import loadbalancers
+
+from .annotations import (
+    CONTROLLER_WRITTEN_ANNOTATION,
+    CONTROLLER_WRITTEN_LABELS,
+    PREFIX,
+    LoadBalancerSpec,
+    render_annotations,
+    unknown_annotations,
+)
+from .catalog import NO_LOAD_BALANCER_ZONES, default_zone, zone_problem
+from .cluster import Cluster
+from .spec import IPv4Cidr, Spec, SpecError, render_tags
+
+#: A Kubernetes object name (RFC 1123 label).
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class ServicePortSpec(Spec):
+    """One port of the Service: what the load balancer listens on and where it forwards."""
+
+    name: str = Field(pattern=DNS_LABEL)
+    port: int = Field(ge=1, le=65535)
+    target_port: Union[int, str]
+    protocol: Literal["TCP"] = "TCP"
+
+
+class LoadBalancerServiceSpec(Spec):
+    """A Service exposed through a Scaleway load balancer."""
+
+    namespace: str = Field(default="default", pattern=DNS_LABEL)
+    selector: dict[str, str] = Field(min_length=1)
+    ports: list[ServicePortSpec] = Field(min_length=1)
+    external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    source_ranges: list[IPv4Cidr] = Field(default_factory=list)
+    load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
+
+    @model_validator(mode="after")
+    def _ports_exist(self) -> "LoadBalancerServiceSpec":
+        numbers = [p.port for p in self.ports]
+        if len(set(numbers)) != len(numbers):
+            raise SpecError(("ports",), f"repeat a port: {numbers}")
+        names = [p.name for p in self.ports]
+        if len(set(names)) != len(names):
+            raise SpecError(("ports",), f"repeat a name: {names}")
+        lb = self.load_balancer
+        for key, selection in (
+            ("proxy_protocol", lb.proxy_protocol.ports if lb.proxy_protocol else None),
+            ("protocol_http", lb.protocol_http),
+            ("http_backend_tls", lb.http_backend_tls),
+        ):
+            if isinstance(selection, list):
+                unknown = sorted(set(selection) - set(numbers))
+                if unknown:
+                    raise SpecError(("load_balancer", key), f"names ports {unknown} the Service does not expose ({numbers})")
+        return self
+
+
+class LoadBalancerService(pulumi.ComponentResource):
+    """A LoadBalancer Service on a Cluster, with an optional reserved flexible IP that survives re-creation."""
+
+    service: k8s.core.v1.Service
+    """The Kubernetes Service."""
+    ip_address: pulumi.Output[Optional[str]]
+    """The reserved IP address (None unless `reserve_ip`)."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: LoadBalancerServiceSpec,
+        *,
+        cluster: Cluster,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        lb = spec.load_balancer
+        zone = lb.zone or default_zone(cluster.region)
+        problem = zone_problem(zone, cluster.region)
+        if problem:
+            raise ValueError(f"LoadBalancerService {name}: load_balancer.zone {problem}")
+        if zone in NO_LOAD_BALANCER_ZONES:
+            raise ValueError(f"LoadBalancerService {name}: load balancers cannot be placed in {zone}")
+        super().__init__("kapsule:kubernetes:LoadBalancerService", name, None, opts)
+        self.spec = spec
+        for key in unknown_annotations(lb):
+            pulumi.log.warn(f"annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored", self)
+
+        annotations: dict[str, pulumi.Input[str]] = dict(render_annotations(lb.model_copy(update={"zone": zone})))
+        self.ip: Optional[loadbalancers.Ip] = None
+        if lb.reserve_ip:
+            self.ip = loadbalancers.Ip(
+                f"{name}-ip", zone=zone, tags=render_tags(tags or {}), opts=pulumi.ResourceOptions(parent=self)
+            )
+            # The controller takes bare IP UUIDs; the provider's ids are `<zone>/<uuid>`.
+            annotations[PREFIX + "ip-ids"] = self.ip.id.apply(lambda ident: ident.split("/")[-1])
+            self.ip_address = self.ip.ip_address
+        else:
+            self.ip_address = pulumi.Output.from_input(None)
+
+        self.service = k8s.core.v1.Service(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=spec.namespace, annotations=annotations),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="LoadBalancer",
+                selector=spec.selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(name=p.name, port=p.port, target_port=p.target_port, protocol=p.protocol)
+                    for p in spec.ports
+                ],
+                external_traffic_policy=spec.external_traffic_policy,
+                load_balancer_source_ranges=spec.source_ranges or None,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=cluster.provider,
+                # The controller writes these back onto the Service; they are not ours to diff.
+                ignore_changes=[f'metadata.annotations["{CONTROLLER_WRITTEN_ANNOTATION}"]']
+                + [f'metadata.labels["{label}"]' for label in CONTROLLER_WRITTEN_LABELS],
+            ),
+        )
+        self.register_outputs({"ip_address": self.ip_address})
