@@ -61,6 +61,6 @@ class SpecError(ValueError):
     """A rule broken across fields, reported at the key `path` below the spec that raised it."""
 
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{'.'.join(str(p) for p in path)}: {message}" if path else message)
         self.path = path
         self.message = message

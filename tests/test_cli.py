@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from kapsule.render import ROOT
+from tests.conftest import render_stack
 
 
 def kapsule(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -19,7 +20,8 @@ def test_plan_dev_prints_the_resource_tree():
     result = kapsule("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Stack dev (stacks/Pulumi.dev.yaml): 9 to create")
+    count = len(render_stack("dev", preview=True).resources)
+    assert out.startswith(f"Stack dev (stacks/Pulumi.dev.yaml): {count} to create\n")
     assert "+ scaleway:kubernetes/cluster:Cluster  cluster" in out
     assert "+ scaleway:kubernetes/pool:Pool  default  [ignore_changes: size]" in out
     assert "      name: kapsule-dev" in out

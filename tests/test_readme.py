@@ -6,6 +6,7 @@ import typing
 
 from pydantic import BaseModel
 
+from components.annotations import LoadBalancerSpec
 from kapsule.config import StackConfig, _unwrap
 from kapsule.render import ROOT
 
@@ -17,7 +18,10 @@ def leaves(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         annotation = _unwrap(field.annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation is LoadBalancerSpec:
+            # One table documents the load balancer keys wherever they appear.
+            keys += leaves(annotation) + [prefix + name]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys += leaves(annotation, f"{prefix}{name}.")
         else:
             keys.append(prefix + name)

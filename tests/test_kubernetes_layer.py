@@ -1,0 +1,268 @@
+"""The Kubernetes layer: Services, ingress, pull credentials; valid manifests and annotations the controller accepts."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import kubernetes_validate
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.annotations import (
+    CONTROLLER_KEYS,
+    CONTROLLER_WRITTEN_ANNOTATION,
+    PREFIX,
+    HealthCheckSpec,
+    LoadBalancerSpec,
+    ProxyProtocolSpec,
+    render_annotations,
+    unknown_annotations,
+)
+from components.ingress import IngressSpec, chart_values, service_spec
+from kapsule.render import Secret
+from tests.ccm_parser import PARSERS
+from tests.conftest import render_stack, stack_config
+
+SERVICE = "kubernetes:core/v1:Service"
+SECRET = "kubernetes:core/v1:Secret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def unmask(value):
+    """A manifest with secrets opened, for schema validation only."""
+    if isinstance(value, Secret):
+        return unmask(value.value)
+    if isinstance(value, dict):
+        return {k: unmask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unmask(v) for v in value]
+    return value
+
+
+def kubernetes_version(stack: str) -> str:
+    config, _ = stack_config(stack)
+    return ".".join(config["kapsule:cluster"]["version"].split(".")[:2]) + ".0"
+
+
+def check_annotations(annotations: dict[str, str], ports: list[int]) -> None:
+    for key, value in annotations.items():
+        assert key.startswith(PREFIX), key
+        suffix = key[len(PREFIX) :]
+        assert suffix in CONTROLLER_KEYS and suffix != "id", key
+        PARSERS[suffix](value, ports)
+
+
+def test_manifests_are_valid_kubernetes_objects_for_the_stack_version(stack):
+    rendering = render_stack(stack)
+    version = kubernetes_version(stack)
+    manifests = [r for r in rendering.resources if r.type.startswith("kubernetes:core/v1:")]
+    assert {r.type for r in manifests} >= {SERVICE, SECRET, "kubernetes:core/v1:Namespace"}
+    for resource in manifests:
+        kubernetes_validate.validate(unmask(resource.inputs), version, strict=True)
+
+
+def test_every_emitted_annotation_is_defined_and_parses_as_the_controller_parses_it(stack):
+    services = render_stack(stack).by_type(SERVICE)
+    assert services
+    for service in services:
+        ports = [p["port"] for p in service.inputs["spec"]["ports"]]
+        check_annotations(service.inputs["metadata"]["annotations"], ports)
+
+
+def test_kubernetes_objects_use_the_cluster_provider_that_waits_for_pools(stack):
+    rendering = render_stack(stack)
+    provider = rendering.one("pulumi:providers:kubernetes")
+    pools = {p.urn for p in rendering.by_type("scaleway:kubernetes/pool:Pool")}
+    assert pools <= set(provider.depends_on)
+    kubernetes_objects = [r for r in rendering.resources if r.type.startswith("kubernetes:")]
+    assert kubernetes_objects
+    for resource in kubernetes_objects:
+        assert resource.provider.startswith(provider.urn + "::"), resource.urn
+
+
+def test_controller_written_fields_are_ignored(stack):
+    for service in render_stack(stack).by_type(SERVICE):
+        assert f'metadata.annotations["{CONTROLLER_WRITTEN_ANNOTATION}"]' in service.ignore_changes
+        assert 'metadata.labels["k8s.scaleway.com/managed-by-scaleway-cloud-controller-manager"]' in service.ignore_changes
+        assert CONTROLLER_WRITTEN_ANNOTATION not in service.inputs["metadata"]["annotations"]
+
+
+def test_reserved_ip_is_attached_by_bare_id_in_the_same_zone():
+    rendering = render_stack("prod")
+    ips = {ip.name: ip for ip in rendering.by_type("scaleway:loadbalancers/ip:Ip")}
+    services = {s.name: s for s in rendering.by_type(SERVICE)}
+    for name in ("ingress", "api"):
+        ip = ips[f"{name}-ip"]
+        annotations = services[name].inputs["metadata"]["annotations"]
+        assert annotations[PREFIX + "ip-ids"] == ip.id.split("/")[1]
+        assert annotations[PREFIX + "zone"] == ip.inputs["zone"]
+    assert rendering.outputs["ingress_ip"] == ips["ingress-ip"].outputs["ipAddress"]
+    assert rendering.outputs["service_ips"]["api"] == ips["api-ip"].outputs["ipAddress"]
+
+
+def test_proxy_protocol_is_on_both_sides_or_neither(stack):
+    rendering = render_stack(stack)
+    config, _ = stack_config(stack)
+    ingress = config.get("kapsule:ingress", {})
+    if ingress.get("controller", "none") == "none":
+        pytest.skip("no ingress controller")
+    release = rendering.one(RELEASE)
+    service = next(s for s in rendering.by_type(SERVICE) if s.name == "ingress")
+    annotations = service.inputs["metadata"]["annotations"]
+    lb_side = any(k.startswith(PREFIX + "proxy-protocol-") for k in annotations)
+    values = release.inputs["values"]
+    if release.inputs["chart"] == "ingress-nginx":
+        controller_side = values["controller"]["config"]["use-proxy-protocol"] == "true"
+    else:
+        controller_side = bool(values.get("ports", {}).get("web", {}).get("proxyProtocol"))
+    assert lb_side == controller_side == bool(ingress.get("proxy_protocol"))
+    if lb_side:
+        assert annotations[PREFIX + "health-check-send-proxy"] == "true"
+
+
+@pytest.mark.parametrize("controller", ["ingress-nginx", "traefik"])
+@pytest.mark.parametrize("proxy", [True, False])
+def test_both_controllers_agree_with_their_load_balancer(controller, proxy):
+    spec = IngressSpec(controller=controller, chart_version="1.2.3", proxy_protocol=proxy)
+    values = chart_values(spec)
+    annotations = render_annotations(service_spec(spec, controller).load_balancer)
+    lb_side = PREFIX + "proxy-protocol-v2" in annotations
+    if controller == "ingress-nginx":
+        controller_side = values["controller"]["config"]["use-proxy-protocol"] == "true"
+        assert values["controller"]["service"] == {"enabled": False}
+    else:
+        controller_side = "proxyProtocol" in values["ports"].get("web", {}) and "proxyProtocol" in values["ports"]["websecure"]
+        assert values["service"] == {"enabled": False}
+    assert lb_side == controller_side == proxy
+
+
+def test_ingress_chart_is_pinned_from_the_stack_file(stack):
+    config, _ = stack_config(stack)
+    release = render_stack(stack).one(RELEASE)
+    assert release.inputs["version"] == config["kapsule:ingress"]["chart_version"]
+    assert release.inputs["name"] == config["kapsule:ingress"]["controller"]
+
+
+def test_pull_secret_is_read_only_and_secret(stack):
+    rendering = render_stack(stack)
+    config, _ = stack_config(stack)
+    policy = rendering.one("scaleway:iam/policy:Policy")
+    application = rendering.one("scaleway:iam/application:Application")
+    key = rendering.one("scaleway:iam/apiKey:ApiKey")
+    assert policy.inputs["applicationId"] == application.id == key.inputs["applicationId"]
+    (rule,) = policy.inputs["rules"]
+    assert rule["permissionSetNames"] == ["ContainerRegistryReadOnly"]
+    assert rule["projectIds"] == [rendering.one("scaleway:registry/namespace:Namespace").outputs["projectId"]]
+    secrets = rendering.by_type(SECRET)
+    assert sorted(s.inputs["metadata"]["namespace"] for s in secrets) == sorted(config["kapsule:registry"]["pull_secret_namespaces"])
+    secret_key = key.outputs["secretKey"]
+    for secret in secrets:
+        assert secret.inputs["type"] == "kubernetes.io/dockerconfigjson"
+        data = secret.inputs["stringData"]
+        assert isinstance(data, Secret) or isinstance(data[".dockerconfigjson"], Secret)
+        auth = json.loads(unmask(data)[".dockerconfigjson"])["auths"]["rg.fr-par.scw.cloud"]
+        assert auth["username"] == "nologin" and auth["password"] == secret_key
+        assert base64.b64decode(auth["auth"]).decode() == f"nologin:{secret_key}"
+    assert secret_key not in json.dumps({k: str(v) for k, v in rendering.outputs.items()})
+
+
+# --- The annotation spec, without the runtime ---------------------------------------------------
+
+
+def test_default_health_check_notices_a_dead_node_within_five_seconds():
+    check = HealthCheckSpec()
+    seconds = lambda text: float(text[:-1])  # noqa: E731
+    assert seconds(check.delay) * check.max_retries <= 5
+    controller_default = 5 * 5
+    assert seconds(check.delay) * check.max_retries < controller_default
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"sticky_sessions": "cookie"}, "sticky_sessions_cookie_name"),
+        ({"health_check": {"type": "http"}}, "http_uri"),
+        ({"health_check": {"type": {"80": "http", "5432": "pgsql"}, "http_uri": "/"}}, "pgsql_user"),
+        ({"health_check": {"type": {"80:": "http"}}}, "port list"),
+        ({"health_check": {"delay": "10000"}}, "Go duration"),
+        ({"timeout_server": "30"}, "Go duration"),
+        ({"forward_port_algorithm": "random"}, "roundrobin"),
+        ({"reserve_ip": True, "ip_ids": ["x"]}, "keep one"),
+        ({"private": True, "reserve_ip": True}, "no public IP"),
+        ({"extra_annotations": {PREFIX + "send-proxy-v2": "true"}}, "deprecated"),
+        ({"extra_annotations": {PREFIX + "id": "fr-par-1/x"}}, "written by the cloud controller"),
+        ({"extra_annotations": {PREFIX + "timeout-server": "5s"}}, "timeout_server"),
+        ({"type": "lb-s"}, "pattern"),
+    ],
+)
+def test_invalid_load_balancer_specs_are_refused(values, words):
+    with pytest.raises(ValueError) as raised:
+        LoadBalancerSpec.model_validate(values)
+    assert words in str(raised.value)
+
+
+def test_escape_hatch_warns_only_on_keys_the_controller_does_not_define():
+    spec = LoadBalancerSpec(extra_annotations={PREFIX + "bogus": "1", PREFIX + "externally-managed": "false", "other/key": "x"})
+    assert unknown_annotations(spec) == [PREFIX + "bogus"]
+    annotations = render_annotations(spec)
+    assert annotations[PREFIX + "externally-managed"] == "false" and annotations["other/key"] == "x"
+
+
+PORTS = st.lists(st.integers(1, 65535), min_size=1, max_size=3, unique=True)
+DURATIONS = st.builds(lambda n, unit: f"{n}{unit}", st.integers(1, 600), st.sampled_from(["ms", "s", "m"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ports=PORTS,
+    data=st.data(),
+)
+def test_any_valid_spec_renders_annotations_the_controller_accepts(ports, data):
+    health_type = data.draw(st.sampled_from(["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]))
+    per_port = data.draw(st.booleans())
+    check = {
+        "type": {",".join(map(str, ports)): health_type} if per_port else health_type,
+        "delay": data.draw(DURATIONS),
+        "timeout": data.draw(DURATIONS),
+        "max_retries": data.draw(st.integers(1, 10)),
+        "send_proxy": data.draw(st.booleans()),
+    }
+    if health_type in ("http", "https"):
+        check["http_uri"] = "/healthz"
+        check["http_code"] = data.draw(st.integers(200, 499))
+    if health_type == "mysql":
+        check["mysql_user"] = "check"
+    if health_type == "pgsql":
+        check["pgsql_user"] = "check"
+    sticky = data.draw(st.sampled_from([None, "none", "cookie", "table"]))
+    spec = LoadBalancerSpec.model_validate(
+        {
+            "type": data.draw(st.sampled_from(["LB-S", "LB-GP-M", "LB-GP-L"])),
+            "health_check": check,
+            "forward_port_algorithm": data.draw(st.sampled_from([None, "roundrobin", "leastconn", "first"])),
+            "sticky_sessions": sticky,
+            "sticky_sessions_cookie_name": "sid" if sticky == "cookie" else None,
+            "proxy_protocol": data.draw(
+                st.sampled_from([None, {"version": "v1", "ports": "*"}, {"version": "v2", "ports": ports}])
+            ),
+            "protocol_http": data.draw(st.sampled_from([None, "*", ports])),
+            "timeout_client": data.draw(st.one_of(st.none(), DURATIONS)),
+            "timeout_tunnel": data.draw(st.one_of(st.none(), DURATIONS)),
+            "max_connections": data.draw(st.one_of(st.none(), st.integers(1, 10000))),
+            "use_hostname": data.draw(st.booleans()),
+            "private": data.draw(st.booleans()),
+            "ssl_compatibility_level": data.draw(
+                st.sampled_from([None, "ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern"])
+            ),
+            "target_node_labels": data.draw(st.dictionaries(st.sampled_from(["pool", "tier"]), st.sampled_from(["a", "b"]))),
+        }
+    )
+    check_annotations(render_annotations(spec), ports)
+
+
+def test_proxy_protocol_renders_one_version_only():
+    annotations = render_annotations(LoadBalancerSpec(proxy_protocol=ProxyProtocolSpec(version="v1", ports=[80, 443])))
+    assert annotations[PREFIX + "proxy-protocol-v1"] == "80,443"
+    assert PREFIX + "proxy-protocol-v2" not in annotations and PREFIX + "send-proxy-v2" not in annotations
