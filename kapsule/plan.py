@@ -69,18 +69,18 @@ def plan_stack(stack: str, root: Path = ROOT) -> Plan:
 
 def display(value: Any) -> str:
     """A value as one deterministic line: secrets masked, unknowns named."""
-    if isinstance(value, Secret):
-        return "[secret]"
-    if isinstance(value, Unknown):
-        return "(known after apply)"
+    return _line(masked(value))
+
+
+def _line(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {display(v)}" for k, v in sorted(value.items())) + "}"
+        return "{" + ", ".join(f"{k}: {_line(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(display(v) for v in value) + "]"
+        return "[" + ", ".join(_line(v) for v in value) + "]"
     return str(value)
 
 

@@ -266,3 +266,25 @@ def test_proxy_protocol_renders_one_version_only():
     annotations = render_annotations(LoadBalancerSpec(proxy_protocol=ProxyProtocolSpec(version="v1", ports=[80, 443])))
     assert annotations[PREFIX + "proxy-protocol-v1"] == "80,443"
     assert PREFIX + "proxy-protocol-v2" not in annotations and PREFIX + "send-proxy-v2" not in annotations
+
+
+def test_every_rendered_key_is_owned_by_a_spec_key():
+    from components.annotations import TYPED_KEYS
+
+    spec = LoadBalancerSpec.model_validate(
+        {
+            "type": "LB-S", "zone": "fr-par-1", "use_hostname": True, "ip_ids": ["x"],
+            "forward_port_algorithm": "first", "sticky_sessions": "cookie", "sticky_sessions_cookie_name": "s",
+            "health_check": {"type": {"80": "http", "3306": "mysql", "5432": "pgsql"}, "send_proxy": True,
+                             "http_uri": "/", "http_method": "GET", "http_code": 200, "mysql_user": "m", "pgsql_user": "p"},
+            "proxy_protocol": {"version": "v1"}, "protocol_http": "*", "http_backend_tls": "*",
+            "http_backend_tls_skip_verify": "*", "certificate_ids": ["c"], "ssl_compatibility_level": "ssl_compatibility_level_modern",
+            "timeout_client": "1s", "timeout_server": "1s", "timeout_connect": "1s", "timeout_tunnel": "1s", "timeout_queue": "1s",
+            "on_marked_down_action": "shutdown_sessions", "redispatch_attempt_count": 1, "max_retries": 1, "max_connections": 1,
+            "connection_rate_limit": 1, "enable_access_logs": True, "enable_http3": True, "force_internal_ip": True,
+            "target_node_labels": {"a": "b"}, "failover_host": "f", "ip_mode": "VIP",
+        }
+    )  # fmt: skip
+    emitted = {key[len(PREFIX) :] for key in render_annotations(spec)}
+    assert emitted <= set(TYPED_KEYS) <= CONTROLLER_KEYS
+    assert set(TYPED_KEYS) - emitted <= {"private", "proxy-protocol-v2"}
