@@ -71,3 +71,10 @@ def zone_problem(zone: str, region: str) -> str | None:
     if zone in ZONES.get(region, ()):
         return None
     return f"{zone!r} is not a zone of region {region} (allowed: {', '.join(ZONES.get(region, ()))})"
+
+
+def load_balancer_zone_problem(zone: str, region: str) -> str | None:
+    """Why a load balancer cannot sit in a zone of a region, or None when it can."""
+    if zone in NO_LOAD_BALANCER_ZONES:
+        return f"{zone!r}: load balancers cannot be placed there"
+    return zone_problem(zone, region)

@@ -17,7 +17,7 @@ from .annotations import (
     render_annotations,
     unknown_annotations,
 )
-from .catalog import NO_LOAD_BALANCER_ZONES, default_zone, zone_problem
+from .catalog import default_zone, load_balancer_zone_problem
 from .cluster import Cluster
 from .spec import IPv4Cidr, Spec, SpecError, render_tags
 
@@ -84,11 +84,9 @@ class LoadBalancerService(pulumi.ComponentResource):
     ) -> None:
         lb = spec.load_balancer
         zone = lb.zone or default_zone(cluster.region)
-        problem = zone_problem(zone, cluster.region)
+        problem = load_balancer_zone_problem(zone, cluster.region)
         if problem:
             raise ValueError(f"LoadBalancerService {name}: load_balancer.zone {problem}")
-        if zone in NO_LOAD_BALANCER_ZONES:
-            raise ValueError(f"LoadBalancerService {name}: load balancers cannot be placed in {zone}")
         super().__init__("kapsule:kubernetes:LoadBalancerService", name, None, opts)
         self.spec = spec
         for key in unknown_annotations(lb):

@@ -13,8 +13,7 @@ from typing import Any, Optional
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, zone_problem
-from components.catalog import NO_LOAD_BALANCER_ZONES
+from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, load_balancer_zone_problem, zone_problem
 from components.cluster import ClusterSpec
 from components.ingress import IngressSpec
 from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec
@@ -103,25 +102,29 @@ class StackConfig(Spec):
         available = {"default", *self.namespaces}
         if self.ingress.controller != "none":
             if self.ingress.namespace in self.namespaces:
-                raise SpecError(("ingress", "namespace"), f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces")
+                raise SpecError(
+                    ("ingress", "namespace"),
+                    f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces",
+                )
             available.add(self.ingress.namespace)
         balancers = [(("services", name, "load_balancer"), svc.load_balancer) for name, svc in self.services.items()]
         if self.ingress.controller != "none":
             balancers.append((("ingress", "load_balancer"), self.ingress.load_balancer))
         for path, lb in balancers:
-            if lb.zone and zone_problem(lb.zone, self.region):
-                raise SpecError((*path, "zone"), zone_problem(lb.zone, self.region))
-            if lb.zone in NO_LOAD_BALANCER_ZONES:
-                raise SpecError((*path, "zone"), f"{lb.zone!r}: load balancers cannot be placed there")
+            problem = lb.zone and load_balancer_zone_problem(lb.zone, self.region)
+            if problem:
+                raise SpecError((*path, "zone"), problem)
         for name, service in self.services.items():
             if not re.match(DNS_LABEL, name):
                 raise SpecError(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes")
-            if service.namespace not in available:
-                raise SpecError(("services", name, "namespace"), f"{service.namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
+        targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
         if self.registry is not None:
-            for index, namespace in enumerate(self.registry.pull_secret_namespaces):
-                if namespace not in available:
-                    raise SpecError(("registry", "pull_secret_namespaces", index), f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
+            targets += [(("registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.registry.pull_secret_namespaces)]
+        for path, namespace in targets:
+            if namespace not in available:
+                raise SpecError(
+                    path, f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})"
+                )
 
 
 class StackConfigError(Exception):

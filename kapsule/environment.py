@@ -86,15 +86,16 @@ def build(config: StackConfig) -> Environment:
         RegistryNamespace("registry", config.registry, region=config.region) if config.registry is not None else None
     )
     environment = Environment(network=network, cluster=cluster, pools=pools, registry=registry)
-    if config.namespaces or config.services or config.ingress.controller != "none" or (
-        registry is not None and config.registry.pull_secret_namespaces
-    ):
-        _build_kubernetes(environment, config)
+    _build_kubernetes(environment, config)
     return environment
 
 
 def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
-    """The Kubernetes layer: every object goes through the cluster's provider, which waits for the pools."""
+    """The Kubernetes layer: every object goes through the cluster's provider, which waits for the pools.
+
+    `cluster.provider` is only touched when something is declared, so a stack without a Kubernetes
+    layer gets no provider (and other stacks may still add Pools to the cluster).
+    """
     cluster = environment.cluster
     environment.namespaces = {
         name: k8s.core.v1.Namespace(

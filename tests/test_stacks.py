@@ -35,7 +35,8 @@ def test_every_resource_is_parented_to_its_component(stack):
 def test_cluster_inputs_follow_the_stack_file(stack):
     config, _ = stack_config(stack)
     declared = config["kapsule:cluster"]
-    cluster = render_stack(stack).one(CLUSTER)
+    rendering = render_stack(stack)
+    cluster = rendering.one(CLUSTER)
     assert cluster.inputs["name"] == declared["name"]
     assert cluster.inputs["type"] == declared["type"]
     assert cluster.inputs["version"] == declared["version"]
@@ -43,7 +44,7 @@ def test_cluster_inputs_follow_the_stack_file(stack):
     assert cluster.inputs["deleteAdditionalResources"] is declared["delete_additional_resources"]
     assert cluster.inputs["region"] == config["kapsule:region"]
     assert f"env={stack}" in cluster.inputs["tags"]
-    network = render_stack(stack).one(PRIVATE_NETWORK)
+    network = rendering.one(PRIVATE_NETWORK)
     assert cluster.inputs["privateNetworkId"] == network.id
     assert network.urn in cluster.depends_on
 
@@ -141,3 +142,14 @@ def test_preview_leaves_computed_values_unknown():
     assert rendering.one(POOL).inputs["clusterId"] is UNKNOWN
     assert rendering.outputs["cluster_id"] is UNKNOWN
     assert isinstance(rendering.outputs["kubeconfig"], Secret)
+
+
+def test_a_stack_without_a_kubernetes_layer_gets_no_kubernetes_provider():
+    def strip(config):
+        for key in ("kapsule:namespaces", "kapsule:ingress", "kapsule:services"):
+            config.pop(key, None)
+        config["kapsule:registry"].pop("pull_secret_namespaces", None)
+
+    rendering = render_stack("dev", strip)
+    assert not [r for r in rendering.resources if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))]
+    assert rendering.one(CLUSTER) and rendering.by_type(POOL)

@@ -113,6 +113,9 @@ CASES = [
     (registry(pull_secret_namespaces=["nope"]), "kapsule:registry.pull_secret_namespaces[0]", ["'nope'", "namespaces"]),
     (registry(is_public=True), "kapsule:registry.pull_secret_namespaces", ["public"]),
     (lambda c: c.update({"kapsule:namespaces": ["apps", "Apps"]}), "kapsule:namespaces", ["'Apps'"]),
+    (lambda c: c.update({"kapsule:namespaces": ["apps", "ingress"]}), "kapsule:ingress.namespace", ["created by the ingress controller"]),
+    (lambda c: c.update({"kapsule:services": {"Web_1": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}]}}}),
+     "kapsule:services.Web_1", ["Kubernetes names"]),
 ]
 
 
