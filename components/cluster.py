@@ -14,6 +14,7 @@ from pulumiverse_scaleway import kubernetes
 from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, ZONES, is_kosmos
 from .network import PrivateNetwork
 from .spec import GoDuration, IPv4Address, IPv4Cidr, Spec, SpecError, Tags, render_tags
+from .versions import VERSION, Version
 
 if TYPE_CHECKING:
     from .pool import Pool
@@ -30,8 +31,6 @@ ClusterType = Literal[
 ]
 Weekday = Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
-#: `x.y` (auto-upgrade follows the minor's patches) or `x.y.z` (pinned).
-VERSION = re.compile(r"^(\d+)\.(\d+)(\.(\d+))?$")
 #: A cluster name Kubernetes tooling is happy with: lower case letters, digits and dashes.
 CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$")
 
@@ -111,7 +110,7 @@ class ClusterSpec(Spec):
     @classmethod
     def _version_shape(cls, value: str) -> str:
         if not VERSION.match(value):
-            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' or '1.35.2'")
+            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' (auto-upgrade) or '1.35.2' (pinned)")
         return value
 
     @model_validator(mode="after")
@@ -122,7 +121,7 @@ class ClusterSpec(Spec):
                 ("cni",),
                 f"{self.cni!r} is not offered on a {self.type} cluster; allowed: {', '.join(allowed)}",
             )
-        pinned = VERSION.match(self.version).group(3) is not None
+        pinned = Version.parse(self.version).patch is not None
         if self.auto_upgrade.enabled and pinned:
             raise SpecError(
                 ("version",),
@@ -143,8 +142,8 @@ class ClusterSpec(Spec):
     @property
     def minor(self) -> tuple[int, int]:
         """The (major, minor) the version names."""
-        match = VERSION.match(self.version)
-        return int(match.group(1)), int(match.group(2))
+        version = Version.parse(self.version)
+        return version.major, version.minor
 
     @property
     def max_nodes(self) -> int:

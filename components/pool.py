@@ -9,8 +9,9 @@ from pydantic import Field, field_validator, model_validator
 from pulumiverse_scaleway import kubernetes
 
 from .catalog import default_zone, node_type_problem, zone_problem
-from .cluster import Cluster
+from .cluster import Cluster, ClusterSpec
 from .spec import Spec, SpecError, Tags, render_tags
+from .versions import VERSION, pool_problem
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -41,6 +42,7 @@ class PoolSpec(Spec):
 
     node_type: str
     zone: Optional[str] = None
+    version: Optional[str] = None
     size: int = Field(ge=0)
     autoscaling: bool = False
     min_size: Optional[int] = Field(default=None, ge=0)
@@ -65,6 +67,13 @@ class PoolSpec(Spec):
         problem = node_type_problem(value)
         if problem:
             raise ValueError(f"{value!r} {problem}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not VERSION.match(value):
+            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.34.3'")
         return value
 
     @model_validator(mode="after")
@@ -95,6 +104,14 @@ class PoolSpec(Spec):
         """The fewest nodes this pool can shrink to."""
         return self.min_size if self.autoscaling else self.size
 
+    def version_problem(self, cluster: ClusterSpec) -> Optional[str]:
+        """Why this pool's pinned version cannot run under `cluster`, or None."""
+        if self.version is None:
+            return None
+        if cluster.upgrade_pools:
+            return "is set, but cluster.upgrade_pools is true and pools follow the cluster; remove it or set upgrade_pools: false"
+        return pool_problem(self.version, cluster.version)
+
 
 class Pool(pulumi.ComponentResource):
     """A node pool of a Cluster; an autoscaled pool leaves its live size to the autoscaler."""
@@ -114,6 +131,9 @@ class Pool(pulumi.ComponentResource):
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         zone = spec.zone or default_zone(cluster.region)
+        problem = spec.version_problem(cluster.spec)
+        if problem:
+            raise ValueError(f"Pool {name}: version {spec.version!r} {problem}")
         problem = zone_problem(zone, cluster.region)
         if problem:
             raise ValueError(f"Pool {name}: zone {problem}")
@@ -134,6 +154,7 @@ class Pool(pulumi.ComponentResource):
             region=cluster.region,
             zone=zone,
             node_type=spec.node_type,
+            version=spec.version,
             size=spec.size,
             autoscaling=spec.autoscaling,
             min_size=spec.min_size,

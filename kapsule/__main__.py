@@ -1,4 +1,8 @@
-"""`python -m kapsule plan --stack NAME`: what `pulumi up` would do, offline, with no credentials."""
+"""`python -m kapsule plan`: what `pulumi up` would do to a stack, offline, with no credentials.
+
+Exit codes: 0 no changes, 2 changes, 3 destructive changes (a replace or delete that destroys
+something live), 1 an invalid stack file, state file, or a change Kapsule refuses (upgrade path, CNI).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import sys
 from pathlib import Path
 
 from .config import StackConfigError
-from .plan import format_json, format_text, plan_stack
+from .plan import EXIT_INVALID, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
 from .render import ROOT
+from .state import StateError, find_state
 
 
 def stacks(root: Path) -> list[str]:
@@ -16,30 +21,53 @@ def stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m kapsule", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser("plan", help="render a stack offline and show what `pulumi up` would do")
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    main_parser = argparse.ArgumentParser(
+        prog="python -m kapsule", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser("plan", help="diff a stack's declared resources against recorded state, offline")
     which = plan.add_mutually_exclusive_group(required=True)
     which.add_argument("--stack", help="the stack name: stacks/Pulumi.<stack>.yaml")
     which.add_argument("--all", action="store_true", help="plan every stack under stacks/")
-    plan.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    args = parser.parse_args(argv)
+    plan.add_argument(
+        "--state",
+        type=Path,
+        help="a `pulumi stack export` file (with --stack), or a directory of <stack>.json exports; "
+        "default: the local file backend's checkpoint, if any",
+    )
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    return main_parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = parser().parse_args(argv)
     names = stacks(ROOT) if args.all else [args.stack]
-    plans = []
+    if args.all and args.state is not None and not args.state.is_dir():
+        print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
+        return EXIT_INVALID
+    results: list[Plan | Invalid] = []
     for name in names:
+        stack_file = f"stacks/Pulumi.{name}.yaml"
         try:
-            plans.append(plan_stack(name, ROOT))
-        except StackConfigError as error:
+            state = find_state(name, ROOT, args.state)
+            results.append(plan_stack(name, ROOT, state))
+        except (StackConfigError, StateError) as error:
             print(error, file=sys.stderr)
-            return 1
+            results.append(Invalid(stack=name, stack_file=stack_file, error=str(error)))
+    plans = [r for r in results if isinstance(r, Plan)]
+    for plan in plans:
+        for problem in plan.errors:
+            print(f"error: {problem}", file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(format_json(plans))
+        sys.stdout.write(format_json(results))
+    elif args.format == "markdown":
+        sys.stdout.write(format_markdown(results))
     else:
         sys.stdout.write("\n".join(format_text(p) for p in plans))
-    return 0
+    return exit_code(results)
 
 
 if __name__ == "__main__":

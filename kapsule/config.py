@@ -79,6 +79,9 @@ class StackConfig(Spec):
                     ("pools", name, "public_ip_disabled"),
                     "true needs a Public Gateway on the private network: set network.public_gateway",
                 )
+            problem = pool.version_problem(self.cluster)
+            if problem:
+                raise SpecError(("pools", name, "version"), f"{pool.version!r} {problem}")
         if self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
             raise SpecError(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size")
         most = sum(p.most_nodes for p in self.pools.values())

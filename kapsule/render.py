@@ -10,11 +10,12 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
@@ -39,6 +40,23 @@ class Unknown:
 
 
 UNKNOWN = Unknown()
+
+
+class Sealed:
+    """A secret recorded as ciphertext: its value is unknown here, and is not compared."""
+
+    _instance: Optional["Sealed"] = None
+
+    def __new__(cls) -> "Sealed":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+SEALED = Sealed()
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,8 @@ class Resource:
     provider: str = ""
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: list[str] = field(default_factory=list)
+    """Outputs the provider marks secret (the engine encrypts them in state)."""
 
 
 @dataclass
@@ -166,21 +186,33 @@ def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str
     return {}
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also keeps what the engine would see: options, parents, dependencies."""
+class Baseline(Protocol):
+    """Answers for resources that already exist: what the engine would return instead of creating them."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
+        """The recorded id and outputs of `resource`, or None when the engine would create it anew."""
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps what the engine would see: options, parents, dependencies.
+
+    With a `baseline`, resources it knows keep their recorded ids and outputs, so that everything
+    downstream of them resolves as it would against live state.
+    """
+
+    def __init__(self, mocks: pulumi_mocks.Mocks, baseline: Optional[Baseline] = None) -> None:
         super().__init__(mocks)
+        self.baseline = baseline
         self.registrations: dict[str, Resource] = {}
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return super().RegisterResource(request)
+        pulumi_mocks._ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
         inputs, _ = plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
-        outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True)) if response.object else ({}, False)
-        self.registrations[response.urn] = Resource(
-            urn=response.urn,
+        resource = Resource(
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent,
@@ -189,11 +221,37 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=sorted(request.ignoreChanges),
             depends_on=sorted(request.dependencies),
-            provider=request.provider,
-            id=response.id,
-            outputs=outputs,
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+            secret_outputs=sorted(request.additionalSecretOutputs),
         )
+        answer = self.baseline.answer(resource) if self.baseline is not None else None
+        if answer is None:
+            response = super().RegisterResource(request)
+        else:
+            ident, state = answer
+            wire_state = wire(state)
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, ident, wire_state)
+            response = resource_pb2.RegisterResourceResponse(
+                urn=urn, id=ident, object=_sync_await(rpc.serialize_properties(wire_state, {}))
+            )
+        resource.id = response.id
+        if response.object:
+            resource.outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True))
+        self.registrations[urn] = resource
         return response
+
+
+def wire(value: Any) -> Any:
+    """A plain value back in the engine's wire form: secrets signed, unknowns as the unknown marker."""
+    if isinstance(value, Secret):
+        return {rpc._special_sig_key: rpc._special_secret_sig, "value": wire(value.value)}
+    if isinstance(value, (Unknown, Sealed)):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wire(v) for v in value]
+    return value
 
 
 def render(
@@ -204,23 +262,26 @@ def render(
     preview: bool = True,
     program: Path = MAIN,
     check: bool = True,
+    baseline: Optional[Baseline] = None,
 ) -> Rendering:
     """Run `program` for `stack` with `config` under the mock runtime, in a fresh context and event loop.
 
     With `check` (the default) an exception from the program is raised; otherwise it is kept in
     `Rendering.error` beside whatever was registered before it.
     """
-    rendering = contextvars.Context().run(_render, stack, dict(config), list(secret_keys), preview, program)
+    rendering = contextvars.Context().run(_render, stack, dict(config), list(secret_keys), preview, program, baseline)
     if check and rendering.error is not None:
         raise rendering.error
     return rendering
 
 
-def _render(stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, program: Path) -> Rendering:
+def _render(
+    stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, program: Path, baseline: Optional[Baseline]
+) -> Rendering:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        monitor = RecordingMonitor(KapsuleMocks(preview))
+        monitor = RecordingMonitor(KapsuleMocks(preview), baseline)
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         set_all_config(config, secret_keys)
         root = pulumi.runtime.get_root_resource()

@@ -64,3 +64,18 @@ def write_program(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+def copy_project(destination: Path, edits: Optional[dict[str, Callable[[dict[str, Any]], None]]] = None) -> Path:
+    """A copy of the project whose stack files have been edited: `edits[stack]` changes the `config:` map."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+    for stack, edit in (edits or {}).items():
+        path = destination / "stacks" / f"Pulumi.{stack}.yaml"
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        edit(document["config"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return destination

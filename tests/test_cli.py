@@ -3,41 +3,45 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from kapsule.render import ROOT
+from kapsule.plan import EXIT_CHANGES
 from tests.conftest import render_stack
 
 
 def kapsule(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    """Run the command with no recorded state (a backend directory that holds none)."""
+    env = {**os.environ, "PULUMI_BACKEND_URL": "file:///nonexistent-kapsule-backend"}
+    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_plan_dev_prints_the_resource_tree():
     result = kapsule("plan", "--stack", "dev")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == EXIT_CHANGES, result.stderr
     out = result.stdout
     count = len(render_stack("dev", preview=True).resources)
-    assert out.startswith(f"Stack dev (stacks/Pulumi.dev.yaml): {count} to create\n")
-    assert "+ scaleway:kubernetes/cluster:Cluster  cluster" in out
-    assert "+ scaleway:kubernetes/pool:Pool  default  [ignore_changes: size]" in out
+    assert out.startswith(f"Stack dev (stacks/Pulumi.dev.yaml), no recorded state, so every resource is a create: {count} to create\n")
+    assert "+  scaleway:kubernetes/cluster:Cluster  cluster" in out
+    assert "+  scaleway:kubernetes/pool:Pool  default  [ignore_changes: size]" in out
     assert "      name: kapsule-dev" in out
     assert "kubeconfig: [secret]" in out
 
 
 def test_plan_all_as_json():
     result = kapsule("plan", "--all", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == EXIT_CHANGES, result.stderr
     document = json.loads(result.stdout)
     assert [plan["stack"] for plan in document] == ["dev", "prod", "staging"]
     prod = document[1]
     cluster = next(r for r in prod["resources"] if r["type"] == "scaleway:kubernetes/cluster:Cluster")
     assert cluster["action"] == "create" and cluster["protect"] is True
     assert cluster["properties"]["type"] == "kapsule-dedicated-8"
-    assert prod["outputs"]["kubeconfig"] == "[secret]"
+    assert prod["outputs"]["kubeconfig"] == "[secret] (known after apply)"
 
 
 def test_invalid_stack_file_fails_with_the_message_only(tmp_path):

@@ -79,7 +79,7 @@ def test_kubernetes_objects_use_the_cluster_provider_that_waits_for_pools(stack)
     kubernetes_objects = [r for r in rendering.resources if r.type.startswith("kubernetes:")]
     assert kubernetes_objects
     for resource in kubernetes_objects:
-        assert resource.provider.startswith(provider.urn + "::"), resource.urn
+        assert resource.provider == provider.urn, resource.urn
 
 
 def test_controller_written_fields_are_ignored(stack):

@@ -1,0 +1,217 @@
+"""How one desired resource differs from its recorded copy, with the provider's replacement rules.
+
+Pure logic: no Pulumi runtime. The replacement table follows the provider semantics in the facts sheet
+(cluster, pool, private network, registry namespace); for the other Scaleway resources it lists the
+identity fields (zone, region, project, parent ids) that Scaleway cannot move in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Optional
+
+from .render import SEALED, Secret, Unknown
+from .state import RecordedResource
+
+Action = Literal["create", "update", "replace", "delete", "same"]
+
+CLUSTER = "scaleway:kubernetes/cluster:Cluster"
+POOL = "scaleway:kubernetes/pool:Pool"
+PRIVATE_NETWORK = "scaleway:network/privateNetwork:PrivateNetwork"
+REGISTRY = "scaleway:registry/namespace:Namespace"
+LB_IP = "scaleway:loadbalancers/ip:Ip"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+SERVICE = "kubernetes:core/v1:Service"
+
+#: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.
+REPLACE_ON: dict[str, tuple[str, ...]] = {
+    CLUSTER: ("cni", "privateNetworkId", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"),
+    POOL: (
+        "clusterId",
+        "name",
+        "nodeType",
+        "containerRuntime",
+        "placementGroupId",
+        "rootVolumeType",
+        "rootVolumeSizeInGb",
+        "publicIpDisabled",
+        "zone",
+        "region",
+        "privateNetworkId",
+        "userData",
+    ),
+    PRIVATE_NETWORK: ("ipv4Subnet", "vpcId", "region", "projectId"),
+    REGISTRY: ("name", "region", "projectId"),
+    "scaleway:network/vpc:Vpc": ("region", "projectId"),
+    "scaleway:network/publicGateway:PublicGateway": ("zone", "projectId"),
+    "scaleway:network/publicGatewayIp:PublicGatewayIp": ("zone", "projectId"),
+    "scaleway:network/gatewayNetwork:GatewayNetwork": ("gatewayId", "privateNetworkId", "zone"),
+    LB_IP: ("zone", "projectId", "isIpv6"),
+    "scaleway:iam/apiKey:ApiKey": ("applicationId", "userId", "expiresAt"),
+    "kubernetes:core/v1:Namespace": ("metadata.name",),
+    "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type"),
+    SERVICE: ("metadata.name", "metadata.namespace", "spec.clusterIP"),
+    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+}
+
+#: Replacements that depend on what changes upstream: the Kubernetes provider is replaced (and every
+#: object behind it with it) only when its kubeconfig comes from a new cluster, not when a pool it
+#: waits for is replaced.
+REPLACED_WITH: dict[str, str] = {K8S_PROVIDER: CLUSTER}
+
+#: What replacing or deleting a resource of these types destroys.
+DESTROYS: dict[str, str] = {
+    CLUSTER: "the control plane and every workload on it",
+    POOL: "every node of the pool and the pods on them, with the nodes' local volumes",
+    PRIVATE_NETWORK: "the private network the cluster and its nodes are attached to",
+    REGISTRY: "every image pushed to the registry namespace",
+    LB_IP: "the reserved load balancer IP address: DNS records pointing at it stop working",
+    "kubernetes:core/v1:Namespace": "the namespace and every workload, volume claim and secret in it",
+    SERVICE: "the Scaleway load balancer of the Service and, unless its IP is reserved, its address",
+}
+
+
+def destroys(type_: str, inputs: dict[str, Any]) -> Optional[str]:
+    """What replacing or deleting a resource with these inputs destroys, or None when nothing live is lost."""
+    if type_ == SERVICE and (inputs.get("spec") or {}).get("type") != "LoadBalancer":
+        return None
+    text = DESTROYS.get(type_)
+    if text and type_ == CLUSTER and inputs.get("deleteAdditionalResources") is True:
+        text += ", and the volumes and load balancers Kubernetes created (delete_additional_resources is true)"
+    return text
+
+
+#: Top-level inputs the engine adds to a provider's recorded inputs; the program never declares them.
+ENGINE_INPUTS = frozenset({"version", "pluginDownloadURL"})
+
+
+@dataclass
+class Diff:
+    """The difference between a desired resource and its recorded copy."""
+
+    action: Action
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+
+def replace_paths(type_: str) -> tuple[str, ...]:
+    """The property paths that replace a resource of `type_`."""
+    return REPLACE_ON.get(type_, ())
+
+
+def forces_replacement(type_: str, path: str) -> Optional[str]:
+    """The replacement property that `path` falls under, if any."""
+    for prop in replace_paths(type_):
+        if path == prop or path.startswith(prop + ".") or path.startswith(prop + "["):
+            return prop
+    return None
+
+
+def diff_resource(
+    type_: str,
+    desired: dict[str, Any],
+    recorded: RecordedResource,
+    *,
+    ignore_changes: tuple[str, ...] | list[str] = (),
+    upstream: frozenset[str] = frozenset(),
+    provider_replaced: bool = False,
+) -> Diff:
+    """Compare desired inputs with recorded inputs the way the provider would.
+
+    `upstream` holds the types of the resources this one depends on that are created or replaced.
+    A value that is still unknown only differs when there is such a resource; otherwise it is a
+    secret the state holds as ciphertext, and is not compared.
+    """
+    upstream_changed = bool(upstream)
+    changed: dict[str, tuple[Any, Any]] = {}
+    bridged = "__defaults" in recorded.inputs
+    for path, old, new in _walk(desired, recorded.inputs, "", top=True, bridged=bridged, defaults=recorded.defaults):
+        if _ignored(path, ignore_changes):
+            continue
+        if type_.startswith("pulumi:providers:") and path in ENGINE_INPUTS:
+            continue
+        if not _differs(old, new, upstream_changed):
+            continue
+        changed[path] = (old, new)
+    reasons = []
+    for path in changed:
+        prop = forces_replacement(type_, path)
+        if prop is not None:
+            reasons.append(f"{prop} changed: the provider replaces the resource")
+    if changed and REPLACED_WITH.get(type_) in upstream:
+        reasons.append(f"it depends on a {REPLACED_WITH[type_]} that is created or replaced")
+    if provider_replaced:
+        reasons.append("its Kubernetes provider is replaced (the cluster it points at is new)")
+    reasons = sorted(set(reasons))
+    if reasons:
+        return Diff("replace", changed, reasons)
+    return Diff("update" if changed else "same", changed, [])
+
+
+def _ignored(path: str, ignore_changes: tuple[str, ...] | list[str]) -> bool:
+    return any(path == i or path.startswith(i + ".") or path.startswith(i + "[") for i in ignore_changes)
+
+
+def _walk(
+    new: Any, old: Any, path: str, *, top: bool = False, bridged: bool, defaults: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, Any, Any]]:
+    """Every leaf path where the two values may differ, as (path, old, new)."""
+    if isinstance(new, dict) and isinstance(old, dict) and not _is_secret(new) and not _is_secret(old):
+        nested_defaults = frozenset(old.get("__defaults") or ()) if not top else defaults
+        for key in sorted(set(new) | set(old)):
+            if key.startswith("__"):
+                continue
+            child = _join(path, key)
+            if key not in new:
+                # A recorded input the program no longer sets: removed, unless the provider filled it in.
+                if key in nested_defaults or (not bridged and top):
+                    continue
+                yield child, old[key], None
+            elif key not in old:
+                yield child, None, new[key]
+            else:
+                yield from _walk(new[key], old[key], child, bridged=bridged)
+        return
+    yield path, old, new
+
+
+def _join(path: str, key: str) -> str:
+    if not path:
+        return key
+    if key.replace("_", "").replace("-", "").isalnum():
+        return f"{path}.{key}"
+    return f'{path}["{key}"]'
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, Secret)
+
+
+def _differs(old: Any, new: Any, upstream_changed: bool) -> bool:
+    old_plain, new_plain = _reveal(old), _reveal(new)
+    if _any_leaf(old_plain, lambda leaf: leaf is SEALED):
+        # Ciphertext: equal unless the new value is unknown because something upstream changes.
+        return upstream_changed and _any_leaf(new_plain, _unknown)
+    if _any_leaf(new_plain, _unknown):
+        return True
+    return old_plain != new_plain
+
+
+def _reveal(value: Any) -> Any:
+    while isinstance(value, Secret):
+        value = value.value
+    return value
+
+
+def _unknown(leaf: Any) -> bool:
+    return isinstance(leaf, Unknown)
+
+
+def _any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
+    if isinstance(value, Secret):
+        return _any_leaf(value.value, test)
+    if isinstance(value, dict):
+        return any(_any_leaf(v, test) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_leaf(v, test) for v in value)
+    return test(value)

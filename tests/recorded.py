@@ -1,0 +1,116 @@
+"""Recorded state for tests, shaped the way the Pulumi engine writes it after a `pulumi up`.
+
+A rendering of the real program (with ids and computed outputs from the mocks) becomes a
+`pulumi stack export` document with the engine's habits: the stack resource, a default provider,
+`__defaults` and auto-generated names on bridged resources, the engine's `version` input on explicit
+providers, `__meta` in outputs, and every secret as ciphertext (or as JSON plaintext, as
+`pulumi stack export --show-secrets` writes it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from kapsule.render import PROJECT, Rendering, Secret, Unknown
+from kapsule.state import SECRET_SIG, SECRET_SIG_KEY
+
+SCALEWAY_PROVIDER_VERSION = "1.60.0"
+KUBERNETES_PROVIDER_VERSION = "4.34.2"
+
+
+def export(rendering: Rendering, *, show_secrets: bool = False, overrides: dict[str, dict[str, Any]] | None = None) -> dict:
+    """The `pulumi stack export` document of a deployed rendering; `overrides[urn]` patches outputs."""
+    stack_urn = f"urn:pulumi:{rendering.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{rendering.stack}"
+    default_provider = f"urn:pulumi:{rendering.stack}::{PROJECT}::pulumi:providers:scaleway::default_1_60_0"
+    resources: list[dict[str, Any]] = [
+        {"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": _encode(rendering.outputs, show_secrets)},
+        {
+            "urn": default_provider,
+            "custom": True,
+            "id": "7c2b1c6e-0d4f-4b7e-9a57-0b1f4c1d2e3f",
+            "type": "pulumi:providers:scaleway",
+            "inputs": {"version": SCALEWAY_PROVIDER_VERSION},
+            "outputs": {"version": SCALEWAY_PROVIDER_VERSION},
+        },
+    ]
+    for resource in rendering.resources:
+        inputs = dict(resource.inputs)
+        outputs = dict(resource.outputs)
+        bridged = resource.custom and resource.type.startswith("scaleway:")
+        if bridged:
+            defaults = []
+            if "name" not in inputs:
+                # The bridge auto-names: `<logical name>-<7 hex>`, and lists the name as a default.
+                inputs["name"] = outputs["name"] = f"{resource.name}-{hashlib.sha256(resource.urn.encode()).hexdigest()[:7]}"
+                defaults.append("name")
+            inputs["__defaults"] = defaults
+            outputs["__meta"] = '{"e2bfb730-ecaa-11e6-8f88-34363bc7c4c0":{"create":600000000000}}'
+        if resource.type.startswith("pulumi:providers:"):
+            inputs["version"] = outputs["version"] = KUBERNETES_PROVIDER_VERSION
+        outputs.update((overrides or {}).get(resource.urn, {}))
+        for key in resource.secret_outputs:
+            if key in outputs and not isinstance(outputs[key], Secret):
+                outputs[key] = Secret(outputs[key])
+        entry: dict[str, Any] = {
+            "urn": resource.urn,
+            "custom": resource.custom,
+            "type": resource.type,
+            "inputs": _encode(inputs, show_secrets),
+            "outputs": _encode(outputs, show_secrets),
+            "parent": resource.parent or stack_urn,
+            "dependencies": resource.depends_on,
+        }
+        if resource.custom:
+            entry["id"] = resource.id
+            entry["provider"] = (
+                f"{resource.provider}::{_provider_id(rendering, resource.provider)}"
+                if resource.provider
+                else f"{default_provider}::7c2b1c6e-0d4f-4b7e-9a57-0b1f4c1d2e3f"
+            )
+        if resource.protect:
+            entry["protect"] = True
+        resources.append(entry)
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "2026-11-01T09:00:00Z", "magic": "0" * 64, "version": "v3.205.0"},
+            "secrets_providers": {"type": "passphrase", "state": {"salt": "v1:ZXhhbXBsZQ==:v1:AAAA:BBBB"}},
+            "resources": resources,
+        },
+    }
+
+
+def checkpoint(rendering: Rendering, **kwargs: Any) -> dict:
+    """The same state as the local file backend keeps it."""
+    document = export(rendering, **kwargs)
+    return {"version": 3, "checkpoint": {"stack": f"organization/{PROJECT}/{rendering.stack}", "latest": document["deployment"]}}
+
+
+def write(path: Path, document: dict) -> Path:
+    """Write a state document as the CLI does (indented JSON)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    return path
+
+
+def _provider_id(rendering: Rendering, urn: str) -> str:
+    return next(r.id for r in rendering.resources if r.urn == urn)
+
+
+def _encode(value: Any, show_secrets: bool) -> Any:
+    if isinstance(value, Secret):
+        inner = _encode(value.value, show_secrets)
+        if show_secrets:
+            return {SECRET_SIG_KEY: SECRET_SIG, "plaintext": json.dumps(inner)}
+        digest = hashlib.sha256(json.dumps(inner, sort_keys=True).encode()).hexdigest()
+        return {SECRET_SIG_KEY: SECRET_SIG, "ciphertext": f"v1:{digest[:16]}:{digest[16:48]}"}
+    if isinstance(value, Unknown):
+        raise ValueError("a deployed resource has no unknown values; render with preview=False")
+    if isinstance(value, dict):
+        return {k: _encode(v, show_secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v, show_secrets) for v in value]
+    return value

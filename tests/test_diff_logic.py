@@ -1,0 +1,87 @@
+"""Pure logic of the plan: version arithmetic, upgrade rules, and the property diff with the provider's rules."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from components.versions import Version, cni_problem, pool_problem, upgrade_path, upgrade_problem
+from kapsule.diff import diff_resource, forces_replacement
+from kapsule.render import SEALED, UNKNOWN, Secret
+from kapsule.state import RecordedResource, decode
+
+POOL = "scaleway:kubernetes/pool:Pool"
+
+
+def recorded(type_: str, inputs: dict) -> RecordedResource:
+    return RecordedResource(urn=f"urn:pulumi:dev::kapsule::{type_}::x", type=type_, custom=True, id="x", inputs=inputs)
+
+
+@given(st.integers(20, 40), st.integers(20, 40), st.integers(0, 9), st.integers(0, 9))
+def test_a_cluster_moves_to_its_own_minor_or_the_next_only(live_minor, minor, live_patch, patch):
+    problem = upgrade_problem(f"1.{live_minor}.{live_patch}", f"1.{minor}.{patch}")
+    allowed = minor == live_minor + 1 or (minor == live_minor and patch >= live_patch)
+    assert (problem is None) is allowed
+
+
+def test_upgrade_messages_name_the_allowed_path():
+    assert upgrade_path(Version.parse("1.33.2"), Version.parse("1.36")) == ["1.33", "1.34", "1.35", "1.36"]
+    assert "1.33 -> 1.34 -> 1.35 -> 1.36" in upgrade_problem("1.33.2", "1.36")
+    assert upgrade_problem("1.35.4", "1.35.2").startswith("1.35.4 -> 1.35.2 is a downgrade")
+    assert upgrade_problem("1.35.4", "1.35") is None  # auto-upgrade follows the minor's patches
+    assert "major" in upgrade_problem("1.35.1", "2.0.0")
+    with pytest.raises(ValueError):
+        Version.parse("1.35-rc1")
+
+
+def test_pools_never_run_ahead_of_the_cluster_nor_beyond_the_kubelet_skew():
+    assert pool_problem("1.35.2", "1.35.2") is None
+    assert pool_problem("1.32.0", "1.35") is None
+    assert "ahead" in pool_problem("1.36.0", "1.35")
+    assert "ahead" in pool_problem("1.35.3", "1.35.2")
+    assert "4 minors behind" in pool_problem("1.31.9", "1.35")
+    assert cni_problem("cilium", "cilium") is None and "can never change" in cni_problem("cilium", "calico")
+
+
+def test_sealed_secrets_are_not_compared_unless_something_upstream_is_new():
+    state = recorded("kubernetes:core/v1:Secret", {"stringData": Secret(SEALED), "type": "Opaque"})
+    assert diff_resource(state.type, {"stringData": Secret({"a": "b"}), "type": "Opaque"}, state).action == "same"
+    assert diff_resource(state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state).action == "same"
+    upstream = diff_resource(state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state, upstream=frozenset({POOL}))
+    assert upstream.action == "update" and list(upstream.changed) == ["stringData"]
+
+
+def test_plaintext_secrets_are_compared_and_a_changed_secret_type_replaces():
+    state = recorded("kubernetes:core/v1:Secret", decode({"type": "Opaque", "stringData": {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": '{"a": "b"}'}}))
+    assert state.inputs["stringData"] == Secret({"a": "b"})
+    diff = diff_resource(state.type, {"type": "kubernetes.io/dockerconfigjson", "stringData": Secret({"a": "c"})}, state)
+    assert diff.action == "replace" and set(diff.changed) == {"type", "stringData"}  # a secret is one value
+
+
+def test_bridged_defaults_are_skipped_at_every_level_and_removed_inputs_are_changes():
+    state = recorded(POOL, {
+        "__defaults": ["name"], "name": "default-1a2b3c4", "nodeType": "DEV1-M",
+        "upgradePolicy": {"__defaults": ["maxSurge"], "maxSurge": 0, "maxUnavailable": 1}, "labels": {"a": "1"},
+    })
+    same = {"nodeType": "DEV1-M", "upgradePolicy": {"maxUnavailable": 1}, "labels": {"a": "1"}}
+    assert diff_resource(POOL, same, state).action == "same"
+    removed = diff_resource(POOL, {"nodeType": "DEV1-M", "upgradePolicy": {"maxUnavailable": 1}}, state)
+    assert removed.action == "update" and removed.changed == {"labels": ({"a": "1"}, None)}
+
+
+def test_ignore_changes_and_engine_inputs_are_left_out():
+    state = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "size": 5})
+    assert diff_resource(POOL, {"nodeType": "DEV1-M", "size": 1}, state, ignore_changes=["size"]).action == "same"
+    provider = recorded("pulumi:providers:kubernetes", {"kubeconfig": Secret(SEALED), "version": "4.34.2"})
+    assert diff_resource(provider.type, {"kubeconfig": Secret(UNKNOWN)}, provider).action == "same"
+
+
+def test_replacement_follows_nested_paths_and_annotation_keys():
+    assert forces_replacement("scaleway:network/privateNetwork:PrivateNetwork", "ipv4Subnet.subnet") == "ipv4Subnet"
+    assert forces_replacement(POOL, "nodeType") == "nodeType" and forces_replacement(POOL, "maxSize") is None
+    assert forces_replacement("kubernetes:core/v1:Service", 'metadata.annotations["x/y"]') is None
+    service = recorded("kubernetes:core/v1:Service", {"metadata": {"annotations": {"a.b/c-d": "1"}, "name": "api"}})
+    diff = diff_resource(service.type, {"metadata": {"annotations": {"a.b/c-d": "2"}, "name": "api"}}, service)
+    assert diff.action == "update" and diff.changed == {'metadata.annotations["a.b/c-d"]': ("1", "2")}
