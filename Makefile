@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# `make plan FORMAT=markdown STATE=dir`: output format, and recorded state (an export file, or a directory of them).
+FORMAT ?= text
+STATE ?=
+PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE))
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
@@ -15,11 +19,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies.
 
-preview: $(VENV)/.installed ## Offline render of STACK (default dev): no credentials, no Pulumi CLI.
-	$(PY) -m kapsule plan --stack $(STACK)
+# `kapsule plan` exits 2 for changes and 3 for destructive changes: for make, both are a plan that worked.
+preview: $(VENV)/.installed ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
+	$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) || test $$? -ge 2
 
-plan: $(VENV)/.installed ## Offline render of every stack.
-	$(PY) -m kapsule plan --all
+plan: $(VENV)/.installed ## Offline plan of every stack.
+	$(PY) -m kapsule plan --all $(PLAN_ARGS) || test $$? -ge 2
 
 test: $(VENV)/.installed ## The whole test suite.
 	$(PY) -m pytest -q

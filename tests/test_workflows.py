@@ -1,0 +1,120 @@
+"""The GitHub workflows: valid against the workflow schema, wired as the README says, running its commands."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kapsule.render import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def workflow(name: str) -> dict[str, Any]:
+    document = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the bare key `on` as true
+    return document
+
+
+def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_every_workflow_is_valid_against_the_github_workflow_schema():
+    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    assert len(files) == 5
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def commands(run: str) -> list[str]:
+    """The make / pulumi / gh / python invocations of a `run:` block, as a user would type them."""
+    text = re.sub(r"\$\{\{\s*(inputs|matrix)\.stack\s*\}\}", "<stack>", run)
+    found = []
+    for line in text.splitlines():
+        line = re.sub(r'^echo "run-id=\$\((.*)\)" >> "\$GITHUB_OUTPUT"$', r"\1", line.strip())
+        for part in re.split(r"\s(?:&&|\|\|)\s", line):
+            part = part.split(" > ")[0].strip()
+            if re.match(r"^(make|pulumi|gh|python)\b", part):
+                found.append(part)
+    return found
+
+
+def test_workflows_run_the_commands_the_readme_documents():
+    seen = set()
+    for path in WORKFLOWS.glob("*.yml"):
+        for step in steps(workflow(path.name)):
+            for command in commands(step.get("run", "")):
+                seen.add(command)
+                assert command in README, f"{path.name} runs `{command}`, which the README does not show"
+            if step.get("uses", "").startswith("pulumi/actions@"):
+                with_ = step["with"]
+                flags = " --refresh" if with_.get("refresh") else ""
+                flags += " --diff" if with_.get("diff") else ""
+                assert f"pulumi {with_['command']} --stack <stack>{flags}" in README, path.name
+    assert {"make test", "make install", "make -s plan FORMAT=markdown STATE=recorded-state"} <= seen
+    for target in ("test", "install", "plan", "pulumi-preview", "up"):
+        assert re.search(rf"^{target}:", MAKEFILE, re.M), target
+    assert "pulumi preview --stack $(STACK) --refresh --diff" in MAKEFILE
+    assert "pulumi up --stack $(STACK) --refresh" in MAKEFILE
+
+
+def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():
+    document = workflow("pull-request.yml")
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    assert "secrets." not in text
+    assert list(document["on"]) == ["pull_request"]
+    assert document["permissions"] == {"contents": "read", "actions": "read"}
+    uploads = [s for s in steps(document) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert uploads[0]["with"]["name"] == "kapsule-plan" and "plan.md" in uploads[0]["with"]["path"]
+    comment = workflow("plan-comment.yml")
+    assert comment["on"]["workflow_run"]["workflows"] == [document["name"]]
+    assert comment["permissions"]["pull-requests"] == "write"
+    sticky = [s for s in steps(comment) if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment@")]
+    assert sticky[0]["with"]["path"] == "plan.md"
+    assert not any(s.get("uses", "").startswith("actions/checkout") for s in steps(comment)), "never run PR code here"
+
+
+def test_the_credentialed_preview_installs_the_program_before_pulumi_actions():
+    document = workflow("preview.yml")
+    assert document["permissions"]["pull-requests"] == "write"
+    preview = document["jobs"]["preview"]
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert preview["if"] == "needs.credentials.outputs.available == 'true'"
+    uses = [s.get("uses", s.get("run")) for s in preview["steps"]]
+    assert uses.index("make install") < uses.index("pulumi/actions@v7")
+    action = next(s for s in preview["steps"] if s.get("uses") == "pulumi/actions@v7")["with"]
+    assert action["command"] == "preview" and action["refresh"] is True and action["diff"] is True
+    assert action["comment-on-pr"] is True
+
+
+def test_merges_deploy_dev_then_staging_then_prod_in_their_environments():
+    document = workflow("deploy.yml")
+    assert document["on"]["push"]["branches"] == ["main"]
+    assert document["concurrency"]["cancel-in-progress"] is False
+    jobs = document["jobs"]
+    assert list(jobs) == ["dev", "staging", "prod"]
+    assert "needs" not in jobs["dev"] and jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    assert {job["with"]["stack"] for job in jobs.values()} == {"dev", "staging", "prod"}
+    stack = workflow("deploy-stack.yml")
+    up = stack["jobs"]["up"]
+    assert up["environment"] == "${{ inputs.stack }}"
+    uses = [s.get("uses", s.get("run")) for s in up["steps"]]
+    assert uses.index("make install") < uses.index("pulumi/actions@v7")
+    action = next(s for s in up["steps"] if s.get("uses") == "pulumi/actions@v7")["with"]
+    assert action["command"] == "up" and action["refresh"] is True
+    assert up["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    artifact = next(s for s in up["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert artifact["with"]["name"] == "recorded-state-${{ inputs.stack }}"
