@@ -10,7 +10,7 @@ PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE))
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: preview plan test up pulumi-preview install clean
+.PHONY: preview plan test up pulumi-preview install bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,6 @@ up: $(VENV)/.installed ## Deploy STACK (needs the Pulumi CLI and SCW_* credentia
 
 clean:
 	rm -rf $(VENV)
+
+bench: $(VENV)/.installed ## Benchmark of the offline plan: prints timings, ratios and peak memory.
+	$(PY) bench/plan_bench.py

@@ -1,0 +1,119 @@
+"""Benchmark of `python -m kapsule plan`: run with `make bench`; prints its figures, asserts nothing.
+
+Every figure is a fresh process, timed wall-clock, with its peak resident memory; the scenarios are
+interleaved round after round and the median is kept, so that a noisy shared machine slows all of
+them alike and the ratios stay meaningful.
+
+- floor: the bare import of the SDK modules the program uses, nothing else;
+- all stacks: `plan --all` of the real stacks (no recorded state: every resource rendered);
+- dev, synthetic: `plan --stack` of the dev stack, and of a stack of 100 pools and 100 services.
+
+Targets: all stacks within 1.5x the floor; the synthetic stack within 3x the dev stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Exactly the SDK modules the program's components construct resources from.
+SDK_IMPORTS = (
+    "import pulumi, pulumi_kubernetes as k8s; "
+    "k8s.Provider; k8s.core.v1.Namespace; k8s.core.v1.Secret; k8s.core.v1.Service; k8s.helm.v3.Release; "
+    "from pulumiverse_scaleway import iam, kubernetes, loadbalancers, network, registry"
+)
+POOLS, SERVICES = 100, 100
+
+
+def synthetic_stack(dev_file: Path, pools: int = POOLS, services: int = SERVICES) -> dict:
+    """The dev stack grown to `pools` fixed-size pools across the zones and `services` LoadBalancer Services."""
+    document = yaml.safe_load(dev_file.read_text(encoding="utf-8"))
+    config = document["config"]
+    config["kapsule:cluster"]["name"] = "kapsule-bench"
+    config["kapsule:cluster"]["type"] = "kapsule-dedicated-16"
+    config["kapsule:registry"]["name"] = "kapsule-bench-images"
+    config["kapsule:pools"] = {
+        f"pool-{i:03d}": {"node_type": "DEV1-M", "zone": f"fr-par-{1 + i % 2}", "size": 1, "autohealing": True}
+        for i in range(pools)
+    }
+    config["kapsule:services"] = {
+        f"svc-{i:03d}": {
+            "namespace": "apps",
+            "selector": {"app.kubernetes.io/name": f"svc-{i:03d}"},
+            "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+            "load_balancer": {"type": "LB-S", "zone": "fr-par-1"},
+        }
+        for i in range(services)
+    }
+    return document
+
+
+def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall-clock seconds and peak resident memory (MiB) of one fresh process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2, 3):
+        raise SystemExit(f"{' '.join(command)} failed with exit code {code}: {process.stderr.read().decode()}")
+    process.stderr.close()
+    return elapsed, usage.ru_maxrss // 1024  # Linux reports KiB
+
+
+def main() -> int:
+    """Run the scenarios interleaved and print medians, ratios and peak memory."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of every scenario (default 7)")
+    rounds = parser.parse_args().rounds
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="kapsule-bench-") as scratch:
+        project = Path(scratch) / "project"
+        shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+        for stack in project.glob("stacks/Pulumi.*.yaml"):
+            if stack.name != "Pulumi.dev.yaml":
+                stack.unlink()
+        bench_file = project / "stacks" / "Pulumi.bench.yaml"
+        bench_file.write_text(yaml.safe_dump(synthetic_stack(project / "stacks" / "Pulumi.dev.yaml"), sort_keys=False))
+        # No recorded state anywhere: every plan renders and prints every resource.
+        env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{scratch}/no-state", "PYTHONWARNINGS": "ignore"}
+        scenarios = {
+            "floor (SDK imports)": ([python, "-c", SDK_IMPORTS], ROOT),
+            "plan --all (3 stacks)": ([python, "-m", "kapsule", "plan", "--all"], ROOT),
+            "plan dev": ([python, "-m", "kapsule", "plan", "--stack", "dev"], project),
+            f"plan {POOLS} pools + {SERVICES} services": ([python, "-m", "kapsule", "plan", "--stack", "bench"], project),
+        }
+        times: dict[str, list[float]] = {name: [] for name in scenarios}
+        memory: dict[str, int] = {name: 0 for name in scenarios}
+        for name, (command, cwd) in scenarios.items():
+            measure(command, cwd, env)  # warm the file cache once, untimed
+        for _ in range(rounds):
+            for name, (command, cwd) in scenarios.items():
+                seconds, mib = measure(command, cwd, env)
+                times[name].append(seconds)
+                memory[name] = max(memory[name], mib)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    floor, every, dev, big = (median[name] for name in scenarios)
+    print(f"kapsule plan benchmark: {rounds} interleaved rounds, medians, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"{'scenario':<36}{'median s':>10}{'min s':>8}{'max s':>8}{'peak MiB':>10}")
+    for name in scenarios:
+        print(f"{name:<36}{median[name]:>10.2f}{min(times[name]):>8.2f}{max(times[name]):>8.2f}{memory[name]:>10}")
+    verdict = {True: "met", False: "MISSED"}
+    print(f"plan --all / floor: {every / floor:.2f}x (target <= 1.5x: {verdict[every / floor <= 1.5]})")
+    print(f"{POOLS} pools + {SERVICES} services / dev: {big / dev:.2f}x (target <= 3x: {verdict[big / dev <= 3]})")
+    print(f"peak memory: {max(memory.values())} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
