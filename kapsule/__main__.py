@@ -1,5 +1,7 @@
 """`python -m kapsule plan`: what `pulumi up` would do to a stack, offline, with no credentials.
 
+`python -m kapsule versions [show|refresh]`: the Kubernetes version catalog the stacks are checked against.
+
 Exit codes: 0 no changes, 2 changes, 3 destructive changes (a replace or delete that destroys
 something live), 1 an invalid stack file, state file, or a change Kapsule refuses (upgrade path, CNI).
 """
@@ -10,8 +12,12 @@ import argparse
 import multiprocessing
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Optional
+
+from components.version_catalog import CATALOG_FILE, TODAY_VARIABLE, catalog_document, load_catalog, write_catalog
+from components.version_catalog import today as catalog_today
 
 from .config import StackConfigError
 from .plan import EXIT_INVALID, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
@@ -41,7 +47,43 @@ def parser() -> argparse.ArgumentParser:
         "default: the local file backend's checkpoint, if any",
     )
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    plan.add_argument("--today", type=date.fromisoformat, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
+    versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
+    versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
+    versions.add_argument("--today", type=date.fromisoformat, help="show support as of YYYY-MM-DD (default today)")
     return main_parser
+
+
+def show_versions(day: date) -> int:
+    """Print the catalog with each minor's status on `day`."""
+    catalog = load_catalog()
+    print(f"Kubernetes versions on Kapsule, catalog as of {catalog.as_of} ({catalog.source})")
+    print(f"{'minor':<8}{'released':<12}{'deprecated':<12}{'end of support':<16}status on {day}")
+    supported = catalog.supported(day)
+    for entry in catalog.versions:
+        error, warning = catalog.check(entry.minor, day)
+        status = "unsupported" if error else ("ends soon" if warning and entry.minor in supported else "supported")
+        print(f"{entry.minor:<8}{entry.released!s:<12}{entry.deprecated or '-'!s:<12}{entry.end_of_support or '-'!s:<16}{status}")
+    stale = catalog.check(supported[-1], day)[1] if supported else None
+    if stale and "catalog" in stale:
+        print(f"warning: {stale}", file=sys.stderr)
+    return 0
+
+
+def refresh_versions(region: str) -> int:
+    """Rewrite the catalog from the Scaleway API (needs SCW_ACCESS_KEY and SCW_SECRET_KEY, or a scw profile)."""
+    from scaleway import Client
+    from scaleway.k8s.v1 import K8SV1API
+
+    client = Client.from_config_file_and_env()
+    if not client.access_key or not client.secret_key:
+        print("versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)", file=sys.stderr)
+        return EXIT_INVALID
+    response = K8SV1API(client).list_versions(region=region)
+    write_catalog(catalog_document(response.versions, region, date.today()))
+    print(f"{CATALOG_FILE.relative_to(ROOT)}: {len(response.versions)} versions from the Scaleway API ({region})")
+    return 0
 
 
 def plan_one(name: str, state: Optional[Path]) -> Plan | Invalid:
@@ -67,6 +109,12 @@ def plan_stacks(names: list[str], state: Optional[Path]) -> list[Plan | Invalid]
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)
+    if args.command == "versions":
+        if args.action == "refresh":
+            return refresh_versions(args.region)
+        return show_versions(args.today or catalog_today())
+    if args.today is not None:
+        os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
     names = stacks(ROOT) if args.all else [args.stack]
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import types
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from components.version_catalog import Catalog, load_catalog
 from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, load_balancer_zone_problem, zone_problem
 from components.cluster import ClusterSpec
 from components.ingress import IngressSpec
@@ -141,6 +144,22 @@ class StackConfigError(Exception):
         super().__init__("\n".join(lines))
 
 
+def version_findings(spec: StackConfig, today: date, catalog: Optional[Catalog] = None) -> tuple[list[tuple[str, str]], list[str]]:
+    """The stack's Kubernetes versions against the catalog on `today`: errors as (key path, message), warnings."""
+    catalog = catalog or load_catalog()
+    pinned = [("cluster.version", spec.cluster.version)]
+    pinned += [(f"pools.{name}.version", pool.version) for name, pool in spec.pools.items() if pool.version]
+    errors: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for path, version in pinned:
+        error, warning = catalog.check(version, today)
+        if error:
+            errors.append((f"{NAMESPACE}:{path}", f"{version!r}: {error}"))
+        if warning and warning not in (w.split(": ", 1)[-1] for w in warnings):
+            warnings.append(f"{NAMESPACE}:{path}: {warning}")
+    return errors, warnings
+
+
 def stack_file_path(stack: str, root: Path) -> Path:
     """Where a stack's config lives (`stackConfigDir: stacks`)."""
     return root / "stacks" / f"Pulumi.{stack}.yaml"
@@ -176,6 +195,8 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise StackConfigError(display, [("(file)", f"is not valid YAML: {error}")]) from None
+    except RecursionError:
+        raise StackConfigError(display, [("(file)", "nests deeper than YAML can be read; stack files nest a few levels")]) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -189,11 +210,48 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
         key = str(key)
         if ":" not in key:
             raise StackConfigError(display, [(key, f"config keys are `namespace:key`; did you mean `{NAMESPACE}:{key}`?")])
+        problem = _json_problem(value, key)
+        if problem:
+            raise StackConfigError(display, [problem])
         value, secret = _strip_secure(value)
         if secret:
             secret_keys.append(key)
         flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return flat, secret_keys
+
+
+#: Bounds on one config value: far above any real stack, far below what YAML aliases can expand to.
+MAX_VALUES = 20_000
+MAX_DEPTH = 32
+
+
+def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
+    """Why a YAML value cannot be a Pulumi config value (as JSON), as (key path, message), or None.
+
+    The walk is bounded: a YAML alias may be referenced many times, and a document of a few lines
+    can otherwise expand to billions of values.
+    """
+    count = 0
+    stack: list[tuple[Any, str, int]] = [(value, key, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return key, f"expands to more than {MAX_VALUES} values (YAML aliases?); a stack value is a few hundred at most"
+        if depth > MAX_DEPTH:
+            return path, f"nests more than {MAX_DEPTH} levels deep"
+        if isinstance(item, dict):
+            for child_key, child in item.items():
+                if not isinstance(child_key, str):
+                    return f"{path}.{child_key!r}", "keys must be strings; quote the key"
+                stack.append((child, f"{path}.{child_key}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
+            return path, f"{item!r} is not a number a stack value may hold"
+        elif not (item is None or isinstance(item, (str, bool, int, float))):
+            return path, f"is a YAML {type(item).__name__}; write it as a quoted string"
+    return None
 
 
 def _strip_secure(value: Any) -> tuple[Any, bool]:

@@ -20,7 +20,9 @@ from components import (
     RegistryPullSecret,
 )
 
-from .config import StackConfig, StackConfigError, parse
+from components.version_catalog import today as catalog_today
+
+from .config import StackConfig, StackConfigError, parse, version_findings
 
 
 class InvalidStackConfig(StackConfigError, pulumi.RunError):
@@ -32,9 +34,15 @@ def read_config() -> StackConfig:
     config = {**get_config_env(), **CONFIG.get()}
     stack_file = str(Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml")
     try:
-        return parse(stack_file, config)
+        spec = parse(stack_file, config)
     except StackConfigError as error:
         raise InvalidStackConfig(error.stack_file, error.problems) from None
+    errors, warnings = version_findings(spec, catalog_today())
+    if errors:
+        raise InvalidStackConfig(stack_file, errors)
+    for warning in warnings:
+        pulumi.log.warn(f"{stack_file}: {warning}")
+    return spec
 
 
 @dataclass

@@ -9,7 +9,9 @@ from typing import Any, Optional
 
 from components.versions import cni_problem, pool_problem, upgrade_problem
 
-from .config import read_stack_file, stack_file_path
+from components.version_catalog import today as catalog_today
+
+from .config import parse, read_stack_file, stack_file_path, version_findings
 from .diff import CLUSTER, POOL, Action, Diff, destroys, diff_resource
 from .render import ROOT, Resource, Sealed, Secret, Unknown, render
 from .state import RecordedResource, RecordedState
@@ -136,9 +138,11 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     """Render a stack file's program offline and diff it against recorded state (none: all creates)."""
     path = stack_file_path(stack, root)
     config, secret_keys = read_stack_file(path)
+    stack_file = str(path.relative_to(root))
     baseline = RecordedBaseline(state)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
-    stack_file = str(path.relative_to(root))
+    # The program has validated the stack file (or raised): this only collects what it warned about.
+    _, version_warnings = version_findings(parse(stack_file, config), catalog_today())
     changes = []
     for resource in rendering.resources:
         diff = baseline.diffs.get(resource.urn, Diff("create"))
@@ -155,7 +159,7 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         changes=changes,
         outputs=rendering.outputs,
         errors=[f"{stack_file}: {problem}" for problem in safety_problems(rendering.resources, state)],
-        warnings=[f"{stack_file}: {warning}" for warning in disruption_warnings(changes)],
+        warnings=[f"{stack_file}: {warning}" for warning in version_warnings + disruption_warnings(changes)],
     )
 
 

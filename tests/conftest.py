@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
 import json
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
 
+from components.version_catalog import TODAY_VARIABLE
 from kapsule.config import read_stack_file, stack_file_path
 from kapsule.render import ROOT, Rendering, render
 
@@ -79,3 +81,7 @@ def copy_project(destination: Path, edits: Optional[dict[str, Callable[[dict[str
         edit(document["config"])
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     return destination
+
+
+# Versions are checked against the catalog as of a fixed day, so that the suite means the same next year.
+os.environ[TODAY_VARIABLE] = "2026-11-21"

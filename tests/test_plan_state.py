@@ -221,7 +221,7 @@ def test_cli_reads_the_local_backend_checkpoint_and_exits_by_severity(tmp_path):
     backend = tmp_path / "backend"
     for stack in STACKS:
         recorded.write(backend / ".pulumi" / "stacks" / "kapsule" / f"{stack}.json", recorded.checkpoint(render_stack(stack)))
-    env = {"PATH": "/usr/bin:/bin", "PULUMI_BACKEND_URL": f"file://{backend}"}
+    env = {"PATH": "/usr/bin:/bin", "PULUMI_BACKEND_URL": f"file://{backend}", "KAPSULE_TODAY": "2026-11-21"}
     assert kapsule("plan", "--stack", "staging", cwd=project, env=env).returncode == EXIT_NO_CHANGES
     dev = kapsule("plan", "--stack", "dev", cwd=project, env=env)
     assert dev.returncode == EXIT_DESTRUCTIVE, dev.stderr

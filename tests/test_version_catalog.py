@@ -1,0 +1,110 @@
+"""The Kubernetes version catalog: its data, the checks against it, and its refresh from the Scaleway API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+
+import pytest
+from scaleway.k8s.v1 import Version as ApiVersion
+
+from components.version_catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
+from kapsule.config import StackConfigError
+from kapsule.plan import plan_stack
+from kapsule.render import ROOT
+from tests.conftest import copy_project, render_stack
+
+DAY = date(2026, 11, 21)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def test_the_catalog_file_is_ordered_and_dated(catalog):
+    assert catalog.as_of <= DAY and catalog.source
+    for entry in catalog.versions:
+        assert entry.released < entry.deprecated < entry.end_of_support, entry
+    assert catalog.supported(DAY) == ["1.33", "1.34", "1.35", "1.36"]  # the facts sheet, November 2026
+
+
+def test_a_version_past_end_of_support_is_an_error_naming_the_way_out(catalog):
+    error, warning = catalog.check("1.32", DAY)
+    assert warning is None
+    assert error == (
+        "1.32 reached end of support on 2026-10-31; Scaleway force-upgrades such clusters. "
+        "Supported: 1.33, 1.34, 1.35, 1.36; move to 1.33"
+    )
+    assert catalog.check("1.37.0", DAY)[0].startswith("1.37 is not a Kubernetes version Kapsule offers; supported: 1.33")
+
+
+def test_sixty_days_before_end_of_support_a_warning_names_the_next_version(catalog):
+    assert catalog.check("1.33.4", DAY) == (
+        None,
+        "1.33 reaches end of support on 2026-12-31, in 40 days; upgrade to 1.34 before then",
+    )
+    assert catalog.check("1.33", date(2026, 10, 31)) == (None, None)  # 61 days before: quiet
+    assert "in 60 days" in catalog.check("1.33", date(2026, 11, 1))[1]
+    assert catalog.check("1.35", DAY) == (None, None)
+
+
+def test_a_stale_catalog_says_so(catalog):
+    later = date(2027, 3, 1)
+    assert "the version catalog is 100 days old" in catalog.check("1.35", later)[1]
+    assert "refresh it if Scaleway has released 1.38 since" in catalog.check("1.38", later)[0]
+
+
+def test_an_unsupported_stack_version_stops_the_program_and_a_near_one_warns(tmp_path):
+    def pin(version):
+        return lambda config: config["kapsule:cluster"].update(version=version)
+
+    rendering = render_stack("dev", pin("1.32"), check=False)
+    assert isinstance(rendering.error, StackConfigError) and rendering.resources == []
+    assert "kapsule:cluster.version: '1.32': 1.32 reached end of support on 2026-10-31" in str(rendering.error)
+    root = copy_project(tmp_path / "project", {"dev": pin("1.33")})
+    plan = plan_stack("dev", root)
+    assert plan.warnings == [
+        "stacks/Pulumi.dev.yaml: kapsule:cluster.version: 1.33 reaches end of support on 2026-12-31, "
+        "in 40 days; upgrade to 1.34 before then"
+    ]
+
+
+def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
+    def version(name, released, deprecated=None, end=None):
+        stamp = lambda d: datetime.fromisoformat(d).replace(tzinfo=timezone.utc) if d else None  # noqa: E731
+        return ApiVersion(
+            name=name, label=f"Kubernetes {name}", region="fr-par", available_cnis=[], available_container_runtimes=[],
+            available_feature_gates=[], available_admission_plugins=[], available_kubelet_args={},
+            additional_components=[], deprecated_at=stamp(deprecated), end_of_life_at=stamp(end), released_at=stamp(released),
+        )
+
+    document = catalog_document(
+        [
+            version("1.35.3", "2026-04-01", "2027-04-10", "2027-08-10"),
+            version("1.35.1", "2026-02-10", "2027-04-01", "2027-08-01"),
+            version("1.36.0", "2026-06-16"),
+        ],
+        "fr-par",
+        DAY,
+    )
+    assert document["versions"] == [
+        {"minor": "1.35", "released": "2026-02-10", "deprecated": "2027-04-10", "end_of_support": "2027-08-10"},
+        {"minor": "1.36", "released": "2026-06-16", "deprecated": None, "end_of_support": None},
+    ]
+    path = tmp_path / "catalog.json"
+    write_catalog(document, path)
+    reread = load_catalog(path)
+    assert reread.as_of == DAY and reread.supported(DAY) == ["1.35", "1.36"]
+
+
+def test_refresh_without_credentials_is_one_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCW_")}
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "kapsule", "versions", "refresh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert CATALOG_FILE.read_text().startswith('{\n  "as_of"')
