@@ -7,6 +7,8 @@ STACK ?= dev
 FORMAT ?= text
 STATE ?=
 PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE))
+# The guardrails (policy/), enforced per stack by policy/config/<stack>.json.
+POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
@@ -30,10 +32,10 @@ test: $(VENV)/.installed ## The whole test suite.
 	$(PY) -m pytest -q
 
 pulumi-preview: $(VENV)/.installed ## Real preview against Scaleway (needs the Pulumi CLI and SCW_* credentials).
-	pulumi preview --stack $(STACK) --refresh --diff
+	pulumi preview --stack $(STACK) --refresh --diff $(POLICY)
 
 up: $(VENV)/.installed ## Deploy STACK (needs the Pulumi CLI and SCW_* credentials).
-	pulumi up --stack $(STACK) --refresh
+	pulumi up --stack $(STACK) --refresh $(POLICY)
 
 clean:
 	rm -rf $(VENV)

@@ -19,6 +19,8 @@ from typing import Optional
 from components.version_catalog import CATALOG_FILE, TODAY_VARIABLE, catalog_document, load_catalog, write_catalog
 from components.version_catalog import today as catalog_today
 
+from policy.rules import PolicyConfigError
+
 from .config import StackConfigError
 from .plan import EXIT_INVALID, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
 from .render import ROOT
@@ -90,7 +92,7 @@ def plan_one(name: str, state: Optional[Path]) -> Plan | Invalid:
     """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result."""
     try:
         return plan_stack(name, ROOT, find_state(name, ROOT, state))
-    except (StackConfigError, StateError) as error:
+    except (StackConfigError, StateError, PolicyConfigError) as error:
         return Invalid(stack=name, stack_file=f"stacks/Pulumi.{name}.yaml", error=str(error))
 
 

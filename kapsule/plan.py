@@ -10,6 +10,7 @@ from typing import Any, Optional
 from components.versions import cni_problem, pool_problem, upgrade_problem
 
 from components.version_catalog import today as catalog_today
+from policy.rules import Subject, evaluate, stack_config
 
 from .config import parse, read_stack_file, stack_file_path, version_findings
 from .diff import CLUSTER, POOL, Action, Diff, destroys, diff_resource
@@ -152,14 +153,20 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         if recorded.urn not in registered and _owned(recorded):
             changes.append(_change(_as_resource(recorded), Diff("delete"), recorded))
     changes.sort(key=lambda c: c.resource.urn)
+    errors = safety_problems(rendering.resources, state)
+    warnings = version_warnings + disruption_warnings(changes)
+    policy_file = root / "policy" / "config" / f"{stack}.json"
+    subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
+    for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
+        (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     return Plan(
         stack=stack,
         stack_file=stack_file,
         state=state.source if state else None,
         changes=changes,
         outputs=rendering.outputs,
-        errors=[f"{stack_file}: {problem}" for problem in safety_problems(rendering.resources, state)],
-        warnings=[f"{stack_file}: {warning}" for warning in version_warnings + disruption_warnings(changes)],
+        errors=[f"{stack_file}: {problem}" for problem in errors],
+        warnings=[f"{stack_file}: {warning}" for warning in warnings],
     )
 
 

@@ -63,12 +63,16 @@ def test_workflows_run_the_commands_the_readme_documents():
                 with_ = step["with"]
                 flags = " --refresh" if with_.get("refresh") else ""
                 flags += " --diff" if with_.get("diff") else ""
+                assert with_["policyPacks"] == "policy"
+                assert re.sub(r"\$\{\{ \w+\.stack \}\}", "<stack>", with_["policyPackConfigs"]) == "policy/config/<stack>.json"
+                flags += " --policy-pack policy --policy-pack-config policy/config/<stack>.json"
                 assert f"pulumi {with_['command']} --stack <stack>{flags}" in README, path.name
     assert {"make test", "make install", "make -s plan FORMAT=markdown STATE=recorded-state"} <= seen
     for target in ("test", "install", "plan", "pulumi-preview", "up"):
         assert re.search(rf"^{target}:", MAKEFILE, re.M), target
-    assert "pulumi preview --stack $(STACK) --refresh --diff" in MAKEFILE
-    assert "pulumi up --stack $(STACK) --refresh" in MAKEFILE
+    assert "pulumi preview --stack $(STACK) --refresh --diff $(POLICY)" in MAKEFILE
+    assert "pulumi up --stack $(STACK) --refresh $(POLICY)" in MAKEFILE
+    assert "POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json" in MAKEFILE
 
 
 def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():

@@ -1,0 +1,1 @@
+"""The Kapsule policy pack: `pulumi preview --policy-pack policy`. The rules are in `policy.rules`."""

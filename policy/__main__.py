@@ -1,0 +1,49 @@
+"""The policy pack: each rule of `policy.rules` as a stack validation policy. Run by the Pulumi CLI only:
+constructing a PolicyPack blocks, waiting for the engine."""
+
+import sys
+from pathlib import Path
+
+# The project root, for `components` and `policy.rules`, whatever directory the CLI starts the pack in.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pulumi_policy import (  # noqa: E402
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policy.rules import RULES, Rule, Subject  # noqa: E402
+
+JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+
+
+def subjects(args: StackValidationArgs) -> list:
+    """The stack's resources as the rules see them."""
+    return [Subject(r.resource_type, r.name, r.urn, r.props, bool(r.opts.protect)) for r in args.resources]
+
+
+def stack_policy(rule: Rule) -> StackValidationPolicy:
+    """One rule as a stack validation policy whose settings are configurable per stack."""
+
+    def validate(args: StackValidationArgs, report_violation) -> None:
+        for violation in rule.run(subjects(args), args.get_config() or {}):
+            report_violation(violation.message, violation.urn)
+
+    schema = None
+    if rule.settings:
+        schema = PolicyConfigSchema(
+            properties={key: {"type": JSON_TYPES[type(value)], "default": value} for key, value in rule.settings.items()}
+        )
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate,
+        enforcement_level=EnforcementLevel(rule.level),
+        config_schema=schema,
+    )
+
+
+PolicyPack(name="kapsule-guardrails", policies=[stack_policy(rule) for rule in RULES])

@@ -1,0 +1,249 @@
+"""The platform team's rules for Kapsule stacks, as plain functions over resources.
+
+Importable without starting the policy pack (constructing `pulumi_policy.PolicyPack` blocks forever):
+`policy/__main__.py` wraps these rules for `pulumi preview --policy-pack policy`, and
+`python -m kapsule plan` runs the same rules over the rendered program.
+
+Every rule reads resource properties as the engine records them (camelCase inputs). A property that
+is unknown during a preview (absent or None) is not judged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Optional
+
+from components.version_catalog import load_catalog
+from components.version_catalog import today as catalog_today
+
+Level = Literal["advisory", "mandatory", "disabled"]
+LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+
+CLUSTER = "scaleway:kubernetes/cluster:Cluster"
+POOL = "scaleway:kubernetes/pool:Pool"
+PRIVATE_NETWORK = "scaleway:network/privateNetwork:PrivateNetwork"
+REGISTRY = "scaleway:registry/namespace:Namespace"
+SERVICE = "kubernetes:core/v1:Service"
+PRIVATE_LB = "service.beta.kubernetes.io/scw-loadbalancer-private"
+#: Scaleway resources of this project that carry tags (`key=value` strings).
+TAGGED = (
+    CLUSTER,
+    POOL,
+    PRIVATE_NETWORK,
+    "scaleway:network/vpc:Vpc",
+    "scaleway:network/publicGateway:PublicGateway",
+    "scaleway:network/publicGatewayIp:PublicGatewayIp",
+    "scaleway:loadbalancers/ip:Ip",
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One resource as a rule sees it."""
+
+    type: str
+    name: str
+    urn: str
+    props: Mapping[str, Any]
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule on one resource (or on the stack, with no urn)."""
+
+    rule: str
+    message: str
+    urn: Optional[str] = None
+
+
+Check = Callable[[list[Subject], Mapping[str, Any]], list[tuple[Optional[Subject], str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its name, what it asks, its enforcement level unless configured, its settings and their defaults."""
+
+    name: str
+    description: str
+    level: Level
+    check: Check
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self, resources: list[Subject], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
+        """Judge every resource; `settings` override the rule's defaults."""
+        merged = {**self.settings, **(settings or {})}
+        return [Violation(self.name, message, subject.urn if subject else None) for subject, message in self.check(resources, merged)]
+
+
+def _of(resources: list[Subject], type_: str) -> list[Subject]:
+    return [r for r in resources if r.type == type_]
+
+
+def _autohealing(resources, settings):
+    return [(p, f"pool {p.name}: autohealing is off") for p in _of(resources, POOL) if p.props.get("autohealing") is False]
+
+
+def _autoscaled(resources, settings):
+    least = settings["minNodes"]
+    found = []
+    for pool in _of(resources, POOL):
+        if pool.props.get("autoscaling") is False:
+            found.append((pool, f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more"))
+        elif isinstance(pool.props.get("minSize"), int) and pool.props["minSize"] < least:
+            found.append((pool, f"pool {pool.name}: min_size {pool.props['minSize']} is below {least}"))
+    return found
+
+
+def _zones(resources, settings):
+    zones = {p.props.get("zone") for p in _of(resources, POOL)}
+    if None in zones or len(zones) >= settings["minZones"]:
+        return []
+    listed = ", ".join(sorted(zones)) or "none"
+    return [(None, f"pools span {len(zones)} zone(s) ({listed}); production needs at least {settings['minZones']}")]
+
+
+def _private_registry(resources, settings):
+    return [(r, f"registry namespace {r.name} is public") for r in _of(resources, REGISTRY) if r.props.get("isPublic") is True]
+
+
+def _keep_volumes(resources, settings):
+    return [
+        (c, f"cluster {c.props.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
+        for c in _of(resources, CLUSTER)
+        if c.props.get("deleteAdditionalResources") is True
+    ]
+
+
+def _protected(resources, settings):
+    kinds = {CLUSTER: "cluster", PRIVATE_NETWORK: "private network", REGISTRY: "registry namespace"}
+    return [(r, f"{kinds[r.type]} {r.name} is not protected (protect: true)") for r in resources if r.type in kinds and not r.protect]
+
+
+def _dedicated(resources, settings):
+    return [
+        (c, f"cluster {c.props.get('name', c.name)}: type {c.props.get('type')} shares its control plane; use a dedicated type")
+        for c in _of(resources, CLUSTER)
+        if isinstance(c.props.get("type"), str) and "dedicated" not in c.props["type"]
+    ]
+
+
+def _node_types(resources, settings):
+    allowed = settings["allowedNodeTypes"]
+    return [
+        (p, f"pool {p.name}: node type {p.props['nodeType']} is not allowed ({', '.join(allowed)})")
+        for p in _of(resources, POOL)
+        if isinstance(p.props.get("nodeType"), str) and not any(fnmatch.fnmatchcase(p.props["nodeType"], a) for a in allowed)
+    ]
+
+
+def _tags(resources, settings):
+    found = []
+    for resource in resources:
+        tags = resource.props.get("tags")
+        if resource.type not in TAGGED or not isinstance(tags, list):
+            continue
+        keys = {str(tag).split("=", 1)[0] for tag in tags}
+        missing = [key for key in settings["requiredTags"] if key not in keys]
+        if missing:
+            found.append((resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}"))
+    return found
+
+
+def _source_ranges(resources, settings):
+    found = []
+    for service in _of(resources, SERVICE):
+        spec = service.props.get("spec") or {}
+        annotations = (service.props.get("metadata") or {}).get("annotations") or {}
+        if spec.get("type") != "LoadBalancer" or annotations.get(PRIVATE_LB) == "true":
+            continue
+        if not spec.get("loadBalancerSourceRanges"):
+            found.append((service, f"Service {service.name}: a public load balancer open to every address (no source_ranges)"))
+    return found
+
+
+def _supported_version(resources, settings):
+    catalog = load_catalog()
+    day = date.fromisoformat(settings["today"]) if settings.get("today") else catalog_today()
+    found = []
+    for cluster in _of(resources, CLUSTER):
+        version = cluster.props.get("version")
+        if isinstance(version, str):
+            error, _ = catalog.check(version, day)
+            if error:
+                found.append((cluster, f"cluster {cluster.props.get('name', cluster.name)}: {error}"))
+    return found
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("prod-autohealing", "Production pools have autohealing on.", "disabled", _autohealing),
+    Rule("prod-autoscaled-pools", "Production pools are autoscaled with at least two nodes.", "disabled", _autoscaled, {"minNodes": 2}),
+    Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", _zones, {"minZones": 2}),
+    Rule("prod-private-registry", "Production registry namespaces are private.", "disabled", _private_registry),
+    Rule("prod-keep-volumes", "Deleting a production cluster keeps its volumes (delete_additional_resources false).", "disabled", _keep_volumes),
+    Rule("prod-protected", "Production cluster, private network and registry namespace are protected.", "disabled", _protected),
+    Rule("prod-dedicated-control-plane", "Production clusters have a dedicated control plane.", "disabled", _dedicated),
+    Rule(
+        "allowed-node-types",
+        "Pools use node types the platform team allows.",
+        "mandatory",
+        _node_types,
+        {"allowedNodeTypes": ["DEV1-M", "DEV1-L", "DEV1-XL", "PRO2-*", "GP1-*", "POP2-*"]},
+    ),
+    Rule("required-tags", "Tagged Scaleway resources carry the required tags.", "mandatory", _tags, {"requiredTags": ["env", "owner"]}),
+    Rule("load-balancer-source-ranges", "Public load balancers restrict their source ranges.", "advisory", _source_ranges),
+    Rule("supported-kubernetes-version", "Clusters run a Kubernetes version Kapsule supports.", "mandatory", _supported_version, {"today": ""}),
+)
+
+
+class PolicyConfigError(ValueError):
+    """A policy config file that names an unknown rule, level or setting."""
+
+
+def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[str, tuple[Level, dict[str, Any]]]:
+    """Each rule's enforcement level and settings under a Pulumi policy config (`{"all": level, rule: level | {...}}`)."""
+    names = {rule.name for rule in RULES}
+    unknown = sorted(set(config) - names - {"all"})
+    if unknown:
+        raise PolicyConfigError(f"{source}: unknown rule(s) {', '.join(unknown)}; rules: {', '.join(sorted(names))}")
+    default = config.get("all")
+    resolved: dict[str, tuple[Level, dict[str, Any]]] = {}
+    for rule in RULES:
+        entry = config.get(rule.name, default)
+        level, settings = rule.level, {}
+        if isinstance(entry, str):
+            level = entry
+        elif isinstance(entry, Mapping):
+            settings = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+            level = entry.get("enforcementLevel", rule.level)
+            extra = sorted(set(settings) - set(rule.settings))
+            if extra:
+                raise PolicyConfigError(f"{source}: {rule.name} has no setting {', '.join(extra)}; settings: {', '.join(rule.settings) or 'none'}")
+        elif entry is not None:
+            raise PolicyConfigError(f"{source}: {rule.name} must be a level or an object, not {entry!r}")
+        if level not in LEVELS:
+            raise PolicyConfigError(f"{source}: {rule.name}: enforcement level {level!r}; allowed: {', '.join(LEVELS)}")
+        resolved[rule.name] = (level, settings)
+    return resolved
+
+
+def stack_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
+    """The policy config of a stack (`policy/config/<stack>.json`), or {} for the rules' defaults."""
+    path = directory / f"{stack}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def evaluate(resources: list[Subject], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:
+    """Every violation of every enabled rule, with the level it is enforced at, in rule order."""
+    found = []
+    resolved = resolve(config, source)
+    for rule in RULES:
+        level, settings = resolved[rule.name]
+        if level != "disabled":
+            found += [(level, violation) for violation in rule.run(resources, settings)]
+    return found

@@ -1,0 +1,143 @@
+"""The policy pack: rules as plain functions, per-stack enforcement, the pack's wiring, and the plan reporting them."""
+
+from __future__ import annotations
+
+import runpy
+from typing import Any
+
+import pulumi_policy
+import pytest
+import yaml
+
+from kapsule.plan import EXIT_INVALID, plan_stack
+from kapsule.render import ROOT
+from policy.rules import RULES, PolicyConfigError, Subject, evaluate, resolve, stack_config
+from tests.conftest import STACKS, copy_project
+
+RULE = {rule.name: rule for rule in RULES}
+
+
+def pool(name: str, **props: Any) -> Subject:
+    base = {"autohealing": True, "autoscaling": True, "minSize": 2, "zone": "fr-par-1", "nodeType": "PRO2-S", "tags": ["env=prod", "owner=platform"]}
+    return Subject("scaleway:kubernetes/pool:Pool", name, f"urn:pool:{name}", {**base, **props})
+
+
+def cluster(protect: bool = True, **props: Any) -> Subject:
+    base = {"name": "kapsule-prod", "type": "kapsule-dedicated-8", "deleteAdditionalResources": False, "version": "1.35", "tags": ["env=prod", "owner=platform"]}
+    return Subject("scaleway:kubernetes/cluster:Cluster", "cluster", "urn:cluster", {**base, **props}, protect)
+
+
+def messages(rule: str, resources: list[Subject], **settings: Any) -> list[str]:
+    return [v.message for v in RULE[rule].run(resources, settings)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "bad", "good", "message"),
+    [
+        ("prod-autohealing", [pool("a", autohealing=False)], [pool("a")], "pool a: autohealing is off"),
+        ("prod-autoscaled-pools", [pool("a", minSize=1)], [pool("a", minSize=2)], "pool a: min_size 1 is below 2"),
+        ("prod-autoscaled-pools", [pool("a", autoscaling=False)], [pool("a")], "pool a: autoscaling is off; production pools scale between at least 2 nodes and more"),
+        ("prod-multi-zone", [pool("a"), pool("b")], [pool("a"), pool("b", zone="fr-par-2")], "pools span 1 zone(s) (fr-par-1); production needs at least 2"),
+        ("prod-keep-volumes", [cluster(deleteAdditionalResources=True)], [cluster()], "cluster kapsule-prod: delete_additional_resources is true, so deleting the cluster deletes its volumes"),
+        ("prod-protected", [cluster(protect=False)], [cluster()], "cluster cluster is not protected (protect: true)"),
+        ("prod-dedicated-control-plane", [cluster(type="kapsule")], [cluster()], "cluster kapsule-prod: type kapsule shares its control plane; use a dedicated type"),
+        ("allowed-node-types", [pool("a", nodeType="PLAY2-NANO")], [pool("a", nodeType="GP1-XS")], "pool a: node type PLAY2-NANO is not allowed (DEV1-M, DEV1-L, DEV1-XL, PRO2-*, GP1-*, POP2-*)"),
+        ("required-tags", [pool("a", tags=["env=prod"])], [pool("a")], "Pool a: missing tag(s) owner"),
+        ("supported-kubernetes-version", [cluster(version="1.32.9")], [cluster(version="1.36")], "cluster kapsule-prod: 1.32 reached end of support on 2026-10-31"),
+    ],
+)
+def test_each_rule_flags_what_it_forbids_and_passes_the_rest(rule, bad, good, message):
+    assert messages(rule, good) == []
+    found = messages(rule, bad)
+    assert len(found) == 1 and found[0].startswith(message)
+
+
+def test_registry_and_load_balancer_rules():
+    public = Subject("scaleway:registry/namespace:Namespace", "registry", "urn:r", {"isPublic": True})
+    assert messages("prod-private-registry", [public]) == ["registry namespace registry is public"]
+
+    def service(annotations=None, **spec):
+        return Subject("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {"annotations": annotations or {}}, "spec": {"type": "LoadBalancer", **spec}})
+
+    assert messages("load-balancer-source-ranges", [service()]) == ["Service api: a public load balancer open to every address (no source_ranges)"]
+    assert messages("load-balancer-source-ranges", [service(loadBalancerSourceRanges=["10.0.0.0/8"])]) == []
+    assert messages("load-balancer-source-ranges", [service({"service.beta.kubernetes.io/scw-loadbalancer-private": "true"})]) == []
+
+
+def test_unknown_values_during_a_preview_are_not_judged():
+    unknown = Subject("scaleway:kubernetes/pool:Pool", "a", "urn:a", {"nodeType": None, "autohealing": None, "tags": None, "zone": None})
+    for rule in RULES:
+        assert rule.run([unknown, cluster()]) == [], rule.name
+
+
+def test_settings_and_levels_come_from_the_stack_config():
+    resolved = resolve({"all": "advisory", "allowed-node-types": {"enforcementLevel": "mandatory", "allowedNodeTypes": ["PRO2-*"]}})
+    assert resolved["prod-autohealing"] == ("advisory", {})
+    assert resolved["allowed-node-types"] == ("mandatory", {"allowedNodeTypes": ["PRO2-*"]})
+    assert resolve({})["prod-autohealing"][0] == "disabled" and resolve({})["required-tags"][0] == "mandatory"
+    found = evaluate([pool("a", nodeType="DEV1-M", autohealing=False)], {"prod-autohealing": "advisory", "allowed-node-types": {"allowedNodeTypes": ["PRO2-*"]}})
+    assert [(level, v.rule) for level, v in found] == [("advisory", "prod-autohealing"), ("mandatory", "allowed-node-types")]
+    with pytest.raises(PolicyConfigError, match="unknown rule\\(s\\) prod-autohealin;"):
+        resolve({"prod-autohealin": "mandatory"})
+    with pytest.raises(PolicyConfigError, match="enforcement level 'block'; allowed: advisory, mandatory, disabled"):
+        resolve({"required-tags": "block"})
+    with pytest.raises(PolicyConfigError, match="required-tags has no setting tags; settings: requiredTags"):
+        resolve({"required-tags": {"tags": ["env"]}})
+
+
+def test_every_stack_has_a_valid_policy_config_and_prod_enforces_the_prod_rules():
+    for stack in STACKS:
+        resolve(stack_config(stack), stack)
+    prod = resolve(stack_config("prod"))
+    assert {name: level for name, (level, _) in prod.items() if name.startswith("prod-")} == {
+        name: "mandatory" for name in RULE if name.startswith("prod-")
+    }
+    assert {level for name, (level, _) in resolve(stack_config("dev")).items() if name.startswith("prod-")} == {"disabled"}
+
+
+def test_the_plan_reports_violations_mandatory_as_errors_advisory_as_warnings(tmp_path):
+    def weaken(config):
+        config["kapsule:pools"]["fr-par-2"]["autohealing"] = False
+        config["kapsule:registry"].update(is_public=True, pull_secret_namespaces=[])
+        config["kapsule:cluster"]["delete_additional_resources"] = True
+
+    root = copy_project(tmp_path / "project", {"prod": weaken})
+    plan = plan_stack("prod", root)
+    assert plan.errors == [
+        "stacks/Pulumi.prod.yaml: policy prod-autohealing: pool fr-par-2: autohealing is off",
+        "stacks/Pulumi.prod.yaml: policy prod-private-registry: registry namespace registry is public",
+        "stacks/Pulumi.prod.yaml: policy prod-keep-volumes: cluster kapsule-prod: delete_additional_resources is true, "
+        "so deleting the cluster deletes its volumes",
+    ]
+    assert plan.exit_code == EXIT_INVALID
+    assert plan.warnings == [
+        "stacks/Pulumi.prod.yaml: policy load-balancer-source-ranges: Service ingress: a public load balancer open to "
+        "every address (no source_ranges)"
+    ]
+    assert plan_stack("prod").errors == []
+
+
+def test_the_pack_registers_every_rule_and_reports_through_the_engine(monkeypatch):
+    packs = []
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda name, policies, **kw: packs.append((name, policies)))
+    runpy.run_path(str(ROOT / "policy" / "__main__.py"))
+    (name, policies), = packs
+    assert name == "kapsule-guardrails"
+    assert [(p.name, p.enforcement_level.value) for p in policies] == [(r.name, r.level) for r in RULES]
+    tags = next(p for p in policies if p.name == "required-tags")
+    assert tags.config_schema.properties == {"requiredTags": {"type": "array", "default": ["env", "owner"]}}
+
+    options = pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0), [])
+    resource = pulumi_policy.PolicyResource(
+        "scaleway:kubernetes/pool:Pool", {"nodeType": "PRO2-S", "tags": ["env=dev"]}, "urn:pool", "default", options, None, None, [], {}
+    )
+    reported = []
+    tags.validate(pulumi_policy.StackValidationArgs([resource], {"requiredTags": ["env", "owner"]}), lambda m, urn=None: reported.append((m, urn)))
+    assert reported == [("Pool default: missing tag(s) owner", "urn:pool")]
+
+
+def test_the_pack_runs_in_the_project_environment():
+    settings = yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())
+    assert settings["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements
