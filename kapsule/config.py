@@ -25,6 +25,8 @@ from components.pool import PoolSpec
 from components.registry import RegistryNamespaceSpec
 from components.spec import Spec, SpecError, Tags
 
+from .secrets import plaintext_secrets
+
 NAMESPACE = "kapsule"
 #: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
 SECRET_PLACEHOLDER = "[secret]"
@@ -172,7 +174,7 @@ def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
         namespace, _, name = key.partition(":")
         if namespace != NAMESPACE:
             continue
-        values[name] = _decode(raw)
+        values[name] = decode_value(raw)
     try:
         return StackConfig.model_validate(values)
     except ValidationError as error:
@@ -194,7 +196,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise StackConfigError(display, [("(file)", f"is not valid YAML: {error}")]) from None
+        raise StackConfigError(display, [("(file)", f"is not valid YAML{_yaml_problem(error)}")]) from None
     except RecursionError:
         raise StackConfigError(display, [("(file)", "nests deeper than YAML can be read; stack files nest a few levels")]) from None
     if document is None:
@@ -208,15 +210,20 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     secret_keys: list[str] = []
     for key, value in config.items():
         key = str(key)
+        shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
         if ":" not in key:
-            raise StackConfigError(display, [(key, f"config keys are `namespace:key`; did you mean `{NAMESPACE}:{key}`?")])
-        problem = _json_problem(value, key)
+            hint = f"; did you mean `{NAMESPACE}:{key}`?" if shown == key else ""
+            raise StackConfigError(display, [(shown, f"config keys are `namespace:key`{hint}")])
+        problem = _json_problem(value, shown)
         if problem:
             raise StackConfigError(display, [problem])
         value, secret = _strip_secure(value)
         if secret:
             secret_keys.append(key)
         flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    leaks = plaintext_secrets(config, secret_keys)
+    if leaks:
+        raise StackConfigError(display, leaks)
     return flat, secret_keys
 
 
@@ -243,8 +250,8 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
         if isinstance(item, dict):
             for child_key, child in item.items():
                 if not isinstance(child_key, str):
-                    return f"{path}.{child_key!r}", "keys must be strings; quote the key"
-                stack.append((child, f"{path}.{child_key}", depth + 1))
+                    return f"{path}[{child_key!r}]", "keys must be strings; quote the key"
+                stack.append((child, f"{path}{key_part(child_key)}", depth + 1))
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
         elif isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
@@ -252,6 +259,14 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
         elif not (item is None or isinstance(item, (str, bool, int, float))):
             return path, f"is a YAML {type(item).__name__}; write it as a quoted string"
     return None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: where, then what."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    what = " ".join(part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+    return f"{where}: {what or str(error).splitlines()[0]}"
 
 
 def _strip_secure(value: Any) -> tuple[Any, bool]:
@@ -266,7 +281,7 @@ def _strip_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _decode(raw: Any) -> Any:
+def decode_value(raw: Any) -> Any:
     """Pulumi passes structured values as JSON text and plain strings as they are."""
     if not isinstance(raw, str):
         return raw
@@ -287,10 +302,21 @@ def format_path(loc: tuple[Any, ...]) -> str:
     """`("cluster", "autoscaler", "expander")` -> `kapsule:cluster.autoscaler.expander`; list indexes in brackets."""
     if not loc:
         return f"{NAMESPACE}:(root)"
-    text = f"{NAMESPACE}:{loc[0]}"
+    text = f"{NAMESPACE}:{loc[0]}" if PLAIN_KEY.match(str(loc[0])) else f"{NAMESPACE}:{loc[0]!r}"
     for part in loc[1:]:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        text += key_part(part)
     return text
+
+
+#: A key printed as it is; anything else (spaces, control characters, empty) is printed quoted.
+PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./-]+$")
+
+
+def key_part(part: Any) -> str:
+    """One step of a key path: `.key`, `[0]` for a list index, `['odd key']` for a key that needs quoting."""
+    if isinstance(part, int):
+        return f"[{part}]"
+    return f".{part}" if PLAIN_KEY.match(str(part)) else f"[{str(part)!r}]"
 
 
 def _describe(item: dict[str, Any]) -> tuple[str, str]:

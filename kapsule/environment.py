@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
 from components import (
     Cluster,
@@ -22,7 +22,8 @@ from components import (
 
 from components.version_catalog import today as catalog_today
 
-from .config import StackConfig, StackConfigError, parse, version_findings
+from .config import StackConfig, StackConfigError, decode_value, parse, version_findings
+from .secrets import plaintext_secrets
 
 
 class InvalidStackConfig(StackConfigError, pulumi.RunError):
@@ -33,6 +34,10 @@ def read_config() -> StackConfig:
     """This stack's validated config, as the Pulumi engine hands it to the program."""
     config = {**get_config_env(), **CONFIG.get()}
     stack_file = str(Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml")
+    secret_keys = set(get_config_secret_keys_env()) | {key for key in config if is_config_secret(key)}
+    leaks = plaintext_secrets({key: decode_value(value) for key, value in config.items()}, secret_keys)
+    if leaks:
+        raise InvalidStackConfig(stack_file, leaks)
     try:
         spec = parse(stack_file, config)
     except StackConfigError as error:

@@ -1,0 +1,113 @@
+"""Secrets hygiene: no credential in clear in a stack file, and every export that carries one is a secret."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kapsule.config import StackConfigError
+from kapsule.render import ROOT, Secret
+from kapsule.secrets import plaintext_secrets
+from tests.conftest import STACKS, render_stack
+
+STACK_FILES = sorted([*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*/Pulumi.*.yaml")])
+ACCESS_KEY = "SCW" + "0123456789ABCDEFG"
+SECRET_KEY = "6f1a9f0e-2b1c-4c8e-9d3a-0b1c2d3e4f50"
+
+
+def secure_keys(config: dict[str, Any]) -> list[str]:
+    return [key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}]
+
+
+@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_stack_file_holds_a_credential_in_plain_text(path):
+    config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
+    assert plaintext_secrets(config, secure_keys(config)) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "found"),
+    [
+        ({"scaleway:access_key": ACCESS_KEY}, ("scaleway:access_key", "looks like a Scaleway access key")),
+        ({"kapsule:tags": {"note": f"key {ACCESS_KEY}"}}, ("kapsule:tags.note", "looks like a Scaleway access key")),
+        ({"scaleway:secret_key": SECRET_KEY}, ("scaleway:secret_key", "looks like a Scaleway secret key")),
+        ({"app:db": {"password": "hunter2"}}, ("app:db.password", "looks like a credential (the key is named 'password')")),
+        ({"app:apiKey": "abc"}, ("app:apiKey", "looks like a credential (the key is named 'apiKey')")),
+        ({"app:cert": "-----BEGIN RSA PRIVATE KEY-----\nMIIE"}, ("app:cert", "looks like a private key")),
+        ({"app:ci": ["ghp_" + "a" * 36]}, ("app:ci[0]", "looks like a GitHub token")),
+        ({"app:kube": "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: abc\n"}, ("app:kube", "looks like a kubeconfig with credentials")),
+    ],
+)
+def test_credentials_in_clear_are_found_wherever_they_are(config, found):
+    hits = plaintext_secrets(config, [])
+    assert [(path, message.split(" in plain text")[0]) for path, message in hits] == [found]
+    assert hits[0][1].endswith("store it with `pulumi config set --secret` (a `secure:` value)")
+
+
+def test_ids_placeholders_and_secure_values_are_not_credentials():
+    config = {
+        "scaleway:project_id": SECRET_KEY,  # a project id is a UUID too, and no secret
+        "scaleway:secret_key": {"secure": "v1:abcd"},
+        "kapsule:registry": {"pull_secret_namespaces": ["apps"], "name": "tokens"},
+        "app:token": "[secret]",
+    }
+    assert plaintext_secrets(config, []) == []
+    assert plaintext_secrets({"scaleway:secret_key": SECRET_KEY}, ["scaleway:secret_key"]) == []
+
+
+def test_a_stack_file_with_a_credential_in_clear_is_refused_by_plan_and_program(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text().replace("  scaleway:region: fr-par\n", f"  scaleway:region: fr-par\n  scaleway:secret_key: {SECRET_KEY}\n"))
+    result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "dev"], cwd=project, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "stacks/Pulumi.dev.yaml: invalid stack config\n"
+        "  scaleway:secret_key: looks like a Scaleway secret key in plain text; "
+        "store it with `pulumi config set --secret` (a `secure:` value)\n"
+    )
+    assert SECRET_KEY not in result.stdout + result.stderr  # the message names the key, never the value
+
+    # Under `pulumi up` the engine hands the program decrypted config and the list of secret keys.
+    leaked = render_stack("dev", lambda c: c.update({"scaleway:secret_key": SECRET_KEY}), check=False)
+    assert isinstance(leaked.error, StackConfigError) and leaked.resources == []
+    assert "scaleway:secret_key: looks like a Scaleway secret key" in str(leaked.error)
+
+
+def credentials(stack: str) -> list[str]:
+    """Every credential the deployed stack holds: kubeconfig tokens and files, API secret keys."""
+    found = []
+    for resource in render_stack(stack).resources:
+        if resource.type == "scaleway:kubernetes/cluster:Cluster":
+            kubeconfig = resource.outputs["kubeconfigs"][0]
+            found += [kubeconfig["token"], kubeconfig["configFile"]]
+        if resource.type == "scaleway:iam/apiKey:ApiKey":
+            found.append(resource.outputs["secretKey"])
+    return found
+
+
+def test_every_export_that_carries_a_credential_is_a_secret(stack):
+    rendering = render_stack(stack)
+    secrets = credentials(stack)
+    assert secrets
+    for name, value in rendering.outputs.items():
+        if isinstance(value, Secret):
+            continue
+        text = json.dumps(value, default=str)
+        assert not any(secret in text for secret in secrets), f"{stack}: output {name} carries a credential in clear"
+    assert isinstance(rendering.outputs["kubeconfig"], Secret)
+    assert rendering.outputs["kubeconfig"].value == credentials(stack)[1]
+
+
+def test_pull_secrets_reach_kubernetes_only_as_secrets(stack):
+    rendering = render_stack(stack)
+    for resource in rendering.by_type("kubernetes:core/v1:Secret"):
+        assert isinstance(resource.inputs["stringData"], Secret), resource.urn
