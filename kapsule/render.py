@@ -25,37 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
 
 
-class Unknown:
-    """A value only the cloud knows, after apply."""
+class Marker:
+    """A stand-in for a value this program cannot see; each subclass has a single instance."""
 
-    _instance: Optional["Unknown"] = None
+    _instances: dict[type, "Marker"] = {}
+    text = ""
 
-    def __new__(cls) -> "Unknown":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls) -> "Marker":
+        return Marker._instances.setdefault(cls, super().__new__(cls))
 
     def __repr__(self) -> str:
-        return "(known after apply)"
+        return self.text
+
+
+class Unknown(Marker):
+    """A value only the cloud knows, after apply."""
+
+    text = "(known after apply)"
+
+
+class Sealed(Marker):
+    """A secret recorded as ciphertext: its value is unknown here, and is not compared."""
+
+    text = "[secret]"
 
 
 UNKNOWN = Unknown()
-
-
-class Sealed:
-    """A secret recorded as ciphertext: its value is unknown here, and is not compared."""
-
-    _instance: Optional["Sealed"] = None
-
-    def __new__(cls) -> "Sealed":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "[secret]"
-
-
 SEALED = Sealed()
 
 

@@ -273,3 +273,15 @@ def test_an_unreadable_state_file_is_one_clear_error(tmp_path):
     assert result.returncode == EXIT_INVALID
     assert result.stderr.startswith(f"{broken}: not a readable Pulumi state file")
     assert "Traceback" not in result.stderr
+
+
+def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, deployed):
+    from kapsule import __main__ as cli
+    from kapsule.plan import format_json
+
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)
+    parallel = cli.plan_stacks(list(STACKS), deployed["dev"].parent)
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
+    sequential = cli.plan_stacks(list(STACKS), deployed["dev"].parent)
+    assert format_json(parallel) == format_json(sequential)
+    assert [plan.stack for plan in parallel] == list(STACKS)
