@@ -8,6 +8,8 @@ from .network import PrivateNetwork, PrivateNetworkSpec, PublicGatewaySpec
 from .pool import Pool, PoolSpec, TaintSpec, UpgradePolicySpec
 from .registry import RegistryNamespace, RegistryNamespaceSpec, RegistryPullSecret
 from .spec import Spec, SpecError
+from .version_catalog import Catalog, load_catalog
+from .versions import Version, cni_problem, pool_problem, upgrade_problem
 
 __all__ = [
     "AutoUpgradeSpec",
@@ -36,4 +38,10 @@ __all__ = [
     "SpecError",
     "TaintSpec",
     "UpgradePolicySpec",
+    "Catalog",
+    "Version",
+    "cni_problem",
+    "load_catalog",
+    "pool_problem",
+    "upgrade_problem",
 ]

@@ -126,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)
     plans = [r for r in results if isinstance(r, Plan)]
-    for plan in plans:
-        for problem in plan.errors:
-            print(f"error: {problem}", file=sys.stderr)
+    if args.format != "text":  # the text plan shows its errors itself
+        for plan in plans:
+            for problem in plan.errors:
+                print(f"error: {problem}", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(format_json(results))
     elif args.format == "markdown":

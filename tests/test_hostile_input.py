@@ -149,3 +149,14 @@ def test_the_command_line_gives_the_message_and_no_traceback(tmp_path):
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(f"stacks/Pulumi.{name}.yaml: invalid stack config\n"), result.stderr
         assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_yaml_is_only_ever_loaded_safely():
+    unsafe = ("yaml.load(", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all(", "UnsafeLoader", "FullLoader", "Loader=yaml.Loader")
+    for path in ROOT.rglob("*.py"):
+        if ".venv" in path.parts or path == Path(__file__):
+            continue
+        text = path.read_text(encoding="utf-8")
+        found = [pattern for pattern in unsafe if pattern in text]
+        assert not found, f"{path.relative_to(ROOT)} loads YAML unsafely: {found}"
+    assert "yaml.safe_load(" in (ROOT / "kapsule" / "config.py").read_text()
