@@ -90,7 +90,7 @@ class LoadBalancerService(pulumi.ComponentResource):
         super().__init__("kapsule:kubernetes:LoadBalancerService", name, None, opts)
         self.spec = spec
         for key in unknown_annotations(lb):
-            pulumi.log.warn(f"annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored", self)
+            pulumi.log.warn(f"Service {name}: annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored", self)
 
         annotations: dict[str, pulumi.Input[str]] = dict(render_annotations(lb.model_copy(update={"zone": zone})))
         self.ip: Optional[loadbalancers.Ip] = None

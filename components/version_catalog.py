@@ -7,6 +7,7 @@ Pure logic, no Pulumi runtime.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -90,8 +91,9 @@ class Catalog:
         return f"the version catalog is {age} days old (as of {self.as_of}); refresh it with `python -m kapsule versions refresh`"
 
 
+@functools.lru_cache(maxsize=4)
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
-    """Read a catalog file."""
+    """Read a catalog file (once per process: the program, the plan and the policy rules share it)."""
     document = json.loads(path.read_text(encoding="utf-8"))
     return Catalog(
         as_of=date.fromisoformat(document["as_of"]),

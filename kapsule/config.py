@@ -25,7 +25,6 @@ from components.pool import PoolSpec
 from components.registry import RegistryNamespaceSpec
 from components.spec import Spec, SpecError, Tags
 
-from .secrets import plaintext_secrets
 
 NAMESPACE = "kapsule"
 #: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
@@ -152,14 +151,14 @@ def version_findings(spec: StackConfig, today: date, catalog: Optional[Catalog] 
     pinned = [("cluster.version", spec.cluster.version)]
     pinned += [(f"pools.{name}.version", pool.version) for name, pool in spec.pools.items() if pool.version]
     errors: list[tuple[str, str]] = []
-    warnings: list[str] = []
+    warnings: dict[str, str] = {}  # one warning once, at the first key it applies to
     for path, version in pinned:
         error, warning = catalog.check(version, today)
         if error:
             errors.append((f"{NAMESPACE}:{path}", f"{version!r}: {error}"))
-        if warning and warning not in (w.split(": ", 1)[-1] for w in warnings):
-            warnings.append(f"{NAMESPACE}:{path}: {warning}")
-    return errors, warnings
+        if warning:
+            warnings.setdefault(warning, f"{NAMESPACE}:{path}: {warning}")
+    return errors, list(warnings.values())
 
 
 def stack_file_path(stack: str, root: Path) -> Path:
@@ -221,9 +220,6 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
         if secret:
             secret_keys.append(key)
         flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    leaks = plaintext_secrets(config, secret_keys)
-    if leaks:
-        raise StackConfigError(display, leaks)
     return flat, secret_keys
 
 

@@ -9,10 +9,9 @@ from typing import Any, Optional
 
 from components.versions import cni_problem, pool_problem, upgrade_problem
 
-from components.version_catalog import today as catalog_today
 from policy.rules import Subject, evaluate, stack_config
 
-from .config import parse, read_stack_file, stack_file_path, version_findings
+from .config import read_stack_file, stack_file_path
 from .diff import CLUSTER, POOL, Action, Diff, destroys, diff_resource
 from .render import ROOT, Resource, Sealed, Secret, Unknown, render
 from .state import RecordedResource, RecordedState
@@ -142,8 +141,6 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     stack_file = str(path.relative_to(root))
     baseline = RecordedBaseline(state)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
-    # The program has validated the stack file (or raised): this only collects what it warned about.
-    _, version_warnings = version_findings(parse(stack_file, config), catalog_today())
     changes = []
     for resource in rendering.resources:
         diff = baseline.diffs.get(resource.urn, Diff("create"))
@@ -154,7 +151,7 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
             changes.append(_change(_as_resource(recorded), Diff("delete"), recorded))
     changes.sort(key=lambda c: c.resource.urn)
     errors = safety_problems(rendering.resources, state)
-    warnings = version_warnings + disruption_warnings(changes)
+    warnings = disruption_warnings(changes)
     policy_file = root / "policy" / "config" / f"{stack}.json"
     subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
     for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
@@ -166,7 +163,8 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         changes=changes,
         outputs=rendering.outputs,
         errors=[f"{stack_file}: {problem}" for problem in errors],
-        warnings=[f"{stack_file}: {warning}" for warning in warnings],
+        # The program's own warnings (versions near end of support, unknown annotations) come first.
+        warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import logging
 import runpy
 import sys
 import uuid
@@ -93,6 +94,8 @@ class Rendering:
     outputs: dict[str, Any]
     error: Optional[BaseException] = None
     """What the program raised, when `render(..., check=False)` was asked to keep going."""
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged as warnings (`pulumi.log.warn`), in order."""
 
     def by_type(self, type_: str) -> list[Resource]:
         """The resources of one type token."""
@@ -249,6 +252,21 @@ def wire(value: Any) -> Any:
     return value
 
 
+class WarningLog(logging.Handler):
+    """Keeps the warnings the program logs through the mock engine, instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.Logger("kapsule.render")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.messages.append(record.getMessage())
+
+
 def render(
     stack: str,
     config: dict[str, str],
@@ -277,7 +295,8 @@ def _render(
     asyncio.set_event_loop(loop)
     try:
         monitor = RecordingMonitor(KapsuleMocks(preview), baseline)
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+        log = WarningLog()
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=log.logger)
         set_all_config(config, secret_keys)
         root = pulumi.runtime.get_root_resource()
         program_dir = str(program.parent)
@@ -296,7 +315,7 @@ def _render(
             if added:
                 sys.path.remove(program_dir)
         resources = sorted(monitor.registrations.values(), key=lambda r: r.urn)
-        return Rendering(stack=stack, resources=resources, outputs=outputs, error=error)
+        return Rendering(stack=stack, resources=resources, outputs=outputs, error=error, warnings=log.messages)
     finally:
         loop.close()
         asyncio.set_event_loop(None)

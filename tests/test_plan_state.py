@@ -134,16 +134,15 @@ def test_replacing_a_protected_resource_is_flagged(tmp_path, deployed):
 
 
 def test_the_autoscaler_owns_the_live_pool_size(tmp_path, deployed, stack):
-    rendering = render_stack(stack)
-    overrides = {}
-    document = recorded.export(rendering)
+    document = recorded.export(render_stack(stack))
+    drifted = []
     for resource in document["deployment"]["resources"]:
         if resource["type"] == "scaleway:kubernetes/pool:Pool":
             resource["inputs"]["size"] = resource["outputs"]["size"] = 7
-            overrides[resource["urn"]] = True
+            drifted.append(resource["urn"])
     path = recorded.write(tmp_path / "drifted.json", document)
     plan = plan_after(tmp_path, deployed, stack, state=path)
-    assert overrides and changes(plan) == {}
+    assert drifted and changes(plan) == {}
 
 
 def test_provider_defaults_are_not_changes_but_removed_inputs_are(tmp_path, deployed):
@@ -285,3 +284,17 @@ def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, de
     sequential = cli.plan_stacks(list(STACKS), deployed["dev"].parent)
     assert format_json(parallel) == format_json(sequential)
     assert [plan.stack for plan in parallel] == list(STACKS)
+
+
+def test_the_plan_shows_what_the_program_warns_about(tmp_path, deployed):
+    def extra(config):
+        config["kapsule:services"]["api"]["load_balancer"]["extra_annotations"] = {
+            "service.beta.kubernetes.io/scw-loadbalancer-bogus": "1"
+        }
+
+    plan = plan_after(tmp_path, deployed, "staging", extra)
+    assert plan.warnings[0] == (
+        "Service api: annotation 'service.beta.kubernetes.io/scw-loadbalancer-bogus' is not one the Scaleway "
+        "cloud controller defines; it will be ignored"
+    )
+    assert one(plan, "kubernetes:core/v1:Service", "api").action == "update"
