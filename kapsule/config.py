@@ -10,10 +10,10 @@ import types
 import typing
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from components.version_catalog import Catalog, load_catalog
 from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, load_balancer_zone_problem, zone_problem
@@ -45,6 +45,17 @@ class StackConfig(Spec):
     namespaces: list[str] = Field(default_factory=list)
     ingress: IngressSpec = Field(default_factory=IngressSpec)
     services: dict[str, LoadBalancerServiceSpec] = Field(default_factory=dict)
+    _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """The plain text of the stack's `secure:` values: sealed as Pulumi secrets wherever they are used."""
+        return self._secret_values
+
+    def with_secret_values(self, values: frozenset[str]) -> "StackConfig":
+        """This config, knowing which of its values are secrets."""
+        self._secret_values = frozenset(values)
+        return self
 
     @field_validator("namespaces")
     @classmethod
@@ -180,8 +191,19 @@ def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
         raise StackConfigError(stack_file, [_describe(item) for item in error.errors()]) from None
 
 
-def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
-    """Read a stack file as Pulumi hands config to a program: a map of JSON strings, plus the secret keys.
+class StackFile(NamedTuple):
+    """A stack file's config as Pulumi hands it to a program, and where its `secure:` values sit."""
+
+    config: dict[str, str]
+    """Each `namespace:key` with its value as JSON text (plain strings as they are)."""
+    secret_keys: list[str]
+    """The keys that hold a `secure:` value anywhere, as the engine lists them."""
+    secure_paths: list[tuple[Any, ...]]
+    """Each `secure:` leaf: the key, then the keys and list indexes below it."""
+
+
+def read_stack_file(path: Path) -> StackFile:
+    """Read a stack file as Pulumi hands config to a program, with the secret keys and `secure:` leaves.
 
     `secure:` values cannot be decrypted without the stack's key, so they become a placeholder marked secret.
     """
@@ -207,6 +229,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
         raise StackConfigError(display, [("config", "must be a mapping of `namespace:key` to values")])
     flat: dict[str, str] = {}
     secret_keys: list[str] = []
+    secure_paths: list[tuple[Any, ...]] = []
     for key, value in config.items():
         key = str(key)
         shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
@@ -216,11 +239,13 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
         problem = _json_problem(value, shown)
         if problem:
             raise StackConfigError(display, [problem])
-        value, secret = _strip_secure(value)
-        if secret:
+        found: list[tuple[Any, ...]] = []
+        value = _strip_secure(value, (key,), found)
+        if found:
             secret_keys.append(key)
+            secure_paths += found
         flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return flat, secret_keys
+    return StackFile(flat, secret_keys, secure_paths)
 
 
 #: Bounds on one config value: far above any real stack, far below what YAML aliases can expand to.
@@ -265,16 +290,16 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"{where}: {what or str(error).splitlines()[0]}"
 
 
-def _strip_secure(value: Any) -> tuple[Any, bool]:
+def _strip_secure(value: Any, path: tuple[Any, ...], found: list[tuple[Any, ...]]) -> Any:
+    """`value` with each `secure:` leaf replaced by the placeholder; the leaves' paths go to `found`."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
-        pairs = {k: _strip_secure(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+            found.append(path)
+            return SECRET_PLACEHOLDER
+        return {k: _strip_secure(v, (*path, k), found) for k, v in value.items()}
     if isinstance(value, list):
-        pairs = [_strip_secure(v) for v in value]
-        return [v for v, _ in pairs], any(s for _, s in pairs)
-    return value, False
+        return [_strip_secure(v, (*path, i), found) for i, v in enumerate(value)]
+    return value
 
 
 def decode_value(raw: Any) -> Any:

@@ -132,7 +132,8 @@ def diff_resource(
             continue
         if not _differs(old, new, upstream_changed):
             continue
-        changed[path] = (old, new)
+        # A value that is now a secret may have been recorded in clear: never show it beside its sealed successor.
+        changed[path] = (Secret(old) if _has_secret(new) and old is not None and not _has_secret(old) else old, new)
     reasons = []
     for path in changed:
         prop = forces_replacement(type_, path)
@@ -195,6 +196,16 @@ def _differs(old: Any, new: Any, upstream_changed: bool) -> bool:
     if _any_leaf(new_plain, _unknown):
         return True
     return old_plain != new_plain
+
+
+def _has_secret(value: Any) -> bool:
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, dict):
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secret(v) for v in value)
+    return False
 
 
 def _reveal(value: Any) -> Any:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi import _types as pulumi_types
 from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
 from components import (
@@ -22,32 +24,80 @@ from components import (
 
 from components.version_catalog import today as catalog_today
 
-from .config import StackConfig, StackConfigError, decode_value, parse, version_findings
-from .secrets import plaintext_secrets
+from .config import StackConfig, StackConfigError, decode_value, parse, read_stack_file, version_findings
+from .secrets import plaintext_secrets, redact, secret_leaves, secret_values
 
 
 class InvalidStackConfig(StackConfigError, pulumi.RunError):
     """A StackConfigError that the Pulumi CLI reports as a plain message, without a traceback."""
 
 
-def read_config() -> StackConfig:
-    """This stack's validated config, as the Pulumi engine hands it to the program."""
-    config = {**get_config_env(), **CONFIG.get()}
-    stack_file = str(Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml")
+def read_config(project: Path) -> StackConfig:
+    """This stack's validated config, as the Pulumi engine hands it to the program (`project`: where Pulumi.yaml is).
+
+    The engine decrypts `secure:` values and names the keys that held one; the stack file says which
+    leaves under those keys were `secure:`. Their plain text is kept in `StackConfig.secret_values`, so
+    that `build` seals it wherever it reaches a resource, and no message ever prints it.
+    """
+    config = {key: decode_value(value) for key, value in {**get_config_env(), **CONFIG.get()}.items()}
+    stack_file = Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml"
     secret_keys = set(get_config_secret_keys_env()) | {key for key in config if is_config_secret(key)}
-    leaks = plaintext_secrets({key: decode_value(value) for key, value in config.items()}, secret_keys)
+    secure_paths = read_stack_file(project / stack_file).secure_paths if (project / stack_file).is_file() else []
+    leaves = secret_leaves(config, secret_keys, secure_paths)
+    secrets = secret_values(config, leaves)
+
+    def refuse(problems: list[tuple[str, str]]) -> InvalidStackConfig:
+        return InvalidStackConfig(str(stack_file), [(path, redact(message, secrets)) for path, message in problems])
+
+    leaks = plaintext_secrets(config, leaves)
     if leaks:
-        raise InvalidStackConfig(stack_file, leaks)
+        raise refuse(leaks)
     try:
-        spec = parse(stack_file, config)
+        spec = parse(str(stack_file), config)
     except StackConfigError as error:
-        raise InvalidStackConfig(error.stack_file, error.problems) from None
+        raise refuse(error.problems) from None
     errors, warnings = version_findings(spec, catalog_today())
     if errors:
-        raise InvalidStackConfig(stack_file, errors)
+        raise refuse(errors)
     for warning in warnings:
-        pulumi.log.warn(f"{stack_file}: {warning}")
-    return spec
+        pulumi.log.warn(redact(f"{stack_file}: {warning}", secrets))
+    return spec.with_secret_values(secrets)
+
+
+def seal_secret_inputs(secrets: frozenset[str]) -> None:
+    """From now on, every resource input that carries a secret config value is a Pulumi secret.
+
+    One stack transformation does it for every resource of the stack, component children included, so
+    no component has to know which of its inputs came from a `secure:` value: the engine then stores
+    them encrypted, marks the outputs made from them secret, and no preview or plan shows them.
+    """
+    if not secrets:
+        return
+
+    def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+        return pulumi.ResourceTransformationResult({key: seal(value, secrets) for key, value in args.props.items()}, args.opts)
+
+    pulumi.runtime.register_stack_transformation(transformation)
+
+
+def seal(value: Any, secrets: frozenset[str]) -> Any:
+    """`value` with every string that contains a secret made a Pulumi secret, at the deepest level it can be."""
+    if isinstance(value, str):
+        return pulumi.Output.secret(value) if any(secret in value for secret in secrets) else value
+    if isinstance(value, pulumi.Output):
+        return value.apply(lambda inner: pulumi.Output.from_input(seal(inner, secrets)))
+    if isinstance(value, dict):
+        return {key: seal(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(seal(item, secrets) for item in value)
+    if pulumi_types.is_input_type(type(value)):
+        sealed = {key: seal(item, secrets) for key, item in vars(value).items()}
+        if all(sealed[key] is item for key, item in vars(value).items()):
+            return value
+        clone = copy.copy(value)
+        vars(clone).update(sealed)
+        return clone
+    return value
 
 
 @dataclass
@@ -62,9 +112,11 @@ class Environment:
     ingress: Optional[IngressController] = None
     services: dict[str, LoadBalancerService] = field(default_factory=dict)
     pull_secret: Optional[RegistryPullSecret] = None
+    secret_values: frozenset[str] = frozenset()
+    """The stack's secret config values: an export that carries one is a secret."""
 
     def exports(self) -> dict[str, Any]:
-        """What other stacks read through a StackReference; credentials only as secrets."""
+        """What other stacks read through a StackReference; credentials and secret config only as secrets."""
         values: dict[str, Any] = {
             "cluster_id": self.cluster.id,
             "apiserver_url": self.cluster.apiserver_url,
@@ -80,11 +132,17 @@ class Environment:
             values["ingress_ip"] = self.ingress.ip_address
         if self.services:
             values["service_ips"] = {name: service.ip_address for name, service in self.services.items()}
+        if self.secret_values:
+            values = {name: seal(value, self.secret_values) for name, value in values.items()}
         return values
 
 
 def build(config: StackConfig) -> Environment:
-    """Declare every component of the environment a validated stack config describes."""
+    """Declare every component of the environment a validated stack config describes.
+
+    The config's secret values (`read_config`) are sealed first, so that they reach no resource in clear.
+    """
+    seal_secret_inputs(config.secret_values)
     network = (
         PrivateNetwork("network", config.network, region=config.region, tags=config.tags)
         if config.network is not None
@@ -98,7 +156,7 @@ def build(config: StackConfig) -> Environment:
     registry = (
         RegistryNamespace("registry", config.registry, region=config.region) if config.registry is not None else None
     )
-    environment = Environment(network=network, cluster=cluster, pools=pools, registry=registry)
+    environment = Environment(network=network, cluster=cluster, pools=pools, registry=registry, secret_values=config.secret_values)
     _build_kubernetes(environment, config)
     return environment
 

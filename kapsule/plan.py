@@ -137,7 +137,7 @@ class RecordedBaseline:
 def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = None) -> Plan:
     """Render a stack file's program offline and diff it against recorded state (none: all creates)."""
     path = stack_file_path(stack, root)
-    config, secret_keys = read_stack_file(path)
+    config, secret_keys, _ = read_stack_file(path)
     stack_file = str(path.relative_to(root))
     baseline = RecordedBaseline(state)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)

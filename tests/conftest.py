@@ -19,8 +19,8 @@ STACKS = ("dev", "staging", "prod")
 
 def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:
     """A real stack file's `kapsule:` values decoded, and its secret keys."""
-    flat, secret_keys = read_stack_file(stack_file_path(stack, ROOT))
-    return {k: _decode(v) for k, v in flat.items()}, secret_keys
+    stack_file = read_stack_file(stack_file_path(stack, ROOT))
+    return {k: _decode(v) for k, v in stack_file.config.items()}, stack_file.secret_keys
 
 
 def _decode(value: str) -> Any:

@@ -75,7 +75,7 @@ def check(path: Path, stack: str) -> None:
     """The property: a rendering with resources and no error, or one StackConfigError and no resources."""
     display = str(path)
     try:
-        flat, secret_keys = read_stack_file(path)
+        flat, secret_keys, _ = read_stack_file(path)
     except StackConfigError as error:
         event("refused while reading the file")
         assert_clear(error, display)

@@ -66,7 +66,8 @@ def test_stack_file_reading_turns_secure_values_into_marked_placeholders(tmp_pat
         "  kapsule:token:\n    secure: v1:abc\n"
         "  kapsule:cluster:\n    name: x\n    oidc:\n      client_id:\n        secure: v1:def\n"
     )
-    flat, secret_keys = read_stack_file(path)
+    flat, secret_keys, secure_paths = read_stack_file(path)
+    assert secure_paths == [("kapsule:token",), ("kapsule:cluster", "oidc", "client_id")]
     assert flat["kapsule:region"] == "fr-par"
     assert flat["kapsule:token"] == SECRET_PLACEHOLDER
     assert json.loads(flat["kapsule:cluster"])["oidc"]["client_id"] == SECRET_PLACEHOLDER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -13,9 +14,9 @@ import pytest
 import yaml
 
 from kapsule.config import StackConfigError
-from kapsule.render import ROOT, Secret
+from kapsule.render import ROOT, Secret, render
 from kapsule.secrets import plaintext_secrets
-from tests.conftest import STACKS, render_stack
+from tests.conftest import STACKS, copy_project, render_stack
 
 STACK_FILES = sorted([*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*/Pulumi.*.yaml")])
 ACCESS_KEY = "SCW" + "0123456789ABCDEFG"
@@ -51,12 +52,72 @@ def test_credentials_in_clear_are_found_wherever_they_are(config, found):
     assert hits[0][1].endswith("store it with `pulumi config set --secret` (a `secure:` value)")
 
 
+KUBECONFIG = {"kind": "Config", "apiVersion": "v1", "users": [{"name": "admin", "user": {"token": "abc"}}]}
+
+
+@pytest.mark.parametrize(
+    ("config", "found"),
+    [
+        ({"app:dbPassword": "x"}, ("app:dbPassword", "looks like a credential (the key is named 'dbPassword')")),
+        ({"app:clientSecret": "x"}, ("app:clientSecret", "looks like a credential (the key is named 'clientSecret')")),
+        ({"app:secretAccessKey": "x"}, ("app:secretAccessKey", "looks like a credential (the key is named 'secretAccessKey')")),
+        ({"app:pwd": "x"}, ("app:pwd", "looks like a credential (the key is named 'pwd')")),
+        ({"app:db": {"passwords": ["x"]}}, ("app:db.passwords[0]", "looks like a credential (the key is named 'passwords')")),
+        ({"app:p\u0430ssword": "x"}, ("app:p\u0430ssword", "looks like a credential (the key is named 'p\u0430ssword', which reads as 'password')")),
+        ({"app:pass\u200bword": "x"}, ("app:pass\u200bword", "looks like a credential (the key is named 'pass\\u200bword', which reads as 'password')")),
+        ({"app:\u03a1\u0391SSWORD": "x"}, ("app:\u03a1\u0391SSWORD", "looks like a credential (the key is named '\u03a1\u0391SSWORD', which reads as 'PASSWORD')")),
+        ({"app:password": 123456}, ("app:password", "looks like a credential (the key is named 'password')")),
+        ({"app:accessKey": ACCESS_KEY}, ("app:accessKey", "looks like a Scaleway access key")),
+        ({"app:accessKey": SECRET_KEY}, ("app:accessKey", "looks like a Scaleway secret key")),
+        ({"app:gpg": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQO"}, ("app:gpg", "looks like a private key")),
+        ({"app:kube": json.dumps(KUBECONFIG)}, ("app:kube", "looks like a kubeconfig with credentials")),
+        ({"app:kube": yaml.safe_dump(KUBECONFIG, sort_keys=True)}, ("app:kube", "looks like a kubeconfig with credentials")),
+        ({"app:blob": base64.b64encode(ACCESS_KEY.encode()).decode()}, ("app:blob", "looks like a Scaleway access key (base64-encoded)")),
+        ({"app:blob": base64.b64encode(json.dumps(KUBECONFIG).encode()).decode()}, ("app:blob", "looks like a kubeconfig with credentials (base64-encoded)")),
+        ({"app:blob": base64.b64encode(b"-----BEGIN PGP PRIVATE KEY BLOCK-----").decode()}, ("app:blob", "looks like a private key (base64-encoded)")),
+    ],
+)
+def test_credentials_the_scanner_used_to_miss(config, found):
+    hits = plaintext_secrets(config, [])
+    assert [(path, message.split(" in plain text")[0]) for path, message in hits] == [found]
+
+
+def test_a_secure_leaf_protects_only_itself():
+    # The raw stack file: a `secure:` value beside a password in clear.
+    config = {"kapsule:ingress": {"values": {"token": {"secure": "v1:abc"}, "password": "hunter2"}}}
+    assert [path for path, _ in plaintext_secrets(config, [])] == ["kapsule:ingress.values.password"]
+    # What the engine hands the program: both decrypted, the key named secret, the stack file placing the secure leaf.
+    decrypted = {"kapsule:ingress": {"values": {"token": "abc", "password": "hunter2"}}}
+    leaves = [("kapsule:ingress", "values", "token")]
+    assert [path for path, _ in plaintext_secrets(decrypted, leaves)] == ["kapsule:ingress.values.password"]
+
+
+def test_a_password_beside_a_secure_value_is_refused_by_the_program(tmp_path, monkeypatch):
+    def edit(config):
+        config["kapsule:ingress"]["values"] = {"env": [{"name": "TOKEN", "value": {"secure": "v1:abc"}}], "password": "hunter2"}
+
+    project = copy_project(tmp_path / "project", {"dev": edit})
+    config = yaml.safe_load((project / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    config["kapsule:ingress"]["values"]["env"][0]["value"] = "decrypted"
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["kapsule:ingress"]))
+    rendering = render("dev", {}, [], program=project / "__main__.py", check=False)
+    assert isinstance(rendering.error, StackConfigError) and rendering.resources == []
+    assert "kapsule:ingress.values.password: looks like a credential" in str(rendering.error)
+    assert "hunter2" not in str(rendering.error)
+
+
 def test_ids_placeholders_and_secure_values_are_not_credentials():
     config = {
         "scaleway:project_id": SECRET_KEY,  # a project id is a UUID too, and no secret
         "scaleway:secret_key": {"secure": "v1:abcd"},
         "kapsule:registry": {"pull_secret_namespaces": ["apps"], "name": "tokens"},
         "app:token": "[secret]",
+        "app:token_ttl": 3600,
+        "app:ssh_key_id": SECRET_KEY,
+        "app:secret_name": "registry-pull",
+        "app:password_enabled": True,
+        "app:note": base64.b64encode(b"just some harmless words here").decode(),
     }
     assert plaintext_secrets(config, []) == []
     assert plaintext_secrets({"scaleway:secret_key": SECRET_KEY}, ["scaleway:secret_key"]) == []
