@@ -4,9 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 # `make plan FORMAT=markdown STATE=dir`: output format, and recorded state (an export file, or a directory of them).
+# NO_STATE=1 plans as if nothing were deployed: an explicit choice, never a fallback.
 FORMAT ?= text
 STATE ?=
-PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE))
+NO_STATE ?=
+PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE)) $(if $(NO_STATE),--no-state)
+# `kapsule plan` exits 0 (no changes), 2 (changes) or 3 (destructive): a plan that worked. Anything else
+# (1, or a signal) fails the target with the plan's own code.
+PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code; }
 # The guardrails (policy/), enforced per stack by policy/config/<stack>.json.
 POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
@@ -21,12 +26,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies.
 
-# `kapsule plan` exits 2 for changes and 3 for destructive changes: for make, both are a plan that worked.
 preview: $(VENV)/.installed ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
-	$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) || test $$? -ge 2
+	$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) $(PLAN_WORKED)
 
 plan: $(VENV)/.installed ## Offline plan of every stack.
-	$(PY) -m kapsule plan --all $(PLAN_ARGS) || test $$? -ge 2
+	$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
 test: $(VENV)/.installed ## The whole test suite.
 	$(PY) -m pytest -q

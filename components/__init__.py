@@ -1,5 +1,13 @@
 """Pulumi components for Scaleway Kubernetes Kapsule: import these into any Pulumi Python stack."""
 
+import warnings
+
+with warnings.catch_warnings():
+    # The Scaleway SDK's package import warns about its own deprecated aliases, which nothing here uses:
+    # importing it once here keeps those warnings out of every consumer's output.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import pulumiverse_scaleway  # noqa: F401
+
 from .cluster import AutoscalerSpec, AutoUpgradeSpec, Cluster, ClusterSpec, OidcSpec
 from .annotations import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec, render_annotations
 from .ingress import IngressController, IngressSpec

@@ -262,12 +262,13 @@ class Cluster(pulumi.ComponentResource):
                 raise ValueError(
                     "Cluster.provider: declare at least one Pool of this cluster first; its kubeconfig works only once a pool is ready"
                 )
-            ready = [pool.pool for pool in self.pools]
-            # The kubeconfig input waits on the pools' ids, so the provider is not configured before nodes exist.
-            kubeconfig = pulumi.Output.all(self.kubeconfig, *[pool.id for pool in self.pools]).apply(lambda values: values[0])
+            # The kubeconfig comes from the cluster alone: a replaced pool must not make it unknown, or
+            # pulumi-kubernetes replaces the provider and every object on it. depends_on keeps the order.
             self._provider = k8s.Provider(
                 f"{self._name}-kubernetes",
-                kubeconfig=kubeconfig,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+                kubeconfig=self.kubeconfig,
+                # Secret data changes in place (a rotated pull key) instead of deleting and recreating the Secret.
+                enable_secret_mutable=True,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[pool.pool for pool in self.pools]),
             )
         return self._provider

@@ -114,10 +114,20 @@ def _date(text: Optional[str]) -> Optional[date]:
     return date.fromisoformat(text) if text else None
 
 
+class TodayError(ValueError):
+    """`KAPSULE_TODAY` is set to something that is not a day."""
+
+
 def today() -> date:
     """The day versions are checked against: `KAPSULE_TODAY` when set, else the current date."""
     override = os.environ.get(TODAY_VARIABLE)
-    return date.fromisoformat(override) if override else date.today()
+    if not override:
+        return date.today()
+    try:
+        return date.fromisoformat(override)
+    except ValueError:
+        shown = override if len(override) <= 40 else override[:40] + "..."
+        raise TodayError(f"{TODAY_VARIABLE}={shown!r} is not a day: write it as YYYY-MM-DD, or unset it to check against today") from None
 
 
 def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[str, Any]:

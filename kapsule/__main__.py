@@ -2,21 +2,26 @@
 
 `python -m kapsule versions [show|refresh]`: the Kubernetes version catalog the stacks are checked against.
 
-Exit codes: 0 no changes, 2 changes, 3 destructive changes (a replace or delete that destroys
-something live), 1 an invalid stack file, state file, or a change Kapsule refuses (upgrade path, CNI).
+Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
+that destroys something live), 1 anything else: a bad command line, an invalid stack or state file,
+a change Kapsule refuses (upgrade path, CNI), a planner that died.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
+import re
 import sys
+import traceback
+from multiprocessing.connection import wait
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from components.version_catalog import CATALOG_FILE, TODAY_VARIABLE, catalog_document, load_catalog, write_catalog
+from components.version_catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
 from components.version_catalog import today as catalog_today
 
 from policy.rules import PolicyConfigError
@@ -32,21 +37,45 @@ def stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
 
 
+#: What Pulumi accepts as a stack name (letters, digits, `-`, `_`, `.`), and no longer than it allows.
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def stack_name(text: str) -> str:
+    """An argparse type: a stack name Pulumi would accept."""
+    if not STACK_NAME.match(text):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a stack name: 1 to 100 letters, digits, '-', '_' or '.'")
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line exits 1: 2 means "changes"."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    main_parser = argparse.ArgumentParser(
+    main_parser = Parser(
         prog="python -m kapsule", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = main_parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="diff a stack's declared resources against recorded state, offline")
     which = plan.add_mutually_exclusive_group(required=True)
-    which.add_argument("--stack", help="the stack name: stacks/Pulumi.<stack>.yaml")
+    which.add_argument("--stack", type=stack_name, help="the stack name: stacks/Pulumi.<stack>.yaml")
     which.add_argument("--all", action="store_true", help="plan every stack under stacks/")
     plan.add_argument(
         "--state",
         type=Path,
         help="a `pulumi stack export` file (with --stack), or a directory of <stack>.json exports; "
         "default: the local file backend's checkpoint, if any",
+    )
+    plan.add_argument(
+        "--no-state", action="store_true", help="plan as if nothing were deployed (every resource a create); never the default"
     )
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
     plan.add_argument("--today", type=date.fromisoformat, help="check versions against the catalog as of YYYY-MM-DD (default today)")
@@ -78,6 +107,8 @@ def refresh_versions(region: str) -> int:
     from scaleway import Client
     from scaleway.k8s.v1 import K8SV1API
 
+    # The SDK logs a missing config file as a warning before reading the environment; the message below says it all.
+    logging.getLogger("scaleway").addHandler(logging.NullHandler())
     client = Client.from_config_file_and_env()
     if not client.access_key or not client.secret_key:
         print("versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)", file=sys.stderr)
@@ -88,40 +119,84 @@ def refresh_versions(region: str) -> int:
     return 0
 
 
-def plan_one(name: str, state: Optional[Path]) -> Plan | Invalid:
+def plan_one(name: str, state: Optional[Path], required: bool = True) -> Plan | Invalid:
     """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result."""
+    stack_file = f"stacks/Pulumi.{name}.yaml"
     try:
-        return plan_stack(name, ROOT, find_state(name, ROOT, state))
-    except (StackConfigError, StateError, PolicyConfigError) as error:
-        return Invalid(stack=name, stack_file=f"stacks/Pulumi.{name}.yaml", error=str(error))
+        return plan_stack(name, ROOT, find_state(name, ROOT, state, required=required))
+    except (StackConfigError, StateError, PolicyConfigError, TodayError) as error:
+        return Invalid(stack=name, stack_file=stack_file, error=str(error))
+    except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
+        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
 
 
-def plan_stacks(names: list[str], state: Optional[Path]) -> list[Plan | Invalid]:
-    """Plan several stacks, in forked workers when there are several cores; results keep `names` order.
+def _plan_child(name: str, state: Optional[Path], required: bool, send: Any) -> None:
+    send.send(plan_one(name, state, required))
+    send.close()
 
-    Every stack renders in its own process and event loop, so the results are the same either way.
+
+def plan_stacks(names: list[str], state: Optional[Path], required: bool = True) -> list[Plan | Invalid]:
+    """Plan several stacks, each in a forked process when there are several cores; results keep `names` order.
+
+    Every stack renders in its own process and event loop, so the results are the same either way. A
+    process that dies (killed, out of memory) costs its own stack's plan only, never a hang.
     """
     workers = min(len(names), os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [plan_one(name, state) for name in names]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.starmap(plan_one, [(name, state) for name in names])
+        return [plan_one(name, state, required) for name in names]
+    context = multiprocessing.get_context("fork")
+    results: dict[str, Plan | Invalid] = {}
+    waiting = list(names)
+    running: dict[Any, tuple[str, Any]] = {}
+    while waiting or running:
+        while waiting and len(running) < workers:
+            name = waiting.pop(0)
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_plan_child, args=(name, state, required, send), daemon=True)
+            process.start()
+            send.close()
+            running[receive] = (name, process)
+        for receive in wait(list(running)):
+            name, process = running.pop(receive)
+            try:
+                results[name] = receive.recv()
+            except EOFError:
+                process.join()
+                results[name] = Invalid(
+                    stack=name,
+                    stack_file=f"stacks/Pulumi.{name}.yaml",
+                    error=f"stacks/Pulumi.{name}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
+                )
+            receive.close()
+            process.join()
+    return [results[name] for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)
+    if args.today is not None:
+        os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
+    try:
+        day = catalog_today()
+    except TodayError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
     if args.command == "versions":
         if args.action == "refresh":
             return refresh_versions(args.region)
-        return show_versions(args.today or catalog_today())
-    if args.today is not None:
-        os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
+        return show_versions(day)
+    if args.no_state and args.state is not None:
+        print("--no-state and --state: give one or the other", file=sys.stderr)
+        return EXIT_INVALID
     names = stacks(ROOT) if args.all else [args.stack]
+    if not names:
+        print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to plan", file=sys.stderr)
+        return EXIT_INVALID
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
         return EXIT_INVALID
-    results = plan_stacks(names, args.state)
+    results = plan_stacks(names, args.state, required=not args.no_state)
     for result in results:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)

@@ -25,7 +25,8 @@ SERVICE = "kubernetes:core/v1:Service"
 
 #: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.
 REPLACE_ON: dict[str, tuple[str, ...]] = {
-    CLUSTER: ("cni", "privateNetworkId", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"),
+    # `type` and `privateNetworkId` replace only in some directions: see REPLACE_WHEN.
+    CLUSTER: ("cni", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"),
     POOL: (
         "clusterId",
         "name",
@@ -43,16 +44,71 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     PRIVATE_NETWORK: ("ipv4Subnet", "vpcId", "region", "projectId"),
     REGISTRY: ("name", "region", "projectId"),
     "scaleway:network/vpc:Vpc": ("region", "projectId"),
-    "scaleway:network/publicGateway:PublicGateway": ("zone", "projectId"),
+    "scaleway:network/publicGateway:PublicGateway": ("zone", "projectId", "ipId"),
     "scaleway:network/publicGatewayIp:PublicGatewayIp": ("zone", "projectId"),
     "scaleway:network/gatewayNetwork:GatewayNetwork": ("gatewayId", "privateNetworkId", "zone"),
     LB_IP: ("zone", "projectId", "isIpv6"),
-    "scaleway:iam/apiKey:ApiKey": ("applicationId", "userId", "expiresAt"),
+    "scaleway:iam/apiKey:ApiKey": ("applicationId", "expiresAt", "defaultProjectId"),
     "kubernetes:core/v1:Namespace": ("metadata.name",),
     "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type"),
     SERVICE: ("metadata.name", "metadata.namespace", "spec.clusterIP"),
     "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
 }
+
+#: Top-level inputs that are Optional and Computed in the provider schema: when the program stops setting
+#: one, the provider keeps the live value, so removing it is no change.
+COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
+    CLUSTER: frozenset(
+        {"type", "autoscalerConfig", "autoUpgrade", "openIdConnectConfig", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"}
+    ),
+    POOL: frozenset({"upgradePolicy", "rootVolumeType", "rootVolumeSizeInGb", "zone", "region", "securityGroupId"}),
+    PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", "projectId"}),
+    REGISTRY: frozenset({"region", "projectId"}),
+    "scaleway:network/vpc:Vpc": frozenset({"region", "projectId"}),
+    "scaleway:network/publicGateway:PublicGateway": frozenset({"zone", "projectId", "ipId"}),
+    LB_IP: frozenset({"zone", "projectId"}),
+    "scaleway:iam/apiKey:ApiKey": frozenset({"defaultProjectId"}),
+}
+
+#: Control plane types a cluster can move up to in place; anything else is not among its available types.
+CLUSTER_TYPE_ORDER: tuple[tuple[str, ...], ...] = (
+    ("kapsule", "kapsule-dedicated-4", "kapsule-dedicated-8", "kapsule-dedicated-16"),
+    ("multicloud", "multicloud-dedicated-4", "multicloud-dedicated-8", "multicloud-dedicated-16"),
+)
+
+
+def _cluster_type_change(old: Any, new: Any) -> Optional[str]:
+    """The provider asks Scaleway for the cluster's available types: only a larger one of the same family."""
+    for family in CLUSTER_TYPE_ORDER:
+        if old in family and new in family and family.index(new) > family.index(old):
+            return None
+    return f"type {old!r} -> {new!r} is not among the cluster's available types: the provider replaces the cluster"
+
+
+def _private_network_change(old: Any, new: Any) -> Optional[str]:
+    """Attaching a network to a cluster without one migrates it; moving it to another network (or none) replaces it."""
+    if not old:
+        return None
+    return "privateNetworkId changed from one network to another: the provider replaces the resource"
+
+
+#: Replacement rules that depend on the old and new value (the provider's CustomizeDiff): a reason, or None.
+REPLACE_WHEN: dict[str, dict[str, Callable[[Any, Any], Optional[str]]]] = {
+    CLUSTER: {"type": _cluster_type_change, "privateNetworkId": _private_network_change},
+}
+
+
+def _without_locality(value: Any) -> Any:
+    """`fr-par/<uuid>` -> `<uuid>`: the provider compares ids without their region or zone."""
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) else value
+
+
+#: How the provider normalises a value before comparing it (its DiffSuppressFunc).
+COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {(CLUSTER, "privateNetworkId"): _without_locality}
+
+#: pulumi-kubernetes replaces a Secret whose data changes, unless its provider sets enableSecretMutable.
+SECRET = "kubernetes:core/v1:Secret"
+SECRET_DATA = ("data", "stringData")
 
 #: Replacements that depend on what changes upstream: the Kubernetes provider is replaced (and every
 #: object behind it with it) only when its kubeconfig comes from a new cluster, not when a pool it
@@ -115,30 +171,46 @@ def diff_resource(
     ignore_changes: tuple[str, ...] | list[str] = (),
     upstream: frozenset[str] = frozenset(),
     provider_replaced: bool = False,
+    provider_inputs: Optional[dict[str, Any]] = None,
+    tainted: bool = False,
 ) -> Diff:
     """Compare desired inputs with recorded inputs the way the provider would.
 
     `upstream` holds the types of the resources this one depends on that are created or replaced.
     A value that is still unknown only differs when there is such a resource; otherwise it is a
-    secret the state holds as ciphertext, and is not compared.
+    secret the state holds as ciphertext, and is not compared. `provider_inputs` are the desired inputs
+    of the resource's explicit provider; `tainted` (or a pending replacement) in state means replace.
     """
     upstream_changed = bool(upstream)
     changed: dict[str, tuple[Any, Any]] = {}
     bridged = "__defaults" in recorded.inputs
-    for path, old, new in _walk(desired, recorded.inputs, "", top=True, bridged=bridged, defaults=recorded.defaults):
+    defaults = recorded.defaults | COMPUTED_WHEN_UNSET.get(type_, frozenset())
+    for path, old, new in _walk(desired, recorded.inputs, "", top=True, bridged=bridged, defaults=defaults):
         if _ignored(path, ignore_changes):
             continue
         if type_.startswith("pulumi:providers:") and path in ENGINE_INPUTS:
+            continue
+        normalise = COMPARED_AS.get((type_, path))
+        if normalise is not None and normalise(old) == normalise(new):
             continue
         if not _differs(old, new, upstream_changed):
             continue
         # A value that is now a secret may have been recorded in clear: never show it beside its sealed successor.
         changed[path] = (Secret(old) if _has_secret(new) and old is not None and not _has_secret(old) else old, new)
     reasons = []
-    for path in changed:
+    rules = REPLACE_WHEN.get(type_, {})
+    for path, (old, new) in changed.items():
         prop = forces_replacement(type_, path)
         if prop is not None:
             reasons.append(f"{prop} changed: the provider replaces the resource")
+        elif path in rules:
+            reason = rules[path](_reveal(old), _reveal(new))
+            if reason:
+                reasons.append(reason)
+        elif type_ == SECRET and path.split(".")[0].split("[")[0] in SECRET_DATA and not _secret_mutable(provider_inputs):
+            reasons.append("its data changed and the Kubernetes provider does not set enableSecretMutable: it is replaced")
+    if tainted:
+        reasons.append("the state marks it tainted or pending replacement")
     if changed and REPLACED_WITH.get(type_) in upstream:
         reasons.append(f"it depends on a {REPLACED_WITH[type_]} that is created or replaced")
     if provider_replaced:
@@ -147,6 +219,11 @@ def diff_resource(
     if reasons:
         return Diff("replace", changed, reasons)
     return Diff("update" if changed else "same", changed, [])
+
+
+def _secret_mutable(provider_inputs: Optional[dict[str, Any]]) -> bool:
+    value = _reveal((provider_inputs or {}).get("enableSecretMutable"))
+    return value is True or value == "true"
 
 
 def _ignored(path: str, ignore_changes: tuple[str, ...] | list[str]) -> bool:

@@ -22,6 +22,7 @@ from components import (
     RegistryPullSecret,
 )
 
+from components.version_catalog import TodayError
 from components.version_catalog import today as catalog_today
 
 from .config import StackConfig, StackConfigError, decode_value, parse, read_stack_file, version_findings
@@ -56,7 +57,11 @@ def read_config(project: Path) -> StackConfig:
         spec = parse(str(stack_file), config)
     except StackConfigError as error:
         raise refuse(error.problems) from None
-    errors, warnings = version_findings(spec, catalog_today())
+    try:
+        day = catalog_today()
+    except TodayError as error:
+        raise pulumi.RunError(str(error)) from None
+    errors, warnings = version_findings(spec, day)
     if errors:
         raise refuse(errors)
     for warning in warnings:

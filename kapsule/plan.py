@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from components.versions import cni_problem, pool_problem, upgrade_problem
+from components.versions import VERSION, cni_problem, pool_problem, upgrade_problem
 
 from policy.rules import Subject, evaluate, stack_config
 
@@ -105,10 +105,12 @@ class RecordedBaseline:
         self.state = state
         self.diffs: dict[str, Diff] = {}
         self.types: dict[str, str] = {}
+        self.inputs: dict[str, dict[str, Any]] = {}
 
     def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
         """Recorded id and outputs for a resource that stays; None for one created or replaced."""
         self.types[resource.urn] = resource.type
+        self.inputs[resource.urn] = resource.inputs
         recorded = self.state.get(resource.urn) if self.state else None
         if recorded is None:
             self.diffs[resource.urn] = Diff("create")
@@ -123,6 +125,8 @@ class RecordedBaseline:
             ignore_changes=resource.ignore_changes,
             upstream=upstream,
             provider_replaced=self._action(resource.provider) == "replace",
+            provider_inputs=self.inputs.get(resource.provider),
+            tainted=recorded.replace,
         )
         self.diffs[resource.urn] = diff
         if diff.action == "replace" or not resource.custom:
@@ -152,6 +156,12 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     changes.sort(key=lambda c: c.resource.urn)
     errors = safety_problems(rendering.resources, state)
     warnings = disruption_warnings(changes)
+    if state is not None and state.pending:
+        warnings.append(
+            f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "
+            + "; ".join(state.pending)
+            + ". Check those resources in the console, then run `pulumi refresh` (or `pulumi cancel` if an update still holds the lock)"
+        )
     policy_file = root / "policy" / "config" / f"{stack}.json"
     subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
     for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
@@ -210,6 +220,12 @@ def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -
             continue
         desired = cluster.inputs.get("version")
         live = _plain_str(recorded.outputs.get("version")) or _plain_str(recorded.inputs.get("version"))
+        if live and not VERSION.match(live):
+            problems.append(
+                f"{state.source}: the recorded version {live!r} is not a Kubernetes version (x.y or x.y.z); "
+                "run `pulumi refresh` so the state holds the cluster's real version"
+            )
+            continue
         if isinstance(desired, str) and live:
             problem = upgrade_problem(live, desired)
             if problem:
@@ -245,6 +261,9 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
     for pool in (r for r in resources if r.type == POOL):
         recorded = state.get(pool.urn)
         live = _plain_str(recorded.outputs.get("version")) if recorded else None
+        if live and not VERSION.match(live):
+            problems.append(f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`")
+            continue
         wanted = pool.inputs.get("version") if isinstance(pool.inputs.get("version"), str) else None
         if live and wanted:
             problem = upgrade_problem(live, wanted)

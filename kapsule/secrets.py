@@ -85,10 +85,9 @@ def _leaves(value: Any, path: LeafPath, name: str) -> Iterator[tuple[LeafPath, s
 
 
 def _dotted(path: LeafPath) -> str:
-    text = str(path[0])
-    for part in path[1:]:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
+    from .config import key_part  # the one rule for quoting odd keys in messages
+
+    return str(path[0]) + "".join(key_part(part) for part in path[1:])
 
 
 def looks_like(value: Any, name: str) -> Optional[str]:

@@ -48,8 +48,88 @@ def test_sealed_secrets_are_not_compared_unless_something_upstream_is_new():
     state = recorded("kubernetes:core/v1:Secret", {"stringData": Secret(SEALED), "type": "Opaque"})
     assert diff_resource(state.type, {"stringData": Secret({"a": "b"}), "type": "Opaque"}, state).action == "same"
     assert diff_resource(state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state).action == "same"
-    upstream = diff_resource(state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state, upstream=frozenset({POOL}))
+    mutable = {"enableSecretMutable": True}
+    upstream = diff_resource(
+        state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state, upstream=frozenset({POOL}), provider_inputs=mutable
+    )
     assert upstream.action == "update" and list(upstream.changed) == ["stringData"]
+
+
+def test_a_secret_whose_data_changes_is_replaced_unless_its_provider_makes_secrets_mutable():
+    state = recorded("kubernetes:core/v1:Secret", {"stringData": Secret({"a": "b"}), "type": "Opaque"})
+    desired = {"stringData": Secret({"a": "c"}), "type": "Opaque"}
+    assert diff_resource(state.type, desired, state).action == "replace"
+    assert diff_resource(state.type, desired, state, provider_inputs={"enableSecretMutable": "false"}).action == "replace"
+    assert diff_resource(state.type, desired, state, provider_inputs={"enableSecretMutable": True}).action == "update"
+    # The program's provider sets it: a rotated pull key updates the Secret in place.
+    from tests.conftest import render_stack
+
+    provider = render_stack("dev").one("pulumi:providers:kubernetes")
+    assert provider.inputs["enableSecretMutable"] == "true"  # provider inputs travel as JSON text
+
+
+CLUSTER = "scaleway:kubernetes/cluster:Cluster"
+
+
+@pytest.mark.parametrize(
+    ("type_", "prop", "value"),
+    [
+        (CLUSTER, "podCidr", "100.64.0.0/15"),
+        (CLUSTER, "serviceCidr", "10.32.0.0/20"),
+        (CLUSTER, "serviceDnsIp", "10.32.0.10"),
+        (CLUSTER, "autoscalerConfig", {"expander": "random"}),
+        ("scaleway:network/privateNetwork:PrivateNetwork", "ipv4Subnet", {"subnet": "172.16.0.0/22"}),
+        (POOL, "rootVolumeSizeInGb", 40),
+        (POOL, "zone", "fr-par-1"),
+        ("scaleway:iam/apiKey:ApiKey", "defaultProjectId", "6f1a9f0e-2b1c-4c8e-9d3a-0b1c2d3e4f50"),
+    ],
+)
+def test_unsetting_an_optional_computed_field_is_no_change(type_, prop, value):
+    state = recorded(type_, {"__defaults": [], "name": "x", prop: value})
+    assert diff_resource(type_, {"name": "x"}, state).action == "same"
+    # Setting it to something else still counts (and replaces where the field forces it).
+    assert diff_resource(type_, {"name": "x", prop: "other"}, state).action != "same"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "action"),
+    [
+        ("kapsule", "kapsule-dedicated-4", "update"),
+        ("kapsule-dedicated-4", "kapsule-dedicated-16", "update"),
+        ("kapsule-dedicated-8", "kapsule", "replace"),
+        ("kapsule-dedicated-16", "kapsule-dedicated-4", "replace"),
+        ("kapsule", "multicloud", "replace"),
+    ],
+)
+def test_a_cluster_type_moves_up_in_place_and_anything_else_replaces(old, new, action):
+    state = recorded(CLUSTER, {"__defaults": [], "type": old, "cni": "cilium"})
+    diff = diff_resource(CLUSTER, {"type": new, "cni": "cilium"}, state)
+    assert diff.action == action
+    if action == "replace":
+        assert diff.reasons == [f"type {old!r} -> {new!r} is not among the cluster's available types: the provider replaces the cluster"]
+
+
+def test_a_cluster_network_is_replaced_only_when_it_moves_between_networks():
+    pn = "11111111-2222-3333-4444-555555555555"
+    attached = recorded(CLUSTER, {"__defaults": [], "privateNetworkId": pn})
+    assert diff_resource(CLUSTER, {"privateNetworkId": f"fr-par/{pn}"}, attached).action == "same"  # region prefix ignored
+    assert diff_resource(CLUSTER, {"privateNetworkId": "fr-par/99999999-2222-3333-4444-555555555555"}, attached).action == "replace"
+    assert diff_resource(CLUSTER, {}, attached).action == "replace"  # detaching is not possible in place
+    detached = recorded(CLUSTER, {"__defaults": []})
+    assert diff_resource(CLUSTER, {"privateNetworkId": f"fr-par/{pn}"}, detached).action == "update"  # migration
+
+
+def test_replacement_tables_follow_the_provider_schemas():
+    gateway = "scaleway:network/publicGateway:PublicGateway"
+    assert forces_replacement(gateway, "ipId") == "ipId"
+    key = "scaleway:iam/apiKey:ApiKey"
+    assert forces_replacement(key, "defaultProjectId") == "defaultProjectId"
+    assert forces_replacement(key, "userId") is None
+
+
+def test_a_tainted_resource_is_replaced():
+    state = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M"})
+    assert diff_resource(POOL, {"nodeType": "DEV1-M"}, state, tainted=True).action == "replace"
 
 
 def test_plaintext_secrets_are_compared_and_a_changed_secret_type_replaces():

@@ -88,7 +88,9 @@ def test_a_new_subnet_replaces_the_network_then_the_cluster_and_everything_on_it
     assert one(plan, "scaleway:network/privateNetwork:PrivateNetwork", "network").reasons == [
         "ipv4Subnet changed: the provider replaces the resource"
     ]
-    assert cluster.action == "replace" and cluster.reasons == ["privateNetworkId changed: the provider replaces the resource"]
+    assert cluster.action == "replace" and cluster.reasons == [
+        "privateNetworkId changed from one network to another: the provider replaces the resource"
+    ]
     assert "every workload" in cluster.destroys and "delete_additional_resources is true" in cluster.destroys
     assert one(plan, "scaleway:kubernetes/pool:Pool", "default").reasons == ["clusterId changed: the provider replaces the resource"]
     assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").action == "replace"

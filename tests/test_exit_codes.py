@@ -1,0 +1,107 @@
+"""Exit codes mean one thing each: 0 no changes, 1 error, 2 changes, 3 destructive; wrappers never widen them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kapsule.render import ROOT
+from tests.conftest import copy_project
+
+
+def kapsule(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=180, env=env)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["plan", "--stack", "dev", "--bogus"], "unrecognized arguments"),
+        (["plan"], "one of the arguments --stack --all is required"),
+        (["plan", "--stack", "a" * 5000], "is not a stack name"),
+        (["plan", "--stack", "dev", "--no-state", "--state", "x.json"], "give one or the other"),
+        (["plan", "--stack", "dev", "--state", "/nonexistent/dev.json"], "no such file"),
+    ],
+)
+def test_command_line_errors_exit_1_not_2(args, words):
+    result = kapsule(*args)
+    assert result.returncode == 1, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_kapsule_today_is_one_line():
+    import os
+
+    result = kapsule("plan", "--stack", "dev", env={**os.environ, "KAPSULE_TODAY": "next tuesday"})
+    assert result.returncode == 1
+    assert result.stderr == "KAPSULE_TODAY='next tuesday' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+
+
+def program_that(stack: str, does: str) -> str:
+    main = (ROOT / "__main__.py").read_text()
+    return f"import os, pulumi\nif pulumi.get_stack() == {stack!r}:\n    {does}\n" + main
+
+
+@pytest.mark.parametrize(
+    ("does", "words"),
+    [
+        ("os._exit(9)", "stacks/Pulumi.staging.yaml: the planner process died (exit code 9) before it finished"),
+        ("raise RuntimeError('boom')", "stacks/Pulumi.staging.yaml: the planner failed:"),
+    ],
+)
+def test_one_stack_that_dies_costs_only_its_own_plan(tmp_path, does, words):
+    project = copy_project(tmp_path / "project")
+    (project / "__main__.py").write_text(program_that("staging", does))
+    result = kapsule("plan", "--all", "--no-state", "--format", "json", cwd=project)
+    assert result.returncode == 1
+    assert words in result.stderr
+    import json
+
+    planned = {entry["stack"]: entry for entry in json.loads(result.stdout)}
+    assert set(planned) == {"dev", "prod", "staging"}
+    assert "error" in planned["staging"] and planned["dev"]["summary"]["create"] > 10 and planned["prod"]["summary"]["create"] > 10
+
+
+def test_plan_all_with_no_stack_files_is_an_error(tmp_path):
+    project = copy_project(tmp_path / "project")
+    for path in (project / "stacks").glob("Pulumi.*.yaml"):
+        path.unlink()
+    result = kapsule("plan", "--all", cwd=project)
+    assert result.returncode == 1 and "no stack files" in result.stderr
+
+
+def plan_worked() -> str:
+    """The Makefile's wrapper around `kapsule plan`, as the shell sees it."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^PLAN_WORKED = (.*)$", makefile, re.M).group(1).replace("$$", "$")
+
+
+@pytest.mark.parametrize(("plan_code", "make_code"), [(0, 0), (2, 0), (3, 0), (1, 1), (130, 130), (4, 4)])
+def test_make_accepts_only_0_2_and_3_and_keeps_any_other_code(plan_code, make_code):
+    result = subprocess.run(["sh", "-c", f"(exit {plan_code}) {plan_worked()}"], capture_output=True, timeout=10)
+    assert result.returncode == make_code
+    makefile = (ROOT / "Makefile").read_text()
+    assert makefile.count("$(PLAN_WORKED)") == 2 and "-ge 2" not in makefile
+
+
+def test_the_example_consumer_sees_no_sdk_deprecation_warnings():
+    example = ROOT / "examples" / "team-cluster"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-c", "/dev/null", "-p", "no:cacheprovider", str(example)],
+        cwd=example, capture_output=True, text=True, timeout=180, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stdout
+    assert "1 passed" in result.stdout and "warning" not in result.stdout.lower()
+
+
+def test_versions_refresh_without_credentials_prints_one_line(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCW_")}
+    result = kapsule("versions", "refresh", env={**env, "HOME": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr == "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)\n"
