@@ -86,6 +86,8 @@ class PoolSpec(Spec):
         if self.min_size is None or self.max_size is None:
             missing = "min_size" if self.min_size is None else "max_size"
             raise SpecError((missing,), "is required when autoscaling is true")
+        if self.min_size > self.max_size:
+            raise SpecError(("min_size",), f"{self.min_size} is greater than max_size ({self.max_size}); lower min_size or raise max_size")
         if not self.min_size <= self.size <= self.max_size:
             raise SpecError(
                 ("size",),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 #: A Go duration as Scaleway's controllers parse it (`time.ParseDuration`): "500ms", "10s", "1h30m".
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
@@ -19,6 +19,8 @@ class Spec(BaseModel):
 
 
 def _go_duration(value: str) -> str:
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        raise ValueError(f"{value!r} is a bare number; durations are Go durations with a unit: {_as_duration(float(value))!r}")
     if not GO_DURATION.match(value):
         raise ValueError(
             f"{value!r} is not a Go duration; write a number with a unit (ns, us, ms, s, m, h), such as '5s' or '500ms'"
@@ -42,7 +44,21 @@ def _ipv4_address(value: str) -> str:
     return value
 
 
-GoDuration = Annotated[str, AfterValidator(_go_duration)]
+def _not_a_bare_number(value: Any) -> Any:
+    """Older Scaleway docs gave durations in milliseconds (`10000`); the controller reads Go durations."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} is a bare number; durations are Go durations with a unit: {_as_duration(value)!r}")
+    return value
+
+
+def _as_duration(milliseconds: float) -> str:
+    """A bare number read as milliseconds (as old docs meant it), written as a Go duration."""
+    if milliseconds >= 1000 and milliseconds % 1000 == 0:
+        return f"{int(milliseconds // 1000)}s"
+    return f"{milliseconds:g}ms"
+
+
+GoDuration = Annotated[str, BeforeValidator(_not_a_bare_number), AfterValidator(_go_duration)]
 IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 #: Scaleway tags are strings; the specs take a mapping and render `key=value`.

@@ -6,6 +6,7 @@ import difflib
 import json
 import math
 import re
+import stat
 import types
 import typing
 from datetime import date
@@ -177,18 +178,35 @@ def stack_file_path(stack: str, root: Path) -> Path:
     return root / "stacks" / f"Pulumi.{stack}.yaml"
 
 
+#: The config namespaces a stack file of this project may use: its own, its providers', Pulumi's.
+NAMESPACES = (NAMESPACE, "scaleway", "kubernetes", "pulumi")
+
+
 def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
     """Validate a stack's `kapsule:` config (Pulumi's string map); raise StackConfigError on any problem."""
     values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for key, raw in config.items():
         namespace, _, name = key.partition(":")
-        if namespace != NAMESPACE:
+        if namespace not in NAMESPACES:
+            problems.append(_namespace_problem(key, namespace, name))
             continue
-        values[name] = decode_value(raw)
+        if namespace == NAMESPACE:
+            values[name] = decode_value(raw)
     try:
-        return StackConfig.model_validate(values)
+        spec = StackConfig.model_validate(values)
     except ValidationError as error:
-        raise StackConfigError(stack_file, [_describe(item) for item in error.errors()]) from None
+        problems += [_describe(item) for item in error.errors()]
+    if problems:
+        raise StackConfigError(stack_file, problems)
+    return spec
+
+
+def _namespace_problem(key: str, namespace: str, name: str) -> tuple[str, str]:
+    shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
+    close = difflib.get_close_matches(namespace, NAMESPACES, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}:{name}`?" if close else ""
+    return shown, f"unknown config namespace {namespace!r}: a stack file here uses {', '.join(f'`{n}:`' for n in NAMESPACES)}{hint}"
 
 
 class StackFile(NamedTuple):
@@ -209,12 +227,22 @@ def read_stack_file(path: Path) -> StackFile:
     """
     display = _display(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise StackConfigError(display, [("(file)", "is not a regular file (a device, pipe or directory)")])
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STACK_FILE_BYTES + 1)
+        if len(raw) > MAX_STACK_FILE_BYTES:
+            raise StackConfigError(display, [("(file)", f"is larger than {MAX_STACK_FILE_BYTES // 1024} KiB; a stack file is a few KiB")])
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise StackConfigError(display, [("(file)", "does not exist")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise StackConfigError(display, [("(file)", f"cannot be read: {error}")]) from None
     try:
+        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicate:
+            path_, message = duplicate
+            raise StackConfigError(display, [(path_, message)])
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise StackConfigError(display, [("(file)", f"is not valid YAML{_yaml_problem(error)}")]) from None
@@ -246,6 +274,41 @@ def read_stack_file(path: Path) -> StackFile:
             secure_paths += found
         flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return StackFile(flat, secret_keys, secure_paths)
+
+
+#: A stack file is a few KiB; a larger one (or a device that never ends) is refused before it is parsed.
+MAX_STACK_FILE_BYTES = 1024 * 1024
+
+
+def _duplicate_key(node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None) -> Optional[tuple[str, str]]:
+    """The first mapping key given twice in a composed YAML document, as (key path, message), or None.
+
+    Pulumi's YAML reader refuses duplicate keys; PyYAML keeps the last one silently. The walk is
+    bounded like the value walk: aliases may point at one node many times.
+    """
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, f"{path}[{index}]", depth + 1, budget)
+            if found:
+                return found
+        return None
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        child = (f"{path}{key_part(key)}" if path not in ("", "config") else str(key)) if key is not None else path
+        line = key_node.start_mark.line + 1
+        if key is not None and key in seen:
+            return child, f"is given twice, at lines {seen[key]} and {line}; Pulumi refuses duplicate keys: keep one"
+        if key is not None:
+            seen[key] = line
+        found = _duplicate_key(value_node, child, depth + 1, budget)
+        if found:
+            return found
+    return None
 
 
 #: Bounds on one config value: far above any real stack, far below what YAML aliases can expand to.
@@ -359,6 +422,12 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
         return format_path(loc), f"{value!r} is not allowed; allowed: {expected}"
     if kind == "value_error":
         return format_path(loc), str(error)
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        key = loc[-1] if loc else "key"
+        return format_path(loc), (
+            f"YAML read this as the number {value!r}, not text (an unquoted 1.30 even becomes 1.3): "
+            f"quote it, as in `{key}: \"{value}\"`"
+        )
     message = item["msg"]
     return format_path(loc), f"{message[0].lower()}{message[1:]} (got {value!r})"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kapsule.config import StackConfigError
@@ -49,7 +51,7 @@ CASES = [
     (cluster(cnii="cilium"), "kapsule:cluster.cnii", ["unknown key", "did you mean 'cni'", "delete_additional_resources"]),
     (unknown_top_level_key, "kapsule:regoin", ["unknown key", "did you mean 'region'"]),
     (pool(sise=2), "kapsule:pools.default.sise", ["unknown key", "did you mean 'size'"]),
-    (cluster(version=1.35), "kapsule:cluster.version", ["valid string", "1.35"]),
+    (cluster(version=1.35), "kapsule:cluster.version", ["the number 1.35", "quote it"]),
     (pool(size="3"), "kapsule:pools.default.size", ["valid integer", "'3'"]),
     (pool(autohealing="yes"), "kapsule:pools.default.autohealing", ["valid boolean", "'yes'"]),
     (cluster(cni="weave"), "kapsule:cluster.cni", ["legacy", "cilium, cilium_native, calico"]),
@@ -64,7 +66,7 @@ CASES = [
     (cluster(auto_upgrade={"enabled": True, "maintenance_window_start_hour": 24}),
      "kapsule:cluster.auto_upgrade.maintenance_window_start_hour", ["23", "24"]),
     (cluster(autoscaler={"scale_down_delay_after_add": "600"}),
-     "kapsule:cluster.autoscaler.scale_down_delay_after_add", ["Go duration", "'5s'"]),
+     "kapsule:cluster.autoscaler.scale_down_delay_after_add", ["bare number", "Go durations", "'600ms'"]),
     (cluster(autoscaler={"expander": "cheapest"}), "kapsule:cluster.autoscaler.expander", ["least_waste", "price"]),
     (cluster(oidc={"issuer_url": "https://id.example.com"}), "kapsule:cluster.oidc.client_id", ["required"]),
     (cluster(name="Kapsule_Dev"), "kapsule:cluster.name", ["lower case"]),
@@ -146,3 +148,61 @@ def test_the_error_is_a_pulumi_run_error_so_the_cli_shows_no_traceback():
 
     rendering = render_stack("dev", cluster(cni="weave"), check=False)
     assert isinstance(rendering.error, pulumi.RunError)
+
+
+# Messages that name the fix, duplicate keys and unknown namespaces.
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path):
+    from kapsule.config import read_stack_file
+
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text("config:\n  kapsule:region: fr-par\n  kapsule:cluster:\n    name: a\n    cni: cilium\n    name: b\n")
+    with pytest.raises(StackConfigError) as raised:
+        read_stack_file(path)
+    assert str(raised.value).splitlines()[1] == (
+        "  kapsule:cluster.name: is given twice, at lines 4 and 6; Pulumi refuses duplicate keys: keep one"
+    )
+    path.write_text("config:\n  kapsule:region: fr-par\n  kapsule:region: nl-ams\n")
+    with pytest.raises(StackConfigError, match="kapsule:region: is given twice, at lines 2 and 3"):
+        read_stack_file(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("kapsul:cluster", "unknown config namespace 'kapsul'"),
+        ("kap\u200bsule:cluster", "unknown config namespace 'kap\\u200bsule'"),
+    ],
+)
+def test_an_unknown_config_namespace_is_reported(key, words):
+    rendering = render_stack("dev", lambda c: c.update({key: {"name": "x"}}), check=False)
+    assert isinstance(rendering.error, StackConfigError) and rendering.resources == []
+    assert words in str(rendering.error)
+    assert "did you mean `kapsule:cluster`" in str(rendering.error)
+
+
+def test_messages_name_the_fix():
+    def edit(config):
+        config["kapsule:cluster"]["version"] = 1.3
+        pool = config["kapsule:pools"]["default"]
+        pool.update(min_size=5, max_size=3, size=4)
+        config["kapsule:ingress"]["load_balancer"]["health_check"] = {"delay": 10000, "timeout": "500"}
+
+    error = str(render_stack("dev", edit, check=False).error)
+    assert 'kapsule:cluster.version: YAML read this as the number 1.3, not text (an unquoted 1.30 even becomes 1.3): quote it' in error
+    assert "kapsule:pools.default.min_size: 5 is greater than max_size (3)" in error
+    assert "kapsule:ingress.load_balancer.health_check.delay: 10000 is a bare number; durations are Go durations with a unit: '10s'" in error
+    assert "kapsule:ingress.load_balancer.health_check.timeout: '500' is a bare number; durations are Go durations with a unit: '500ms'" in error
+
+
+def test_a_stack_file_that_is_a_device_or_pipe_is_refused_at_once(tmp_path):
+    import os
+
+    from kapsule.config import read_stack_file
+
+    fifo = tmp_path / "Pulumi.dev.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(StackConfigError, match="is not a regular file"):
+            read_stack_file(path)
