@@ -17,8 +17,6 @@ from pulumi_policy import (  # noqa: E402
 
 from policy.rules import RULES, Rule, Subject  # noqa: E402
 
-JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-
 
 def subjects(args: StackValidationArgs) -> list:
     """The stack's resources as the rules see them."""
@@ -35,7 +33,7 @@ def stack_policy(rule: Rule) -> StackValidationPolicy:
     schema = None
     if rule.settings:
         schema = PolicyConfigSchema(
-            properties={key: {"type": JSON_TYPES[type(value)], "default": value} for key, value in rule.settings.items()}
+            properties={key: {**rule.schema[key], "default": value} for key, value in rule.settings.items()}
         )
     return StackValidationPolicy(
         name=rule.name,

@@ -13,12 +13,10 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
-from components.version_catalog import load_catalog
-from components.version_catalog import today as catalog_today
+import jsonschema
 
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
@@ -74,6 +72,9 @@ class Rule:
     level: Level
     check: Check
     settings: Mapping[str, Any] = field(default_factory=dict)
+    """Each setting's default."""
+    schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Each setting's JSON schema: the pack declares it to the CLI, and the offline plan checks against it."""
 
     def run(self, resources: list[Subject], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
         """Judge every resource; `settings` override the rule's defaults."""
@@ -167,23 +168,17 @@ def _source_ranges(resources, settings):
     return found
 
 
-def _supported_version(resources, settings):
-    catalog = load_catalog()
-    day = date.fromisoformat(settings["today"]) if settings.get("today") else catalog_today()
-    found = []
-    for cluster in _of(resources, CLUSTER):
-        version = cluster.props.get("version")
-        if isinstance(version, str):
-            error, _ = catalog.check(version, day)
-            if error:
-                found.append((cluster, f"cluster {cluster.props.get('name', cluster.name)}: {error}"))
-    return found
-
-
 RULES: tuple[Rule, ...] = (
     Rule("prod-autohealing", "Production pools have autohealing on.", "disabled", _autohealing),
-    Rule("prod-autoscaled-pools", "Production pools are autoscaled with at least two nodes.", "disabled", _autoscaled, {"minNodes": 2}),
-    Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", _zones, {"minZones": 2}),
+    Rule(
+        "prod-autoscaled-pools",
+        "Production pools are autoscaled with at least two nodes.",
+        "disabled",
+        _autoscaled,
+        {"minNodes": 2},
+        {"minNodes": {"type": "integer", "minimum": 1}},
+    ),
+    Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", _zones, {"minZones": 2}, {"minZones": {"type": "integer", "minimum": 1}}),
     Rule("prod-private-registry", "Production registry namespaces are private.", "disabled", _private_registry),
     Rule("prod-keep-volumes", "Deleting a production cluster keeps its volumes (delete_additional_resources false).", "disabled", _keep_volumes),
     Rule("prod-protected", "Production cluster, private network and registry namespace are protected.", "disabled", _protected),
@@ -194,10 +189,17 @@ RULES: tuple[Rule, ...] = (
         "mandatory",
         _node_types,
         {"allowedNodeTypes": ["DEV1-M", "DEV1-L", "DEV1-XL", "PRO2-*", "GP1-*", "POP2-*"]},
+        {"allowedNodeTypes": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
     ),
-    Rule("required-tags", "Tagged Scaleway resources carry the required tags.", "mandatory", _tags, {"requiredTags": ["env", "owner"]}),
+    Rule(
+        "required-tags",
+        "Tagged Scaleway resources carry the required tags.",
+        "mandatory",
+        _tags,
+        {"requiredTags": ["env", "owner"]},
+        {"requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
+    ),
     Rule("load-balancer-source-ranges", "Public load balancers restrict their source ranges.", "advisory", _source_ranges),
-    Rule("supported-kubernetes-version", "Clusters run a Kubernetes version Kapsule supports.", "mandatory", _supported_version, {"today": ""}),
 )
 
 
@@ -224,6 +226,8 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
             extra = sorted(set(settings) - set(rule.settings))
             if extra:
                 raise PolicyConfigError(f"{source}: {rule.name} has no setting {', '.join(extra)}; settings: {', '.join(rule.settings) or 'none'}")
+            for key, value in settings.items():
+                _check_setting(rule, key, value, source)
         elif entry is not None:
             raise PolicyConfigError(f"{source}: {rule.name} must be a level or an object, not {entry!r}")
         if level not in LEVELS:
@@ -232,10 +236,36 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
     return resolved
 
 
+def _check_setting(rule: Rule, key: str, value: Any, source: str) -> None:
+    """A setting against the JSON schema the pack declares for it: `"PRO2-*"` is not a list of types."""
+    schema = rule.schema[key]
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as error:
+        where = "".join(f"[{part}]" for part in error.absolute_path)
+        raise PolicyConfigError(
+            f"{source}: {rule.name}.{key}{where}: {json.dumps(error.instance)[:60]} is not valid: {error.message}; "
+            f"expected {json.dumps(schema)} (default {json.dumps(rule.settings[key])})"
+        ) from None
+
+
 def stack_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
-    """The policy config of a stack (`policy/config/<stack>.json`), or {} for the rules' defaults."""
+    """The policy config of a stack (`policy/config/<stack>.json`); a stack without one is an error (fail closed)."""
     path = directory / f"{stack}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    shown = f"policy/config/{stack}.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyConfigError(
+            f"{shown}: missing; every stack has a policy config (copy policy/config/dev.json, or write {{}} for the rules' defaults)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyConfigError(f"{shown}: cannot be read ({error})") from None
+    except ValueError as error:
+        raise PolicyConfigError(f"{shown}: not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise PolicyConfigError(f"{shown}: must be a JSON object of rule names to levels or settings")
+    return document
 
 
 def evaluate(resources: list[Subject], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:

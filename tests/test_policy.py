@@ -43,7 +43,6 @@ def messages(rule: str, resources: list[Subject], **settings: Any) -> list[str]:
         ("prod-dedicated-control-plane", [cluster(type="kapsule")], [cluster()], "cluster kapsule-prod: type kapsule shares its control plane; use a dedicated type"),
         ("allowed-node-types", [pool("a", nodeType="PLAY2-NANO")], [pool("a", nodeType="GP1-XS")], "pool a: node type PLAY2-NANO is not allowed (DEV1-M, DEV1-L, DEV1-XL, PRO2-*, GP1-*, POP2-*)"),
         ("required-tags", [pool("a", tags=["env=prod"])], [pool("a")], "Pool a: missing tag(s) owner"),
-        ("supported-kubernetes-version", [cluster(version="1.32.9")], [cluster(version="1.36")], "cluster kapsule-prod: 1.32 reached end of support on 2026-10-31"),
     ],
 )
 def test_each_rule_flags_what_it_forbids_and_passes_the_rest(rule, bad, good, message):
@@ -125,7 +124,9 @@ def test_the_pack_registers_every_rule_and_reports_through_the_engine(monkeypatc
     assert name == "kapsule-guardrails"
     assert [(p.name, p.enforcement_level.value) for p in policies] == [(r.name, r.level) for r in RULES]
     tags = next(p for p in policies if p.name == "required-tags")
-    assert tags.config_schema.properties == {"requiredTags": {"type": "array", "default": ["env", "owner"]}}
+    assert tags.config_schema.properties == {
+        "requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": ["env", "owner"]}
+    }
 
     options = pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0), [])
     resource = pulumi_policy.PolicyResource(
@@ -141,3 +142,48 @@ def test_the_pack_runs_in_the_project_environment():
     assert settings["runtime"] == {"name": "python", "options": {"virtualenv": "../.venv"}}
     requirements = (ROOT / "requirements.txt").read_text()
     assert "pulumi-policy==" in requirements
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"allowed-node-types": {"allowedNodeTypes": "PRO2-*"}}, 'allowed-node-types.allowedNodeTypes: "PRO2-*" is not valid'),
+        ({"required-tags": {"requiredTags": "env"}}, 'required-tags.requiredTags: "env" is not valid'),
+        ({"required-tags": {"requiredTags": ["env", 3]}}, "required-tags.requiredTags[1]: 3 is not valid"),
+        ({"prod-multi-zone": {"minZones": "2"}}, 'prod-multi-zone.minZones: "2" is not valid'),
+        ({"prod-autoscaled-pools": {"minNodes": 0}}, "prod-autoscaled-pools.minNodes: 0 is not valid"),
+    ],
+)
+def test_settings_are_checked_against_the_schema_the_pack_declares(config, words):
+    with pytest.raises(PolicyConfigError) as raised:
+        resolve(config, "policy/config/prod.json")
+    assert words in str(raised.value) and "expected {" in str(raised.value)
+
+
+def test_a_stack_without_a_readable_policy_config_is_refused(tmp_path):
+    with pytest.raises(PolicyConfigError, match=r"policy/config/prod.json: missing; every stack has a policy config"):
+        stack_config("prod", tmp_path)
+    (tmp_path / "prod.json").write_text("{not json")
+    with pytest.raises(PolicyConfigError, match=r"policy/config/prod.json: not valid JSON"):
+        stack_config("prod", tmp_path)
+    (tmp_path / "prod.json").write_text("[]")
+    with pytest.raises(PolicyConfigError, match="must be a JSON object"):
+        stack_config("prod", tmp_path)
+
+
+def test_the_plan_fails_closed_without_a_policy_config(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    (project / "policy" / "config" / "prod.json").unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "plan", "--stack", "prod", "--no-state"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "policy/config/prod.json: missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_version_catalog_has_one_owner_the_program():
+    assert "supported-kubernetes-version" not in {rule.name for rule in RULES}
