@@ -56,13 +56,29 @@ class IngressSpec(Spec):
         for path in owned:
             if _lookup(self.values, path) is not None:
                 raise SpecError(("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys")
+        arguments = self.values.get("additionalArguments") if self.controller == "traefik" else None
+        for index, arg in enumerate(arguments if isinstance(arguments, list) else []):
+            if str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE):
+                raise SpecError(("values", "additionalArguments", index), "is set by this spec: the LoadBalancerService's address is published")
         return self
 
 
 def _owned_values(controller: str) -> list[tuple[str, ...]]:
     if controller == "ingress-nginx":
-        return [("controller", "service"), ("controller", "replicaCount"), ("controller", "config", "use-proxy-protocol")]
-    return [("service",), ("deployment", "replicas"), ("ports", "web", "proxyProtocol"), ("ports", "websecure", "proxyProtocol")]
+        return [
+            ("controller", "service"),
+            ("controller", "replicaCount"),
+            ("controller", "config", "use-proxy-protocol"),
+            ("controller", "publishService"),
+            ("controller", "extraArgs", "publish-service"),
+        ]
+    return [
+        ("service",),
+        ("deployment", "replicas"),
+        ("ports", "web", "proxyProtocol"),
+        ("ports", "websecure", "proxyProtocol"),
+        ("providers", "kubernetesIngress", "publishedService"),
+    ]
 
 
 def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -80,8 +96,17 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def chart_values(spec: IngressSpec) -> dict[str, Any]:
-    """Helm values: the chart's own Service off (a LoadBalancerService replaces it), PROXY protocol on both sides."""
+#: Traefik's flag that copies a Service's load balancer address into every Ingress status.
+TRAEFIK_PUBLISHED_SERVICE = "--providers.kubernetesingress.ingressendpoint.publishedservice"
+
+
+def chart_values(spec: IngressSpec, service: str) -> dict[str, Any]:
+    """Helm values: the chart's own Service off (a LoadBalancerService replaces it), PROXY protocol on both sides.
+
+    `service` (`<namespace>/<name>`) is that LoadBalancerService. Both charts publish only their own
+    Service's address into Ingress status, so the controller is told about ours with its own flag:
+    external-dns and anything else that reads Ingress status then sees the load balancer's address.
+    """
     if spec.controller == "ingress-nginx":
         values: dict[str, Any] = {
             "controller": {
@@ -89,17 +114,22 @@ def chart_values(spec: IngressSpec) -> dict[str, Any]:
                 "service": {"enabled": False},
                 "ingressClassResource": {"default": True},
                 "config": {"use-proxy-protocol": "true" if spec.proxy_protocol else "false"},
+                "extraArgs": {"publish-service": service},
             }
         }
-    else:
-        proxy = {"trustedIPs": list(spec.proxy_protocol_trusted_ips)} if spec.proxy_protocol else None
-        values = {
-            "deployment": {"replicas": spec.replicas},
-            "service": {"enabled": False},
-            "ingressClass": {"enabled": True, "isDefaultClass": True},
-            "ports": {"web": {"proxyProtocol": proxy}, "websecure": {"proxyProtocol": proxy}} if proxy else {},
-        }
-    return _merge(values, spec.values)
+        return _merge(values, spec.values)
+    proxy = {"trustedIPs": list(spec.proxy_protocol_trusted_ips)} if spec.proxy_protocol else None
+    values = {
+        "deployment": {"replicas": spec.replicas},
+        "service": {"enabled": False},
+        "ingressClass": {"enabled": True, "isDefaultClass": True},
+        "ports": {"web": {"proxyProtocol": proxy}, "websecure": {"proxyProtocol": proxy}} if proxy else {},
+    }
+    merged = _merge(values, spec.values)
+    given = spec.values.get("additionalArguments")
+    extra = [arg for arg in given if not str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE)] if isinstance(given, list) else []
+    merged["additionalArguments"] = [f"{TRAEFIK_PUBLISHED_SERVICE}={service}", *extra]
+    return merged
 
 
 def pod_selector(controller: str, release: str, namespace: str) -> dict[str, str]:
@@ -168,7 +198,7 @@ class IngressController(pulumi.ComponentResource):
             version=spec.chart_version,
             namespace=spec.namespace,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart["repo"]),
-            values=chart_values(spec),
+            values=chart_values(spec, f"{spec.namespace}/{name}"),
             opts=pulumi.ResourceOptions.merge(kubernetes, pulumi.ResourceOptions(depends_on=[self.namespace])),
         )
         self.load_balancer = LoadBalancerService(

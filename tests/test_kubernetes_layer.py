@@ -126,7 +126,7 @@ def test_proxy_protocol_is_on_both_sides_or_neither(stack):
 @pytest.mark.parametrize("proxy", [True, False])
 def test_both_controllers_agree_with_their_load_balancer(controller, proxy):
     spec = IngressSpec(controller=controller, chart_version="1.2.3", proxy_protocol=proxy)
-    values = chart_values(spec)
+    values = chart_values(spec, "ingress/ingress")
     annotations = render_annotations(service_spec(spec, controller).load_balancer)
     lb_side = PREFIX + "proxy-protocol-v2" in annotations
     if controller == "ingress-nginx":
@@ -288,3 +288,37 @@ def test_every_rendered_key_is_owned_by_a_spec_key():
     emitted = {key[len(PREFIX) :] for key in render_annotations(spec)}
     assert emitted <= set(TYPED_KEYS) <= CONTROLLER_KEYS
     assert set(TYPED_KEYS) - emitted <= {"private", "proxy-protocol-v2"}
+
+
+@pytest.mark.parametrize("controller", ["ingress-nginx", "traefik"])
+def test_ingress_status_publishes_the_load_balancer_service(controller):
+    """With the chart's own Service off, the controller is pointed at ours, so Ingress status carries its address."""
+
+    def edit(config):
+        config["kapsule:ingress"]["controller"] = controller
+        config["kapsule:ingress"]["chart_version"] = "4.13.3" if controller == "ingress-nginx" else "37.1.1"
+        if controller == "traefik":
+            config["kapsule:ingress"]["values"] = {"additionalArguments": ["--log.level=DEBUG"]}
+
+    rendering = render_stack("dev", edit)
+    release = rendering.one("kubernetes:helm.sh/v3:Release")
+    service = next(r for r in rendering.by_type("kubernetes:core/v1:Service") if r.parent.endswith("::ingress"))
+    published = f"{service.inputs['metadata']['namespace']}/{service.inputs['metadata']['name']}"
+    if controller == "ingress-nginx":
+        assert release.inputs["values"]["controller"]["extraArgs"] == {"publish-service": published}
+    else:
+        assert release.inputs["values"]["additionalArguments"] == [
+            f"--providers.kubernetesingress.ingressendpoint.publishedservice={published}",
+            "--log.level=DEBUG",
+        ]
+
+
+def test_the_published_service_is_owned_by_the_spec():
+    with pytest.raises(ValueError, match="is set by this spec"):
+        IngressSpec(controller="ingress-nginx", chart_version="1.2.3", values={"controller": {"extraArgs": {"publish-service": "a/b"}}})
+    with pytest.raises(ValueError, match="is set by this spec"):
+        IngressSpec(
+            controller="traefik",
+            chart_version="1.2.3",
+            values={"additionalArguments": ["--providers.kubernetesingress.ingressendpoint.publishedservice=a/b"]},
+        )
