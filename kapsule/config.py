@@ -423,11 +423,9 @@ def _describe(item: dict[str, Any]) -> tuple[str, str]:
     if kind == "value_error":
         return format_path(loc), str(error)
     if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        key = loc[-1] if loc else "key"
-        return format_path(loc), (
-            f"YAML read this as the number {value!r}, not text (an unquoted 1.30 even becomes 1.3): "
-            f"quote it, as in `{key}: \"{value}\"`"
-        )
+        key = str(loc[-1]) if loc and PLAIN_KEY.match(str(loc[-1])) else "key"
+        aside = " (an unquoted 1.30 even becomes 1.3)" if isinstance(value, float) else ""
+        return format_path(loc), f"YAML read this as the number {value!r}, not text{aside}: quote it, as in `{key}: \"{value}\"`"
     message = item["msg"]
     return format_path(loc), f"{message[0].lower()}{message[1:]} (got {value!r})"
 

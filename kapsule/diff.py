@@ -173,6 +173,7 @@ def diff_resource(
     provider_replaced: bool = False,
     provider_inputs: Optional[dict[str, Any]] = None,
     tainted: bool = False,
+    fed_by_renewed: Optional[frozenset[str]] = None,
 ) -> Diff:
     """Compare desired inputs with recorded inputs the way the provider would.
 
@@ -180,6 +181,8 @@ def diff_resource(
     A value that is still unknown only differs when there is such a resource; otherwise it is a
     secret the state holds as ciphertext, and is not compared. `provider_inputs` are the desired inputs
     of the resource's explicit provider; `tainted` (or a pending replacement) in state means replace.
+    `fed_by_renewed` names the top-level properties computed from a created or replaced resource (the
+    engine's property dependencies); without it, any such dependency counts for every property.
     """
     upstream_changed = bool(upstream)
     changed: dict[str, tuple[Any, Any]] = {}
@@ -193,7 +196,8 @@ def diff_resource(
         normalise = COMPARED_AS.get((type_, path))
         if normalise is not None and normalise(old) == normalise(new):
             continue
-        if not _differs(old, new, upstream_changed):
+        renewed = upstream_changed if fed_by_renewed is None else _top(path) in fed_by_renewed
+        if not _differs(old, new, renewed):
             continue
         # A value that is now a secret may have been recorded in clear: never show it beside its sealed successor.
         changed[path] = (Secret(old) if _has_secret(new) and old is not None and not _has_secret(old) else old, new)
@@ -219,6 +223,10 @@ def diff_resource(
     if reasons:
         return Diff("replace", changed, reasons)
     return Diff("update" if changed else "same", changed, [])
+
+
+def _top(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def _secret_mutable(provider_inputs: Optional[dict[str, Any]]) -> bool:

@@ -115,9 +115,10 @@ class RecordedBaseline:
         if recorded is None:
             self.diffs[resource.urn] = Diff("create")
             return None
-        upstream = frozenset(
-            self.types[dep] for dep in resource.depends_on if self._action(dep) in ("create", "replace")
-        )
+        renewed = {dep for dep in resource.depends_on if self._action(dep) in ("create", "replace")}
+        upstream = frozenset(self.types[dep] for dep in renewed)
+        # A value is only unknown because of what it was computed from, not because of depends_on.
+        fed = frozenset(key for key, urns in resource.property_dependencies.items() if renewed & set(urns))
         diff = diff_resource(
             resource.type,
             resource.inputs,
@@ -127,6 +128,7 @@ class RecordedBaseline:
             provider_replaced=self._action(resource.provider) == "replace",
             provider_inputs=self.inputs.get(resource.provider),
             tainted=recorded.replace,
+            fed_by_renewed=fed,
         )
         self.diffs[resource.urn] = diff
         if diff.action == "replace" or not resource.custom:

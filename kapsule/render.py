@@ -78,6 +78,8 @@ class Resource:
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """For each input property, the resources its value came from (not `depends_on`)."""
     provider: str = ""
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -219,6 +221,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=sorted(request.ignoreChanges),
             depends_on=sorted(request.dependencies),
+            property_dependencies={key: sorted(deps.urns) for key, deps in request.propertyDependencies.items()},
             provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
             secret_outputs=sorted(request.additionalSecretOutputs),
         )

@@ -74,8 +74,10 @@ def test_a_node_type_change_replaces_the_pool_and_says_what_it_destroys(tmp_path
     assert pool.changed["nodeType"] == ("DEV1-M", "DEV1-L")
     assert pool.reasons == ["nodeType changed: the provider replaces the resource"]
     assert "every node of the pool" in pool.destroys
-    # The Kubernetes provider waits for the pool, but the cluster stays: nothing in it is replaced.
+    # The Kubernetes provider waits for the pool, but its kubeconfig comes from the cluster, which stays:
+    # the provider and every object on it are untouched.
     assert {k: v for k, v in changes(plan).items() if v == "replace"} == {("scaleway:kubernetes/pool:Pool", "default"): "replace"}
+    assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").action == "same"
     assert plan.exit_code == EXIT_DESTRUCTIVE
 
 
@@ -226,7 +228,7 @@ def test_cli_reads_the_local_backend_checkpoint_and_exits_by_severity(tmp_path):
     assert kapsule("plan", "--stack", "staging", cwd=project, env=env).returncode == EXIT_NO_CHANGES
     dev = kapsule("plan", "--stack", "dev", cwd=project, env=env)
     assert dev.returncode == EXIT_DESTRUCTIVE, dev.stderr
-    assert f"against {backend}/.pulumi/stacks/kapsule/dev.json: 1 to update, 1 to replace, " in dev.stdout
+    assert f"against {backend}/.pulumi/stacks/kapsule/dev.json: 1 to replace, " in dev.stdout
     assert "nodeType: DEV1-M -> DEV1-L" in dev.stdout
     every = kapsule("plan", "--all", "--format", "json", cwd=project, env=env)
     assert every.returncode == EXIT_DESTRUCTIVE
@@ -300,3 +302,12 @@ def test_the_plan_shows_what_the_program_warns_about(tmp_path, deployed):
         "cloud controller defines; it will be ignored"
     )
     assert one(plan, "kubernetes:core/v1:Service", "api").action == "update"
+
+
+def test_unsetting_an_optional_computed_cluster_field_is_no_change(tmp_path):
+    def with_cidrs(config):
+        config["kapsule:cluster"].update(pod_cidr="100.64.0.0/15", service_cidr="10.32.0.0/20", service_dns_ip="10.32.0.10")
+
+    state = recorded.write(tmp_path / "dev.json", recorded.export(render_stack("dev", with_cidrs)))
+    plan = plan_stack("dev", copy_project(tmp_path / "project"), read_state(state))
+    assert changes(plan) == {} and plan.exit_code == EXIT_NO_CHANGES

@@ -122,3 +122,18 @@ def test_merges_deploy_dev_then_staging_then_prod_in_their_environments():
     assert up["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
     artifact = next(s for s in up["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert artifact["with"]["name"] == "recorded-state-${{ inputs.stack }}"
+
+
+def test_the_deploy_creates_the_export_directory_before_exporting():
+    # `pulumi stack export --file` does not create missing directories: without this every deploy fails after `up`.
+    up = workflow("deploy-stack.yml")["jobs"]["up"]
+    export = next(s for s in up["steps"] if "pulumi stack export" in s.get("run", ""))
+    lines = [line.strip() for line in export["run"].splitlines() if line.strip()]
+    assert lines[0] == "mkdir -p recorded-state" and lines[1].startswith("pulumi stack export")
+
+
+def test_pull_requests_plan_against_recorded_state_or_say_nothing_is_deployed():
+    job = next(j for j in workflow("pull-request.yml")["jobs"].values() if any(s.get("id") == "plan" for s in j["steps"]))
+    plans = {s["id"]: s for s in job["steps"] if s.get("id", "").startswith("plan")}
+    assert "STATE=recorded-state" in plans["plan"]["run"] and plans["plan"]["if"] == "steps.deployment.outputs.run-id != ''"
+    assert "NO_STATE=1" in plans["plan-new"]["run"] and plans["plan-new"]["if"] == "steps.deployment.outputs.run-id == ''"
