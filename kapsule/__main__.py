@@ -27,9 +27,9 @@ from components.version_catalog import today as catalog_today
 from policy.rules import PolicyConfigError
 
 from .config import StackConfigError
-from .plan import EXIT_INVALID, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
+from .plan import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
 from .render import ROOT
-from .state import StateError, find_state
+from .state import NoState, StateError, find_state
 
 
 def stacks(root: Path) -> list[str]:
@@ -79,6 +79,15 @@ def parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
     plan.add_argument("--today", type=date.fromisoformat, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    cost = commands.add_parser("cost", help="each stack's monthly cost and carbon, per resource, from the price catalog")
+    cost_which = cost.add_mutually_exclusive_group(required=True)
+    cost_which.add_argument("--stack", type=stack_name, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    cost_which.add_argument("--all", action="store_true", help="every stack under stacks/")
+    cost.add_argument("--state", type=Path, help="recorded state, as for plan: current pool sizes and the change; default: the local backend's, if any")
+    cost.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    prices = commands.add_parser("prices", help="the price catalog: refresh it from Scaleway's public product catalog")
+    prices.add_argument("action", choices=("refresh",))
+    prices.add_argument("--zone", default="fr-par-1", help="the zone (and its region) to price (default fr-par-1)")
     versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
     versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
@@ -119,23 +128,32 @@ def refresh_versions(region: str) -> int:
     return 0
 
 
-def plan_one(name: str, state: Optional[Path], required: bool = True) -> Plan | Invalid:
-    """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result."""
+def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: bool = False) -> Plan | Invalid:
+    """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result.
+
+    `lenient`: state that cannot be found (a remote backend) means none, instead of an error.
+    """
     stack_file = f"stacks/Pulumi.{name}.yaml"
     try:
-        return plan_stack(name, ROOT, find_state(name, ROOT, state, required=required))
+        try:
+            recorded = find_state(name, ROOT, state, required=required)
+        except NoState:
+            if not lenient:
+                raise
+            recorded = None
+        return plan_stack(name, ROOT, recorded)
     except (StackConfigError, StateError, PolicyConfigError, TodayError) as error:
         return Invalid(stack=name, stack_file=stack_file, error=str(error))
     except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
         return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
 
 
-def _plan_child(name: str, state: Optional[Path], required: bool, send: Any) -> None:
-    send.send(plan_one(name, state, required))
+def _plan_child(name: str, state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
+    send.send(plan_one(name, state, required, lenient))
     send.close()
 
 
-def plan_stacks(names: list[str], state: Optional[Path], required: bool = True) -> list[Plan | Invalid]:
+def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, lenient: bool = False) -> list[Plan | Invalid]:
     """Plan several stacks, each in a forked process when there are several cores; results keep `names` order.
 
     Every stack renders in its own process and event loop, so the results are the same either way. A
@@ -143,7 +161,7 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True) 
     """
     workers = min(len(names), os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [plan_one(name, state, required) for name in names]
+        return [plan_one(name, state, required, lenient) for name in names]
     context = multiprocessing.get_context("fork")
     results: dict[str, Plan | Invalid] = {}
     waiting = list(names)
@@ -152,7 +170,7 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True) 
         while waiting and len(running) < workers:
             name = waiting.pop(0)
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_plan_child, args=(name, state, required, send), daemon=True)
+            process = context.Process(target=_plan_child, args=(name, state, required, lenient, send), daemon=True)
             process.start()
             send.close()
             running[receive] = (name, process)
@@ -172,10 +190,33 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True) 
     return [results[name] for name in names]
 
 
+def show_cost(args: argparse.Namespace) -> int:
+    """Print each stack's monthly cost; exit 1 if a stack cannot be rendered or a product has no price."""
+    from .cost_report import format_cost_json, format_cost_markdown, format_cost_text
+
+    names = stacks(ROOT) if args.all else [args.stack]
+    if not names:
+        print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
+        return EXIT_INVALID
+    results = plan_stacks(names, args.state, required=args.state is not None, lenient=args.state is None)
+    for result in results:
+        if isinstance(result, Invalid):
+            print(result.error, file=sys.stderr)
+    plans = [r for r in results if isinstance(r, Plan)]
+    if args.format == "json":
+        sys.stdout.write(format_cost_json(results))
+    elif args.format == "markdown":
+        sys.stdout.write(format_cost_markdown(results))
+    else:
+        sys.stdout.write(format_cost_text(plans))
+    unpriced = any(plan.cost and plan.cost.after.unpriced for plan in plans)
+    return EXIT_INVALID if unpriced or len(plans) < len(results) else EXIT_NO_CHANGES
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)
-    if args.today is not None:
+    if getattr(args, "today", None) is not None:
         os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
     try:
         day = catalog_today()
@@ -186,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "refresh":
             return refresh_versions(args.region)
         return show_versions(day)
+    if args.command == "prices":
+        from .prices import refresh_prices
+
+        return refresh_prices(args.zone)
+    if args.command == "cost":
+        return show_cost(args)
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID

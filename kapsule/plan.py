@@ -12,6 +12,7 @@ from components.versions import VERSION, cni_problem, pool_problem, upgrade_prob
 from policy.rules import Subject, evaluate, stack_config
 
 from .config import read_stack_file, stack_file_path
+from .cost import CostChange, Priced, money_range, price_stack, signed_range
 from .diff import CLUSTER, POOL, Action, Diff, destroys, diff_resource
 from .render import ROOT, Resource, Sealed, Secret, Unknown, render
 from .state import RecordedResource, RecordedState
@@ -51,6 +52,8 @@ class Plan:
     outputs: dict[str, Any]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    cost: Optional[CostChange] = None
+    """The monthly cost before (recorded state) and after the plan."""
 
     def count(self, action: Action) -> int:
         """How many resources take an action."""
@@ -168,16 +171,36 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
     for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
+    cost = stack_cost(rendering.resources, state)
+    warnings += [f"cost: {item}" for item in cost.after.unpriced]
     return Plan(
         stack=stack,
         stack_file=stack_file,
         state=state.source if state else None,
         changes=changes,
         outputs=rendering.outputs,
+        cost=cost,
         errors=[f"{stack_file}: {problem}" for problem in errors],
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
+
+
+def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> CostChange:
+    """The monthly cost of what the stack file declares, and of what the state recorded as live.
+
+    An autoscaled pool's current size comes from the state: the program only knows its bounds.
+    """
+
+    def live(urn: str) -> dict[str, Any]:
+        recorded = state.get(urn) if state else None
+        return dict(recorded.outputs) if recorded else {}
+
+    after = price_stack(Priced(r.urn, r.type, r.name, r.inputs, live(r.urn)) for r in resources)
+    before = None
+    if state is not None:
+        before = price_stack(Priced(r.urn, r.type, r.name, r.inputs, r.outputs) for r in state.resources.values() if _owned(r))
+    return CostChange(after=after, before=before)
 
 
 def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]) -> Change:
@@ -377,6 +400,8 @@ def format_text(plan: Plan) -> str:
         indent = "    " * depth
         lines.append(f"{indent}{SYMBOLS[change.action]:<2} {resource.type}  {resource.name}{_flags(resource)}")
         lines += [f"{indent}      {line}" for line in _detail(change)]
+    if plan.cost is not None:
+        lines += ["", plan.cost.line()]
     lines += ["", "Outputs:"]
     lines += [f"    {key}: {display(value)}" for key, value in sorted(plan.outputs.items())]
     for label, items in (("Error", plan.errors), ("Warning", plan.warnings)):
@@ -416,6 +441,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
                     for change in result.changes
                 ],
                 "outputs": masked(result.outputs),
+                "cost": result.cost.document() if result.cost is not None else None,
             }
         )
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -427,14 +453,21 @@ MARKDOWN_MARKER = "<!-- kapsule-plan -->"
 
 def format_markdown(results: list[Plan | Invalid]) -> str:
     """Plans as one pull-request comment: a summary table, then each stack's changes in a diff block."""
-    lines = [MARKDOWN_MARKER, "## Kapsule plan", "", "| Stack | Create | Update | Replace | Delete | Unchanged | Verdict |"]
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    lines = [
+        MARKDOWN_MARKER,
+        "## Kapsule plan",
+        "",
+        "| Stack | Create | Update | Replace | Delete | Unchanged | Verdict | Monthly cost | Change |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
     for result in results:
         if isinstance(result, Invalid):
-            lines.append(f"| `{result.stack}` | | | | | | invalid stack file |")
+            lines.append(f"| `{result.stack}` | | | | | | invalid stack file | | |")
             continue
         counts = " | ".join(str(result.count(a)) for a in ("create", "update", "replace", "delete", "same"))
-        lines.append(f"| `{result.stack}` | {counts} | {_verdict(result)} |")
+        cost = result.cost
+        money = f"{money_range(cost.after.low, cost.after.high, cost.after.currency)} | {signed_range(*cost.delta, cost.after.currency)}" if cost else " | "
+        lines.append(f"| `{result.stack}` | {counts} | {_verdict(result)} | {money} |")
     sections = [_markdown_section(result) for result in results]
     body = "\n".join(lines) + "\n"
     for index, section in enumerate(sections):
@@ -458,6 +491,8 @@ def _markdown_section(result: Plan | Invalid) -> str:
     if isinstance(result, Invalid):
         return f"\n### `{result.stack}`: invalid\n\n```text\n{_fence_safe(result.error)}\n```\n"
     lines = ["", f"### `{result.stack}`: {summary(result)}", "", f"`{result.stack_file}`, {_state_line(result)}.", ""]
+    if result.cost is not None:
+        lines += [result.cost.line() + ".", ""]
     for error in result.errors:
         lines += ["> [!CAUTION]", f"> {error}", ""]
     for warning in result.warnings:

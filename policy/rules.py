@@ -168,6 +168,22 @@ def _source_ranges(resources, settings):
     return found
 
 
+def _budget(resources, settings):
+    from kapsule.cost import Priced, money, price_stack  # the same numbers as `kapsule cost` and the plan
+
+    limit = settings["maxMonthly"]
+    if limit <= 0:
+        return []
+    cost = price_stack(Priced(r.urn, r.type, r.name, r.props) for r in resources)
+    spent = cost.high if settings["bound"] == "high" else cost.low
+    found = []
+    if spent > limit:
+        at = "with every autoscaled pool at its maximum" if settings["bound"] == "high" else "at its minimum size"
+        found.append((None, f"the stack costs {money(spent, cost.currency)} a month {at}, over its budget of {money(limit, cost.currency)}"))
+    found += [(None, f"not in the budget: {item}") for item in cost.unpriced]
+    return found
+
+
 RULES: tuple[Rule, ...] = (
     Rule("prod-autohealing", "Production pools have autohealing on.", "disabled", _autohealing),
     Rule(
@@ -200,6 +216,14 @@ RULES: tuple[Rule, ...] = (
         {"requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
     ),
     Rule("load-balancer-source-ranges", "Public load balancers restrict their source ranges.", "advisory", _source_ranges),
+    Rule(
+        "max-monthly-cost",
+        "The stack's monthly cost (the price catalog, 730 hours) stays within its budget.",
+        "disabled",
+        _budget,
+        {"maxMonthly": 0, "bound": "high"},
+        {"maxMonthly": {"type": "number", "minimum": 0}, "bound": {"type": "string", "enum": ["low", "high"]}},
+    ),
 )
 
 

@@ -259,12 +259,15 @@ def test_outputs_are_byte_identical_and_never_show_a_secret(tmp_path):
 
 def test_markdown_is_one_comment_with_a_summary_row_per_stack(tmp_path, deployed):
     project = copy_project(tmp_path / "project", {"prod": lambda c: c["kapsule:pools"]["fr-par-2"].update(node_type="PRO2-M")})
+    policy = project / "policy" / "config" / "prod.json"
+    policy.write_text(policy.read_text().replace('"maxMonthly": 6000', '"maxMonthly": 9000'))  # larger nodes cost more
     result = kapsule("plan", "--all", "--state", str(deployed["dev"].parent), "--format", "markdown", cwd=project)
-    assert result.returncode == EXIT_DESTRUCTIVE
+    assert result.returncode == EXIT_DESTRUCTIVE, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "<!-- kapsule-plan -->"
     assert "| `dev` | 0 | 0 | 0 | 0 |" in result.stdout and "| no changes |" in result.stdout
-    assert [line for line in lines if line.startswith("| `prod`")][0].endswith("| **destructive** |")
+    prod = [line for line in lines if line.startswith("| `prod`")][0]
+    assert "| **destructive** |" in prod and prod.endswith(" |") and "+EUR" in prod
     assert "> Replacing `fr-par-2` (scaleway:kubernetes/pool:Pool) destroys every node of the pool" in result.stdout
     assert "!     nodeType: PRO2-S -> PRO2-M" in result.stdout
 
