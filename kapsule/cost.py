@@ -17,15 +17,12 @@ from typing import Any, Iterable, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .names import CLUSTER, LB_IP, POOL, REGISTRY, SERVICE
+from .names import PUBLIC_GATEWAY as GATEWAY
+from .names import PUBLIC_GATEWAY_IP as GATEWAY_IP
+
 PRICES_FILE = Path(__file__).resolve().parent.parent / "components" / "prices.json"
 
-CLUSTER = "scaleway:kubernetes/cluster:Cluster"
-POOL = "scaleway:kubernetes/pool:Pool"
-REGISTRY = "scaleway:registry/namespace:Namespace"
-LB_IP = "scaleway:loadbalancers/ip:Ip"
-GATEWAY = "scaleway:network/publicGateway:PublicGateway"
-GATEWAY_IP = "scaleway:network/publicGatewayIp:PublicGatewayIp"
-SERVICE = "kubernetes:core/v1:Service"
 LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/scw-loadbalancer-type"
 #: The load balancer offer the Scaleway cloud controller creates when a Service names none.
 DEFAULT_LB_TYPE = "LB-S"

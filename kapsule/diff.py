@@ -10,18 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Optional
 
+from .names import (
+    API_KEY,
+    CLUSTER,
+    GATEWAY_NETWORK,
+    HELM_RELEASE,
+    K8S_PROVIDER,
+    LB_IP,
+    NAMESPACE,
+    POOL,
+    PRIVATE_NETWORK,
+    PUBLIC_GATEWAY,
+    PUBLIC_GATEWAY_IP,
+    REGISTRY,
+    SECRET,
+    SERVICE,
+    VPC,
+)
 from .render import SEALED, Secret, Unknown
 from .state import RecordedResource
 
 Action = Literal["create", "update", "replace", "delete", "same"]
 
-CLUSTER = "scaleway:kubernetes/cluster:Cluster"
-POOL = "scaleway:kubernetes/pool:Pool"
-PRIVATE_NETWORK = "scaleway:network/privateNetwork:PrivateNetwork"
-REGISTRY = "scaleway:registry/namespace:Namespace"
-LB_IP = "scaleway:loadbalancers/ip:Ip"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
-SERVICE = "kubernetes:core/v1:Service"
 
 #: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.
 REPLACE_ON: dict[str, tuple[str, ...]] = {
@@ -43,16 +53,16 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     ),
     PRIVATE_NETWORK: ("ipv4Subnet", "vpcId", "region", "projectId"),
     REGISTRY: ("name", "region", "projectId"),
-    "scaleway:network/vpc:Vpc": ("region", "projectId"),
-    "scaleway:network/publicGateway:PublicGateway": ("zone", "projectId", "ipId"),
-    "scaleway:network/publicGatewayIp:PublicGatewayIp": ("zone", "projectId"),
-    "scaleway:network/gatewayNetwork:GatewayNetwork": ("gatewayId", "privateNetworkId", "zone"),
+    VPC: ("region", "projectId"),
+    PUBLIC_GATEWAY: ("zone", "projectId", "ipId"),
+    PUBLIC_GATEWAY_IP: ("zone", "projectId"),
+    GATEWAY_NETWORK: ("gatewayId", "privateNetworkId", "zone"),
     LB_IP: ("zone", "projectId", "isIpv6"),
-    "scaleway:iam/apiKey:ApiKey": ("applicationId", "expiresAt", "defaultProjectId"),
-    "kubernetes:core/v1:Namespace": ("metadata.name",),
-    "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type"),
+    API_KEY: ("applicationId", "expiresAt", "defaultProjectId"),
+    NAMESPACE: ("metadata.name",),
+    SECRET: ("metadata.name", "metadata.namespace", "type"),
     SERVICE: ("metadata.name", "metadata.namespace", "spec.clusterIP"),
-    "kubernetes:helm.sh/v3:Release": ("name", "namespace"),
+    HELM_RELEASE: ("name", "namespace"),
 }
 
 #: Top-level inputs that are Optional and Computed in the provider schema: when the program stops setting
@@ -64,10 +74,10 @@ COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     POOL: frozenset({"upgradePolicy", "rootVolumeType", "rootVolumeSizeInGb", "zone", "region", "securityGroupId"}),
     PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", "projectId"}),
     REGISTRY: frozenset({"region", "projectId"}),
-    "scaleway:network/vpc:Vpc": frozenset({"region", "projectId"}),
-    "scaleway:network/publicGateway:PublicGateway": frozenset({"zone", "projectId", "ipId"}),
+    VPC: frozenset({"region", "projectId"}),
+    PUBLIC_GATEWAY: frozenset({"zone", "projectId", "ipId"}),
     LB_IP: frozenset({"zone", "projectId"}),
-    "scaleway:iam/apiKey:ApiKey": frozenset({"defaultProjectId"}),
+    API_KEY: frozenset({"defaultProjectId"}),
 }
 
 #: Control plane types a cluster can move up to in place; anything else is not among its available types.
@@ -107,7 +117,6 @@ def _without_locality(value: Any) -> Any:
 COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {(CLUSTER, "privateNetworkId"): _without_locality}
 
 #: pulumi-kubernetes replaces a Secret whose data changes, unless its provider sets enableSecretMutable.
-SECRET = "kubernetes:core/v1:Secret"
 SECRET_DATA = ("data", "stringData")
 
 #: Replacements that depend on what changes upstream: the Kubernetes provider is replaced (and every
@@ -122,7 +131,7 @@ DESTROYS: dict[str, str] = {
     PRIVATE_NETWORK: "the private network the cluster and its nodes are attached to",
     REGISTRY: "every image pushed to the registry namespace",
     LB_IP: "the reserved load balancer IP address: DNS records pointing at it stop working",
-    "kubernetes:core/v1:Namespace": "the namespace and every workload, volume claim and secret in it",
+    NAMESPACE: "the namespace and every workload, volume claim and secret in it",
     SERVICE: "the Scaleway load balancer of the Service and, unless its IP is reserved, its address",
 }
 

@@ -21,6 +21,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
+from . import names
+
 PROJECT = "kapsule"
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
@@ -160,7 +162,7 @@ class KapsuleMocks(pulumi_mocks.Mocks):
 
 def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str) -> dict[str, Any]:
     """Outputs Scaleway computes for a resource, shaped as the provider returns them (camelCase)."""
-    if type_ == "scaleway:kubernetes/cluster:Cluster":
+    if type_ == names.CLUSTER:
         host = f"https://{ident}.api.k8s.{region}.scw.cloud:6443"
         token = hashlib.sha256(ident.encode()).hexdigest()
         config_file = (
@@ -174,14 +176,14 @@ def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str
             "kubeconfigs": [{"configFile": config_file, "host": host, "token": token, "clusterCaCertificate": "LS0t"}],
             "status": "ready",
         }
-    if type_ == "scaleway:registry/namespace:Namespace":
+    if type_ == names.REGISTRY:
         return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}", "projectId": _stable_id("project")}
-    if type_ == "scaleway:iam/apiKey:ApiKey":
+    if type_ == names.API_KEY:
         return {"accessKey": "SCW" + ident.replace("-", "")[:17].upper(), "secretKey": _stable_id(ident)}
-    if type_ == "scaleway:loadbalancers/ip:Ip":
+    if type_ == names.LB_IP:
         number = int(ident[:4], 16)
         return {"ipAddress": f"51.159.{number >> 8}.{number & 255}"}
-    if type_ == "scaleway:kubernetes/pool:Pool":
+    if type_ == names.POOL:
         return {"status": "ready"}
     return {}
 

@@ -18,26 +18,15 @@ from typing import Any, Callable, Literal, Mapping, Optional
 
 import jsonschema
 
+from kapsule.names import CLUSTER, LB_IP, POOL, PRIVATE_NETWORK, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, REGISTRY, SERVICE, VPC
+
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
-CLUSTER = "scaleway:kubernetes/cluster:Cluster"
-POOL = "scaleway:kubernetes/pool:Pool"
-PRIVATE_NETWORK = "scaleway:network/privateNetwork:PrivateNetwork"
-REGISTRY = "scaleway:registry/namespace:Namespace"
-SERVICE = "kubernetes:core/v1:Service"
 PRIVATE_LB = "service.beta.kubernetes.io/scw-loadbalancer-private"
 #: Scaleway resources of this project that carry tags (`key=value` strings).
-TAGGED = (
-    CLUSTER,
-    POOL,
-    PRIVATE_NETWORK,
-    "scaleway:network/vpc:Vpc",
-    "scaleway:network/publicGateway:PublicGateway",
-    "scaleway:network/publicGatewayIp:PublicGatewayIp",
-    "scaleway:loadbalancers/ip:Ip",
-)
+TAGGED = (CLUSTER, POOL, PRIVATE_NETWORK, VPC, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, LB_IP)
 
 
 @dataclass(frozen=True)
