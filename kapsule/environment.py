@@ -43,7 +43,10 @@ def read_config(project: Path) -> StackConfig:
     config = {key: decode_value(value) for key, value in {**get_config_env(), **CONFIG.get()}.items()}
     stack_file = Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml"
     secret_keys = set(get_config_secret_keys_env()) | {key for key in config if is_config_secret(key)}
-    secure_paths = read_stack_file(project / stack_file).secure_paths if (project / stack_file).is_file() else []
+    try:
+        secure_paths = read_stack_file(project / stack_file).secure_paths if (project / stack_file).is_file() else []
+    except StackConfigError as error:
+        raise InvalidStackConfig(error.stack_file, error.problems) from None
     leaves = secret_leaves(config, secret_keys, secure_paths)
     secrets = secret_values(config, leaves)
 

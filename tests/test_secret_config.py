@@ -151,3 +151,17 @@ def test_no_plan_format_prints_a_secure_value_recorded_in_clear(tmp_path):
     for text in (format_text(plan), format_json([plan]), format_markdown([plan])):
         assert PASSWORD not in text
         assert "[secret]" in text
+
+
+def test_a_stack_file_the_program_cannot_read_is_a_plain_error_under_pulumi_up(tmp_path, monkeypatch):
+    import pulumi
+
+    project = copy_project(tmp_path / "project")
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    stack_file.write_text(stack_file.read_text() + "  kapsule:region: nl-ams\n")  # a duplicate key
+    config, _ = decrypted(copy_project(tmp_path / "other", {"dev": with_secure_values}), "dev")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["kapsule:ingress"]))
+    rendering = render("dev", {}, [], program=project / "__main__.py", check=False)
+    assert isinstance(rendering.error, pulumi.RunError) and isinstance(rendering.error, StackConfigError)
+    assert "kapsule:region: is given twice" in str(rendering.error) and rendering.resources == []
