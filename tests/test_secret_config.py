@@ -165,3 +165,22 @@ def test_a_stack_file_the_program_cannot_read_is_a_plain_error_under_pulumi_up(t
     rendering = render("dev", {}, [], program=project / "__main__.py", check=False)
     assert isinstance(rendering.error, pulumi.RunError) and isinstance(rendering.error, StackConfigError)
     assert "kapsule:region: is given twice" in str(rendering.error) and rendering.resources == []
+
+
+def test_a_secure_value_inside_a_provider_input_type_is_sealed(tmp_path, monkeypatch):
+    import yaml
+
+    def oidc(config: dict[str, Any]) -> None:
+        config["kapsule:cluster"]["oidc"] = {"issuer_url": "https://idp.example.com", "client_id": SECURE}
+
+    project = copy_project(tmp_path / "project", {"dev": oidc})
+    config = yaml.safe_load((project / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
+    config["kapsule:cluster"]["oidc"]["client_id"] = PASSWORD
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["kapsule:cluster"]))
+    rendering = render("dev", {}, [], preview=False, program=project / "__main__.py")
+    cluster = rendering.one("scaleway:kubernetes/cluster:Cluster")
+    assert isinstance(cluster.inputs["openIdConnectConfig"], Secret)
+    assert PASSWORD in secret_strings(cluster.inputs["openIdConnectConfig"])
+    assert cluster.inputs["name"] == "kapsule-dev" and cluster.inputs["cni"] == "cilium"  # the rest of the key stays readable
+    assert leaks(rendering, PASSWORD) == []
