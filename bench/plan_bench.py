@@ -85,6 +85,8 @@ def main() -> int:
                 stack.unlink()
         bench_file = project / "stacks" / "Pulumi.bench.yaml"
         bench_file.write_text(yaml.safe_dump(synthetic_stack(project / "stacks" / "Pulumi.dev.yaml"), sort_keys=False))
+        policy = project / "policy" / "config"
+        (policy / "bench.json").write_text((policy / "dev.json").read_text())  # every stack has a policy config
         # No recorded state anywhere: every plan renders and prints every resource.
         env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{scratch}/no-state", "PYTHONWARNINGS": "ignore"}
         scenarios = {

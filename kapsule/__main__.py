@@ -148,43 +148,55 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
         return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
 
 
-def _plan_child(name: str, state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
-    send.send(plan_one(name, state, required, lenient))
+def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
+    for name in names:
+        send.send((name, plan_one(name, state, required, lenient)))
     send.close()
 
 
 def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, lenient: bool = False) -> list[Plan | Invalid]:
-    """Plan several stacks, each in a forked process when there are several cores; results keep `names` order.
+    """Plan several stacks in forked worker processes when there are several cores; results keep `names` order.
 
-    Every stack renders in its own process and event loop, so the results are the same either way. A
-    process that dies (killed, out of memory) costs its own stack's plan only, never a hang.
+    Every stack renders in its own event loop and context, so the results are the same either way. A
+    worker that dies (killed, out of memory) costs the plan of the stack it was on only, never a hang:
+    the stacks it had not reached go to a new worker.
     """
     workers = min(len(names), os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [plan_one(name, state, required, lenient) for name in names]
     context = multiprocessing.get_context("fork")
     results: dict[str, Plan | Invalid] = {}
-    waiting = list(names)
-    running: dict[Any, tuple[str, Any]] = {}
-    while waiting or running:
-        while waiting and len(running) < workers:
-            name = waiting.pop(0)
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_plan_child, args=(name, state, required, lenient, send), daemon=True)
-            process.start()
-            send.close()
-            running[receive] = (name, process)
+    running: dict[Any, tuple[Any, list[str]]] = {}
+
+    def start(chunk: list[str]) -> None:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_plan_child, args=(chunk, state, required, lenient, send), daemon=True)
+        process.start()
+        send.close()
+        running[receive] = (process, list(chunk))
+
+    for index in range(workers):
+        start(names[index::workers])
+    while running:
         for receive in wait(list(running)):
-            name, process = running.pop(receive)
+            process, pending = running[receive]
             try:
-                results[name] = receive.recv()
+                name, result = receive.recv()
+                results[name] = result
+                pending.remove(name)
+                if pending:
+                    continue
             except EOFError:
                 process.join()
-                results[name] = Invalid(
-                    stack=name,
-                    stack_file=f"stacks/Pulumi.{name}.yaml",
-                    error=f"stacks/Pulumi.{name}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
+                dead, rest = pending[0], pending[1:]
+                results[dead] = Invalid(
+                    stack=dead,
+                    stack_file=f"stacks/Pulumi.{dead}.yaml",
+                    error=f"stacks/Pulumi.{dead}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
                 )
+                if rest:
+                    start(rest)  # the stacks it had not reached get a process of their own
+            del running[receive]
             receive.close()
             process.join()
     return [results[name] for name in names]

@@ -238,16 +238,20 @@ def read_stack_file(path: Path) -> StackFile:
         raise StackConfigError(display, [("(file)", "does not exist")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise StackConfigError(display, [("(file)", f"cannot be read: {error}")]) from None
+    loader = SAFE_LOADER(text)
     try:
-        duplicate = _duplicate_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        node = loader.get_single_node()  # parsed once, checked for duplicate keys, then built safely
+        duplicate = _duplicate_key(node)
         if duplicate:
             path_, message = duplicate
             raise StackConfigError(display, [(path_, message)])
-        document = yaml.safe_load(text)
+        document = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as error:
         raise StackConfigError(display, [("(file)", f"is not valid YAML{_yaml_problem(error)}")]) from None
     except RecursionError:
         raise StackConfigError(display, [("(file)", "nests deeper than YAML can be read; stack files nest a few levels")]) from None
+    finally:
+        loader.dispose()
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -276,6 +280,8 @@ def read_stack_file(path: Path) -> StackFile:
     return StackFile(flat, secret_keys, secure_paths)
 
 
+#: PyYAML's safe loader, with libyaml's parser where the wheel has it: no Python object tags, ever.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: A stack file is a few KiB; a larger one (or a device that never ends) is refused before it is parsed.
 MAX_STACK_FILE_BYTES = 1024 * 1024
 

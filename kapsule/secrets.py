@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any, Iterable, Iterator, Optional
 
 import yaml
-from confusable_homoglyphs import confusables
 
 #: A leaf of a config value: (config key, then the keys and list indexes below it).
 LeafPath = tuple[Any, ...]
@@ -189,6 +188,8 @@ def _latin(name: str) -> str:
     text = "".join(ch for ch in unicodedata.normalize("NFKC", name) if unicodedata.category(ch) != "Cf")
     if text.isascii():
         return text
+    from confusable_homoglyphs import confusables  # its Unicode table takes a while to load: only for non-ASCII keys
+
     out = []
     for ch in text:
         if ch.isascii():

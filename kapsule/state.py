@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import zstandard
-
 from .render import PROJECT, SEALED, Secret
 
 #: The marker Pulumi puts in a JSON object that stands for a secret value.
@@ -183,15 +181,22 @@ def _load(path: Path, shown: str) -> Any:
         with path.open("rb") as handle:
             raw = handle.read(MAX_STATE_BYTES + 1)
             if raw[:2] == GZIP_MAGIC:
-                raw = _bounded(gzip.GzipFile(fileobj=io.BytesIO(raw)), shown)
+                with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+                    raw = _bounded(stream, shown)
             elif raw[:4] == ZSTD_MAGIC:
-                raw = _bounded(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)), shown)
+                import zstandard  # only for the file backend's zstd checkpoints
+
+                try:
+                    with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)) as stream:
+                        raw = _bounded(stream, shown)
+                except zstandard.ZstdError as error:
+                    raise StateError(f"{shown}: not a readable zstd checkpoint ({error})") from None
         if len(raw) > MAX_STATE_BYTES:
             raise StateError(f"{shown}: larger than {MAX_STATE_BYTES // 2**20} MiB; a stack's state is far smaller")
         return json.loads(raw)
     except StateError:
         raise
-    except (OSError, ValueError, EOFError, zstandard.ZstdError) as error:
+    except (OSError, ValueError, EOFError) as error:
         raise StateError(f"{shown}: not a readable Pulumi state file ({error})") from None
 
 

@@ -14,9 +14,9 @@ import fnmatch
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Optional
+from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 
-import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kapsule.names import CLUSTER, LB_IP, POOL, PRIVATE_NETWORK, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, REGISTRY, SERVICE, VPC
 
@@ -52,18 +52,58 @@ class Violation:
 Check = Callable[[list[Subject], Mapping[str, Any]], list[tuple[Optional[Subject], str]]]
 
 
+class Settings(BaseModel):
+    """A rule's settings: one home for their types, bounds and defaults, from which the pack's JSON schema comes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+NodeTypeList = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class MinNodes(Settings):
+    minNodes: int = Field(default=2, ge=1)
+
+
+class MinZones(Settings):
+    minZones: int = Field(default=2, ge=1)
+
+
+class AllowedNodeTypes(Settings):
+    allowedNodeTypes: NodeTypeList = ["DEV1-M", "DEV1-L", "DEV1-XL", "PRO2-*", "GP1-*", "POP2-*"]
+
+
+class RequiredTags(Settings):
+    requiredTags: list[Annotated[str, Field(min_length=1)]] = ["env", "owner"]
+
+
+class Budget(Settings):
+    maxMonthly: float = Field(default=0, ge=0)
+    bound: Literal["low", "high"] = "high"
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A rule: its name, what it asks, its enforcement level unless configured, its settings and their defaults."""
+    """A rule: its name, what it asks, its enforcement level unless configured, and its settings' model."""
 
     name: str
     description: str
     level: Level
     check: Check
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    """Each setting's default."""
-    schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Each setting's JSON schema: the pack declares it to the CLI, and the offline plan checks against it."""
+    model: Optional[type[Settings]] = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Each setting's default."""
+        return self.model().model_dump() if self.model else {}
+
+    @property
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """Each setting's JSON schema: the pack declares it to the CLI, and the offline plan checks the same model."""
+        if self.model is None:
+            return {}
+        properties = self.model.model_json_schema()["properties"]
+        return {key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()}
 
     def run(self, resources: list[Subject], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
         """Judge every resource; `settings` override the rule's defaults."""
@@ -180,10 +220,9 @@ RULES: tuple[Rule, ...] = (
         "Production pools are autoscaled with at least two nodes.",
         "disabled",
         _autoscaled,
-        {"minNodes": 2},
-        {"minNodes": {"type": "integer", "minimum": 1}},
+        MinNodes,
     ),
-    Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", _zones, {"minZones": 2}, {"minZones": {"type": "integer", "minimum": 1}}),
+    Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", _zones, MinZones),
     Rule("prod-private-registry", "Production registry namespaces are private.", "disabled", _private_registry),
     Rule("prod-keep-volumes", "Deleting a production cluster keeps its volumes (delete_additional_resources false).", "disabled", _keep_volumes),
     Rule("prod-protected", "Production cluster, private network and registry namespace are protected.", "disabled", _protected),
@@ -193,16 +232,14 @@ RULES: tuple[Rule, ...] = (
         "Pools use node types the platform team allows.",
         "mandatory",
         _node_types,
-        {"allowedNodeTypes": ["DEV1-M", "DEV1-L", "DEV1-XL", "PRO2-*", "GP1-*", "POP2-*"]},
-        {"allowedNodeTypes": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}},
+        AllowedNodeTypes,
     ),
     Rule(
         "required-tags",
         "Tagged Scaleway resources carry the required tags.",
         "mandatory",
         _tags,
-        {"requiredTags": ["env", "owner"]},
-        {"requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1}}},
+        RequiredTags,
     ),
     Rule("load-balancer-source-ranges", "Public load balancers restrict their source ranges.", "advisory", _source_ranges),
     Rule(
@@ -210,8 +247,7 @@ RULES: tuple[Rule, ...] = (
         "The stack's monthly cost (the price catalog, 730 hours) stays within its budget.",
         "disabled",
         _budget,
-        {"maxMonthly": 0, "bound": "high"},
-        {"maxMonthly": {"type": "number", "minimum": 0}, "bound": {"type": "string", "enum": ["low", "high"]}},
+        Budget,
     ),
 )
 
@@ -250,15 +286,16 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
 
 
 def _check_setting(rule: Rule, key: str, value: Any, source: str) -> None:
-    """A setting against the JSON schema the pack declares for it: `"PRO2-*"` is not a list of types."""
-    schema = rule.schema[key]
+    """A setting against the rule's settings model, the one the pack's JSON schema comes from: `"PRO2-*"` is no list."""
+    assert rule.model is not None
     try:
-        jsonschema.validate(value, schema)
-    except jsonschema.ValidationError as error:
-        where = "".join(f"[{part}]" for part in error.absolute_path)
+        rule.model.model_validate({key: value})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = "".join(f"[{part}]" for part in problem["loc"][1:])
         raise PolicyConfigError(
-            f"{source}: {rule.name}.{key}{where}: {json.dumps(error.instance)[:60]} is not valid: {error.message}; "
-            f"expected {json.dumps(schema)} (default {json.dumps(rule.settings[key])})"
+            f"{source}: {rule.name}.{key}{where}: {json.dumps(problem['input'])[:60]} is not valid: {problem['msg']}; "
+            f"expected {json.dumps(rule.schema[key])} (default {json.dumps(rule.settings[key])})"
         ) from None
 
 
