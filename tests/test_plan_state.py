@@ -314,3 +314,15 @@ def test_unsetting_an_optional_computed_cluster_field_is_no_change(tmp_path):
     state = recorded.write(tmp_path / "dev.json", recorded.export(render_stack("dev", with_cidrs)))
     plan = plan_stack("dev", copy_project(tmp_path / "project"), read_state(state))
     assert changes(plan) == {} and plan.exit_code == EXIT_NO_CHANGES
+
+
+def test_turning_on_mutable_secrets_updates_the_provider_and_nothing_on_it(tmp_path, deployed):
+    # State recorded before the provider set enableSecretMutable. pulumi-kubernetes' DiffConfig replaces a
+    # provider only when its active cluster changes, so the new setting is an update of the provider alone.
+    document = json.loads(deployed["dev"].read_text())
+    provider = next(r for r in document["deployment"]["resources"] if r["type"] == "pulumi:providers:kubernetes")
+    del provider["inputs"]["enableSecretMutable"]
+    plan = plan_after(tmp_path, deployed, "dev", state=recorded.write(tmp_path / "before.json", document))
+    assert changes(plan) == {("pulumi:providers:kubernetes", "cluster-kubernetes"): "update"}
+    assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").changed == {"enableSecretMutable": (None, "true")}
+    assert plan.exit_code == EXIT_CHANGES
