@@ -71,7 +71,7 @@ COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     CLUSTER: frozenset(
         {"type", "autoscalerConfig", "autoUpgrade", "openIdConnectConfig", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"}
     ),
-    POOL: frozenset({"upgradePolicy", "rootVolumeType", "rootVolumeSizeInGb", "zone", "region", "securityGroupId"}),
+    POOL: frozenset({"minSize", "maxSize", "upgradePolicy", "rootVolumeType", "rootVolumeSizeInGb", "zone", "region", "securityGroupId"}),
     PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", "projectId"}),
     REGISTRY: frozenset({"region", "projectId"}),
     VPC: frozenset({"region", "projectId"}),
@@ -113,8 +113,17 @@ def _without_locality(value: Any) -> Any:
     return value.rsplit("/", 1)[-1] if isinstance(value, str) else value
 
 
+def _without_case_and_hyphens(value: Any) -> Any:
+    """`DEV1-M` and `dev1m` are one node type to the provider."""
+    return value.lower().replace("-", "") if isinstance(value, str) else value
+
+
 #: How the provider normalises a value before comparing it (its DiffSuppressFunc).
-COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {(CLUSTER, "privateNetworkId"): _without_locality}
+COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    (CLUSTER, "privateNetworkId"): _without_locality,
+    (POOL, "nodeType"): _without_case_and_hyphens,
+    (POOL, "securityGroupId"): _without_locality,
+}
 
 #: pulumi-kubernetes replaces a Secret whose data changes, unless its provider sets enableSecretMutable.
 SECRET_DATA = ("data", "stringData")

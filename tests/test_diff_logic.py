@@ -165,3 +165,16 @@ def test_replacement_follows_nested_paths_and_annotation_keys():
     service = recorded("kubernetes:core/v1:Service", {"metadata": {"annotations": {"a.b/c-d": "1"}, "name": "api"}})
     diff = diff_resource(service.type, {"metadata": {"annotations": {"a.b/c-d": "2"}, "name": "api"}}, service)
     assert diff.action == "update" and diff.changed == {'metadata.annotations["a.b/c-d"]': ("1", "2")}
+
+
+def test_the_provider_normalises_node_types_and_ids_before_comparing():
+    pool = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "securityGroupId": "11111111-2222-3333-4444-555555555555"})
+    same = {"nodeType": "dev1m", "securityGroupId": "fr-par-1/11111111-2222-3333-4444-555555555555"}
+    assert diff_resource(POOL, same, pool).action == "same"
+    assert diff_resource(POOL, {**same, "nodeType": "DEV1-L"}, pool).action == "replace"
+
+
+def test_turning_autoscaling_off_leaves_the_live_bounds_alone():
+    pool = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "autoscaling": True, "minSize": 1, "maxSize": 3, "size": 1})
+    diff = diff_resource(POOL, {"nodeType": "DEV1-M", "autoscaling": False, "size": 2}, pool)
+    assert diff.action == "update" and set(diff.changed) == {"autoscaling", "size"}
