@@ -75,7 +75,7 @@ COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", "projectId"}),
     REGISTRY: frozenset({"region", "projectId"}),
     VPC: frozenset({"region", "projectId"}),
-    PUBLIC_GATEWAY: frozenset({"zone", "projectId", "ipId"}),
+    PUBLIC_GATEWAY: frozenset({"name", "zone", "projectId", "ipId", "bastionPort", "enableSmtp", "allowedIpRanges"}),
     LB_IP: frozenset({"zone", "projectId"}),
     API_KEY: frozenset({"defaultProjectId"}),
 }
@@ -123,6 +123,8 @@ COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {
     (CLUSTER, "privateNetworkId"): _without_locality,
     (POOL, "nodeType"): _without_case_and_hyphens,
     (POOL, "securityGroupId"): _without_locality,
+    (PUBLIC_GATEWAY, "ipId"): _without_locality,
+    (PUBLIC_GATEWAY, "type"): lambda value: value.lower() if isinstance(value, str) else value,
 }
 
 #: pulumi-kubernetes replaces a Secret whose data changes, unless its provider sets enableSecretMutable.
