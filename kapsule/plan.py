@@ -168,7 +168,8 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
             + ". Check those resources in the console, then run `pulumi refresh` (or `pulumi cancel` if an update still holds the lock)"
         )
     policy_file = root / "policy" / "config" / f"{stack}.json"
-    subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
+    # Rules judge values as the policy SDK hands them over: a sealed property is read, never printed.
+    subjects = [Subject(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in rendering.resources]
     for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
@@ -196,10 +197,12 @@ def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> Cos
         recorded = state.get(urn) if state else None
         return dict(recorded.outputs) if recorded else {}
 
-    after = price_stack(Priced(r.urn, r.type, r.name, r.inputs, live(r.urn)) for r in resources)
+    after = price_stack(Priced(r.urn, r.type, r.name, unsealed(r.inputs), live(r.urn)) for r in resources)
     before = None
     if state is not None:
-        before = price_stack(Priced(r.urn, r.type, r.name, r.inputs, r.outputs) for r in state.resources.values() if _owned(r))
+        before = price_stack(
+            Priced(r.urn, r.type, r.name, unsealed(r.inputs), unsealed(r.outputs)) for r in state.resources.values() if _owned(r)
+        )
     return CostChange(after=after, before=before)
 
 
@@ -300,6 +303,17 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
         if problem:
             problems.append(f"kapsule:pools.{pool.name}.version: {problem}")
     return problems
+
+
+def unsealed(value: Any) -> Any:
+    """A value with its Secret wrappers removed, for rules and prices that read it and print nothing of it."""
+    if isinstance(value, Secret):
+        return unsealed(value.value)
+    if isinstance(value, dict):
+        return {key: unsealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unsealed(item) for item in value]
+    return value
 
 
 def _plain_str(value: Any) -> Optional[str]:

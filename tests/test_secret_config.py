@@ -184,3 +184,12 @@ def test_a_secure_value_inside_a_provider_input_type_is_sealed(tmp_path, monkeyp
     assert PASSWORD in secret_strings(cluster.inputs["openIdConnectConfig"])
     assert cluster.inputs["name"] == "kapsule-dev" and cluster.inputs["cni"] == "cilium"  # the rest of the key stays readable
     assert leaks(rendering, PASSWORD) == []
+
+
+def test_rules_still_read_a_property_sealed_around_a_secure_value(tmp_path):
+    # A secure tag seals each resource's whole `tags`; the required-tags rule must still see the other tags.
+    def secure_tag_without_owner(config: dict[str, Any]) -> None:
+        config["kapsule:tags"] = {"env": "dev", "billing": SECURE}
+
+    plan = plan_stack("dev", copy_project(tmp_path / "project", {"dev": secure_tag_without_owner}), None)
+    assert any("policy required-tags" in error and "missing tag(s) owner" in error for error in plan.errors)
