@@ -26,10 +26,12 @@ from components.pool import PoolSpec
 from components.registry import RegistryNamespaceSpec
 from components.spec import Spec, SpecError, Tags
 
+from . import names
+
 
 NAMESPACE = "kapsule"
 #: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
-SECRET_PLACEHOLDER = "[secret]"
+SECRET_PLACEHOLDER = names.SECRET_PLACEHOLDER
 #: Pool names become Pulumi logical names and node labels.
 POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 

@@ -7,6 +7,7 @@ identity fields (zone, region, project, parent ids) that Scaleway cannot move in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Optional
 
@@ -24,6 +25,7 @@ from .names import (
     PUBLIC_GATEWAY_IP,
     REGISTRY,
     SECRET,
+    SECRET_PLACEHOLDER,
     SERVICE,
     VPC,
 )
@@ -300,7 +302,24 @@ def _differs(old: Any, new: Any, upstream_changed: bool) -> bool:
         return upstream_changed and _any_leaf(new_plain, _unknown)
     if _any_leaf(new_plain, _unknown):
         return True
-    return old_plain != new_plain
+    return not _same(old_plain, new_plain)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal, where a `secure:` placeholder in the new value matches whatever plaintext the state holds.
+
+    The plan cannot decrypt a `secure:` value. A value that only became secret is no change to the
+    engine either: a bridged provider sees plaintext and reports no diff.
+    """
+    old, new = _reveal(old), _reveal(new)
+    if isinstance(new, str) and SECRET_PLACEHOLDER in new:
+        pattern = ".*".join(re.escape(part) for part in new.split(SECRET_PLACEHOLDER))
+        return isinstance(old, str) and re.fullmatch(pattern, old, re.S) is not None
+    if isinstance(new, dict) and isinstance(old, dict):
+        return new.keys() == old.keys() and all(_same(old[key], new[key]) for key in new)
+    if isinstance(new, list) and isinstance(old, list):
+        return len(new) == len(old) and all(_same(o, n) for o, n in zip(old, new))
+    return old == new
 
 
 def _has_secret(value: Any) -> bool:

@@ -1,4 +1,7 @@
-"""The type tokens the whole program shares: diff, cost, render and policy read them from here. Pure data."""
+"""The names the whole program shares: type tokens (diff, cost, render and policy read them from here),
+and the placeholder that stands for a `secure:` value the offline plan cannot decrypt. Pure data."""
+
+SECRET_PLACEHOLDER = "[secret]"
 
 CLUSTER = "scaleway:kubernetes/cluster:Cluster"
 POOL = "scaleway:kubernetes/pool:Pool"

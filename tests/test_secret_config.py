@@ -193,3 +193,27 @@ def test_rules_still_read_a_property_sealed_around_a_secure_value(tmp_path):
 
     plan = plan_stack("dev", copy_project(tmp_path / "project", {"dev": secure_tag_without_owner}), None)
     assert any("policy required-tags" in error and "missing tag(s) owner" in error for error in plan.errors)
+
+
+def test_a_value_that_only_became_secure_is_no_change(tmp_path):
+    # The engine's bridged provider sees plaintext both times and reports no diff; the plan cannot decrypt
+    # the new value, so its placeholder matches the recorded plaintext, around the rest of the property.
+    def in_clear(config: dict[str, Any]) -> None:
+        config["kapsule:ingress"]["values"] = {"env": [{"name": "AUTH", "value": PASSWORD}]}
+        config["kapsule:tags"]["billing"] = BILLING
+
+    def made_secure(config: dict[str, Any]) -> None:
+        config["kapsule:ingress"]["values"] = {"env": [{"name": "AUTH", "value": SECURE}]}
+        config["kapsule:tags"]["billing"] = SECURE
+
+    state = recorded.write(tmp_path / "dev.json", recorded.export(render_stack("dev", in_clear)))
+    plan = plan_stack("dev", copy_project(tmp_path / "project", {"dev": made_secure}), read_state(state))
+    assert [c.resource.urn for c in plan.changes if c.action != "same"] == []
+    # A neighbour that changes beside the secure value is still a change, and the plaintext is never shown.
+    def made_secure_and_more(config: dict[str, Any]) -> None:
+        made_secure(config)
+        config["kapsule:ingress"]["values"]["env"].append({"name": "MODE", "value": "strict"})
+
+    plan = plan_stack("dev", copy_project(tmp_path / "more", {"dev": made_secure_and_more}), read_state(state))
+    release = next(c for c in plan.changes if c.resource.type == "kubernetes:helm.sh/v3:Release")
+    assert release.action == "update" and PASSWORD not in format_text(plan)
