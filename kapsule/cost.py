@@ -204,34 +204,36 @@ class _Line:
         )
 
 
-def price_resource(resource: Priced, catalog: PriceCatalog) -> Optional[CostLine]:
-    """What one resource costs a month, or None for one that is not a Scaleway product (a Kubernetes object)."""
+def _one_product(resource: Priced) -> Optional[tuple[str, str, str, str]]:
+    """(catalog table, product, what the product is called, what the line says) for a single-product resource."""
     inputs = resource.inputs
     if resource.type == CLUSTER:
         kind = _text(inputs.get("type")) or "kapsule"
-        line = _Line(catalog, resource, f"{kind} control plane")
-        line.add(catalog.control_planes, kind, "control plane type")
-        return line.done()
-    if resource.type == POOL:
-        return _price_pool(resource, catalog)
+        return "control_planes", kind, "control plane type", f"{kind} control plane"
     if resource.type == SERVICE:
         spec = inputs.get("spec") or {}
         if not isinstance(spec, Mapping) or spec.get("type") != "LoadBalancer":
             return None
         annotations = (inputs.get("metadata") or {}).get("annotations") or {}
-        kind = _text(annotations.get(LB_TYPE_ANNOTATION)) if isinstance(annotations, Mapping) else None
-        line = _Line(catalog, resource, f"{kind or DEFAULT_LB_TYPE} load balancer")
-        line.add(catalog.load_balancers, kind or DEFAULT_LB_TYPE, "load balancer type")
-        return line.done()
+        kind = (_text(annotations.get(LB_TYPE_ANNOTATION)) if isinstance(annotations, Mapping) else None) or DEFAULT_LB_TYPE
+        return "load_balancers", kind, "load balancer type", f"{kind} load balancer"
     if resource.type in (LB_IP, GATEWAY_IP):
-        key = "load_balancer" if resource.type == LB_IP else "flexible"
-        line = _Line(catalog, resource, "reserved IP")
-        line.add(catalog.ips, key, "IP kind")
-        return line.done()
+        return "ips", "load_balancer" if resource.type == LB_IP else "flexible", "IP kind", "reserved IP"
     if resource.type == GATEWAY:
         kind = _text(inputs.get("type")) or "VPC-GW-S"
-        line = _Line(catalog, resource, f"{kind} public gateway")
-        line.add(catalog.public_gateways, kind, "public gateway type")
+        return "public_gateways", kind, "public gateway type", f"{kind} public gateway"
+    return None
+
+
+def price_resource(resource: Priced, catalog: PriceCatalog) -> Optional[CostLine]:
+    """What one resource costs a month, or None for one that is not a Scaleway product (a Kubernetes object)."""
+    if resource.type == POOL:
+        return _price_pool(resource, catalog)
+    product = _one_product(resource)
+    if product is not None:
+        table, key, label, what = product
+        line = _Line(catalog, resource, what)
+        line.add(getattr(catalog, table), key, label)
         return line.done()
     if resource.type == REGISTRY:
         gb = catalog.registry_estimated_gb
