@@ -40,7 +40,8 @@ def read_config(project: Path) -> StackConfig:
     leaves under those keys were `secure:`. Their plain text is kept in `StackConfig.secret_values`, so
     that `build` seals it wherever it reaches a resource, and no message ever prints it.
     """
-    config = {key: decode_value(value) for key, value in {**get_config_env(), **CONFIG.get()}.items()}
+    raw = {**get_config_env(), **CONFIG.get()}  # Pulumi's string map: structured values as JSON text
+    config = {key: decode_value(value) for key, value in raw.items()}
     stack_file = Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml"
     secret_keys = set(get_config_secret_keys_env()) | {key for key in config if is_config_secret(key)}
     try:
@@ -57,7 +58,7 @@ def read_config(project: Path) -> StackConfig:
     if leaks:
         raise refuse(leaks)
     try:
-        spec = parse(str(stack_file), config)
+        spec = parse(str(stack_file), raw)
     except StackConfigError as error:
         raise refuse(error.problems) from None
     try:
