@@ -207,6 +207,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.baseline = baseline
         self.registrations: dict[str, Resource] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine makes it: the parent's whole qualified type, then this type.
+
+        The engine (`Deployment.generateURN`) prefixes the parent's full `a$b` chain; the SDK's mock
+        monitor keeps only its last segment, which would name every grandchild differently from real state.
+        """
+        if parent and parent.split("::")[2] != "pulumi:pulumi:Stack":
+            type_ = parent.split("::")[2] + "$" + type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         if request.type == "pulumi:pulumi:Stack":
             return super().RegisterResource(request)

@@ -326,3 +326,15 @@ def test_turning_on_mutable_secrets_updates_the_provider_and_nothing_on_it(tmp_p
     assert changes(plan) == {("pulumi:providers:kubernetes", "cluster-kubernetes"): "update"}
     assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").changed == {"enableSecretMutable": (None, "true")}
     assert plan.exit_code == EXIT_CHANGES
+
+
+def test_urns_name_the_whole_parent_chain_as_the_engine_does():
+    # pulumi/pulumi's Deployment.generateURN prefixes the parent's full qualified type (`a$b`), not only
+    # its last segment as the SDK's mock monitor does. A pool's resource sits two components deep.
+    pool = render_stack("prod").by_type("scaleway:kubernetes/pool:Pool")[0]
+    assert pool.urn == (
+        "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool$scaleway:kubernetes/pool:Pool::fr-par-1"
+    )
+    assert pool.parent == "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool::fr-par-1"
+    top = render_stack("prod").one("kapsule:cluster:Cluster")
+    assert top.urn == "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster::cluster"  # the stack adds nothing
