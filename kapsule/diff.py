@@ -159,6 +159,10 @@ def destroys(type_: str, inputs: dict[str, Any]) -> Optional[str]:
     return text
 
 
+#: The label pulumi-kubernetes put on objects it created with client-side apply; its Check keeps it on
+#: an object whose recorded inputs have it, so the program not declaring it is no change.
+MANAGED_BY = ("app.kubernetes.io/managed-by", "pulumi")
+
 #: Top-level inputs the engine adds to a provider's recorded inputs; the program never declares them.
 ENGINE_INPUTS = frozenset({"version", "pluginDownloadURL"})
 
@@ -210,7 +214,8 @@ def diff_resource(
     changed: dict[str, tuple[Any, Any]] = {}
     bridged = "__defaults" in recorded.inputs
     defaults = recorded.defaults | COMPUTED_WHEN_UNSET.get(type_, frozenset())
-    for path, old, new in _walk(desired, recorded.inputs, "", top=True, bridged=bridged, defaults=defaults):
+    olds = _without_kept_label(recorded.inputs, desired) if type_.startswith("kubernetes:") else recorded.inputs
+    for path, old, new in _walk(desired, olds, "", top=True, bridged=bridged, defaults=defaults):
         if _ignored(path, ignore_changes):
             continue
         if type_.startswith("pulumi:providers:") and path in ENGINE_INPUTS:
@@ -245,6 +250,21 @@ def diff_resource(
     if reasons:
         return Diff("replace", changed, reasons)
     return Diff("update" if changed else "same", changed, [])
+
+
+def _without_kept_label(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    """Recorded inputs without the managed-by label, unless the program declares that label itself."""
+    metadata = olds.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    key, value = MANAGED_BY
+    declared = ((news.get("metadata") or {}).get("labels") or {}) if isinstance(news.get("metadata"), dict) else {}
+    if not isinstance(labels, dict) or labels.get(key) != value or key in declared:
+        return olds
+    rest = {k: v for k, v in labels.items() if k != key}
+    trimmed = {k: v for k, v in metadata.items() if k != "labels"}
+    if rest or "labels" in (news.get("metadata") or {}):
+        trimmed["labels"] = rest
+    return {**olds, "metadata": trimmed}
 
 
 def _top(path: str) -> str:

@@ -178,3 +178,12 @@ def test_turning_autoscaling_off_leaves_the_live_bounds_alone():
     pool = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "autoscaling": True, "minSize": 1, "maxSize": 3, "size": 1})
     diff = diff_resource(POOL, {"nodeType": "DEV1-M", "autoscaling": False, "size": 2}, pool)
     assert diff.action == "update" and set(diff.changed) == {"autoscaling", "size"}
+
+
+def test_the_managed_by_label_kubernetes_keeps_is_no_change():
+    # pulumi-kubernetes' Check re-adds `app.kubernetes.io/managed-by: pulumi` when the recorded inputs have it.
+    namespace = recorded("kubernetes:core/v1:Namespace", {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "pulumi"}}})
+    assert diff_resource(namespace.type, {"metadata": {"name": "apps", "labels": {}}}, namespace).action == "same"
+    assert diff_resource(namespace.type, {"metadata": {"name": "apps"}}, namespace).action == "same"
+    other = diff_resource(namespace.type, {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "helm"}}}, namespace)
+    assert other.action == "update"
