@@ -210,7 +210,8 @@ def show_cost(args: argparse.Namespace) -> int:
     if not names:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
         return EXIT_INVALID
-    results = plan_stacks(names, args.state, required=args.state is not None, lenient=args.state is None)
+    # Recorded state gives current pool sizes and the change; without --state, the local backend's if it has one.
+    results = plan_stacks(names, args.state, lenient=args.state is None)
     for result in results:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)

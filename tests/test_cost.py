@@ -39,8 +39,14 @@ def test_the_checked_in_catalog_follows_its_schema():
     allowed = next(r for r in rules if r.name == "allowed-node-types").settings["allowedNodeTypes"]
     for pattern in allowed:
         assert any(__import__("fnmatch").fnmatchcase(t, pattern) for t in catalog.node_types), pattern
-    # Until a refresh, every price is labelled as an estimate.
-    assert "estimate" in catalog.source and all(p.estimate for p in catalog.node_types.values())
+    # A price read from the public catalog names its SKU; a seeded one is labelled an estimate until then.
+    tables = (catalog.node_types, catalog.control_planes, catalog.load_balancers, catalog.public_gateways, catalog.ips)
+    for table in tables:
+        for name, price in table.items():
+            # The shared control planes are free by Scaleway's terms, not by an estimate.
+            assert price.estimate or price.sku or price.hourly == 0, f"{name}: a price that is not an estimate says where it came from"
+    if "seeded" in catalog.source:
+        assert all(price.estimate for table in tables for price in table.values() if price.hourly > 0)
 
 
 @pytest.mark.parametrize(
@@ -205,3 +211,30 @@ def test_cost_exits_1_on_an_unpriced_product(tmp_path):
     result = subprocess.run([sys.executable, "-m", "kapsule", "cost", "--stack", "dev"], cwd=project, capture_output=True, text=True, timeout=180)
     assert result.returncode == 1
     assert "Not priced: default: node type 'GP9-XXL' is not in the price catalog" in result.stdout
+
+
+def test_cost_reads_the_local_backend_for_current_sizes_and_the_change(tmp_path):
+    rendering = render_stack("dev")
+    pool = rendering.one("scaleway:kubernetes/pool:Pool")
+    backend = tmp_path / "backend"
+    recorded.write(
+        backend / ".pulumi" / "stacks" / "kapsule" / "dev.json",
+        recorded.checkpoint(rendering, overrides={pool.urn: {"currentSize": 2}}),
+    )
+    import os
+
+    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{backend}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=180, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)[0]
+    assert entry["state"].endswith(".pulumi/stacks/kapsule/dev.json") and entry["delta"] == {"low": 0.0, "high": 0.0}
+    line = next(r for r in entry["resources"] if r["type"] == "scaleway:kubernetes/pool:Pool")
+    assert line["current"] == round(load_prices().node_types["DEV1-M"].hourly * 730 * 2, 2)
+    # A remote backend without an export is no error for cost: it prices the stack file alone.
+    remote = subprocess.run(
+        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, env={**env, "PULUMI_BACKEND_URL": "s3://state"},
+    )
+    assert remote.returncode == 0 and json.loads(remote.stdout)[0]["before"] is None
