@@ -21,6 +21,7 @@ from components.annotations import (
     unknown_annotations,
 )
 from components.ingress import IngressSpec, chart_values, service_spec
+from kapsule.plan import unsealed
 from kapsule.render import Secret
 from tests.ccm_parser import PARSERS
 from tests.conftest import render_stack, stack_config
@@ -28,17 +29,6 @@ from tests.conftest import render_stack, stack_config
 SERVICE = "kubernetes:core/v1:Service"
 SECRET = "kubernetes:core/v1:Secret"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-
-
-def unmask(value):
-    """A manifest with secrets opened, for schema validation only."""
-    if isinstance(value, Secret):
-        return unmask(value.value)
-    if isinstance(value, dict):
-        return {k: unmask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unmask(v) for v in value]
-    return value
 
 
 def kubernetes_version(stack: str) -> str:
@@ -60,7 +50,7 @@ def test_manifests_are_valid_kubernetes_objects_for_the_stack_version(stack):
     manifests = [r for r in rendering.resources if r.type.startswith("kubernetes:core/v1:")]
     assert {r.type for r in manifests} >= {SERVICE, SECRET, "kubernetes:core/v1:Namespace"}
     for resource in manifests:
-        kubernetes_validate.validate(unmask(resource.inputs), version, strict=True)
+        kubernetes_validate.validate(unsealed(resource.inputs), version, strict=True)
 
 
 def test_every_emitted_annotation_is_defined_and_parses_as_the_controller_parses_it(stack):
@@ -162,7 +152,7 @@ def test_pull_secret_is_read_only_and_secret(stack):
         assert secret.inputs["type"] == "kubernetes.io/dockerconfigjson"
         data = secret.inputs["stringData"]
         assert isinstance(data, Secret) or isinstance(data[".dockerconfigjson"], Secret)
-        auth = json.loads(unmask(data)[".dockerconfigjson"])["auths"]["rg.fr-par.scw.cloud"]
+        auth = json.loads(unsealed(data)[".dockerconfigjson"])["auths"]["rg.fr-par.scw.cloud"]
         assert auth["username"] == "nologin" and auth["password"] == secret_key
         assert base64.b64decode(auth["auth"]).decode() == f"nologin:{secret_key}"
     assert secret_key not in json.dumps({k: str(v) for k, v in rendering.outputs.items()})
