@@ -17,7 +17,7 @@ from .pool import Pool, PoolSpec, TaintSpec, UpgradePolicySpec
 from .registry import RegistryNamespace, RegistryNamespaceSpec, RegistryPullSecret
 from .spec import Spec, SpecError
 from .version_catalog import Catalog, load_catalog
-from .versions import Version, cni_problem, pool_problem, upgrade_problem
+from .versions import Version, pool_problem, upgrade_problem
 
 __all__ = [
     "AutoUpgradeSpec",
@@ -48,7 +48,6 @@ __all__ = [
     "UpgradePolicySpec",
     "Catalog",
     "Version",
-    "cni_problem",
     "load_catalog",
     "pool_problem",
     "upgrade_problem",

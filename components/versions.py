@@ -79,13 +79,3 @@ def pool_problem(pool: str, cluster: str) -> Optional[str]:
             f"kubelets may be at most {KUBELET_SKEW} minors older than the API server"
         )
     return None
-
-
-def cni_problem(live: str, desired: str) -> Optional[str]:
-    """Why the CNI of an existing cluster cannot change, or None when it does not."""
-    if live == desired:
-        return None
-    return (
-        f"{live!r} -> {desired!r}: the CNI of an existing cluster can never change; Pulumi would replace the "
-        "cluster and destroy every workload on it. Keep the CNI, or build a new cluster (a new stack) and migrate"
-    )

@@ -27,8 +27,10 @@ from components.version_catalog import today as catalog_today
 from policy.rules import PolicyConfigError
 
 from .config import StackConfigError
-from .plan import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code, format_json, format_markdown, format_text, plan_stack
-from .render import ROOT
+from .plan import plan_stack
+from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
+from .report import format_json, format_markdown, format_text
+from .names import ROOT
 from .state import NoState, StateError, find_state
 
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .cost import CostChange, CostLine, money, money_range, signed_range
-from .plan import Invalid, Plan
+from .outcome import Invalid, Plan
 
 
 def _amount(line: CostLine, currency: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .names import (
     API_KEY,
@@ -29,10 +29,10 @@ from .names import (
     SERVICE,
     VPC,
 )
-from .render import SEALED, Secret, Unknown
+from .model import SEALED, Secret, Unknown
+from .outcome import Action
 from .state import RecordedResource
 
-Action = Literal["create", "update", "replace", "delete", "same"]
 
 
 #: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.

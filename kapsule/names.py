@@ -1,5 +1,13 @@
 """The names the whole program shares: type tokens (diff, cost, render and policy read them from here),
-and the placeholder that stands for a `secure:` value the offline plan cannot decrypt. Pure data."""
+the project and where it lives, and the placeholder that stands for a `secure:` value the offline plan
+cannot decrypt. Pure data."""
+
+from pathlib import Path
+
+#: The Pulumi project (`Pulumi.yaml`), the second part of every URN.
+PROJECT = "kapsule"
+#: The repository root: `Pulumi.yaml`, `__main__.py`, `stacks/`.
+ROOT = Path(__file__).resolve().parent.parent
 
 SECRET_PLACEHOLDER = "[secret]"
 

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Iterable, Optional
 
 from .cost import PRICES_FILE, PriceError, parse_prices
-from .plan import EXIT_INVALID
+from .outcome import EXIT_INVALID
 
 HOURS_PER_MONTH = 730
 #: Units of measure a price is per, in hours: anything else (per GB, per request) is not a time price.

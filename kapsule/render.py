@@ -9,7 +9,6 @@ import logging
 import runpy
 import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
@@ -22,95 +21,10 @@ from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from . import names
+from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown
+from .names import PROJECT, ROOT
 
-PROJECT = "kapsule"
-ROOT = Path(__file__).resolve().parent.parent
 MAIN = ROOT / "__main__.py"
-
-
-class Marker:
-    """A stand-in for a value this program cannot see; each subclass has a single instance."""
-
-    _instances: dict[type, "Marker"] = {}
-    text = ""
-
-    def __new__(cls) -> "Marker":
-        return Marker._instances.setdefault(cls, super().__new__(cls))
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-class Unknown(Marker):
-    """A value only the cloud knows, after apply."""
-
-    text = "(known after apply)"
-
-
-class Sealed(Marker):
-    """A secret recorded as ciphertext: its value is unknown here, and is not compared."""
-
-    text = "[secret]"
-
-
-UNKNOWN = Unknown()
-SEALED = Sealed()
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A value Pulumi keeps encrypted; rendered masked, never printed."""
-
-    value: Any
-
-    def __repr__(self) -> str:
-        return "[secret]"
-
-
-@dataclass
-class Resource:
-    """One registration as the engine would receive it."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str
-    custom: bool
-    inputs: dict[str, Any]
-    protect: bool = False
-    ignore_changes: list[str] = field(default_factory=list)
-    depends_on: list[str] = field(default_factory=list)
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    """For each input property, the resources its value came from (not `depends_on`)."""
-    provider: str = ""
-    id: str = ""
-    outputs: dict[str, Any] = field(default_factory=dict)
-    secret_outputs: list[str] = field(default_factory=list)
-    """Outputs the provider marks secret (the engine encrypts them in state)."""
-
-
-@dataclass
-class Rendering:
-    """What a stack's program declares: its resources (sorted by URN) and its stack outputs."""
-
-    stack: str
-    resources: list[Resource]
-    outputs: dict[str, Any]
-    error: Optional[BaseException] = None
-    """What the program raised, when `render(..., check=False)` was asked to keep going."""
-    warnings: list[str] = field(default_factory=list)
-    """What the program logged as warnings (`pulumi.log.warn`), in order."""
-
-    def by_type(self, type_: str) -> list[Resource]:
-        """The resources of one type token."""
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str) -> Resource:
-        """The single resource of a type token; fails when there is not exactly one."""
-        found = self.by_type(type_)
-        if len(found) != 1:
-            raise LookupError(f"{len(found)} resources of type {type_}, expected 1")
-        return found[0]
 
 
 def plain(value: Any) -> tuple[Any, bool]:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .render import PROJECT, SEALED, Secret
+from .model import SEALED, Secret
+from .names import PROJECT
 
 #: The marker Pulumi puts in a JSON object that stands for a secret value.
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"

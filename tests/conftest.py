@@ -12,7 +12,9 @@ import pytest
 
 from components.version_catalog import TODAY_VARIABLE
 from kapsule.config import read_stack_file, stack_file_path
-from kapsule.render import ROOT, Rendering, render
+from kapsule.names import ROOT
+from kapsule.model import Rendering
+from kapsule.render import render
 
 STACKS = ("dev", "staging", "prod")
 

@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kapsule.render import PROJECT, Rendering, Secret, Unknown
+from kapsule.names import PROJECT
+from kapsule.model import Rendering, Secret, Unknown
 from kapsule.state import SECRET_SIG, SECRET_SIG_KEY
 
 SCALEWAY_PROVIDER_VERSION = "1.60.0"

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kapsule.render import ROOT
-from kapsule.plan import EXIT_CHANGES
+from kapsule.names import ROOT
+from kapsule.outcome import EXIT_CHANGES
 from tests.conftest import render_stack
 
 

@@ -15,7 +15,7 @@ from scaleway.product_catalog.v2alpha1.marshalling import unmarshal_ListPublicCa
 from kapsule.cost import PRICES_FILE, Priced, PriceError, load_prices, parse_prices, price_stack
 from kapsule.plan import plan_stack
 from kapsule.prices import catalog_document
-from kapsule.render import ROOT
+from kapsule.names import ROOT
 from kapsule.state import read_state
 from policy.rules import RULES, Subject
 from tests import recorded
@@ -135,7 +135,7 @@ def test_the_plan_gives_the_cost_before_and_after_and_a_removal_is_negative(tmp_
     assert low == high == pytest.approx(-(lb + ip), abs=0.011)
     assert plan.cost.line().startswith(f"Monthly cost: EUR {plan.cost.after.low:,.2f} to")
     assert "change -EUR" in plan.cost.line()
-    from kapsule.plan import format_json, format_markdown, format_text
+    from kapsule.report import format_json, format_markdown, format_text
 
     assert json.loads(format_json([plan]))[0]["cost"]["delta"] == {"low": low, "high": high}
     assert "| Monthly cost | Change |" in format_markdown([plan]) and plan.cost.line() in format_text(plan)

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.versions import Version, cni_problem, pool_problem, upgrade_path, upgrade_problem
+from components.versions import Version, pool_problem, upgrade_path, upgrade_problem
+from kapsule.safety import cni_problem
 from kapsule.diff import diff_resource, forces_replacement
-from kapsule.render import SEALED, UNKNOWN, Secret
+from kapsule.model import SEALED, UNKNOWN, Secret
 from kapsule.state import RecordedResource, decode
 
 POOL = "scaleway:kubernetes/pool:Pool"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kapsule.render import ROOT
+from kapsule.names import ROOT
 from tests.conftest import copy_project
 
 

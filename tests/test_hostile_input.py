@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kapsule.config import StackConfigError, read_stack_file
-from kapsule.render import ROOT, render
+from kapsule.names import ROOT
+from kapsule.render import render
 from tests.conftest import STACKS, stack_config
 
 BASES = {stack: stack_config(stack)[0] for stack in STACKS}

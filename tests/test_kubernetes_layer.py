@@ -21,8 +21,8 @@ from components.annotations import (
     unknown_annotations,
 )
 from components.ingress import IngressSpec, chart_values, service_spec
-from kapsule.plan import unsealed
-from kapsule.render import Secret
+from kapsule.model import unsealed
+from kapsule.model import Secret
 from tests.ccm_parser import PARSERS
 from tests.conftest import render_stack, stack_config
 

@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 import pytest
 
-from kapsule.plan import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES, Plan, plan_stack
+from kapsule.plan import plan_stack
+from kapsule.outcome import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES, Plan
 from kapsule.state import read_state
 from tests import recorded
 from tests.conftest import STACKS, copy_project, render_stack
@@ -283,7 +284,7 @@ def test_an_unreadable_state_file_is_one_clear_error(tmp_path):
 
 def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, deployed):
     from kapsule import __main__ as cli
-    from kapsule.plan import format_json
+    from kapsule.report import format_json
 
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)
     parallel = cli.plan_stacks(list(STACKS), deployed["dev"].parent)

@@ -9,8 +9,9 @@ import pulumi_policy
 import pytest
 import yaml
 
-from kapsule.plan import EXIT_INVALID, plan_stack
-from kapsule.render import ROOT
+from kapsule.plan import plan_stack
+from kapsule.outcome import EXIT_INVALID
+from kapsule.names import ROOT
 from policy.rules import RULES, PolicyConfigError, Subject, evaluate, resolve, stack_config
 from tests.conftest import STACKS, copy_project
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from components.annotations import LoadBalancerSpec
 from kapsule.config import StackConfig, _unwrap
-from kapsule.render import ROOT
+from kapsule.names import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

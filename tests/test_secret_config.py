@@ -9,8 +9,10 @@ from typing import Any, Iterator
 import pytest
 
 from kapsule.config import StackConfigError
-from kapsule.plan import format_json, format_markdown, format_text, plan_stack
-from kapsule.render import Rendering, Secret, render
+from kapsule.plan import plan_stack
+from kapsule.report import format_json, format_markdown, format_text
+from kapsule.model import Rendering, Secret
+from kapsule.render import render
 from kapsule.state import read_state
 from tests import recorded
 from tests.conftest import copy_project, render_stack

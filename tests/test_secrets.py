@@ -7,16 +7,17 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from kapsule.config import StackConfigError
-from kapsule.render import ROOT, Secret, render
+from kapsule.names import ROOT
+from kapsule.model import Secret
+from kapsule.render import render
 from kapsule.secrets import plaintext_secrets
-from tests.conftest import STACKS, copy_project, render_stack
+from tests.conftest import copy_project, render_stack
 
 STACK_FILES = sorted([*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*/Pulumi.*.yaml")])
 ACCESS_KEY = "SCW" + "0123456789ABCDEFG"

@@ -12,7 +12,8 @@ from typing import Any, Callable
 import pytest
 import zstandard
 
-from kapsule.plan import EXIT_DESTRUCTIVE, plan_stack
+from kapsule.plan import plan_stack
+from kapsule.outcome import EXIT_DESTRUCTIVE
 from kapsule.state import MAX_STATE_BYTES, NoState, StateError, checkpoint_path, find_state, read_state
 from tests import recorded
 from tests.conftest import copy_project, render_stack

@@ -13,7 +13,7 @@ from scaleway.k8s.v1 import Version as ApiVersion
 from components.version_catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
 from kapsule.config import StackConfigError
 from kapsule.plan import plan_stack
-from kapsule.render import ROOT
+from kapsule.names import ROOT
 from tests.conftest import copy_project, render_stack
 
 DAY = date(2026, 11, 21)

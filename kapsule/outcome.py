@@ -1,0 +1,87 @@
+"""What a plan found: the change to each resource, the plan of one stack, and the exit codes. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from .cost import CostChange
+from .model import Resource
+
+Action = Literal["create", "update", "replace", "delete", "same"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "same")
+#: Exit codes of `python -m kapsule plan`, most severe last wins: invalid beats destructive beats changes.
+EXIT_NO_CHANGES, EXIT_INVALID, EXIT_CHANGES, EXIT_DESTRUCTIVE = 0, 1, 2, 3
+#: A pull-request comment may hold 65536 characters; keep room for the summary table.
+@dataclass
+class Change:
+    """What happens to one resource."""
+
+    resource: Resource
+    action: Action
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    destroys: Optional[str] = None
+
+    @property
+    def destructive(self) -> bool:
+        """Whether this change destroys something live."""
+        return self.destroys is not None
+
+
+@dataclass
+class Plan:
+    """Every change to one stack, in URN order, and the problems found against recorded state."""
+
+    stack: str
+    stack_file: str
+    state: Optional[str]
+    changes: list[Change]
+    outputs: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cost: Optional[CostChange] = None
+    """The monthly cost before (recorded state) and after the plan."""
+
+    def count(self, action: Action) -> int:
+        """How many resources take an action."""
+        return sum(1 for change in self.changes if change.action == action)
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying the stack would change anything."""
+        return any(change.action != "same" for change in self.changes)
+
+    @property
+    def destructive(self) -> bool:
+        """Whether applying the stack would destroy something live."""
+        return any(change.destructive for change in self.changes)
+
+    @property
+    def exit_code(self) -> int:
+        """This plan's exit code alone."""
+        if self.errors:
+            return EXIT_INVALID
+        if self.destructive:
+            return EXIT_DESTRUCTIVE
+        return EXIT_CHANGES if self.has_changes else EXIT_NO_CHANGES
+
+
+@dataclass
+class Invalid:
+    """A stack whose file could not be planned: the one clear error."""
+
+    stack: str
+    stack_file: str
+    error: str
+
+
+def exit_code(results: list[Plan | Invalid]) -> int:
+    """The exit code for several stacks: the most severe outcome of any of them."""
+    codes = [EXIT_INVALID if isinstance(r, Invalid) else r.exit_code for r in results]
+    for code in (EXIT_INVALID, EXIT_DESTRUCTIVE, EXIT_CHANGES):
+        if code in codes:
+            return code
+    return EXIT_NO_CHANGES
+
+
