@@ -26,7 +26,7 @@ from components.version_catalog import today as catalog_today
 
 from policy.rules import PolicyConfigError
 
-from .config import StackConfigError
+from .messages import StackConfigError
 from .plan import plan_stack
 from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text

@@ -25,7 +25,9 @@ from components import (
 from components.version_catalog import TodayError
 from components.version_catalog import today as catalog_today
 
-from .config import StackConfig, StackConfigError, decode_value, parse, read_stack_file, version_findings
+from .config import StackConfig, parse, version_findings
+from .stack_file import decode_value, read_stack_file
+from .messages import StackConfigError
 from .secrets import plaintext_secrets, redact, secret_leaves, secret_values
 
 

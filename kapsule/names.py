@@ -9,6 +9,9 @@ PROJECT = "kapsule"
 #: The repository root: `Pulumi.yaml`, `__main__.py`, `stacks/`.
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The config namespace of this project's own keys in a stack file (`kapsule:cluster`).
+CONFIG_NAMESPACE = PROJECT
+#: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
 SECRET_PLACEHOLDER = "[secret]"
 
 CLUSTER = "scaleway:kubernetes/cluster:Cluster"

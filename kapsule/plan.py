@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from policy.rules import Subject, evaluate, stack_config
 
-from .config import read_stack_file, stack_file_path
+from .stack_file import read_stack_file, stack_file_path
 from .cost import CostChange, Priced, price_stack
 from .diff import Diff, destroys, diff_resource
 from .model import Resource, unsealed

@@ -84,7 +84,7 @@ def _leaves(value: Any, path: LeafPath, name: str) -> Iterator[tuple[LeafPath, s
 
 
 def _dotted(path: LeafPath) -> str:
-    from .config import key_part  # the one rule for quoting odd keys in messages
+    from .messages import key_part  # the one rule for quoting odd keys in messages
 
     return str(path[0]) + "".join(key_part(part) for part in path[1:])
 

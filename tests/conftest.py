@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 from components.version_catalog import TODAY_VARIABLE
-from kapsule.config import read_stack_file, stack_file_path
+from kapsule.stack_file import read_stack_file, stack_file_path
 from kapsule.names import ROOT
 from kapsule.model import Rendering
 from kapsule.render import render

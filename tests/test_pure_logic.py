@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from components.catalog import ZONES, default_zone, node_type_problem, zone_problem
 from components.spec import GO_DURATION, render_tags
-from kapsule.config import SECRET_PLACEHOLDER, StackConfigError, format_path, read_stack_file
+from kapsule.stack_file import read_stack_file
+from kapsule.messages import StackConfigError, format_path
+from kapsule.names import SECRET_PLACEHOLDER
 
 
 @pytest.mark.parametrize("node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-HC-8C-16G", "COPARM1-4C-16G", "PLAY2-NANO"])

@@ -7,7 +7,8 @@ import typing
 from pydantic import BaseModel
 
 from components.annotations import LoadBalancerSpec
-from kapsule.config import StackConfig, _unwrap
+from kapsule.config import StackConfig
+from kapsule.messages import _unwrap
 from kapsule.names import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

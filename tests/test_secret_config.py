@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from kapsule.config import StackConfigError
+from kapsule.messages import StackConfigError
 from kapsule.plan import plan_stack
 from kapsule.report import format_json, format_markdown, format_text
 from kapsule.model import Rendering, Secret

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kapsule.config import StackConfigError
+from kapsule.messages import StackConfigError
 from kapsule.names import ROOT
 from kapsule.model import Secret
 from kapsule.render import render

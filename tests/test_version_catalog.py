@@ -11,7 +11,7 @@ import pytest
 from scaleway.k8s.v1 import Version as ApiVersion
 
 from components.version_catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
-from kapsule.config import StackConfigError
+from kapsule.messages import StackConfigError
 from kapsule.plan import plan_stack
 from kapsule.names import ROOT
 from tests.conftest import copy_project, render_stack

@@ -1,0 +1,194 @@
+"""How a stack file is read: bounded, parsed once with PyYAML's safe loader, duplicate keys refused, and
+each value handed over as Pulumi hands config to a program. Pure logic: no Pulumi runtime."""
+
+from __future__ import annotations
+
+import json
+import math
+import stat
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+import yaml
+
+from .messages import PLAIN_KEY, StackConfigError, display_path, key_part
+from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
+
+
+def stack_file_path(stack: str, root: Path) -> Path:
+    """Where a stack's config lives (`stackConfigDir: stacks`)."""
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+class StackFile(NamedTuple):
+    """A stack file's config as Pulumi hands it to a program, and where its `secure:` values sit."""
+
+    config: dict[str, str]
+    """Each `namespace:key` with its value as JSON text (plain strings as they are)."""
+    secret_keys: list[str]
+    """The keys that hold a `secure:` value anywhere, as the engine lists them."""
+    secure_paths: list[tuple[Any, ...]]
+    """Each `secure:` leaf: the key, then the keys and list indexes below it."""
+
+
+def read_stack_file(path: Path) -> StackFile:
+    """Read a stack file as Pulumi hands config to a program, with the secret keys and `secure:` leaves.
+
+    `secure:` values cannot be decrypted without the stack's key, so they become a placeholder marked secret.
+    """
+    display = display_path(path)
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise StackConfigError(display, [("(file)", "is not a regular file (a device, pipe or directory)")])
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STACK_FILE_BYTES + 1)
+        if len(raw) > MAX_STACK_FILE_BYTES:
+            raise StackConfigError(display, [("(file)", f"is larger than {MAX_STACK_FILE_BYTES // 1024} KiB; a stack file is a few KiB")])
+        text = raw.decode("utf-8")
+    except FileNotFoundError:
+        raise StackConfigError(display, [("(file)", "does not exist")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackConfigError(display, [("(file)", f"cannot be read: {error}")]) from None
+    loader = SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()  # parsed once, checked for duplicate keys, then built safely
+        duplicate = _duplicate_key(node)
+        if duplicate:
+            path_, message = duplicate
+            raise StackConfigError(display, [(path_, message)])
+        document = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as error:
+        raise StackConfigError(display, [("(file)", f"is not valid YAML{_yaml_problem(error)}")]) from None
+    except RecursionError:
+        raise StackConfigError(display, [("(file)", "nests deeper than YAML can be read; stack files nest a few levels")]) from None
+    finally:
+        loader.dispose()
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise StackConfigError(display, [("(file)", "must be a mapping with a `config:` key")])
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackConfigError(display, [("config", "must be a mapping of `namespace:key` to values")])
+    flat: dict[str, str] = {}
+    secret_keys: list[str] = []
+    secure_paths: list[tuple[Any, ...]] = []
+    for key, value in config.items():
+        key = str(key)
+        shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
+        if ":" not in key:
+            hint = f"; did you mean `{CONFIG_NAMESPACE}:{key}`?" if shown == key else ""
+            raise StackConfigError(display, [(shown, f"config keys are `namespace:key`{hint}")])
+        problem = _json_problem(value, shown)
+        if problem:
+            raise StackConfigError(display, [problem])
+        found: list[tuple[Any, ...]] = []
+        value = _strip_secure(value, (key,), found)
+        if found:
+            secret_keys.append(key)
+            secure_paths += found
+        flat[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return StackFile(flat, secret_keys, secure_paths)
+
+
+#: PyYAML's safe loader, with libyaml's parser where the wheel has it: no Python object tags, ever.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: A stack file is a few KiB; a larger one (or a device that never ends) is refused before it is parsed.
+MAX_STACK_FILE_BYTES = 1024 * 1024
+
+
+def _duplicate_key(node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None) -> Optional[tuple[str, str]]:
+    """The first mapping key given twice in a composed YAML document, as (key path, message), or None.
+
+    Pulumi's YAML reader refuses duplicate keys; PyYAML keeps the last one silently. The walk is
+    bounded like the value walk: aliases may point at one node many times.
+    """
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, f"{path}[{index}]", depth + 1, budget)
+            if found:
+                return found
+        return None
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        child = (f"{path}{key_part(key)}" if path not in ("", "config") else str(key)) if key is not None else path
+        line = key_node.start_mark.line + 1
+        if key is not None and key in seen:
+            return child, f"is given twice, at lines {seen[key]} and {line}; Pulumi refuses duplicate keys: keep one"
+        if key is not None:
+            seen[key] = line
+        found = _duplicate_key(value_node, child, depth + 1, budget)
+        if found:
+            return found
+    return None
+
+
+#: Bounds on one config value: far above any real stack, far below what YAML aliases can expand to.
+MAX_VALUES = 20_000
+MAX_DEPTH = 32
+
+
+def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
+    """Why a YAML value cannot be a Pulumi config value (as JSON), as (key path, message), or None.
+
+    The walk is bounded: a YAML alias may be referenced many times, and a document of a few lines
+    can otherwise expand to billions of values.
+    """
+    count = 0
+    stack: list[tuple[Any, str, int]] = [(value, key, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return key, f"expands to more than {MAX_VALUES} values (YAML aliases?); a stack value is a few hundred at most"
+        if depth > MAX_DEPTH:
+            return path, f"nests more than {MAX_DEPTH} levels deep"
+        if isinstance(item, dict):
+            for child_key, child in item.items():
+                if not isinstance(child_key, str):
+                    return f"{path}[{child_key!r}]", "keys must be strings; quote the key"
+                stack.append((child, f"{path}{key_part(child_key)}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
+            return path, f"{item!r} is not a number a stack value may hold"
+        elif not (item is None or isinstance(item, (str, bool, int, float))):
+            return path, f"is a YAML {type(item).__name__}; write it as a quoted string"
+    return None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: where, then what."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    what = " ".join(part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part)
+    return f"{where}: {what or str(error).splitlines()[0]}"
+
+
+def _strip_secure(value: Any, path: tuple[Any, ...], found: list[tuple[Any, ...]]) -> Any:
+    """`value` with each `secure:` leaf replaced by the placeholder; the leaves' paths go to `found`."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            found.append(path)
+            return SECRET_PLACEHOLDER
+        return {k: _strip_secure(v, (*path, k), found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secure(v, (*path, i), found) for i, v in enumerate(value)]
+    return value
+
+
+def decode_value(raw: Any) -> Any:
+    """Pulumi passes structured values as JSON text and plain strings as they are."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
