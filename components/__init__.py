@@ -1,54 +1,59 @@
-"""Pulumi components for Scaleway Kubernetes Kapsule: import these into any Pulumi Python stack."""
+"""Pulumi components for Scaleway Kubernetes Kapsule: import these into any Pulumi Python stack.
 
-import warnings
+Names are imported on first use, so the pure modules (`spec`, `catalog`, `versions`, `annotations`)
+load without the Pulumi runtime.
+"""
 
-with warnings.catch_warnings():
-    # The Scaleway SDK's package import warns about its own deprecated aliases, which nothing here uses:
-    # importing it once here keeps those warnings out of every consumer's output.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import pulumiverse_scaleway  # noqa: F401
+from __future__ import annotations
 
-from .cluster import AutoscalerSpec, AutoUpgradeSpec, Cluster, ClusterSpec, OidcSpec
-from .annotations import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec, render_annotations
-from .ingress import IngressController, IngressSpec
-from .load_balancer import LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
-from .network import PrivateNetwork, PrivateNetworkSpec, PublicGatewaySpec
-from .pool import Pool, PoolSpec, TaintSpec, UpgradePolicySpec
-from .registry import RegistryNamespace, RegistryNamespaceSpec, RegistryPullSecret
-from .spec import Spec, SpecError
-from .version_catalog import Catalog, load_catalog
-from .versions import Version, pool_problem, upgrade_problem
+import importlib
+from typing import Any
 
-__all__ = [
-    "AutoUpgradeSpec",
-    "AutoscalerSpec",
-    "Cluster",
-    "HealthCheckSpec",
-    "IngressController",
-    "IngressSpec",
-    "LoadBalancerService",
-    "LoadBalancerServiceSpec",
-    "LoadBalancerSpec",
-    "ProxyProtocolSpec",
-    "RegistryPullSecret",
-    "ServicePortSpec",
-    "render_annotations",
-    "ClusterSpec",
-    "OidcSpec",
-    "Pool",
-    "PoolSpec",
-    "PrivateNetwork",
-    "PrivateNetworkSpec",
-    "PublicGatewaySpec",
-    "RegistryNamespace",
-    "RegistryNamespaceSpec",
-    "Spec",
-    "SpecError",
-    "TaintSpec",
-    "UpgradePolicySpec",
-    "Catalog",
-    "Version",
-    "load_catalog",
-    "pool_problem",
-    "upgrade_problem",
-]
+#: Each public name and the module that holds it.
+_HOMES: dict[str, str] = {
+    "AutoUpgradeSpec": "cluster",
+    "AutoscalerSpec": "cluster",
+    "Cluster": "cluster",
+    "ClusterSpec": "cluster",
+    "OidcSpec": "cluster",
+    "HealthCheckSpec": "annotations",
+    "LoadBalancerSpec": "annotations",
+    "ProxyProtocolSpec": "annotations",
+    "render_annotations": "annotations",
+    "IngressController": "ingress",
+    "IngressSpec": "ingress",
+    "LoadBalancerService": "load_balancer",
+    "LoadBalancerServiceSpec": "load_balancer",
+    "ServicePortSpec": "load_balancer",
+    "PrivateNetwork": "network",
+    "PrivateNetworkSpec": "network",
+    "PublicGatewaySpec": "network",
+    "Pool": "pool",
+    "PoolSpec": "pool",
+    "TaintSpec": "pool",
+    "UpgradePolicySpec": "pool",
+    "RegistryNamespace": "registry",
+    "RegistryNamespaceSpec": "registry",
+    "RegistryPullSecret": "registry",
+    "Problem": "spec",
+    "Spec": "spec",
+    "SpecError": "spec",
+    "Catalog": "catalog",
+    "load_catalog": "catalog",
+    "Version": "versions",
+    "pool_problem": "versions",
+    "upgrade_problem": "versions",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'components' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -7,7 +7,8 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from .spec import GoDuration, Spec, SpecError
+from .catalog import load_balancer_zone_problem
+from .spec import GoDuration, Problem, Spec, SpecError
 
 PREFIX = "service.beta.kubernetes.io/scw-loadbalancer-"
 
@@ -82,17 +83,6 @@ class HealthCheckSpec(Spec):
         """Every health check type in use, on any port."""
         return set(self.type.values()) if isinstance(self.type, dict) else {self.type}
 
-    @model_validator(mode="after")
-    def _companions(self) -> "HealthCheckSpec":
-        types = self.types()
-        if types & {"http", "https"} and self.http_uri is None:
-            raise SpecError(("http_uri",), "is required with an http or https health check (such as '/healthz')")
-        if "mysql" in types and self.mysql_user is None:
-            raise SpecError(("mysql_user",), "is required with a mysql health check")
-        if "pgsql" in types and self.pgsql_user is None:
-            raise SpecError(("pgsql_user",), "is required with a pgsql health check")
-        return self
-
 
 class ProxyProtocolSpec(Spec):
     """PROXY protocol from the load balancer to the nodes (the backend must expect it)."""
@@ -140,6 +130,14 @@ class LoadBalancerSpec(Spec):
     ip_mode: Optional[Literal["Proxy", "VIP"]] = None
     extra_annotations: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _valid(self) -> "LoadBalancerSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = load_balancer_problems(self)
+        if problems:
+            raise SpecError(problems)
+        return self
+
     @field_validator("certificate_ids")
     @classmethod
     def _certificates(cls, value: object) -> object:
@@ -157,20 +155,6 @@ class LoadBalancerSpec(Spec):
             if suffix in TYPED_KEYS:
                 raise ValueError(f"{key!r} is set by the spec key {TYPED_KEYS[suffix]!r}; use that instead")
         return value
-
-    @model_validator(mode="after")
-    def _companions(self) -> "LoadBalancerSpec":
-        if self.sticky_sessions == "cookie" and not self.sticky_sessions_cookie_name:
-            raise SpecError(("sticky_sessions_cookie_name",), "is required when sticky_sessions is 'cookie'")
-        if self.sticky_sessions_cookie_name and self.sticky_sessions != "cookie":
-            raise SpecError(("sticky_sessions_cookie_name",), "is only used with sticky_sessions: cookie")
-        if self.reserve_ip and self.ip_ids:
-            raise SpecError(("ip_ids",), "and reserve_ip both give the address: keep one")
-        if self.private and (self.reserve_ip or self.ip_ids):
-            raise SpecError(("private",), "a private load balancer has no public IP: drop reserve_ip and ip_ids")
-        if self.http_backend_tls_skip_verify is not None and self.http_backend_tls is None:
-            raise SpecError(("http_backend_tls_skip_verify",), "needs http_backend_tls")
-        return self
 
 
 #: Spec keys rendered to controller keys (the escape hatch may not set these).
@@ -281,3 +265,40 @@ def unknown_annotations(spec: LoadBalancerSpec) -> list[str]:
 def proxy_protocol_ports(spec: LoadBalancerSpec) -> Optional[Ports]:
     """The service ports the load balancer sends PROXY protocol to, or None."""
     return spec.proxy_protocol.ports if spec.proxy_protocol is not None else None
+
+
+def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = None, ports: Optional[list[int]] = None) -> list[Problem]:
+    """Every problem with a load balancer spec; its zone against `region` and its port selections against the
+    Service's `ports`, when they are known."""
+    problems: list[Problem] = []
+    types = spec.health_check.types()
+    health = spec.health_check
+    if types & {"http", "https"} and health.http_uri is None:
+        problems.append(Problem(("health_check", "http_uri"), "is required with an http or https health check (such as '/healthz')"))
+    if "mysql" in types and health.mysql_user is None:
+        problems.append(Problem(("health_check", "mysql_user"), "is required with a mysql health check"))
+    if "pgsql" in types and health.pgsql_user is None:
+        problems.append(Problem(("health_check", "pgsql_user"), "is required with a pgsql health check"))
+    if spec.sticky_sessions == "cookie" and not spec.sticky_sessions_cookie_name:
+        problems.append(Problem(("sticky_sessions_cookie_name",), "is required when sticky_sessions is 'cookie'"))
+    if spec.sticky_sessions_cookie_name and spec.sticky_sessions != "cookie":
+        problems.append(Problem(("sticky_sessions_cookie_name",), "is only used with sticky_sessions: cookie"))
+    if spec.reserve_ip and spec.ip_ids:
+        problems.append(Problem(("ip_ids",), "and reserve_ip both give the address: keep one"))
+    if spec.private and (spec.reserve_ip or spec.ip_ids):
+        problems.append(Problem(("private",), "a private load balancer has no public IP: drop reserve_ip and ip_ids"))
+    if spec.http_backend_tls_skip_verify is not None and spec.http_backend_tls is None:
+        problems.append(Problem(("http_backend_tls_skip_verify",), "needs http_backend_tls"))
+    zone = spec.zone and region and load_balancer_zone_problem(spec.zone, region)
+    if zone:
+        problems.append(Problem(("zone",), zone))
+    if ports is not None:
+        for key, selection in (
+            ("proxy_protocol", spec.proxy_protocol.ports if spec.proxy_protocol else None),
+            ("protocol_http", spec.protocol_http),
+            ("http_backend_tls", spec.http_backend_tls),
+        ):
+            unknown = sorted(set(selection) - set(ports)) if isinstance(selection, list) else []
+            if unknown:
+                problems.append(Problem((key,), f"names ports {unknown} the Service does not expose ({ports})"))
+    return problems

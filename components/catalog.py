@@ -1,8 +1,22 @@
-"""What Scaleway offers: regions, zones and node types, as plain data with no Pulumi runtime."""
+"""What Scaleway offers, as plain data with no Pulumi runtime: regions, zones, node types and control
+planes, and the Kubernetes versions Kapsule supports with their dates.
+
+The versions are `kubernetes_versions.json` beside this module: a file carrying the date it was taken
+(`as_of`) and where from. `python -m kapsule versions refresh` rewrites it from the Scaleway API.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .versions import Version
 
 #: Kubernetes regions and their zones (Kapsule also runs in it-mil).
 ZONES: dict[str, tuple[str, ...]] = {
@@ -66,6 +80,13 @@ def node_type_problem(node_type: str) -> str | None:
     return None
 
 
+def region_problem(region: str) -> str | None:
+    """Why a region cannot hold a Kapsule cluster, or None when it can."""
+    if region in ZONES:
+        return None
+    return f"{region!r} is not a Kapsule region; allowed: {', '.join(ZONES)}"
+
+
 def zone_problem(zone: str, region: str) -> str | None:
     """Why a zone cannot hold a resource of a region, or None when it can."""
     if zone in ZONES.get(region, ()):
@@ -78,3 +99,153 @@ def load_balancer_zone_problem(zone: str, region: str) -> str | None:
     if zone in NO_LOAD_BALANCER_ZONES:
         return f"{zone!r}: load balancers cannot be placed there"
     return zone_problem(zone, region)
+
+
+# The Kubernetes version catalog.
+
+CATALOG_FILE = Path(__file__).with_name("kubernetes_versions.json")
+#: A version this close to its end of support gets a warning naming the version to move to.
+WARNING_DAYS = 60
+#: A catalog older than this is probably missing a release or a new end-of-support date.
+STALE_DAYS = 90
+#: Set to YYYY-MM-DD to check versions as of another day (reproducible plans and tests).
+TODAY_VARIABLE = "KAPSULE_TODAY"
+
+
+@dataclass(frozen=True)
+class MinorSupport:
+    """One minor line's life on Kapsule."""
+
+    minor: str
+    released: date
+    deprecated: Optional[date]
+    end_of_support: Optional[date]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every minor line Kapsule has offered, oldest first, as of a date."""
+
+    as_of: date
+    source: str
+    versions: tuple[MinorSupport, ...]
+
+    def find(self, minor: str) -> Optional[MinorSupport]:
+        """The entry of a minor line (`1.35`), if the catalog has it."""
+        return next((v for v in self.versions if v.minor == minor), None)
+
+    def supported(self, today: date) -> list[str]:
+        """The minor lines released and not past end of support on `today`."""
+        return [
+            v.minor
+            for v in self.versions
+            if v.released <= today and (v.end_of_support is None or today < v.end_of_support)
+        ]
+
+    def check(self, version: str, today: date) -> tuple[Optional[str], Optional[str]]:
+        """(error, warning) for a stack pinning `version` on `today`; either may be None."""
+        minor = Version.parse(version).line
+        supported = self.supported(today)
+        listed = ", ".join(supported) or "none"
+        stale = self._staleness(today)
+        entry = self.find(minor)
+        if entry is None or entry.released > today:
+            hint = f"; the catalog is as of {self.as_of}: refresh it if Scaleway has released {minor} since" if stale else ""
+            return f"{minor} is not a Kubernetes version Kapsule offers; supported: {listed}{hint}", None
+        if entry.end_of_support is not None and today >= entry.end_of_support:
+            move = self._next(minor, today)
+            return (
+                f"{minor} reached end of support on {entry.end_of_support}; Scaleway force-upgrades such clusters. "
+                f"Supported: {listed}" + (f"; move to {move}" if move else ""),
+                None,
+            )
+        if entry.end_of_support is not None and (entry.end_of_support - today).days <= WARNING_DAYS:
+            move = self._next(minor, today)
+            days = (entry.end_of_support - today).days
+            warning = f"{minor} reaches end of support on {entry.end_of_support}, in {days} days; upgrade to {move} before then"
+            return None, warning
+        return None, stale
+
+    def _next(self, minor: str, today: date) -> Optional[str]:
+        later = [m for m in self.supported(today) if Version.parse(m) > Version.parse(minor)]
+        return later[0] if later else None
+
+    def _staleness(self, today: date) -> Optional[str]:
+        age = (today - self.as_of).days
+        if age <= STALE_DAYS:
+            return None
+        return f"the version catalog is {age} days old (as of {self.as_of}); refresh it with `python -m kapsule versions refresh`"
+
+
+@functools.lru_cache(maxsize=4)
+def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+    """Read a catalog file (once per process: the program, the plan and the policy rules share it)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return Catalog(
+        as_of=date.fromisoformat(document["as_of"]),
+        source=document["source"],
+        versions=tuple(
+            MinorSupport(
+                minor=item["minor"],
+                released=date.fromisoformat(item["released"]),
+                deprecated=_date(item.get("deprecated")),
+                end_of_support=_date(item.get("end_of_support")),
+            )
+            for item in sorted(document["versions"], key=lambda item: Version.parse(item["minor"]))
+        ),
+    )
+
+
+def _date(text: Optional[str]) -> Optional[date]:
+    return date.fromisoformat(text) if text else None
+
+
+class TodayError(ValueError):
+    """`KAPSULE_TODAY` is set to something that is not a day."""
+
+
+def today() -> date:
+    """The day versions are checked against: `KAPSULE_TODAY` when set, else the current date."""
+    override = os.environ.get(TODAY_VARIABLE)
+    if not override:
+        return date.today()
+    try:
+        return date.fromisoformat(override)
+    except ValueError:
+        shown = override if len(override) <= 40 else override[:40] + "..."
+        raise TodayError(f"{TODAY_VARIABLE}={shown!r} is not a day: write it as YYYY-MM-DD, or unset it to check against today") from None
+
+
+def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[str, Any]:
+    """A catalog file's content from the API's `Version` objects (one per patch): one entry per minor.
+
+    A minor's release is its first patch's; its deprecation and end of support are the latest
+    dates any of its patches carries.
+    """
+    by_minor: dict[str, list[Any]] = {}
+    for version in versions:
+        by_minor.setdefault(Version.parse(version.name).line, []).append(version)
+    entries = []
+    for minor in sorted(by_minor, key=Version.parse):
+        patches = by_minor[minor]
+        released = [_day(v.released_at) for v in patches if v.released_at]
+        deprecated = [_day(v.deprecated_at) for v in patches if v.deprecated_at]
+        ends = [_day(v.end_of_life_at) for v in patches if v.end_of_life_at]
+        entries.append(
+            {
+                "minor": minor,
+                "released": min(released).isoformat() if released else as_of.isoformat(),
+                "deprecated": max(deprecated).isoformat() if deprecated else None,
+                "end_of_support": max(ends).isoformat() if ends else None,
+            }
+        )
+    return {"as_of": as_of.isoformat(), "source": f"Scaleway API, k8s/v1 ListVersions, region {region}", "versions": entries}
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def write_catalog(document: dict[str, Any], path: Path = CATALOG_FILE) -> None:
+    """Write a catalog file."""
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Literal, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
-from pulumiverse_scaleway import kubernetes
+from .scaleway import kubernetes
 
-from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, ZONES, is_kosmos
-from .network import PrivateNetwork
-from .spec import GoDuration, IPv4Address, IPv4Cidr, Spec, SpecError, Tags, render_tags
-from .versions import VERSION, Version
+from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem
+from .network import PrivateNetwork, PrivateNetworkSpec
+from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem, Spec, SpecError, Tags, check, render_tags
+from .versions import Version
 
 if TYPE_CHECKING:
     from .pool import Pool
@@ -75,7 +75,7 @@ class ClusterSpec(Spec):
 
     name: str
     type: ClusterType = "kapsule"
-    version: str
+    version: KubernetesVersion
     cni: Literal["cilium", "cilium_native", "calico", "kilo"] = "cilium"
     delete_additional_resources: bool
     auto_upgrade: AutoUpgradeSpec = Field(default_factory=AutoUpgradeSpec)
@@ -106,37 +106,12 @@ class ClusterSpec(Spec):
             raise ValueError(f"{value!r} is a legacy CNI Kapsule no longer offers; use one of {', '.join(KAPSULE_CNIS)}")
         return value
 
-    @field_validator("version")
-    @classmethod
-    def _version_shape(cls, value: str) -> str:
-        if not VERSION.match(value):
-            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' (auto-upgrade) or '1.35.2' (pinned)")
-        return value
-
     @model_validator(mode="after")
-    def _coherent(self) -> "ClusterSpec":
-        allowed = KOSMOS_CNIS if is_kosmos(self.type) else KAPSULE_CNIS
-        if self.cni not in allowed:
-            raise SpecError(
-                ("cni",),
-                f"{self.cni!r} is not offered on a {self.type} cluster; allowed: {', '.join(allowed)}",
-            )
-        pinned = Version.parse(self.version).patch is not None
-        if self.auto_upgrade.enabled and pinned:
-            raise SpecError(
-                ("version",),
-                f"{self.version!r} pins a patch, but auto_upgrade.enabled is true: write the minor only "
-                f"({'.'.join(self.version.split('.')[:2])!r}) and let Scaleway apply patches",
-            )
-        if not self.auto_upgrade.enabled and not pinned:
-            raise SpecError(
-                ("version",),
-                f"{self.version!r} names a minor only, which Scaleway accepts only with auto_upgrade.enabled true; "
-                "pin a patch such as '1.35.2' or enable auto_upgrade",
-            )
-        if self.service_dns_ip and self.service_cidr:
-            if ipaddress.IPv4Address(self.service_dns_ip) not in ipaddress.IPv4Network(self.service_cidr):
-                raise SpecError(("service_dns_ip",), f"{self.service_dns_ip} is not inside service_cidr {self.service_cidr}")
+    def _valid(self) -> "ClusterSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = cluster_problems(self, linked=False)
+        if problems:
+            raise SpecError(problems)
         return self
 
     @property
@@ -149,6 +124,59 @@ class ClusterSpec(Spec):
     def max_nodes(self) -> int:
         """How many nodes this control plane type accepts."""
         return MAX_NODES[self.type]
+
+
+def cluster_problems(
+    spec: ClusterSpec,
+    *,
+    network: Optional[PrivateNetworkSpec] = None,
+    region: Optional[str] = None,
+    network_region: Optional[str] = None,
+    linked: bool = True,
+) -> list[Problem]:
+    """Every problem with a cluster spec and, when `linked`, with its private network (or none) and region."""
+    problems: list[Problem] = []
+    allowed = KOSMOS_CNIS if is_kosmos(spec.type) else KAPSULE_CNIS
+    if spec.cni not in allowed:
+        problems.append(Problem(("cni",), f"{spec.cni!r} is not offered on a {spec.type} cluster; allowed: {', '.join(allowed)}"))
+    pinned = Version.parse(spec.version).patch is not None
+    if spec.auto_upgrade.enabled and pinned:
+        minor = ".".join(spec.version.split(".")[:2])
+        problems.append(
+            Problem(
+                ("version",),
+                f"{spec.version!r} pins a patch, but auto_upgrade.enabled is true: write the minor only ({minor!r}) "
+                "and let Scaleway apply patches",
+            )
+        )
+    if not spec.auto_upgrade.enabled and not pinned:
+        problems.append(
+            Problem(
+                ("version",),
+                f"{spec.version!r} names a minor only, which Scaleway accepts only with auto_upgrade.enabled true; "
+                "pin a patch such as '1.35.2' or enable auto_upgrade",
+            )
+        )
+    if spec.service_dns_ip and spec.service_cidr:
+        if ipaddress.IPv4Address(spec.service_dns_ip) not in ipaddress.IPv4Network(spec.service_cidr):
+            problems.append(Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}"))
+    if not linked:
+        return problems
+    if is_kosmos(spec.type):
+        if network is not None:
+            problems.append(Problem((), f"is forbidden for a Kosmos cluster (cluster.type {spec.type!r})", link="network"))
+        if region is None:
+            problems.append(Problem((), f"is required for a Kosmos ({spec.type}) cluster", link="region"))
+    elif network is None:
+        problems.append(
+            Problem((), f"is required for a {spec.type} cluster: Scaleway attaches Kapsule to a private network", link="network")
+        )
+    if region is not None and network_region is not None and region != network_region:
+        problems.append(Problem((), f"{region!r} differs from the network's region {network_region!r}", link="region"))
+    wrong_region = region_problem(region or network_region) if (region or network_region) else None
+    if wrong_region:
+        problems.append(Problem((), wrong_region, link="region"))
+    return problems
 
 
 class Cluster(pulumi.ComponentResource):
@@ -173,18 +201,16 @@ class Cluster(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if is_kosmos(spec.type):
-            if network is not None:
-                raise ValueError(f"Cluster {name}: network is forbidden for a Kosmos ({spec.type}) cluster")
-            if region is None:
-                raise ValueError(f"Cluster {name}: region is required for a Kosmos ({spec.type}) cluster")
-        elif network is None:
-            raise ValueError(f"Cluster {name}: network is required for a {spec.type} cluster (Scaleway requires a private network)")
-        if network is not None and region is not None and region != network.region:
-            raise ValueError(f"Cluster {name}: region {region!r} differs from the network's region {network.region!r}")
+        check(
+            f"Cluster {name}",
+            cluster_problems(
+                spec,
+                network=network.spec if network is not None else None,
+                region=region,
+                network_region=network.region if network is not None else None,
+            ),
+        )
         region = region or network.region
-        if region not in ZONES:
-            raise ValueError(f"Cluster {name}: region {region!r} is not one of {', '.join(ZONES)}")
 
         super().__init__("kapsule:cluster:Cluster", name, None, opts)
         self.spec = spec

@@ -9,10 +9,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from .annotations import LoadBalancerSpec, ProxyProtocolSpec
+from .annotations import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .cluster import Cluster
 from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
-from .spec import IPv4Cidr, Spec, SpecError
+from .spec import IPv4Cidr, Problem, Spec, SpecError, check
 
 #: Where each controller's chart lives, the labels on its pods, and its HTTP/HTTPS container ports.
 CHARTS: dict[str, dict[str, Any]] = {
@@ -42,25 +42,39 @@ class IngressSpec(Spec):
     values: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _coherent(self) -> "IngressSpec":
-        if self.controller == "none":
-            return self
-        if self.chart_version is None:
-            raise SpecError(("chart_version",), f"is required for {self.controller}: pin the Helm chart version")
-        if self.load_balancer.proxy_protocol is not None:
-            raise SpecError(
+    def _valid(self) -> "IngressSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = ingress_problems(self)
+        if problems:
+            raise SpecError(problems)
+        return self
+
+
+def ingress_problems(spec: IngressSpec, *, region: Optional[str] = None) -> list[Problem]:
+    """Every problem with an ingress spec, on a cluster in `region` when given; `none` has none."""
+    if spec.controller == "none":
+        return []
+    problems: list[Problem] = []
+    if spec.chart_version is None:
+        problems.append(Problem(("chart_version",), f"is required for {spec.controller}: pin the Helm chart version"))
+    if spec.load_balancer.proxy_protocol is not None:
+        problems.append(
+            Problem(
                 ("load_balancer", "proxy_protocol"),
                 "is set from ingress.proxy_protocol, so the load balancer and the controller always agree; use that",
             )
-        owned = _owned_values(self.controller)
-        for path in owned:
-            if _lookup(self.values, path) is not None:
-                raise SpecError(("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys")
-        arguments = self.values.get("additionalArguments") if self.controller == "traefik" else None
-        for index, arg in enumerate(arguments if isinstance(arguments, list) else []):
-            if str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE):
-                raise SpecError(("values", "additionalArguments", index), "is set by this spec: the LoadBalancerService's address is published")
-        return self
+        )
+    for path in _owned_values(spec.controller):
+        if _lookup(spec.values, path) is not None:
+            problems.append(Problem(("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys"))
+    arguments = spec.values.get("additionalArguments") if spec.controller == "traefik" else None
+    for index, arg in enumerate(arguments if isinstance(arguments, list) else []):
+        if str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE):
+            problems.append(
+                Problem(("values", "additionalArguments", index), "is set by this spec: the LoadBalancerService's address is published")
+            )
+    problems += [p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region)]
+    return problems
 
 
 def _owned_values(controller: str) -> list[tuple[str, ...]]:
@@ -184,6 +198,7 @@ class IngressController(pulumi.ComponentResource):
     ) -> None:
         if spec.controller == "none":
             raise ValueError(f"IngressController {name}: controller is 'none'; do not build an IngressController")
+        check(f"IngressController {name}", ingress_problems(spec, region=cluster.region))
         super().__init__("kapsule:kubernetes:IngressController", name, None, opts)
         chart = CHARTS[spec.controller]
         release = spec.controller

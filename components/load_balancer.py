@@ -7,19 +7,20 @@ from typing import Literal, Optional, Union
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
-from pulumiverse_scaleway import loadbalancers
+from .scaleway import loadbalancers
 
 from .annotations import (
     CONTROLLER_WRITTEN_ANNOTATION,
     CONTROLLER_WRITTEN_LABELS,
     PREFIX,
     LoadBalancerSpec,
+    load_balancer_problems,
     render_annotations,
     unknown_annotations,
 )
-from .catalog import default_zone, load_balancer_zone_problem
+from .catalog import default_zone
 from .cluster import Cluster
-from .spec import IPv4Cidr, Spec, SpecError, render_tags
+from .spec import IPv4Cidr, Problem, Spec, SpecError, check, render_tags
 
 #: A Kubernetes object name (RFC 1123 label).
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -45,24 +46,25 @@ class LoadBalancerServiceSpec(Spec):
     load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
 
     @model_validator(mode="after")
-    def _ports_exist(self) -> "LoadBalancerServiceSpec":
-        numbers = [p.port for p in self.ports]
-        if len(set(numbers)) != len(numbers):
-            raise SpecError(("ports",), f"repeat a port: {numbers}")
-        names = [p.name for p in self.ports]
-        if len(set(names)) != len(names):
-            raise SpecError(("ports",), f"repeat a name: {names}")
-        lb = self.load_balancer
-        for key, selection in (
-            ("proxy_protocol", lb.proxy_protocol.ports if lb.proxy_protocol else None),
-            ("protocol_http", lb.protocol_http),
-            ("http_backend_tls", lb.http_backend_tls),
-        ):
-            if isinstance(selection, list):
-                unknown = sorted(set(selection) - set(numbers))
-                if unknown:
-                    raise SpecError(("load_balancer", key), f"names ports {unknown} the Service does not expose ({numbers})")
+    def _valid(self) -> "LoadBalancerServiceSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = service_problems(self)
+        if problems:
+            raise SpecError(problems)
         return self
+
+
+def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = None) -> list[Problem]:
+    """Every problem with a LoadBalancer Service spec, on a cluster in `region` when given."""
+    problems: list[Problem] = []
+    numbers = [p.port for p in spec.ports]
+    if len(set(numbers)) != len(numbers):
+        problems.append(Problem(("ports",), f"repeat a port: {numbers}"))
+    names = [p.name for p in spec.ports]
+    if len(set(names)) != len(names):
+        problems.append(Problem(("ports",), f"repeat a name: {names}"))
+    problems += [p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region, ports=numbers)]
+    return problems
 
 
 class LoadBalancerService(pulumi.ComponentResource):
@@ -82,11 +84,9 @@ class LoadBalancerService(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        check(f"LoadBalancerService {name}", service_problems(spec, region=cluster.region))
         lb = spec.load_balancer
         zone = lb.zone or default_zone(cluster.region)
-        problem = load_balancer_zone_problem(zone, cluster.region)
-        if problem:
-            raise ValueError(f"LoadBalancerService {name}: load_balancer.zone {problem}")
         super().__init__("kapsule:kubernetes:LoadBalancerService", name, None, opts)
         self.spec = spec
         for key in unknown_annotations(lb):

@@ -7,10 +7,10 @@ from typing import Literal, Optional
 
 import pulumi
 from pydantic import field_validator
-from pulumiverse_scaleway import network
+from .scaleway import network
 
-from .catalog import ZONES, default_zone, zone_problem
-from .spec import IPv4Cidr, Spec, Tags, render_tags
+from .catalog import default_zone, region_problem, zone_problem
+from .spec import IPv4Cidr, Problem, Spec, Tags, check, render_tags
 
 
 class PublicGatewaySpec(Spec):
@@ -43,6 +43,19 @@ class PrivateNetworkSpec(Spec):
         return value
 
 
+def network_problems(spec: PrivateNetworkSpec, *, region: str) -> list[Problem]:
+    """Every problem with a private network spec in `region`."""
+    problems: list[Problem] = []
+    wrong_region = region_problem(region)
+    if wrong_region:
+        problems.append(Problem((), wrong_region, link="region"))
+    gateway = spec.public_gateway
+    zone = gateway and gateway.zone and not wrong_region and zone_problem(gateway.zone, region)
+    if zone:
+        problems.append(Problem(("public_gateway", "zone"), zone))
+    return problems
+
+
 class PrivateNetwork(pulumi.ComponentResource):
     """A VPC (or an existing one) and a regional private network; with a Public Gateway when asked."""
 
@@ -60,12 +73,8 @@ class PrivateNetwork(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
-        if region not in ZONES:
-            raise ValueError(f"PrivateNetwork {name}: region {region!r} is not one of {', '.join(ZONES)}")
+        check(f"PrivateNetwork {name}", network_problems(spec, region=region))
         gateway = spec.public_gateway
-        problem = gateway and gateway.zone and zone_problem(gateway.zone, region)
-        if problem:
-            raise ValueError(f"PrivateNetwork {name}: public_gateway.zone {problem}")
         super().__init__("kapsule:network:PrivateNetwork", name, None, opts)
         self.region = region
         self.spec = spec

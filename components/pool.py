@@ -6,12 +6,13 @@ from typing import Literal, Optional
 
 import pulumi
 from pydantic import Field, field_validator, model_validator
-from pulumiverse_scaleway import kubernetes
+from .scaleway import kubernetes
 
 from .catalog import default_zone, node_type_problem, zone_problem
 from .cluster import Cluster, ClusterSpec
-from .spec import Spec, SpecError, Tags, render_tags
-from .versions import VERSION, pool_problem
+from .network import PrivateNetworkSpec
+from .spec import KubernetesVersion, Problem, Spec, SpecError, Tags, check, render_tags
+from .versions import pool_problem
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
@@ -30,19 +31,13 @@ class UpgradePolicySpec(Spec):
     max_unavailable: int = Field(default=1, ge=0)
     max_surge: int = Field(default=0, ge=0)
 
-    @model_validator(mode="after")
-    def _moves(self) -> "UpgradePolicySpec":
-        if self.max_unavailable == 0 and self.max_surge == 0:
-            raise SpecError(("max_unavailable",), "max_unavailable and max_surge are both 0: an upgrade could never proceed")
-        return self
-
 
 class PoolSpec(Spec):
     """A node pool as a stack declares it."""
 
     node_type: str
     zone: Optional[str] = None
-    version: Optional[str] = None
+    version: Optional[KubernetesVersion] = None
     size: int = Field(ge=0)
     autoscaling: bool = False
     min_size: Optional[int] = Field(default=None, ge=0)
@@ -69,31 +64,12 @@ class PoolSpec(Spec):
             raise ValueError(f"{value!r} {problem}")
         return value
 
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not VERSION.match(value):
-            raise ValueError(f"{value!r} is not a Kubernetes version such as '1.34.3'")
-        return value
-
     @model_validator(mode="after")
-    def _sizes(self) -> "PoolSpec":
-        if not self.autoscaling:
-            for key in ("min_size", "max_size"):
-                if getattr(self, key) is not None:
-                    raise SpecError((key,), f"is set but autoscaling is false; set autoscaling: true or remove {key}")
-            return self
-        if self.min_size is None or self.max_size is None:
-            missing = "min_size" if self.min_size is None else "max_size"
-            raise SpecError((missing,), "is required when autoscaling is true")
-        if self.min_size > self.max_size:
-            raise SpecError(("min_size",), f"{self.min_size} is greater than max_size ({self.max_size}); lower min_size or raise max_size")
-        if not self.min_size <= self.size <= self.max_size:
-            raise SpecError(
-                ("size",),
-                f"{self.size} is outside min_size..max_size ({self.min_size}..{self.max_size}); "
-                "an autoscaled pool needs min_size <= size <= max_size",
-            )
+    def _valid(self) -> "PoolSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = pool_problems(self)
+        if problems:
+            raise SpecError(problems)
         return self
 
     @property
@@ -106,13 +82,63 @@ class PoolSpec(Spec):
         """The fewest nodes this pool can shrink to."""
         return self.min_size if self.autoscaling else self.size
 
-    def version_problem(self, cluster: ClusterSpec) -> Optional[str]:
-        """Why this pool's pinned version cannot run under `cluster`, or None."""
-        if self.version is None:
-            return None
+
+def pool_problems(
+    spec: PoolSpec,
+    cluster: Optional[ClusterSpec] = None,
+    *,
+    region: Optional[str] = None,
+    network: Optional[PrivateNetworkSpec] = None,
+) -> list[Problem]:
+    """Every problem with a pool spec; with its `cluster`, also those of the pool in that cluster's `region` and `network`."""
+    problems: list[Problem] = []
+    if not spec.autoscaling:
+        for key in ("min_size", "max_size"):
+            if getattr(spec, key) is not None:
+                problems.append(Problem((key,), f"is set but autoscaling is false; set autoscaling: true or remove {key}"))
+    elif spec.min_size is None or spec.max_size is None:
+        missing = "min_size" if spec.min_size is None else "max_size"
+        problems.append(Problem((missing,), "is required when autoscaling is true"))
+    elif spec.min_size > spec.max_size:
+        problems.append(
+            Problem(("min_size",), f"{spec.min_size} is greater than max_size ({spec.max_size}); lower min_size or raise max_size")
+        )
+    elif not spec.min_size <= spec.size <= spec.max_size:
+        problems.append(
+            Problem(
+                ("size",),
+                f"{spec.size} is outside min_size..max_size ({spec.min_size}..{spec.max_size}); "
+                "an autoscaled pool needs min_size <= size <= max_size",
+            )
+        )
+    policy = spec.upgrade_policy
+    if policy.max_unavailable == 0 and policy.max_surge == 0:
+        problems.append(
+            Problem(("upgrade_policy", "max_unavailable"), "max_unavailable and max_surge are both 0: an upgrade could never proceed")
+        )
+    if cluster is None:
+        return problems
+    if spec.version is not None:
         if cluster.upgrade_pools:
-            return "is set, but cluster.upgrade_pools is true and pools follow the cluster; remove it or set upgrade_pools: false"
-        return pool_problem(self.version, cluster.version)
+            problems.append(
+                Problem(
+                    ("version",),
+                    f"{spec.version!r} is set, but cluster.upgrade_pools is true and pools follow the cluster; "
+                    "remove it or set upgrade_pools: false",
+                )
+            )
+        else:
+            gap = pool_problem(spec.version, cluster.version)
+            if gap:
+                problems.append(Problem(("version",), f"{spec.version!r} {gap}"))
+    zone = spec.zone and region and zone_problem(spec.zone, region)
+    if zone:
+        problems.append(Problem(("zone",), zone))
+    if spec.public_ip_disabled and (network is None or network.public_gateway is None):
+        problems.append(
+            Problem(("public_ip_disabled",), "true needs a Public Gateway on the private network: set network.public_gateway")
+        )
+    return problems
 
 
 class Pool(pulumi.ComponentResource):
@@ -132,15 +158,9 @@ class Pool(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        network = cluster.network.spec if cluster.network is not None else None
+        check(f"Pool {name}", pool_problems(spec, cluster=cluster.spec, region=cluster.region, network=network))
         zone = spec.zone or default_zone(cluster.region)
-        problem = spec.version_problem(cluster.spec)
-        if problem:
-            raise ValueError(f"Pool {name}: version {spec.version!r} {problem}")
-        problem = zone_problem(zone, cluster.region)
-        if problem:
-            raise ValueError(f"Pool {name}: zone {problem}")
-        if spec.public_ip_disabled and (cluster.network is None or not cluster.network.has_public_gateway):
-            raise ValueError(f"Pool {name}: public_ip_disabled needs a Public Gateway on the cluster's private network")
 
         super().__init__("kapsule:cluster:Pool", name, None, opts)
         self.spec = spec

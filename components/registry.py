@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
-from pulumiverse_scaleway import iam, registry
+from .scaleway import iam, registry
 
 from .catalog import REGISTRY_REGIONS
 
 if TYPE_CHECKING:
     from .cluster import Cluster
-from .spec import Spec, SpecError
+from .spec import Problem, Spec, SpecError, check
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
 NAMESPACE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -33,9 +33,11 @@ class RegistryNamespaceSpec(Spec):
     pull_secret_namespaces: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _pull_secrets(self) -> "RegistryNamespaceSpec":
-        if self.is_public and self.pull_secret_namespaces:
-            raise SpecError(("pull_secret_namespaces",), "a public namespace needs no pull credentials; drop them or set is_public: false")
+    def _valid(self) -> "RegistryNamespaceSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = registry_problems(self)
+        if problems:
+            raise SpecError(problems)
         return self
 
     @field_validator("name")
@@ -46,6 +48,17 @@ class RegistryNamespaceSpec(Spec):
                 f"{value!r} must be 1 to 63 lower case letters, digits and single dashes (names are global across Scaleway)"
             )
         return value
+
+
+def registry_problems(spec: RegistryNamespaceSpec, *, region: Optional[str] = None) -> list[Problem]:
+    """Every problem with a registry namespace spec, in a stack of `region` when given (its own `region` wins)."""
+    problems: list[Problem] = []
+    if spec.is_public and spec.pull_secret_namespaces:
+        problems.append(Problem(("pull_secret_namespaces",), "a public namespace needs no pull credentials; drop them or set is_public: false"))
+    where = spec.region or region
+    if where is not None and where not in REGISTRY_REGIONS:
+        problems.append(Problem(("region",), f"{where!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}"))
+    return problems
 
 
 class RegistryNamespace(pulumi.ComponentResource):
@@ -64,11 +77,8 @@ class RegistryNamespace(pulumi.ComponentResource):
         region: str,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        check(f"RegistryNamespace {name}", registry_problems(spec, region=region))
         region = spec.region or region
-        if region not in REGISTRY_REGIONS:
-            raise ValueError(
-                f"RegistryNamespace {name}: region {region!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}"
-            )
         super().__init__("kapsule:registry:RegistryNamespace", name, None, opts)
         self.spec = spec
         self.region = region

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Iterable, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from .versions import VERSION
 
 #: A Go duration as Scaleway's controllers parse it (`time.ParseDuration`): "500ms", "10s", "1h30m".
 GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
@@ -44,6 +46,12 @@ def _ipv4_address(value: str) -> str:
     return value
 
 
+def _kubernetes_version(value: str) -> str:
+    if not VERSION.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' (auto-upgrade) or '1.35.2' (pinned)")
+    return value
+
+
 def _not_a_bare_number(value: Any) -> Any:
     """Older Scaleway docs gave durations in milliseconds (`10000`); the controller reads Go durations."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -59,6 +67,8 @@ def _as_duration(milliseconds: float) -> str:
 
 
 GoDuration = Annotated[str, BeforeValidator(_not_a_bare_number), AfterValidator(_go_duration)]
+#: `x.y` (a minor line, as auto-upgrade takes it) or `x.y.z` (a pinned patch).
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 #: Scaleway tags are strings; the specs take a mapping and render `key=value`.
@@ -73,10 +83,34 @@ def render_tags(*mappings: dict[str, str]) -> list[str]:
     return [f"{key}={value}" if value else key for key, value in sorted(merged.items())]
 
 
-class SpecError(ValueError):
-    """A rule broken across fields, reported at the key `path` below the spec that raised it."""
+class Problem(NamedTuple):
+    """One thing wrong with a spec or its links: the key path below the spec, and a sentence."""
 
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(f"{'.'.join(str(p) for p in path)}: {message}" if path else message)
-        self.path = path
-        self.message = message
+    path: tuple[str | int, ...]
+    message: str
+    link: str = ""
+    """The constructor argument the problem is about when it is not the spec itself (`network`, `region`)."""
+
+    def below(self, *prefix: str | int) -> "Problem":
+        """The same problem seen from a spec that holds this one at `prefix`."""
+        return self if self.link else Problem((*prefix, *self.path), self.message)
+
+    def __str__(self) -> str:
+        where = ".".join(str(part) for part in ((self.link,) if self.link else ()) + self.path)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class SpecError(ValueError):
+    """Every problem found with a component's spec and its links, reported together (raised once)."""
+
+    def __init__(self, problems: Iterable[Problem], subject: str = "") -> None:
+        self.problems = list(problems)
+        self.subject = subject
+        text = "; ".join(str(problem) for problem in self.problems)
+        super().__init__(f"{subject}: {text}" if subject else text)
+
+
+def check(subject: str, problems: list[Problem]) -> None:
+    """Raise one SpecError naming `subject` (such as `Pool web`) when there is any problem."""
+    if problems:
+        raise SpecError(problems, subject)

@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
-from components.version_catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
-from components.version_catalog import today as catalog_today
+from components.catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
+from components.catalog import today as catalog_today
 
 from policy.rules import PolicyConfigError
 

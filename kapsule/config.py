@@ -8,15 +8,14 @@ from typing import Any, Optional
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from components.version_catalog import Catalog, load_catalog
-from components.catalog import REGISTRY_REGIONS, ZONES, is_kosmos, load_balancer_zone_problem, zone_problem
-from components.cluster import ClusterSpec
-from components.ingress import IngressSpec
-from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec
-from components.network import PrivateNetworkSpec
-from components.pool import PoolSpec
-from components.registry import RegistryNamespaceSpec
-from components.spec import Spec, SpecError, Tags
+from components.catalog import Catalog, load_catalog, region_problem
+from components.cluster import ClusterSpec, cluster_problems
+from components.ingress import IngressSpec, ingress_problems
+from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec, service_problems
+from components.network import PrivateNetworkSpec, network_problems
+from components.pool import PoolSpec, pool_problems
+from components.registry import RegistryNamespaceSpec, registry_problems
+from components.spec import Problem, Spec, SpecError, Tags
 
 from .messages import StackConfigError, describe, namespace_problem
 from .names import CONFIG_NAMESPACE
@@ -63,79 +62,70 @@ class StackConfig(Spec):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if value not in ZONES:
-            raise ValueError(f"{value!r} is not a Kapsule region; allowed: {', '.join(ZONES)}")
+        problem = region_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
     def _coherent(self) -> "StackConfig":
-        kosmos = is_kosmos(self.cluster.type)
-        if kosmos and self.network is not None:
-            raise SpecError(("network",), f"is forbidden for a Kosmos cluster (cluster.type {self.cluster.type!r})")
-        if not kosmos and self.network is None:
-            raise SpecError(("network",), f"is required for a {self.cluster.type} cluster: Scaleway attaches Kapsule to a private network")
-        gateway = self.network.public_gateway if self.network else None
-        if gateway and gateway.zone and zone_problem(gateway.zone, self.region):
-            raise SpecError(("network", "public_gateway", "zone"), zone_problem(gateway.zone, self.region))
+        """Every component's own validator, each at its key path, then the rules across components."""
+        network = self.network
+        problems: list[Problem] = []
+        if network is not None:
+            problems += _at(("network",), network_problems(network, region=self.region))
+        problems += _at(("cluster",), cluster_problems(self.cluster, network=network, region=self.region))
         for name, pool in self.pools.items():
             if not POOL_NAME.match(name):
-                raise SpecError(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes")
-            if pool.zone and zone_problem(pool.zone, self.region):
-                raise SpecError(("pools", name, "zone"), zone_problem(pool.zone, self.region))
-            if pool.public_ip_disabled and gateway is None:
-                raise SpecError(
-                    ("pools", name, "public_ip_disabled"),
-                    "true needs a Public Gateway on the private network: set network.public_gateway",
-                )
-            problem = pool.version_problem(self.cluster)
-            if problem:
-                raise SpecError(("pools", name, "version"), f"{pool.version!r} {problem}")
+                problems.append(Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes"))
+            problems += _at(("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network))
         if self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
-            raise SpecError(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size")
+            problems.append(Problem(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size"))
         most = sum(p.most_nodes for p in self.pools.values())
         if most > self.cluster.max_nodes:
-            raise SpecError(
-                ("pools",),
-                f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}",
+            problems.append(
+                Problem(("pools",), f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}")
             )
-        self._check_kubernetes()
+        for name, service in self.services.items():
+            if not re.match(DNS_LABEL, name):
+                problems.append(Problem(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes"))
+            problems += _at(("services", name), service_problems(service, region=self.region))
+        problems += _at(("ingress",), ingress_problems(self.ingress, region=self.region))
         if self.registry is not None:
-            registry_region = self.registry.region or self.region
-            if registry_region not in REGISTRY_REGIONS:
-                raise SpecError(
-                    ("registry", "region"),
-                    f"{registry_region!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}",
-                )
+            problems += _at(("registry",), registry_problems(self.registry, region=self.region))
+        problems += self._namespace_problems()
+        if problems:
+            raise SpecError(dict.fromkeys(problems))  # one line per problem, in the order found
         return self
 
-    def _check_kubernetes(self) -> None:
-        """Namespaces exist before anything is put in them; load balancers sit where Scaleway allows."""
+    def _namespace_problems(self) -> list[Problem]:
+        """Namespaces exist before anything is put in them."""
+        problems: list[Problem] = []
         available = {"default", *self.namespaces}
         if self.ingress.controller != "none":
             if self.ingress.namespace in self.namespaces:
-                raise SpecError(
-                    ("ingress", "namespace"),
-                    f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces",
+                problems.append(
+                    Problem(("ingress", "namespace"), f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces")
                 )
             available.add(self.ingress.namespace)
-        balancers = [(("services", name, "load_balancer"), svc.load_balancer) for name, svc in self.services.items()]
-        if self.ingress.controller != "none":
-            balancers.append((("ingress", "load_balancer"), self.ingress.load_balancer))
-        for path, lb in balancers:
-            problem = lb.zone and load_balancer_zone_problem(lb.zone, self.region)
-            if problem:
-                raise SpecError((*path, "zone"), problem)
-        for name, service in self.services.items():
-            if not re.match(DNS_LABEL, name):
-                raise SpecError(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes")
         targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
         if self.registry is not None:
             targets += [(("registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.registry.pull_secret_namespaces)]
         for path, namespace in targets:
             if namespace not in available:
-                raise SpecError(
-                    path, f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})"
+                problems.append(
+                    Problem(path, f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
                 )
+        return problems
+
+
+#: Where a component's links sit in a stack file: the network and the region are the stack's own keys.
+LINKS: dict[str, tuple[str, ...]] = {"network": ("network",), "region": ("region",), "cluster": ("cluster",)}
+
+
+def _at(prefix: tuple[str, ...], problems: list[Problem]) -> list[Problem]:
+    """A component's problems at their stack key paths: below `prefix`, or at the key of the link they name."""
+    return [Problem((*LINKS[p.link], *p.path), p.message) if p.link else p.below(*prefix) for p in problems]
 
 
 def version_findings(spec: StackConfig, today: date, catalog: Optional[Catalog] = None) -> tuple[list[tuple[str, str]], list[str]]:
@@ -172,7 +162,7 @@ def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
     try:
         spec = StackConfig.model_validate(values)
     except ValidationError as error:
-        problems += [describe(item, StackConfig) for item in error.errors()]
+        problems += [found for item in error.errors() for found in describe(item, StackConfig)]
     if problems:
         raise StackConfigError(stack_file, problems)
     return spec

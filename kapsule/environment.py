@@ -22,8 +22,8 @@ from components import (
     RegistryPullSecret,
 )
 
-from components.version_catalog import TodayError
-from components.version_catalog import today as catalog_today
+from components.catalog import TodayError
+from components.catalog import today as catalog_today
 
 from .config import StackConfig, parse, version_findings
 from .stack_file import decode_value, read_stack_file

@@ -63,13 +63,19 @@ def key_part(part: Any) -> str:
     return f".{part}" if PLAIN_KEY.match(str(part)) else f"[{str(part)!r}]"
 
 
-def describe(item: dict[str, Any], schema: type[BaseModel]) -> tuple[str, str]:
+def describe(item: dict[str, Any], schema: type[BaseModel]) -> list[tuple[str, str]]:
+    """One pydantic error as (key path, sentence) pairs: a component validator's SpecError holds several."""
     loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+    error = (item.get("ctx") or {}).get("error")
+    if isinstance(error, SpecError):
+        return [(format_path(loc + problem.path), problem.message) for problem in error.problems]
+    return [_describe_one(item, loc, schema)]
+
+
+def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseModel]) -> tuple[str, str]:
     kind = item["type"]
     value = item.get("input")
     error = (item.get("ctx") or {}).get("error")
-    if isinstance(error, SpecError):
-        return format_path(loc + error.path), error.message
     if kind == "extra_forbidden":
         allowed = _allowed_keys(schema, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
-from .cost import CostChange
 from .model import Resource
+
+if TYPE_CHECKING:
+    from .cost import CostChange
 
 Action = Literal["create", "update", "replace", "delete", "same"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "same")

@@ -9,7 +9,8 @@ from policy.rules import Subject, evaluate, stack_config
 
 from .stack_file import read_stack_file, stack_file_path
 from .cost import CostChange, Priced, price_stack
-from .diff import Diff, destroys, diff_resource
+from .diff import Diff, diff_resource
+from .replacement import destroys
 from .model import Resource, unsealed
 from .names import ROOT
 from .render import render

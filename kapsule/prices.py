@@ -1,4 +1,5 @@
-"""`python -m kapsule prices refresh`: rebuild the price catalog from Scaleway's public product catalog.
+"""The price catalog (`components/prices.json`): its schema, how it is read, and
+`python -m kapsule prices refresh`, which rebuilds it from Scaleway's public product catalog.
 
 The public catalog (`product_catalog` v2alpha1, `list_public_catalog_products`) publishes a retail
 price per product and, for many, an estimate of kg CO2e and water per unit. It needs no credentials;
@@ -13,10 +14,80 @@ import logging
 import re
 import sys
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from .cost import PRICES_FILE, PriceError, parse_prices
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .names import ROOT
 from .outcome import EXIT_INVALID
+
+PRICES_FILE = ROOT / "components" / "prices.json"
+
+class PriceError(ValueError):
+    """A price catalog that cannot be read: the message names the file and the key."""
+
+
+class Price(BaseModel):
+    """One product's retail price per hour (per GB-hour for storage), with its footprint where known."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    hourly: float = Field(ge=0)
+    kg_co2e_hourly: Optional[float] = Field(default=None, ge=0)
+    m3_water_hourly: Optional[float] = Field(default=None, ge=0)
+    estimate: bool
+    """True until `prices refresh` has read this product from the public catalog."""
+    sku: Optional[str] = None
+
+
+class PriceCatalog(BaseModel):
+    """Every product a stack of this project can bill, by the name the program uses for it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    as_of: date
+    source: str = Field(min_length=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    hours_per_month: int = Field(gt=0)
+    node_types: dict[str, Price]
+    control_planes: dict[str, Price]
+    load_balancers: dict[str, Price]
+    public_gateways: dict[str, Price]
+    ips: dict[str, Price]
+    block_storage_per_gb: dict[str, Price]
+    registry_storage_per_gb: Price
+    registry_estimated_gb: float = Field(ge=0)
+
+    def monthly(self, price: Price, quantity: float = 1) -> float:
+        """A price over a month of `hours_per_month` hours."""
+        return price.hourly * self.hours_per_month * quantity
+
+
+def parse_prices(document: Any, source: str = "components/prices.json") -> PriceCatalog:
+    """A price catalog from its JSON document; one PriceError naming every bad key."""
+    if isinstance(document, dict) and isinstance(document.get("as_of"), str):
+        try:
+            document = {**document, "as_of": date.fromisoformat(document["as_of"])}
+        except ValueError:
+            raise PriceError(f"{source}: as_of {document['as_of']!r} is not a day (YYYY-MM-DD)") from None
+    try:
+        return PriceCatalog.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors())
+        raise PriceError(f"{source}: {problems}") from None
+
+
+@lru_cache(maxsize=4)
+def load_prices(path: Path = PRICES_FILE) -> PriceCatalog:
+    """The checked-in price catalog (read once per process)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise PriceError(f"{path.name}: cannot be read ({error})") from None
+    return parse_prices(document, "components/prices.json" if path == PRICES_FILE else str(path))
+
 
 HOURS_PER_MONTH = 730
 #: Units of measure a price is per, in hours: anything else (per GB, per request) is not a time price.

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from components.version_catalog import TODAY_VARIABLE
+from components.catalog import TODAY_VARIABLE
 from kapsule.stack_file import read_stack_file, stack_file_path
 from kapsule.names import ROOT
 from kapsule.model import Rendering

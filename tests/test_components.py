@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.spec import SpecError
 from kapsule.render import render
 
 NETWORK_CLUSTER = """
@@ -63,22 +64,22 @@ Pool("late", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
     [
         (
             'Cluster("c", ClusterSpec(name="c", version="1.35.2", delete_additional_resources=True))',
-            ["network is required"],
+            ["network: is required"],
             "kapsule:cluster:Cluster",
         ),
         (
             'Cluster("c", ClusterSpec(name="c", type="multicloud", cni="kilo", version="1.35.2", '
             'delete_additional_resources=True), network=PrivateNetwork("n", PrivateNetworkSpec(), region="fr-par"))',
-            ["network is forbidden"],
+            ["network: is forbidden"],
             "kapsule:cluster:Cluster",
         ),
         (
             'Cluster("c", ClusterSpec(name="c", type="multicloud", cni="kilo", version="1.35.2", '
             "delete_additional_resources=True))",
-            ["region is required"],
+            ["region: is required"],
             "kapsule:cluster:Cluster",
         ),
-        ('PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")', ["region 'us-east'"], "kapsule:network:PrivateNetwork"),
+        ('PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")', ["region: 'us-east' is not a Kapsule region"], "kapsule:network:PrivateNetwork"),
         ('RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="it-mil")', ["no Container Registry"], "kapsule:registry:RegistryNamespace"),
     ],
 )
@@ -96,7 +97,7 @@ def test_pool_zone_outside_the_cluster_region(write_program):
         write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1"), cluster=cluster)\n'
     )
     assert isinstance(rendering.error, ValueError)
-    assert "Pool p: zone 'nl-ams-1' is not a zone of region fr-par" in str(rendering.error)
+    assert "Pool p: zone: 'nl-ams-1' is not a zone of region fr-par" in str(rendering.error)
 
 
 def test_private_nodes_need_a_public_gateway(write_program):
@@ -105,7 +106,34 @@ def test_private_nodes_need_a_public_gateway(write_program):
         NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, public_ip_disabled=True), cluster=cluster)\n',
     )
     assert isinstance(rendering.error, ValueError)
-    assert "public_ip_disabled needs a Public Gateway" in str(rendering.error)
+    assert "Pool p: public_ip_disabled: true needs a Public Gateway" in str(rendering.error)
+
+
+def test_a_component_reports_every_problem_at_once_and_registers_nothing(write_program):
+    rendering = run(
+        write_program,
+        NETWORK_CLUSTER
+        + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1", version="1.36.0", public_ip_disabled=True), cluster=cluster)\n',
+    )
+    assert isinstance(rendering.error, SpecError)
+    assert [str(problem).split(":")[0] for problem in rendering.error.problems] == ["version", "zone", "public_ip_disabled"]
+    assert str(rendering.error).startswith("Pool p: version: '1.36.0' is set, but cluster.upgrade_pools is true")
+    assert not [r for r in rendering.resources if "kapsule:cluster:Pool" in r.urn or "kapsule:pool:Pool" in r.urn]
+
+
+def test_the_spec_the_component_and_the_stack_share_one_validator():
+    from components.cluster import ClusterSpec
+    from components.network import PrivateNetworkSpec, PublicGatewaySpec
+    from components.pool import PoolSpec, pool_problems
+
+    cluster = ClusterSpec(name="c", version="1.35.2", delete_additional_resources=True, upgrade_pools=False)
+    pool = PoolSpec(node_type="PRO2-XS", size=1, zone="fr-par-9", version="1.31.0", public_ip_disabled=True)
+    problems = pool_problems(pool, cluster, region="fr-par", network=PrivateNetworkSpec())
+    assert [p.path for p in problems] == [("version",), ("zone",), ("public_ip_disabled",)]
+    assert "3 minors behind" not in problems[0].message and "4 minors behind" in problems[0].message
+    gateway = PrivateNetworkSpec(public_gateway=PublicGatewaySpec())
+    assert [p.path for p in pool_problems(pool, cluster, region="fr-par", network=gateway)] == [("version",), ("zone",)]
+    assert pool_problems(pool) == []  # without its cluster, only the spec's own rules
 
 
 def test_existing_vpc_is_reused(write_program):

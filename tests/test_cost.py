@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from scaleway.product_catalog.v2alpha1.marshalling import unmarshal_ListPublicCatalogProductsResponse
 
-from kapsule.cost import PRICES_FILE, Priced, PriceError, load_prices, parse_prices, price_stack
+from kapsule.cost import Priced, price_stack
+from kapsule.prices import PRICES_FILE, PriceError, load_prices, parse_prices
 from kapsule.plan import plan_stack
 from kapsule.prices import catalog_document
 from kapsule.names import ROOT

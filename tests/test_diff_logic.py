@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from components.versions import Version, pool_problem, upgrade_path, upgrade_problem
 from kapsule.safety import cni_problem
-from kapsule.diff import diff_resource, forces_replacement
+from kapsule.diff import diff_resource
+from kapsule.replacement import forces_replacement
 from kapsule.model import SEALED, UNKNOWN, Secret
 from kapsule.state import RecordedResource, decode
 

@@ -206,3 +206,30 @@ def test_a_stack_file_that_is_a_device_or_pipe_is_refused_at_once(tmp_path):
     for path in (fifo, Path("/dev/zero")):
         with pytest.raises(StackConfigError, match="is not a regular file"):
             read_stack_file(path)
+
+
+def test_problems_in_different_components_come_back_together_and_nothing_is_registered():
+    def own_rules(config):  # each spec's own rules, checked as the spec is read
+        config["kapsule:cluster"].update(cni="kilo")
+        config["kapsule:pools"]["default"].update(autoscaling=False, min_size=1)
+        config["kapsule:registry"].update(region="it-mil")
+
+    def links(config):  # rules between a component and its cluster, network and region
+        config["kapsule:pools"]["default"].update(zone="nl-ams-1", public_ip_disabled=True, version="1.35.0")
+        config["kapsule:ingress"]["load_balancer"]["zone"] = "fr-par-3"
+
+    for edit, paths in (
+        (own_rules, ["kapsule:cluster.cni", "kapsule:pools.default.min_size", "kapsule:pools.default.max_size", "kapsule:registry.region"]),
+        (
+            links,
+            [
+                "kapsule:pools.default.version",
+                "kapsule:pools.default.zone",
+                "kapsule:pools.default.public_ip_disabled",
+                "kapsule:ingress.load_balancer.zone",
+            ],
+        ),
+    ):
+        rendering = render_stack("dev", edit, check=False)
+        assert isinstance(rendering.error, StackConfigError) and rendering.resources == []
+        assert sorted(path for path, _ in rendering.error.problems) == sorted(paths)

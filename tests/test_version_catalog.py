@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 import pytest
 from scaleway.k8s.v1 import Version as ApiVersion
 
-from components.version_catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
+from components.catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
 from kapsule.messages import StackConfigError
 from kapsule.plan import plan_stack
 from kapsule.names import ROOT
