@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Literal, NamedTuple, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -157,28 +157,67 @@ class LoadBalancerSpec(Spec):
         return value
 
 
-#: Spec keys rendered to controller keys (the escape hatch may not set these).
-TYPED_KEYS: dict[str, str] = {
-    "type": "type", "zone": "zone", "private": "private", "ip-ids": "ip_ids / reserve_ip",
-    "use-hostname": "use_hostname", "forward-port-algorithm": "forward_port_algorithm",
-    "sticky-sessions": "sticky_sessions", "sticky-sessions-cookie-name": "sticky_sessions_cookie_name",
-    "health-check-type": "health_check.type", "health-check-delay": "health_check.delay",
-    "health-check-timeout": "health_check.timeout", "health-check-max-retries": "health_check.max_retries",
-    "health-transient-check-delay": "health_check.transient_delay", "health-check-send-proxy": "health_check.send_proxy",
-    "health-check-http-uri": "health_check.http_uri", "health-check-http-method": "health_check.http_method",
-    "health-check-http-code": "health_check.http_code", "health-check-mysql-user": "health_check.mysql_user",
-    "health-check-pgsql-user": "health_check.pgsql_user", "proxy-protocol-v1": "proxy_protocol",
-    "proxy-protocol-v2": "proxy_protocol", "protocol-http": "protocol_http", "http-backend-tls": "http_backend_tls",
-    "http-backend-tls-skip-verify": "http_backend_tls_skip_verify", "certificate-ids": "certificate_ids",
-    "ssl-compatibility-level": "ssl_compatibility_level", "timeout-client": "timeout_client",
-    "timeout-server": "timeout_server", "timeout-connect": "timeout_connect", "timeout-tunnel": "timeout_tunnel",
-    "timeout-queue": "timeout_queue", "on-marked-down-action": "on_marked_down_action",
-    "redispatch-attempt-count": "redispatch_attempt_count", "max-retries": "max_retries",
-    "max-connections": "max_connections", "connection-rate-limit": "connection_rate_limit",
-    "enable-access-logs": "enable_access_logs", "enable-http3": "enable_http3",
-    "force-internal-ip": "force_internal_ip", "target-node-labels": "target_node_labels",
-    "failover-host": "failover_host", "ip-mode": "ip_mode",
-}  # fmt: skip
+#: How a spec value is written as annotation text.
+Kind = Literal["text", "flag", "ports", "per_port", "certificates", "labels", "proxy"]
+
+
+class Annotation(NamedTuple):
+    """One controller annotation: its key after PREFIX, the spec field it is rendered from, and how."""
+
+    key: str
+    field: tuple[str, ...]
+    kind: Kind
+
+
+#: Every annotation the spec renders, and the field it comes from. It drives both `render_annotations` and
+#: `TYPED_KEYS`, the keys the escape hatch may not set. `ip-ids` also carries the IPs `reserve_ip` makes.
+ANNOTATIONS: tuple[Annotation, ...] = (
+    Annotation("type", ("type",), "text"),
+    Annotation("zone", ("zone",), "text"),
+    Annotation("private", ("private",), "flag"),
+    Annotation("ip-ids", ("ip_ids",), "text"),
+    Annotation("use-hostname", ("use_hostname",), "flag"),
+    Annotation("forward-port-algorithm", ("forward_port_algorithm",), "text"),
+    Annotation("sticky-sessions", ("sticky_sessions",), "text"),
+    Annotation("sticky-sessions-cookie-name", ("sticky_sessions_cookie_name",), "text"),
+    Annotation("health-check-type", ("health_check", "type"), "per_port"),
+    Annotation("health-check-delay", ("health_check", "delay"), "text"),
+    Annotation("health-check-timeout", ("health_check", "timeout"), "text"),
+    Annotation("health-check-max-retries", ("health_check", "max_retries"), "text"),
+    Annotation("health-transient-check-delay", ("health_check", "transient_delay"), "text"),
+    Annotation("health-check-send-proxy", ("health_check", "send_proxy"), "flag"),
+    Annotation("health-check-http-uri", ("health_check", "http_uri"), "per_port"),
+    Annotation("health-check-http-method", ("health_check", "http_method"), "per_port"),
+    Annotation("health-check-http-code", ("health_check", "http_code"), "per_port"),
+    Annotation("health-check-mysql-user", ("health_check", "mysql_user"), "per_port"),
+    Annotation("health-check-pgsql-user", ("health_check", "pgsql_user"), "per_port"),
+    Annotation("proxy-protocol-v1", ("proxy_protocol",), "proxy"),
+    Annotation("proxy-protocol-v2", ("proxy_protocol",), "proxy"),
+    Annotation("protocol-http", ("protocol_http",), "ports"),
+    Annotation("http-backend-tls", ("http_backend_tls",), "ports"),
+    Annotation("http-backend-tls-skip-verify", ("http_backend_tls_skip_verify",), "ports"),
+    Annotation("certificate-ids", ("certificate_ids",), "certificates"),
+    Annotation("ssl-compatibility-level", ("ssl_compatibility_level",), "text"),
+    Annotation("timeout-client", ("timeout_client",), "text"),
+    Annotation("timeout-server", ("timeout_server",), "text"),
+    Annotation("timeout-connect", ("timeout_connect",), "text"),
+    Annotation("timeout-tunnel", ("timeout_tunnel",), "text"),
+    Annotation("timeout-queue", ("timeout_queue",), "text"),
+    Annotation("on-marked-down-action", ("on_marked_down_action",), "text"),
+    Annotation("redispatch-attempt-count", ("redispatch_attempt_count",), "text"),
+    Annotation("max-retries", ("max_retries",), "text"),
+    Annotation("max-connections", ("max_connections",), "text"),
+    Annotation("connection-rate-limit", ("connection_rate_limit",), "text"),
+    Annotation("enable-access-logs", ("enable_access_logs",), "flag"),
+    Annotation("enable-http3", ("enable_http3",), "flag"),
+    Annotation("force-internal-ip", ("force_internal_ip",), "flag"),
+    Annotation("target-node-labels", ("target_node_labels",), "labels"),
+    Annotation("failover-host", ("failover_host",), "text"),
+    Annotation("ip-mode", ("ip_mode",), "text"),
+)
+
+#: Controller keys the spec renders, and the spec key to use instead of the escape hatch.
+TYPED_KEYS: dict[str, str] = {a.key: ".".join(a.field) + (" / reserve_ip" if a.key == "ip-ids" else "") for a in ANNOTATIONS}
 
 
 def _ports(value: Ports) -> str:
@@ -199,58 +238,38 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
+def _text(annotation: Annotation, value: object) -> Optional[str]:
+    """The annotation text of a spec value, or None when the annotation is left out."""
+    kind = annotation.kind
+    if kind == "flag":
+        return "true" if value else None
+    if value is None or value == [] or value == {}:
+        return None
+    if kind == "ports":
+        return _ports(value)  # type: ignore[arg-type]
+    if kind == "per_port":
+        return _per_port_text(value)
+    if kind == "proxy":
+        return _ports(value.ports) if annotation.key.endswith(value.version) else None  # type: ignore[attr-defined]
+    if kind == "certificates" and isinstance(value, dict):
+        return ";".join(f"{ports}:{','.join(ids)}" for ports, ids in value.items())
+    if kind == "labels":
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # type: ignore[attr-defined]
+    return _scalar(value)
+
+
 def render_annotations(spec: LoadBalancerSpec, ip_ids: Optional[list[str]] = None) -> dict[str, str]:
     """The Service annotations for a spec; `ip_ids` are reserved IPs made by the component (`reserve_ip`)."""
-    values: dict[str, object] = {}
-    health = spec.health_check
-    values["health-check-type"] = _per_port_text(health.type)
-    values["health-check-delay"] = health.delay
-    values["health-check-timeout"] = health.timeout
-    values["health-check-max-retries"] = health.max_retries
-    values["health-transient-check-delay"] = health.transient_delay
-    if health.send_proxy:
-        values["health-check-send-proxy"] = True
-    for key, value in (
-        ("health-check-http-uri", health.http_uri),
-        ("health-check-http-method", health.http_method),
-        ("health-check-http-code", health.http_code),
-        ("health-check-mysql-user", health.mysql_user),
-        ("health-check-pgsql-user", health.pgsql_user),
-    ):
-        if value is not None:
-            values[key] = _per_port_text(value)
-    if spec.proxy_protocol is not None:
-        values[f"proxy-protocol-{spec.proxy_protocol.version}"] = _ports(spec.proxy_protocol.ports)
-    for key in ("protocol_http", "http_backend_tls", "http_backend_tls_skip_verify"):
-        value = getattr(spec, key)
-        if value is not None:
-            values[key.replace("_", "-")] = _ports(value)
-    if spec.certificate_ids is not None:
-        certificates = spec.certificate_ids
-        values["certificate-ids"] = (
-            ";".join(f"{ports}:{','.join(ids)}" for ports, ids in certificates.items())
-            if isinstance(certificates, dict)
-            else ",".join(certificates)
-        )
-    addresses = list(spec.ip_ids) + list(ip_ids or [])
-    if addresses:
-        values["ip-ids"] = ",".join(addresses)
-    for key in (
-        "type", "zone", "forward_port_algorithm", "sticky_sessions", "sticky_sessions_cookie_name",
-        "ssl_compatibility_level", "timeout_client", "timeout_server", "timeout_connect", "timeout_tunnel",
-        "timeout_queue", "on_marked_down_action", "redispatch_attempt_count", "max_retries", "max_connections",
-        "connection_rate_limit", "failover_host", "ip_mode",
-    ):  # fmt: skip
-        value = getattr(spec, key)
-        if value is not None:
-            values[key.replace("_", "-")] = value
-    for key in ("private", "use_hostname", "enable_access_logs", "enable_http3", "force_internal_ip"):
-        if getattr(spec, key):
-            values[key.replace("_", "-")] = True
-    if spec.target_node_labels:
-        values["target-node-labels"] = ",".join(f"{k}={v}" for k, v in sorted(spec.target_node_labels.items()))
-
-    annotations = {PREFIX + key: _scalar(value) for key, value in values.items()}
+    annotations: dict[str, str] = {}
+    for annotation in ANNOTATIONS:
+        value: object = spec
+        for part in annotation.field:
+            value = getattr(value, part)
+        if annotation.key == "ip-ids":
+            value = [*spec.ip_ids, *(ip_ids or [])]
+        text = _text(annotation, value)
+        if text is not None:
+            annotations[PREFIX + annotation.key] = text
     annotations.update(spec.extra_annotations)
     return dict(sorted(annotations.items()))
 

@@ -312,3 +312,15 @@ def test_the_published_service_is_owned_by_the_spec():
             chart_version="1.2.3",
             values={"additionalArguments": ["--providers.kubernetesingress.ingressendpoint.publishedservice=a/b"]},
         )
+
+
+def test_one_annotation_table_covers_every_load_balancer_field():
+    from components.annotations import ANNOTATIONS, TYPED_KEYS, HealthCheckSpec, LoadBalancerSpec
+
+    fields = {(name,) for name in LoadBalancerSpec.model_fields} | {("health_check", name) for name in HealthCheckSpec.model_fields}
+    rendered = {annotation.field for annotation in ANNOTATIONS}
+    # Every spec field is rendered through the table, except the component's own switches.
+    assert fields - rendered == {("reserve_ip",), ("extra_annotations",), ("health_check",)}
+    assert rendered <= fields
+    assert {annotation.key for annotation in ANNOTATIONS} == set(TYPED_KEYS) <= CONTROLLER_KEYS
+    assert len({annotation.key for annotation in ANNOTATIONS}) == len(ANNOTATIONS)
