@@ -182,6 +182,8 @@ def cluster_problems(
 class Cluster(pulumi.ComponentResource):
     """A Kapsule cluster with its kubeconfig (secret) and a Kubernetes provider that waits for its pools."""
 
+    TYPE = "kapsule:cluster:Cluster"
+
     id: pulumi.Output[str]
     """The cluster id (`<region>/<uuid>`)."""
     apiserver_url: pulumi.Output[str]
@@ -212,7 +214,7 @@ class Cluster(pulumi.ComponentResource):
         )
         region = region or network.region
 
-        super().__init__("kapsule:cluster:Cluster", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = region
         self.network = network

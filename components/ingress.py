@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
+from .aliases import former_types
 from .annotations import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .cluster import Cluster
 from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
@@ -184,6 +185,10 @@ def service_spec(spec: IngressSpec, release: str) -> LoadBalancerServiceSpec:
 class IngressController(pulumi.ComponentResource):
     """An ingress controller installed with Helm on a Cluster, behind a Scaleway load balancer."""
 
+    TYPE = "kapsule:ingress:IngressController"
+    #: Earlier type tokens: their aliases keep deployed stacks from replacing this component (see UPGRADE.md).
+    FORMER_TYPES = ("kapsule:kubernetes:IngressController",)
+
     ip_address: pulumi.Output[Optional[str]]
     """The reserved load balancer IP (None unless `load_balancer.reserve_ip`)."""
 
@@ -199,7 +204,7 @@ class IngressController(pulumi.ComponentResource):
         if spec.controller == "none":
             raise ValueError(f"IngressController {name}: controller is 'none'; do not build an IngressController")
         check(f"IngressController {name}", ingress_problems(spec, region=cluster.region))
-        super().__init__("kapsule:kubernetes:IngressController", name, None, opts)
+        super().__init__(self.TYPE, name, None, former_types(opts, self.FORMER_TYPES))
         chart = CHARTS[spec.controller]
         release = spec.controller
         kubernetes = pulumi.ResourceOptions(parent=self, provider=cluster.provider)

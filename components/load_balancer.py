@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 from .scaleway import loadbalancers
 
+from .aliases import former_types
 from .annotations import (
     CONTROLLER_WRITTEN_ANNOTATION,
     CONTROLLER_WRITTEN_LABELS,
@@ -70,6 +71,10 @@ def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = N
 class LoadBalancerService(pulumi.ComponentResource):
     """A LoadBalancer Service on a Cluster, with an optional reserved flexible IP that survives re-creation."""
 
+    TYPE = "kapsule:load_balancer:LoadBalancerService"
+    #: Earlier type tokens: their aliases keep deployed stacks from replacing this component (see UPGRADE.md).
+    FORMER_TYPES = ("kapsule:kubernetes:LoadBalancerService",)
+
     service: k8s.core.v1.Service
     """The Kubernetes Service."""
     ip_address: pulumi.Output[Optional[str]]
@@ -87,7 +92,7 @@ class LoadBalancerService(pulumi.ComponentResource):
         check(f"LoadBalancerService {name}", service_problems(spec, region=cluster.region))
         lb = spec.load_balancer
         zone = lb.zone or default_zone(cluster.region)
-        super().__init__("kapsule:kubernetes:LoadBalancerService", name, None, opts)
+        super().__init__(self.TYPE, name, None, former_types(opts, self.FORMER_TYPES))
         self.spec = spec
         for key in unknown_annotations(lb):
             pulumi.log.warn(f"Service {name}: annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored", self)

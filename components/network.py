@@ -59,6 +59,8 @@ def network_problems(spec: PrivateNetworkSpec, *, region: str) -> list[Problem]:
 class PrivateNetwork(pulumi.ComponentResource):
     """A VPC (or an existing one) and a regional private network; with a Public Gateway when asked."""
 
+    TYPE = "kapsule:network:PrivateNetwork"
+
     id: pulumi.Output[str]
     """The private network id, what a Cluster and its Pools attach to."""
     vpc_id: pulumi.Output[str]
@@ -75,7 +77,7 @@ class PrivateNetwork(pulumi.ComponentResource):
     ) -> None:
         check(f"PrivateNetwork {name}", network_problems(spec, region=region))
         gateway = spec.public_gateway
-        super().__init__("kapsule:network:PrivateNetwork", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         self.region = region
         self.spec = spec
         rendered_tags = render_tags(tags or {}, spec.tags)

@@ -8,6 +8,7 @@ import pulumi
 from pydantic import Field, field_validator, model_validator
 from .scaleway import kubernetes
 
+from .aliases import former_types
 from .catalog import default_zone, node_type_problem, zone_problem
 from .cluster import Cluster, ClusterSpec
 from .network import PrivateNetworkSpec
@@ -144,6 +145,10 @@ def pool_problems(
 class Pool(pulumi.ComponentResource):
     """A node pool of a Cluster; an autoscaled pool leaves its live size to the autoscaler."""
 
+    TYPE = "kapsule:pool:Pool"
+    #: Earlier type tokens: their aliases keep deployed stacks from replacing this component (see UPGRADE.md).
+    FORMER_TYPES = ("kapsule:cluster:Pool",)
+
     id: pulumi.Output[str]
     """The pool id (`<region>/<uuid>`)."""
     version: pulumi.Output[str]
@@ -162,7 +167,7 @@ class Pool(pulumi.ComponentResource):
         check(f"Pool {name}", pool_problems(spec, cluster=cluster.spec, region=cluster.region, network=network))
         zone = spec.zone or default_zone(cluster.region)
 
-        super().__init__("kapsule:cluster:Pool", name, None, opts)
+        super().__init__(self.TYPE, name, None, former_types(opts, self.FORMER_TYPES))
         self.spec = spec
         self.zone = zone
         self.cluster = cluster

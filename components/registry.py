@@ -64,6 +64,8 @@ def registry_problems(spec: RegistryNamespaceSpec, *, region: Optional[str] = No
 class RegistryNamespace(pulumi.ComponentResource):
     """A Container Registry namespace with its push/pull endpoint."""
 
+    TYPE = "kapsule:registry:RegistryNamespace"
+
     id: pulumi.Output[str]
     """The namespace id (`<region>/<uuid>`)."""
     endpoint: pulumi.Output[str]
@@ -79,7 +81,7 @@ class RegistryNamespace(pulumi.ComponentResource):
     ) -> None:
         check(f"RegistryNamespace {name}", registry_problems(spec, region=region))
         region = spec.region or region
-        super().__init__("kapsule:registry:RegistryNamespace", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = region
         self.namespace = registry.Namespace(
@@ -104,6 +106,8 @@ def docker_config(server: str, secret_key: str) -> str:
 class RegistryPullSecret(pulumi.ComponentResource):
     """Read-only pull credentials for a private namespace: an IAM application, its key, and image pull Secrets."""
 
+    TYPE = "kapsule:registry:RegistryPullSecret"
+
     access_key: pulumi.Output[str]
     """The API key's access key (not secret on its own)."""
     secret_name: str
@@ -123,7 +127,7 @@ class RegistryPullSecret(pulumi.ComponentResource):
             raise ValueError(f"RegistryPullSecret {name}: registry {registry.spec.name!r} is public; it needs no pull secret")
         if not namespaces:
             raise ValueError(f"RegistryPullSecret {name}: namespaces is empty; list the Kubernetes namespaces that pull")
-        super().__init__("kapsule:registry:RegistryPullSecret", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         application = iam.Application(
             name, description=f"Pulls images from {registry.spec.name} (read-only)", opts=child

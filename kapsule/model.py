@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .urns import AliasSpec
+
 
 class Marker:
     """A stand-in for a value this program cannot see; each subclass has a single instance."""
@@ -67,6 +69,8 @@ class Resource:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: list[str] = field(default_factory=list)
     """Outputs the provider marks secret (the engine encrypts them in state)."""
+    aliases: list[AliasSpec] = field(default_factory=list)
+    """The old identities the program gives the resource (`opts.aliases`)."""
 
 
 @dataclass

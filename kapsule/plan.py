@@ -17,6 +17,7 @@ from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
 from .state import RecordedResource, RecordedState
+from .urns import alias_urns
 
 
 class RecordedBaseline:
@@ -31,12 +32,39 @@ class RecordedBaseline:
         self.diffs: dict[str, Diff] = {}
         self.types: dict[str, str] = {}
         self.inputs: dict[str, dict[str, Any]] = {}
+        self.aliased: dict[str, str] = {}
+        """Each resource found in the state under an alias, and the old URN it was found under."""
+
+    def find(self, resource: Resource) -> Optional[RecordedResource]:
+        """Look the resource up as the engine does: by its URN first, then by each of its aliases."""
+        if self.state is None:
+            return None
+        if resource.urn in self.state.resources:
+            return self.state.get(resource.urn)
+        parent_alias = self.aliased.get(resource.parent)
+        if not resource.aliases and parent_alias is None:
+            return None
+        stack, project = resource.urn.split("::")[0].rsplit(":", 1)[1], resource.urn.split("::")[1]
+        for old in alias_urns(
+            stack=stack,
+            project=project,
+            parent=resource.parent,
+            type_=resource.type,
+            name=resource.name,
+            aliases=resource.aliases,
+            parent_alias=parent_alias,
+            matched=self.aliased,
+        ):
+            if old in self.state.resources and old not in self.aliased.values():
+                self.aliased[resource.urn] = old
+                return self.state.get(old)
+        return None
 
     def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
         """Recorded id and outputs for a resource that stays; None for one created or replaced."""
         self.types[resource.urn] = resource.type
         self.inputs[resource.urn] = resource.inputs
-        recorded = self.state.get(resource.urn) if self.state else None
+        recorded = self.find(resource)
         if recorded is None:
             self.diffs[resource.urn] = Diff("create")
             return None
@@ -72,6 +100,8 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     stack_file = str(path.relative_to(root))
     baseline = RecordedBaseline(state)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
+    # From here on, a resource found through an alias is known by its new URN, as the engine records it.
+    state = state.renamed(baseline.aliased) if state is not None else None
     changes = []
     for resource in rendering.resources:
         diff = baseline.diffs.get(resource.urn, Diff("create"))

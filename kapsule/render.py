@@ -23,6 +23,7 @@ from pulumi.runtime.sync_await import _sync_await
 from . import names
 from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown
 from .names import PROJECT, ROOT
+from .urns import AliasSpec, make_urn
 
 MAIN = ROOT / "__main__.py"
 
@@ -127,9 +128,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         The engine (`Deployment.generateURN`) prefixes the parent's full `a$b` chain; the SDK's mock
         monitor keeps only its last segment, which would name every grandchild differently from real state.
         """
-        if parent and parent.split("::")[2] != "pulumi:pulumi:Stack":
-            type_ = parent.split("::")[2] + "$" + type_
-        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+        return make_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         if request.type == "pulumi:pulumi:Stack":
@@ -150,6 +149,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={key: sorted(deps.urns) for key, deps in request.propertyDependencies.items()},
             provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
             secret_outputs=sorted(request.additionalSecretOutputs),
+            aliases=[_alias(alias) for alias in request.aliases],
         )
         answer = self.baseline.answer(resource) if self.baseline is not None else None
         if answer is None:
@@ -166,6 +166,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             resource.outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True))
         self.registrations[urn] = resource
         return response
+
+
+def _alias(alias: Any) -> AliasSpec:
+    """An alias as the SDK sends it (a URN, or a spec of the parts that differ)."""
+    if alias.urn:
+        return AliasSpec(urn=alias.urn)
+    spec = alias.spec
+    return AliasSpec(
+        name=spec.name, type=spec.type, stack=spec.stack, project=spec.project, parent=spec.parentUrn, no_parent=spec.noParent
+    )
 
 
 def wire(value: Any) -> Any:

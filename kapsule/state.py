@@ -13,9 +13,9 @@ import io
 import json
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Mapping
 
 from .model import SEALED, Secret
 from .names import PROJECT
@@ -68,6 +68,17 @@ class RecordedState:
     def get(self, urn: str) -> Optional[RecordedResource]:
         """The recorded resource with this URN, if any."""
         return self.resources.get(urn)
+
+    def renamed(self, aliased: Mapping[str, str]) -> "RecordedState":
+        """This state with each resource found through an alias under its new URN (`aliased`: new -> old)."""
+        if not aliased:
+            return self
+        old_to_new = {old: new for new, old in aliased.items()}
+        resources = {
+            old_to_new.get(urn, urn): replace(recorded, urn=old_to_new[urn]) if urn in old_to_new else recorded
+            for urn, recorded in self.resources.items()
+        }
+        return RecordedState(self.source, resources, list(self.pending))
 
 
 def decode(value: Any, shown: str = "state") -> Any:

@@ -199,3 +199,20 @@ Cluster("main", ClusterSpec(
     assert inputs["apiserverCertSans"] == ["k8s.example.com"]
     assert (inputs["podCidr"], inputs["serviceCidr"], inputs["serviceDnsIp"]) == ("100.64.0.0/15", "10.32.0.0/20", "10.32.0.10")
     assert inputs["tags"] == ["env=dev", "team=payments"]
+
+
+def test_type_tokens_are_kapsule_module_name():
+    import inspect
+
+    import components
+
+    found = []
+    for name in components.__all__:
+        value = getattr(components, name)
+        if inspect.isclass(value) and hasattr(value, "TYPE"):
+            module = value.__module__.rsplit(".", 1)[-1]
+            assert value.TYPE == f"kapsule:{module}:{value.__name__}", value
+            found.append(value.__name__)
+    assert sorted(found) == sorted(
+        ["Cluster", "IngressController", "LoadBalancerService", "Pool", "PrivateNetwork", "RegistryNamespace", "RegistryPullSecret"]
+    )

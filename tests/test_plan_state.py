@@ -12,6 +12,7 @@ import pytest
 
 from kapsule.plan import plan_stack
 from kapsule.outcome import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES, Plan
+from kapsule.names import ROOT
 from kapsule.state import read_state
 from tests import recorded
 from tests.conftest import STACKS, copy_project, render_stack
@@ -123,7 +124,7 @@ def test_a_removed_service_is_deleted_with_its_reserved_ip(tmp_path, deployed):
     plan = plan_after(tmp_path, deployed, "staging", lambda c: c["kapsule:services"].pop("api"))
     deleted = {k for k, v in changes(plan).items() if v == "delete"}
     assert deleted == {
-        ("kapsule:kubernetes:LoadBalancerService", "api"),
+        ("kapsule:load_balancer:LoadBalancerService", "api"),
         ("kubernetes:core/v1:Service", "api"),
         ("scaleway:loadbalancers/ip:Ip", "api-ip"),
     }
@@ -334,8 +335,21 @@ def test_urns_name_the_whole_parent_chain_as_the_engine_does():
     # its last segment as the SDK's mock monitor does. A pool's resource sits two components deep.
     pool = render_stack("prod").by_type("scaleway:kubernetes/pool:Pool")[0]
     assert pool.urn == (
-        "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool$scaleway:kubernetes/pool:Pool::fr-par-1"
+        "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:pool:Pool$scaleway:kubernetes/pool:Pool::fr-par-1"
     )
-    assert pool.parent == "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool::fr-par-1"
+    assert pool.parent == "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:pool:Pool::fr-par-1"
     top = render_stack("prod").one("kapsule:cluster:Cluster")
     assert top.urn == "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster::cluster"  # the stack adds nothing
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_state_recorded_before_the_type_token_rename_plans_no_change(stack):
+    """State exported before the components took `kapsule:<module>:<Name>` tokens (tests/fixtures, recorded
+    with the earlier tokens): the aliases find every resource, so nothing is created, replaced or deleted."""
+    old = read_state(ROOT / "tests" / "fixtures" / "state-before-token-rename" / f"{stack}.json.gz", stack=stack)
+    assert any("kapsule:cluster:Pool" in urn for urn in old.resources)
+    plan = plan_stack(stack, ROOT, old)
+    assert plan.exit_code == EXIT_NO_CHANGES, [(c.resource.urn, c.action) for c in plan.changes if c.action != "same"]
+    urns = [change.resource.urn for change in plan.changes]
+    assert any("kapsule:pool:Pool$scaleway:kubernetes/pool:Pool" in urn for urn in urns)
+    assert not any("kapsule:cluster:Pool" in urn or "kapsule:kubernetes:" in urn for urn in urns)

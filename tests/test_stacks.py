@@ -22,14 +22,14 @@ def test_every_resource_is_parented_to_its_component(stack):
     assert {c.type for c in components.values()} >= {
         "kapsule:network:PrivateNetwork",
         "kapsule:cluster:Cluster",
-        "kapsule:cluster:Pool",
+        "kapsule:pool:Pool",
         "kapsule:registry:RegistryNamespace",
     }
     for resource in rendering.resources:
         if resource.custom:
             assert resource.parent in components, resource.urn
             assert components[resource.parent].type.startswith("kapsule:")
-    for pool in rendering.by_type("kapsule:cluster:Pool"):
+    for pool in rendering.by_type("kapsule:pool:Pool"):
         assert components[pool.parent].type == "kapsule:cluster:Cluster"
 
 
