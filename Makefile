@@ -17,32 +17,48 @@ POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: preview plan test up pulumi-preview install bench clean
+.PHONY: help preview plan test up pulumi-preview install bench docs generate clean
+.DEFAULT_GOAL := help
+
+help: ## List the targets.
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "Setting up $(VENV): the pinned requirements.txt (first run only; a minute or two)..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@echo "Installed: $$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages in $(VENV)."
 	touch $@
 
-install: $(VENV)/.installed ## Create .venv with the pinned dependencies.
+# The repository on .venv's path, so `python -m kapsule` works from any directory inside it.
+$(VENV)/.on-path: $(VENV)/.installed
+	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'kapsule-project.pth').write_text('$(CURDIR)\n')"
+	touch $@
 
-preview: $(VENV)/.installed ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
+install: $(VENV)/.on-path ## Create .venv with the pinned dependencies.
+
+preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
 	$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) $(PLAN_WORKED)
 
-plan: $(VENV)/.installed ## Offline plan of every stack.
+plan: $(VENV)/.on-path ## Offline plan of every stack.
 	$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
-test: $(VENV)/.installed ## The whole test suite.
+test: $(VENV)/.on-path ## The whole test suite.
 	$(PY) -m pytest -q
 
-pulumi-preview: $(VENV)/.installed ## Real preview against Scaleway (needs the Pulumi CLI and SCW_* credentials).
+pulumi-preview: $(VENV)/.on-path ## Real preview against Scaleway (needs the Pulumi CLI and SCW_* credentials).
 	pulumi preview --stack $(STACK) --refresh --diff $(POLICY)
 
-up: $(VENV)/.installed ## Deploy STACK (needs the Pulumi CLI and SCW_* credentials).
+up: $(VENV)/.on-path ## Deploy STACK (needs the Pulumi CLI and SCW_* credentials).
 	pulumi up --stack $(STACK) --refresh $(POLICY)
 
-clean:
+clean: ## Remove .venv.
 	rm -rf $(VENV)
 
-bench: $(VENV)/.installed ## Benchmark of the offline plan: prints timings, ratios and peak memory.
+generate: $(VENV)/.on-path ## Regenerate docs/ and the workflows' stack lists from the code and the stack files.
+	$(PY) -m kapsule generate
+
+docs: generate ## The same as generate.
+
+bench: $(VENV)/.on-path ## Benchmark of the offline plan: prints timings, ratios and peak memory.
 	$(PY) bench/plan_bench.py

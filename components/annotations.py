@@ -63,16 +63,27 @@ class HealthCheckSpec(Spec):
     """
 
     type: Union[HealthCheckType, dict[str, HealthCheckType]] = "tcp"
+    """`tcp`, `http`, `https`, `mysql`, `pgsql`, `redis`, `ldap`, or per port: `{"80": http, "443,8443": https}`."""
     delay: GoDuration = "2s"
+    """Go duration between checks."""
     timeout: GoDuration = "2s"
+    """Go duration a check may take."""
     max_retries: int = Field(default=2, ge=1)
+    """Failed checks before a node is down."""
     transient_delay: GoDuration = "0.5s"
+    """Go duration before a node coming back is checked again."""
     send_proxy: bool = False
+    """Send PROXY protocol with the checks."""
     http_uri: Optional[Union[str, dict[str, str]]] = None
+    """Path to check; required for `http` and `https`. A value, or per port."""
     http_method: Optional[Union[Literal["GET", "HEAD", "POST", "OPTIONS"], dict[str, str]]] = None
+    """`GET`, `HEAD`, `POST` or `OPTIONS`, or per port."""
     http_code: Optional[Union[int, dict[str, int]]] = None
+    """Expected status code, or per port."""
     mysql_user: Optional[Union[str, dict[str, str]]] = None
+    """User for a `mysql` check (required with it)."""
     pgsql_user: Optional[Union[str, dict[str, str]]] = None
+    """User for a `pgsql` check (required with it)."""
 
     @field_validator("type", "http_uri", "http_method", "http_code", "mysql_user", "pgsql_user")
     @classmethod
@@ -88,47 +99,82 @@ class ProxyProtocolSpec(Spec):
     """PROXY protocol from the load balancer to the nodes (the backend must expect it)."""
 
     version: Literal["v1", "v2"] = "v2"
+    """`v1` or `v2`."""
     ports: Ports = "*"
+    """`"*"` or the service ports that get PROXY protocol."""
 
 
 class LoadBalancerSpec(Spec):
     """A Scaleway load balancer, as the cloud controller's annotations describe it."""
 
     type: Optional[str] = Field(default=None, pattern=r"^LB-[A-Z0-9-]+$")
+    """Offer such as `LB-S` or `LB-GP-M`; the controller's default (`LB-S`) when unset."""
     zone: Optional[str] = None
+    """Zone of the region (not `fr-par-3`); the region's first zone when unset."""
     private: bool = False
+    """No public IP."""
     reserve_ip: bool = False
+    """Reserve a flexible IP in `zone` and attach it, so the address survives a re-creation of the load balancer."""
     ip_ids: list[str] = Field(default_factory=list)
+    """Existing flexible IP ids to attach, instead of `reserve_ip`."""
     use_hostname: bool = False
+    """Publish the load balancer's hostname instead of its IP."""
     forward_port_algorithm: Optional[Literal["roundrobin", "leastconn", "first"]] = None
+    """`roundrobin`, `leastconn` or `first`."""
     sticky_sessions: Optional[Literal["none", "cookie", "table"]] = None
+    """`none`, `cookie` (needs `sticky_sessions_cookie_name`) or `table`."""
     sticky_sessions_cookie_name: Optional[str] = None
+    """Cookie name for `sticky_sessions: cookie`."""
     health_check: HealthCheckSpec = Field(default_factory=HealthCheckSpec)
+    """How the load balancer decides a node is down."""
     proxy_protocol: Optional[ProxyProtocolSpec] = None
+    """PROXY protocol to the nodes (replaces the deprecated `send-proxy-v2`)."""
     protocol_http: Optional[Ports] = None
+    """`"*"` or the ports forwarded as HTTP."""
     http_backend_tls: Optional[Ports] = None
+    """`"*"` or the ports whose backends speak TLS."""
     http_backend_tls_skip_verify: Optional[Ports] = None
+    """`"*"` or the ports whose backend certificates are not verified; needs `http_backend_tls`."""
     certificate_ids: Optional[Union[list[str], dict[str, list[str]]]] = None
+    """Certificate ids, or per port: `{"443": [id1, id2]}`."""
     ssl_compatibility_level: Optional[
         Literal["ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern", "ssl_compatibility_level_old"]
     ] = None
+    """`ssl_compatibility_level_intermediate`, `_modern` or `_old`."""
     timeout_client: Optional[GoDuration] = None
+    """Go duration (`30s`, never a bare number)."""
     timeout_server: Optional[GoDuration] = None
+    """Go duration."""
     timeout_connect: Optional[GoDuration] = None
+    """Go duration."""
     timeout_tunnel: Optional[GoDuration] = None
+    """Go duration."""
     timeout_queue: Optional[GoDuration] = None
+    """Go duration."""
     on_marked_down_action: Optional[Literal["on_marked_down_action_none", "shutdown_sessions"]] = None
+    """`on_marked_down_action_none` or `shutdown_sessions`."""
     redispatch_attempt_count: Optional[int] = Field(default=None, ge=0)
+    """Retries on another backend."""
     max_retries: Optional[int] = Field(default=None, ge=0)
+    """Retries before a backend is marked down."""
     max_connections: Optional[int] = Field(default=None, ge=1)
+    """Connection limit per backend."""
     connection_rate_limit: Optional[int] = Field(default=None, ge=0)
+    """New connections per second."""
     enable_access_logs: bool = False
+    """Access logs."""
     enable_http3: bool = False
+    """HTTP/3."""
     force_internal_ip: bool = False
+    """Route to the nodes' private IPs."""
     target_node_labels: dict[str, str] = Field(default_factory=dict)
+    """Only nodes with these labels are backends."""
     failover_host: Optional[str] = None
+    """An Object Storage website served when every backend is down."""
     ip_mode: Optional[Literal["Proxy", "VIP"]] = None
+    """`Proxy` or `VIP`."""
     extra_annotations: dict[str, str] = Field(default_factory=dict)
+    """Escape hatch for controller keys the spec does not model yet; a `scw-loadbalancer-*` key the controller does not define is warned about, and keys the spec models, the deprecated `send-proxy-v2` and the controller-written `id` are refused."""
 
     @model_validator(mode="after")
     def _valid(self) -> "LoadBalancerSpec":

@@ -39,58 +39,96 @@ class AutoUpgradeSpec(Spec):
     """Automatic patch upgrades in a weekly two-hour maintenance window."""
 
     enabled: bool = False
+    """Apply patch releases automatically (the version is then `x.y`)."""
     maintenance_window_day: Weekday = "any"
+    """`any` or a weekday (`monday` .. `sunday`)."""
     maintenance_window_start_hour: int = Field(default=0, ge=0, le=23)
+    """Start of the two-hour window, 0-23 (UTC)."""
 
 
 class AutoscalerSpec(Spec):
     """The cluster autoscaler's settings (all changed in place); unset keys keep Scaleway's defaults."""
 
     disable_scale_down: Optional[bool] = None
+    """Never remove nodes (Scaleway's default: `false`)."""
     scale_down_delay_after_add: Optional[GoDuration] = None
+    """Go duration before scale-down after a scale-up (Scaleway's default: `10m`)."""
     scale_down_unneeded_time: Optional[GoDuration] = None
+    """Go duration a node must be unneeded before it is removed."""
     estimator: Optional[Literal["binpacking"]] = None
+    """`binpacking`."""
     expander: Optional[Literal["random", "most_pods", "least_waste", "priority", "price"]] = None
+    """`random`, `most_pods`, `least_waste`, `priority` or `price`."""
     ignore_daemonsets_utilization: Optional[bool] = None
+    """Ignore DaemonSet pods when deciding scale-down."""
     balance_similar_node_groups: Optional[bool] = None
+    """Keep similar pools at similar sizes."""
     expendable_pods_priority_cutoff: Optional[int] = None
+    """Pods below this priority do not trigger a scale-up (Scaleway's default: `-10`)."""
     scale_down_utilization_threshold: Optional[float] = Field(default=None, gt=0, le=1)
+    """Utilization in (0, 1] under which a node may be removed (Scaleway's default: `0.5`)."""
     max_graceful_termination_sec: Optional[int] = Field(default=None, ge=0)
+    """Seconds to wait for pods when removing a node (Scaleway's default: `600`)."""
 
 
 class OidcSpec(Spec):
     """OpenID Connect login to the API server."""
 
     issuer_url: str = Field(pattern=r"^https://\S+$")
+    """The issuer, an `https://` URL."""
     client_id: str = Field(min_length=1)
+    """The client id tokens must be issued for."""
     username_claim: Optional[str] = None
+    """The claim that names the user."""
     username_prefix: Optional[str] = None
+    """Prefix added to user names."""
     groups_claims: list[str] = Field(default_factory=list)
+    """The claims that list the user's groups."""
     groups_prefix: Optional[str] = None
+    """Prefix added to group names."""
     required_claims: list[str] = Field(default_factory=list)
+    """Claims every token must carry."""
 
 
 class ClusterSpec(Spec):
     """A Kapsule control plane as a stack declares it."""
 
     name: str
+    """The cluster name (lower case letters, digits, dashes); renaming redeploys the control plane."""
     type: ClusterType = "kapsule"
+    """Control plane: `kapsule` (shared, 150 nodes), `kapsule-dedicated-4` (250), `-8` and `-16` (500); `multicloud` and `multicloud-dedicated-*` for Kosmos. Moving up in a family is in place; anything else replaces the cluster."""
     version: KubernetesVersion
+    """Kubernetes version: `x.y` with auto-upgrade, `x.y.z` without; checked against the version catalog."""
     cni: Literal["cilium", "cilium_native", "calico", "kilo"] = "cilium"
+    """`cilium`, `cilium_native`, `calico` (Kapsule) or `kilo` (Kosmos); it can never change on an existing cluster."""
     delete_additional_resources: bool
+    """Whether deleting the cluster also deletes the volumes and load balancers Kubernetes created; always explicit."""
     auto_upgrade: AutoUpgradeSpec = Field(default_factory=AutoUpgradeSpec)
+    """Automatic patch upgrades in a weekly maintenance window."""
     upgrade_pools: bool = True
+    """Upgrade the pools together with the control plane."""
     autoscaler: AutoscalerSpec = Field(default_factory=AutoscalerSpec)
+    """The cluster autoscaler's settings; unset keys keep Scaleway's defaults."""
     oidc: Optional[OidcSpec] = None
+    """OpenID Connect login to the API server."""
     feature_gates: list[str] = Field(default_factory=list)
+    """Kubernetes feature gates to enable."""
     admission_plugins: list[str] = Field(default_factory=list)
+    """Extra admission plugins."""
     apiserver_cert_sans: list[str] = Field(default_factory=list)
+    """Extra names in the API server certificate."""
     pod_cidr: Optional[IPv4Cidr] = None
+    """Pod range; set only at creation (a change replaces the cluster). Scaleway's when unset."""
     service_cidr: Optional[IPv4Cidr] = None
+    """Service range; set only at creation (a change replaces the cluster). Scaleway's when unset."""
     service_dns_ip: Optional[IPv4Address] = None
+    """The cluster DNS Service IP, inside `service_cidr`; set only at creation."""
     description: Optional[str] = None
+    """Free text."""
     tags: Tags
+    """Extra tags for the cluster."""
     protect: bool = False
+    """Pulumi `protect` on the cluster."""
 
     @field_validator("name")
     @classmethod
@@ -203,6 +241,16 @@ class Cluster(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name of the cluster.
+            spec: The control plane's plain values.
+            network: The PrivateNetwork the cluster attaches to; required for Kapsule, forbidden for Kosmos.
+            region: The region; required for Kosmos, else the network's.
+            tags: Tags added to the cluster, below the spec's own.
+            opts: Pulumi resource options.
+        """
         check(
             f"Cluster {name}",
             cluster_problems(

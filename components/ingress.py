@@ -34,13 +34,21 @@ class IngressSpec(Spec):
     """The stack's ingress controller; `none` installs nothing."""
 
     controller: Literal["none", "ingress-nginx", "traefik"] = "none"
+    """`none`, `ingress-nginx` or `traefik`, installed from its Helm chart."""
     chart_version: Optional[str] = Field(default=None, pattern=r"^\d+\.\d+\.\d+$")
+    """The Helm chart version, pinned; required unless `none`."""
     namespace: str = Field(default="ingress", pattern=DNS_LABEL)
+    """Namespace the controller is installed in (created by the stack)."""
     replicas: int = Field(default=2, ge=1)
+    """Controller replicas."""
     proxy_protocol: bool = False
+    """PROXY protocol v2 from the load balancer, turned on in the controller too, with health checks that send it."""
     proxy_protocol_trusted_ips: list[IPv4Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"])
+    """Traefik only: sources allowed to send PROXY headers."""
     load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
+    """The controller's load balancer; its `proxy_protocol` is refused here (use `ingress.proxy_protocol`)."""
     values: dict[str, Any] = Field(default_factory=dict)
+    """Extra Helm values, merged over the spec's; keys the spec owns (the chart's Service, replicas, PROXY settings, the published Service) are refused."""
 
     @model_validator(mode="after")
     def _valid(self) -> "IngressSpec":
@@ -192,6 +200,13 @@ class IngressController(pulumi.ComponentResource):
     ip_address: pulumi.Output[Optional[str]]
     """The reserved load balancer IP (None unless `load_balancer.reserve_ip`)."""
 
+    namespace: k8s.core.v1.Namespace
+    """The namespace the controller runs in, created by the component."""
+    release: k8s.helm.v3.Release
+    """The controller's Helm release."""
+    load_balancer: LoadBalancerService
+    """The LoadBalancerService in front of the controller (ports 80 and 443)."""
+
     def __init__(
         self,
         name: str,
@@ -201,6 +216,15 @@ class IngressController(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name, and the controller's LoadBalancerService name.
+            spec: The controller's plain values; `controller: none` is refused.
+            cluster: The Cluster whose provider installs the chart.
+            tags: Tags for the reserved IP.
+            opts: Pulumi resource options.
+        """
         if spec.controller == "none":
             raise ValueError(f"IngressController {name}: controller is 'none'; do not build an IngressController")
         check(f"IngressController {name}", ingress_problems(spec, region=cluster.region))

@@ -31,20 +31,30 @@ class ServicePortSpec(Spec):
     """One port of the Service: what the load balancer listens on and where it forwards."""
 
     name: str = Field(pattern=DNS_LABEL)
+    """Port name (a Kubernetes name)."""
     port: int = Field(ge=1, le=65535)
+    """Port the load balancer listens on."""
     target_port: Union[int, str]
+    """Container port number or name traffic goes to."""
     protocol: Literal["TCP"] = "TCP"
+    """`TCP`."""
 
 
 class LoadBalancerServiceSpec(Spec):
     """A Service exposed through a Scaleway load balancer."""
 
     namespace: str = Field(default="default", pattern=DNS_LABEL)
+    """Where the Service lives."""
     selector: dict[str, str] = Field(min_length=1)
+    """Pod labels the Service selects (at least one)."""
     ports: list[ServicePortSpec] = Field(min_length=1)
+    """The ports the load balancer listens on."""
     external_traffic_policy: Literal["Cluster", "Local"] = "Cluster"
+    """`Cluster` or `Local`."""
     source_ranges: list[IPv4Cidr] = Field(default_factory=list)
+    """CIDRs allowed in (`loadBalancerSourceRanges`); everyone when empty."""
     load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
+    """The Scaleway load balancer."""
 
     @model_validator(mode="after")
     def _valid(self) -> "LoadBalancerServiceSpec":
@@ -89,6 +99,15 @@ class LoadBalancerService(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name, and the Service's name.
+            spec: The Service and its load balancer's plain values.
+            cluster: The Cluster whose provider creates the Service.
+            tags: Tags for the reserved IP.
+            opts: Pulumi resource options.
+        """
         check(f"LoadBalancerService {name}", service_problems(spec, region=cluster.region))
         lb = spec.load_balancer
         zone = lb.zone or default_zone(cluster.region)

@@ -17,18 +17,26 @@ class PublicGatewaySpec(Spec):
     """A Public Gateway that gives nodes without public IPs their way out (NAT, default route)."""
 
     type: Literal["VPC-GW-S", "VPC-GW-M", "VPC-GW-L", "VPC-GW-XL"] = "VPC-GW-S"
+    """Gateway offer: `VPC-GW-S`, `VPC-GW-M`, `VPC-GW-L` or `VPC-GW-XL`."""
     zone: Optional[str] = None
+    """Zone of the gateway, inside the region; the region's first zone when unset."""
     bastion_enabled: bool = False
+    """An SSH bastion on the gateway."""
 
 
 class PrivateNetworkSpec(Spec):
     """The private network a Kapsule cluster and its pools live in."""
 
     vpc_id: Optional[str] = None
+    """An existing VPC to use instead of creating one (a change replaces the network)."""
     subnet: Optional[IPv4Cidr] = None
+    """Private IPv4 range of the network, `/22` or larger (the cluster takes a /22); Scaleway picks one when unset. A change replaces the network."""
     public_gateway: Optional[PublicGatewaySpec] = None
+    """A Public Gateway (NAT and a pushed default route), so that pools can run without public IPs."""
     tags: Tags
+    """Extra tags for the VPC, the private network and the gateway."""
     protect: bool = False
+    """Pulumi `protect` on the VPC and the private network."""
 
     @field_validator("subnet")
     @classmethod
@@ -75,6 +83,15 @@ class PrivateNetwork(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name; the VPC and the gateway are named after it.
+            spec: The network's plain values.
+            region: The Scaleway region.
+            tags: Tags added to every resource, below the spec's own.
+            opts: Pulumi resource options (parent, providers, aliases).
+        """
         check(f"PrivateNetwork {name}", network_problems(spec, region=region))
         gateway = spec.public_gateway
         super().__init__(self.TYPE, name, None, opts)

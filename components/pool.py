@@ -22,40 +22,65 @@ class TaintSpec(Spec):
     """A Kubernetes taint set on every node of the pool."""
 
     key: str = Field(min_length=1)
+    """The taint key."""
     value: str = ""
+    """The taint value."""
     effect: TaintEffect
+    """`NoSchedule`, `PreferNoSchedule` or `NoExecute`."""
 
 
 class UpgradePolicySpec(Spec):
     """How many nodes an upgrade may take down and add at once."""
 
     max_unavailable: int = Field(default=1, ge=0)
+    """Nodes an upgrade may take down at once."""
     max_surge: int = Field(default=0, ge=0)
+    """Extra nodes an upgrade may add at once."""
 
 
 class PoolSpec(Spec):
     """A node pool as a stack declares it."""
 
     node_type: str
+    """Instance type (`DEV1-M`, `PRO2-S`, `GP1-XS`, ...); `DEV1-S`, `PLAY2-PICO` and `STARDUST*` are too small. A change replaces the pool."""
     zone: Optional[str] = None
+    """Zone inside the region (one pool per zone for multi-AZ); the region's first zone when unset."""
     version: Optional[KubernetesVersion] = None
+    """The pool's own Kubernetes version (`x.y.z`), only with `cluster.upgrade_pools: false`; never ahead of the cluster, at most three minors behind. Follows the cluster when unset."""
     size: int = Field(ge=0)
+    """Node count; with autoscaling, only the size at creation (the autoscaler owns it after)."""
     autoscaling: bool = False
+    """Let the cluster autoscaler size the pool between `min_size` and `max_size`."""
     min_size: Optional[int] = Field(default=None, ge=0)
+    """Autoscaling lower bound (`min_size <= size <= max_size`); only with `autoscaling`."""
     max_size: Optional[int] = Field(default=None, ge=1)
+    """Autoscaling upper bound; only with `autoscaling`."""
     autohealing: bool = False
+    """Reboot a node NotReady for 15 minutes, replace it after 30."""
     root_volume_type: Optional[Literal["l_ssd", "sbs_5k", "sbs_15k"]] = None
+    """`l_ssd`, `sbs_5k` or `sbs_15k`; Scaleway's when unset. A change replaces the pool."""
     root_volume_size_in_gb: Optional[int] = Field(default=None, ge=20)
+    """Root volume size, at least 20; Scaleway's when unset. A change replaces the pool."""
     container_runtime: Literal["containerd"] = "containerd"
+    """`containerd`."""
     public_ip_disabled: bool = False
+    """Nodes without public IPs; needs `network.public_gateway`. A change replaces the pool."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Kubernetes labels on the nodes."""
     taints: list[TaintSpec] = Field(default_factory=list)
+    """Taints on every node."""
     startup_taints: list[TaintSpec] = Field(default_factory=list)
+    """Taints set at node start, for an agent to remove once the node is ready."""
     kubelet_args: dict[str, str] = Field(default_factory=dict)
+    """Kubelet flags and their values."""
     upgrade_policy: UpgradePolicySpec = Field(default_factory=UpgradePolicySpec)
+    """How many nodes an upgrade may take down and add at once."""
     placement_group_id: Optional[str] = None
+    """An existing placement group. A change replaces the pool."""
     security_group_id: Optional[str] = None
+    """An existing security group."""
     tags: Tags
+    """Extra tags for the pool."""
 
     @field_validator("node_type")
     @classmethod
@@ -163,6 +188,15 @@ class Pool(pulumi.ComponentResource):
         tags: Optional[dict[str, str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name; Scaleway's pool name is generated from it.
+            spec: The pool's plain values.
+            cluster: The Cluster the pool belongs to; declare every pool before using `cluster.provider`.
+            tags: Tags added to the pool, below the spec's own.
+            opts: Pulumi resource options.
+        """
         network = cluster.network.spec if cluster.network is not None else None
         check(f"Pool {name}", pool_problems(spec, cluster=cluster.spec, region=cluster.region, network=network))
         zone = spec.zone or default_zone(cluster.region)

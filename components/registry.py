@@ -26,11 +26,17 @@ class RegistryNamespaceSpec(Spec):
     """A registry namespace as a stack declares it."""
 
     name: str
+    """Namespace name, global across Scaleway: lower case letters, digits, single dashes. A change replaces it and loses its images."""
     region: Optional[str] = None
+    """`fr-par`, `nl-ams` or `pl-waw`; the stack's region when unset."""
     is_public: bool = False
+    """Anyone may pull."""
     description: Optional[str] = None
+    """Free text."""
     protect: bool = False
+    """Pulumi `protect` on the namespace."""
     pull_secret_namespaces: list[str] = Field(default_factory=list)
+    """Kubernetes namespaces that get a `kubernetes.io/dockerconfigjson` Secret `scaleway-registry` with read-only pull credentials (an IAM application limited to `ContainerRegistryReadOnly` and its API key, a Pulumi secret); refused for a public namespace."""
 
     @model_validator(mode="after")
     def _valid(self) -> "RegistryNamespaceSpec":
@@ -79,6 +85,14 @@ class RegistryNamespace(pulumi.ComponentResource):
         region: str,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name of the namespace.
+            spec: The namespace's plain values.
+            region: The stack's region (the spec's `region` wins).
+            opts: Pulumi resource options.
+        """
         check(f"RegistryNamespace {name}", registry_problems(spec, region=region))
         region = spec.region or region
         super().__init__(self.TYPE, name, None, opts)
@@ -113,6 +127,9 @@ class RegistryPullSecret(pulumi.ComponentResource):
     secret_name: str
     """The name of the `kubernetes.io/dockerconfigjson` Secret in each namespace."""
 
+    secrets: list[k8s.core.v1.Secret]
+    """One pull Secret per namespace, its data a Pulumi secret."""
+
     def __init__(
         self,
         name: str,
@@ -123,6 +140,16 @@ class RegistryPullSecret(pulumi.ComponentResource):
         secret_name: str = "scaleway-registry",
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
+        """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name; the IAM application, policy, key and Secrets are named after it.
+            registry: The private RegistryNamespace to pull from.
+            cluster: The Cluster whose provider creates the Secrets.
+            namespaces: Kubernetes namespaces that get the pull Secret (at least one).
+            secret_name: Name of the `kubernetes.io/dockerconfigjson` Secret in each namespace.
+            opts: Pulumi resource options.
+        """
         if registry.spec.is_public:
             raise ValueError(f"RegistryPullSecret {name}: registry {registry.spec.name!r} is public; it needs no pull secret")
         if not namespaces:

@@ -17,7 +17,7 @@ GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 class Spec(BaseModel):
     """A component's plain values: unknown keys and loose types are refused, nothing is coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
 
 
 def _go_duration(value: str) -> str:

@@ -2,6 +2,10 @@
 
 `python -m kapsule versions [show|refresh]`: the Kubernetes version catalog the stacks are checked against.
 
+`python -m kapsule cost`, `prices refresh`: what each stack costs a month, and the price catalog.
+
+`python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
+
 Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
 that destroys something live), 1 anything else: a bad command line, an invalid stack or state file,
 a change Kapsule refuses (upgrade path, CNI), a planner that died.
@@ -19,7 +23,7 @@ import traceback
 from multiprocessing.connection import wait
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from components.catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
 from components.catalog import today as catalog_today
@@ -32,11 +36,7 @@ from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text
 from .names import ROOT
 from .state import NoState, StateError, find_state
-
-
-def stacks(root: Path) -> list[str]:
-    """Every stack with a file under `stacks/`, in name order."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+from .workflows import stack_names
 
 
 #: What Pulumi accepts as a stack name (letters, digits, `-`, `_`, `.`), and no longer than it allows.
@@ -90,6 +90,10 @@ def parser() -> argparse.ArgumentParser:
     prices = commands.add_parser("prices", help="the price catalog: refresh it from Scaleway's public product catalog")
     prices.add_argument("action", choices=("refresh",))
     prices.add_argument("--zone", default="fr-par-1", help="the zone (and its region) to price (default fr-par-1)")
+    generate = commands.add_parser(
+        "generate", aliases=["docs"], help="write what is generated: the reference in docs/, the workflows' stack lists"
+    )
+    generate.add_argument("--check", action="store_true", help="only compare: exit 1 naming each file that is out of date")
     versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
     versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
@@ -156,8 +160,16 @@ def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient
     send.close()
 
 
-def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, lenient: bool = False) -> list[Plan | Invalid]:
+def plan_stacks(
+    names: list[str],
+    state: Optional[Path],
+    required: bool = True,
+    lenient: bool = False,
+    progress: Optional[Callable[[int, int, str], None]] = None,
+) -> list[Plan | Invalid]:
     """Plan several stacks in forked worker processes when there are several cores; results keep `names` order.
+
+    `progress(done, total, stack)` is told of each stack as its plan arrives.
 
     Every stack renders in its own event loop and context, so the results are the same either way. A
     worker that dies (killed, out of memory) costs the plan of the stack it was on only, never a hang:
@@ -165,7 +177,12 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, 
     """
     workers = min(len(names), os.cpu_count() or 1)
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [plan_one(name, state, required, lenient) for name in names]
+        planned = []
+        for name in names:
+            planned.append(plan_one(name, state, required, lenient))
+            if progress is not None:
+                progress(len(planned), len(names), name)
+        return planned
     context = multiprocessing.get_context("fork")
     results: dict[str, Plan | Invalid] = {}
     running: dict[Any, tuple[Any, list[str]]] = {}
@@ -186,6 +203,8 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, 
                 name, result = receive.recv()
                 results[name] = result
                 pending.remove(name)
+                if progress is not None:
+                    progress(len(results), len(names), name)
                 if pending:
                     continue
             except EOFError:
@@ -204,11 +223,17 @@ def plan_stacks(names: list[str], state: Optional[Path], required: bool = True, 
     return [results[name] for name in names]
 
 
+def _progress(done: int, total: int, stack: str) -> None:
+    """One line on a terminal, rewritten as each stack's plan arrives; erased once all are in."""
+    end = "\r\033[K" if done == total else ""
+    print(f"\rplanned {done}/{total} stacks ({stack})\033[K" + end, end="", file=sys.stderr, flush=True)
+
+
 def show_cost(args: argparse.Namespace) -> int:
     """Print each stack's monthly cost; exit 1 if a stack cannot be rendered or a product has no price."""
     from .cost_report import format_cost_json, format_cost_markdown, format_cost_text
 
-    names = stacks(ROOT) if args.all else [args.stack]
+    names = stack_names(ROOT) if args.all else [args.stack]
     if not names:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
         return EXIT_INVALID
@@ -228,6 +253,29 @@ def show_cost(args: argparse.Namespace) -> int:
     return EXIT_INVALID if unpriced or len(plans) < len(results) else EXIT_NO_CHANGES
 
 
+def write_generated(check: bool) -> int:
+    """Write (or with `check`, compare) what is generated from the code and the stack files."""
+    from . import reference, workflows
+
+    try:
+        generated = {**reference.documents(), **workflows.documents()}
+    except StackConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    stale = []
+    for path, text in generated.items():
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == text:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{path}: {'out of date; run `make generate`' if check else 'written'}", file=sys.stderr)
+    return EXIT_INVALID if check and stale else EXIT_NO_CHANGES
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)
@@ -242,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "refresh":
             return refresh_versions(args.region)
         return show_versions(day)
+    if args.command in ("generate", "docs"):
+        return write_generated(check=args.check)
     if args.command == "prices":
         from .prices import refresh_prices
 
@@ -251,14 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID
-    names = stacks(ROOT) if args.all else [args.stack]
+    names = stack_names(ROOT) if args.all else [args.stack]
     if not names:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to plan", file=sys.stderr)
         return EXIT_INVALID
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
         return EXIT_INVALID
-    results = plan_stacks(names, args.state, required=not args.no_state)
+    results = plan_stacks(names, args.state, required=not args.no_state, progress=_progress if sys.stderr.isatty() else None)
     for result in results:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)

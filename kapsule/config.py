@@ -28,15 +28,26 @@ POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 class StackConfig(Spec):
     """Everything one environment declares under the `kapsule:` namespace of its stack file."""
 
+    deploy_after: Optional[str] = None
+    """The stack CI deploys before this one (`.github/workflows/deploy.yml` is generated from it); none: first."""
     region: str = "fr-par"
+    """Scaleway region of every resource: `fr-par`, `nl-ams`, `pl-waw` or `it-mil`."""
     tags: Tags
+    """Added as `key=value` tags to every Scaleway resource of the stack."""
     network: Optional[PrivateNetworkSpec] = None
+    """The private network; required for a Kapsule cluster, forbidden for Kosmos (`multicloud*`)."""
     cluster: ClusterSpec
+    """The control plane."""
     pools: dict[str, PoolSpec] = Field(min_length=1)
+    """Node pools by name (1 to 40 lower case letters, digits and dashes); at least one."""
     registry: Optional[RegistryNamespaceSpec] = None
+    """A Container Registry namespace, with optional pull secrets in the cluster."""
     namespaces: list[str] = Field(default_factory=list)
+    """Kubernetes namespaces the stack creates; Services and pull secrets may only go into these, `default` or the ingress namespace."""
     ingress: IngressSpec = Field(default_factory=IngressSpec)
+    """The ingress controller, installed from its Helm chart behind a load balancer."""
     services: dict[str, LoadBalancerServiceSpec] = Field(default_factory=dict)
+    """LoadBalancer Services by name (a Kubernetes name), each with its Scaleway load balancer."""
     _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @property

@@ -15,8 +15,9 @@ from kapsule.stack_file import read_stack_file, stack_file_path
 from kapsule.names import ROOT
 from kapsule.model import Rendering
 from kapsule.render import render
+from kapsule.workflows import stack_names
 
-STACKS = ("dev", "staging", "prod")
+STACKS = tuple(stack_names(ROOT))
 
 
 def stack_config(stack: str) -> tuple[dict[str, Any], list[str]]:

@@ -60,3 +60,15 @@ def test_unknown_stack_is_an_error():
     result = kapsule("plan", "--stack", "nope")
     assert result.returncode == 1
     assert "stacks/Pulumi.nope.yaml" in result.stderr and "does not exist" in result.stderr
+
+
+def test_the_command_works_from_any_directory_inside_the_repository():
+    """`make install` puts the repository on .venv's path: paths are then the repository's, not the cwd's."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "plan", "--stack", "dev", "--no-state", "--format", "json"],
+        cwd=ROOT / "docs",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)[0]["stack_file"] == "stacks/Pulumi.dev.yaml"

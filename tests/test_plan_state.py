@@ -287,12 +287,17 @@ def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, de
     from kapsule import __main__ as cli
     from kapsule.report import format_json
 
+    told: dict[str, list] = {"parallel": [], "sequential": []}
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)
-    parallel = cli.plan_stacks(list(STACKS), deployed["dev"].parent)
+    parallel = cli.plan_stacks(list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["parallel"].append(seen))
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
-    sequential = cli.plan_stacks(list(STACKS), deployed["dev"].parent)
+    sequential = cli.plan_stacks(list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["sequential"].append(seen))
     assert format_json(parallel) == format_json(sequential)
     assert [plan.stack for plan in parallel] == list(STACKS)
+    # Progress: each stack once, counted up to the total, in the order the plans arrive.
+    for seen in told.values():
+        assert [done for done, _, _ in seen] == list(range(1, len(STACKS) + 1))
+        assert sorted(stack for _, _, stack in seen) == sorted(STACKS) and {total for _, total, _ in seen} == {len(STACKS)}
 
 
 def test_the_plan_shows_what_the_program_warns_about(tmp_path, deployed):

@@ -1,18 +1,21 @@
-"""The GitHub workflows: valid against the workflow schema, wired as the README says, running its commands."""
+"""The GitHub workflows: valid against the workflow schema, wired as the docs say, running the commands they show."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from typing import Any
 
+import pytest
 import yaml
 
 from kapsule.names import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The manual: the README, and the page on state and CI that lists the commands the workflows run.
+README = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "state-and-ci.md").read_text(encoding="utf-8")
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
@@ -136,3 +139,45 @@ def test_pull_requests_plan_against_recorded_state_or_say_nothing_is_deployed():
     plans = {s["id"]: s for s in job["steps"] if s.get("id", "").startswith("plan")}
     assert "STATE=recorded-state" in plans["plan"]["run"] and plans["plan"]["if"] == "steps.deployment.outputs.run-id != ''"
     assert "NO_STATE=1" in plans["plan-new"]["run"] and plans["plan-new"]["if"] == "steps.deployment.outputs.run-id == ''"
+
+
+def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path):
+    """A new stack is planned, tested and deployed (after the stack it names) once `make generate` ran."""
+    import shutil
+    import subprocess
+    import sys
+
+    from kapsule import workflows
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    staging = (project / "stacks" / "Pulumi.staging.yaml").read_text(encoding="utf-8")
+    (project / "stacks" / "Pulumi.qa.yaml").write_text(
+        staging.replace("kapsule:deploy_after: dev", "kapsule:deploy_after: staging").replace("kapsule-staging", "kapsule-qa"),
+        encoding="utf-8",
+    )
+    shutil.copy(project / "policy" / "config" / "staging.json", project / "policy" / "config" / "qa.json")
+    assert [name for name, _ in workflows.deploy_order(project)] == ["dev", "staging", "prod", "qa"]
+    run = lambda *args: subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True)  # noqa: E731
+    assert run("generate", "--check").returncode == 1
+    assert run("generate").returncode == 0
+    deploy = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))
+    assert deploy["jobs"]["qa"]["needs"] == "staging" and deploy["jobs"]["qa"]["with"]["stack"] == "qa"
+    preview = yaml.safe_load((project / ".github" / "workflows" / "preview.yml").read_text(encoding="utf-8"))
+    assert preview["jobs"]["preview"]["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod", "qa"]
+    plan = run("plan", "--all", "--no-state", "--format", "json")
+    assert plan.returncode == 2, plan.stderr
+    assert [entry["stack"] for entry in json.loads(plan.stdout)] == ["dev", "prod", "qa", "staging"]
+
+
+def test_a_deploy_order_that_names_no_stack_or_loops_is_one_error(tmp_path):
+    from kapsule import workflows
+    from kapsule.messages import StackConfigError
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project", {"dev": lambda config: config.update({"kapsule:deploy_after": "prod"})})
+    with pytest.raises(StackConfigError, match="the stacks dev, prod, staging wait for each other"):
+        workflows.deploy_order(project)
+    project = copy_project(tmp_path / "other", {"dev": lambda config: config.update({"kapsule:deploy_after": "qa"})})
+    with pytest.raises(StackConfigError, match="'qa' is not a stack; stacks: dev, prod, staging"):
+        workflows.deploy_order(project)
