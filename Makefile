@@ -43,8 +43,8 @@ preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its rec
 plan: $(VENV)/.on-path ## Offline plan of every stack.
 	$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
-test: $(VENV)/.on-path ## The whole test suite.
-	$(PY) -m pytest -q
+test: $(VENV)/.on-path ## The whole test suite, on every core.
+	$(PY) -m pytest -q -n auto
 
 pulumi-preview: $(VENV)/.on-path ## Real preview against Scaleway (needs the Pulumi CLI and SCW_* credentials).
 	pulumi preview --stack $(STACK) --refresh --diff $(POLICY)
