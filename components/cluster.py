@@ -19,16 +19,8 @@ from .versions import Version
 if TYPE_CHECKING:
     from .pool import Pool
 
-ClusterType = Literal[
-    "kapsule",
-    "kapsule-dedicated-4",
-    "kapsule-dedicated-8",
-    "kapsule-dedicated-16",
-    "multicloud",
-    "multicloud-dedicated-4",
-    "multicloud-dedicated-8",
-    "multicloud-dedicated-16",
-]
+#: The control plane types, from the catalog of what each accepts.
+ClusterType = Literal[tuple(MAX_NODES)]  # type: ignore[valid-type]
 Weekday = Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 #: A cluster name Kubernetes tooling is happy with: lower case letters, digits and dashes.
@@ -288,14 +280,9 @@ class Cluster(pulumi.ComponentResource):
                 maintenance_window_start_hour=upgrade.maintenance_window_start_hour,
             ),
             autoscaler_config=kubernetes.ClusterAutoscalerConfigArgs(**autoscaler) if autoscaler else None,
+            # Empty lists are left unset, as Scaleway stores them.
             open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(
-                issuer_url=oidc.issuer_url,
-                client_id=oidc.client_id,
-                username_claim=oidc.username_claim,
-                username_prefix=oidc.username_prefix,
-                groups_claims=oidc.groups_claims or None,
-                groups_prefix=oidc.groups_prefix,
-                required_claims=oidc.required_claims or None,
+                **{k: (v or None) if isinstance(v, list) else v for k, v in oidc.model_dump().items()}
             )
             if oidc is not None
             else None,
@@ -313,14 +300,7 @@ class Cluster(pulumi.ComponentResource):
         self.apiserver_url = self.cluster.apiserver_url
         self.wildcard_dns = self.cluster.wildcard_dns
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
-        self.register_outputs(
-            {
-                "id": self.id,
-                "apiserver_url": self.apiserver_url,
-                "wildcard_dns": self.wildcard_dns,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
+        self.register_outputs({"id": self.id, "apiserver_url": self.apiserver_url, "wildcard_dns": self.wildcard_dns, "kubeconfig": self.kubeconfig})
 
     def attach(self, pool: "Pool") -> None:
         """Record a pool of this cluster, so the Kubernetes provider waits for it."""

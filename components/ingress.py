@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from .aliases import former_types
-from .annotations import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
+from .load_balancer_spec import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .cluster import Cluster
 from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
 from .spec import IPv4Cidr, Problem, Spec, SpecError, check

@@ -14,11 +14,10 @@ from .annotations import (
     CONTROLLER_WRITTEN_ANNOTATION,
     CONTROLLER_WRITTEN_LABELS,
     PREFIX,
-    LoadBalancerSpec,
-    load_balancer_problems,
     render_annotations,
     unknown_annotations,
 )
+from .load_balancer_spec import LoadBalancerSpec, load_balancer_problems
 from .catalog import default_zone
 from .cluster import Cluster
 from .spec import IPv4Cidr, Problem, Spec, SpecError, check, render_tags

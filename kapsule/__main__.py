@@ -23,27 +23,20 @@ if __name__ == "__main__":
 import argparse  # noqa: E402 (after pausing the collector)
 import importlib
 import logging
-import multiprocessing
 import os
 import re
 import sys
-import traceback
-from multiprocessing.connection import wait
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Optional
 
 from components.catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
 from components.catalog import today as catalog_today
 
-from policy.rules import PolicyConfigError
-
 from .messages import StackConfigError
-from .plan import plan_stack
+from .batch import plan_stacks, progress_line
 from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text
 from .names import ROOT
-from .state import NoState, StateError, find_state
 from .workflows import stack_names
 
 
@@ -142,101 +135,6 @@ def refresh_versions(region: str) -> int:
     return 0
 
 
-def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: bool = False) -> Plan | Invalid:
-    """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result.
-
-    `lenient`: state that cannot be found (a remote backend) means none, instead of an error.
-    """
-    stack_file = f"stacks/Pulumi.{name}.yaml"
-    try:
-        try:
-            recorded = find_state(name, ROOT, state, required=required)
-        except NoState:
-            if not lenient:
-                raise
-            recorded = None
-        return plan_stack(name, ROOT, recorded)
-    except (StackConfigError, StateError, PolicyConfigError, TodayError) as error:
-        return Invalid(stack=name, stack_file=stack_file, error=str(error))
-    except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
-        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
-
-
-def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
-    for name in names:
-        send.send((name, plan_one(name, state, required, lenient)))
-    send.close()
-
-
-def plan_stacks(
-    names: list[str],
-    state: Optional[Path],
-    required: bool = True,
-    lenient: bool = False,
-    progress: Optional[Callable[[int, int, str], None]] = None,
-) -> list[Plan | Invalid]:
-    """Plan several stacks in forked worker processes when there are several cores; results keep `names` order.
-
-    `progress(done, total, stack)` is told of each stack as its plan arrives.
-
-    Every stack renders in its own event loop and context, so the results are the same either way. A
-    worker that dies (killed, out of memory) costs the plan of the stack it was on only, never a hang:
-    the stacks it had not reached go to a new worker.
-    """
-    workers = min(len(names), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        planned = []
-        for name in names:
-            planned.append(plan_one(name, state, required, lenient))
-            if progress is not None:
-                progress(len(planned), len(names), name)
-        return planned
-    context = multiprocessing.get_context("fork")
-    results: dict[str, Plan | Invalid] = {}
-    running: dict[Any, tuple[Any, list[str]]] = {}
-
-    def start(chunk: list[str]) -> None:
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_plan_child, args=(chunk, state, required, lenient, send), daemon=True)
-        process.start()
-        send.close()
-        running[receive] = (process, list(chunk))
-
-    for index in range(workers):
-        start(names[index::workers])
-    while running:
-        for receive in wait(list(running)):
-            process, pending = running[receive]
-            try:
-                name, result = receive.recv()
-                results[name] = result
-                pending.remove(name)
-                if progress is not None:
-                    progress(len(results), len(names), name)
-                if pending:
-                    continue
-            except EOFError:
-                process.join()
-                dead, rest = pending[0], pending[1:]
-                results[dead] = Invalid(
-                    stack=dead,
-                    stack_file=f"stacks/Pulumi.{dead}.yaml",
-                    error=f"stacks/Pulumi.{dead}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
-                )
-                if rest:
-                    start(rest)  # the stacks it had not reached get a process of their own
-            del running[receive]
-            receive.close()
-            process.join()
-    return [results[name] for name in names]
-
-
-def _progress(done: int, total: int, stack: str) -> None:
-    """One line on a terminal, rewritten as each stack's plan arrives; erased once all are in."""
-    end = "\r\033[K" if done == total else ""
-    print(f"\rplanned {done}/{total} stacks ({stack})\033[K" + end, end="", file=sys.stderr, flush=True)
-
-
 def show_cost(args: argparse.Namespace) -> int:
     """Print each stack's monthly cost; exit 1 if a stack cannot be rendered or a product has no price."""
     from .cost_report import format_cost_json, format_cost_markdown, format_cost_text
@@ -326,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
         return EXIT_INVALID
-    results = plan_stacks(names, args.state, required=not args.no_state, progress=_progress if sys.stderr.isatty() else None)
+    results = plan_stacks(names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None)
     for result in results:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from components.annotations import ANNOTATIONS, LoadBalancerSpec
+from components.annotations import ANNOTATIONS
+from components.load_balancer_spec import LoadBalancerSpec
 from components.spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion
 
 from .config import StackConfig

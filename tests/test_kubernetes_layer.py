@@ -14,12 +14,10 @@ from components.annotations import (
     CONTROLLER_KEYS,
     CONTROLLER_WRITTEN_ANNOTATION,
     PREFIX,
-    HealthCheckSpec,
-    LoadBalancerSpec,
-    ProxyProtocolSpec,
     render_annotations,
     unknown_annotations,
 )
+from components.load_balancer_spec import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec
 from components.ingress import IngressSpec, chart_values, service_spec
 from kapsule.model import unsealed
 from kapsule.model import Secret
@@ -315,7 +313,7 @@ def test_the_published_service_is_owned_by_the_spec():
 
 
 def test_one_annotation_table_covers_every_load_balancer_field():
-    from components.annotations import ANNOTATIONS, TYPED_KEYS, HealthCheckSpec, LoadBalancerSpec
+    from components.annotations import ANNOTATIONS, TYPED_KEYS
 
     fields = {(name,) for name in LoadBalancerSpec.model_fields} | {("health_check", name) for name in HealthCheckSpec.model_fields}
     rendered = {annotation.field for annotation in ANNOTATIONS}

@@ -284,7 +284,7 @@ def test_an_unreadable_state_file_is_one_clear_error(tmp_path):
 
 
 def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, deployed):
-    from kapsule import __main__ as cli
+    from kapsule import batch as cli
     from kapsule.report import format_json
 
     told: dict[str, list] = {"parallel": [], "sequential": []}

@@ -1,0 +1,220 @@
+"""LoadBalancerSpec: a Scaleway load balancer as the cloud controller's annotations describe it, and its
+validator. Shared by LoadBalancerService and IngressController. Pure: no Pulumi runtime."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from .annotations import DEPRECATED_KEYS, PREFIX, TYPED_KEYS
+from .catalog import load_balancer_zone_problem
+from .spec import GoDuration, Problem, Spec, SpecError
+
+HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
+#: `80`, `443,8443`: the ports a per-port value applies to.
+PORT_LIST = re.compile(r"^\d{1,5}(,\d{1,5})*$")
+#: A port selection: every port (`"*"`), or the listed service ports.
+Ports = Union[Literal["*"], list[int]]
+
+
+def _per_port(value: object, what: str) -> object:
+    """Check a `{ports: value}` mapping's keys; plain values pass through."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError(f"per-port {what} needs at least one `ports: value` entry")
+        for ports in value:
+            if not PORT_LIST.match(ports):
+                raise ValueError(f"{ports!r} is not a port list such as '80' or '443,8443'")
+    return value
+
+
+class HealthCheckSpec(Spec):
+    """How the load balancer decides a node is down.
+
+    The defaults are tighter than the controller's (5s delay, 5s timeout, 5 retries: ~25s to notice a
+    dead node) so that a node drained by a rolling upgrade leaves the pool in ~4s, before requests time out.
+    """
+
+    type: Union[HealthCheckType, dict[str, HealthCheckType]] = "tcp"
+    """`tcp`, `http`, `https`, `mysql`, `pgsql`, `redis`, `ldap`, or per port: `{"80": http, "443,8443": https}`."""
+    delay: GoDuration = "2s"
+    """Go duration between checks."""
+    timeout: GoDuration = "2s"
+    """Go duration a check may take."""
+    max_retries: int = Field(default=2, ge=1)
+    """Failed checks before a node is down."""
+    transient_delay: GoDuration = "0.5s"
+    """Go duration before a node coming back is checked again."""
+    send_proxy: bool = False
+    """Send PROXY protocol with the checks."""
+    http_uri: Optional[Union[str, dict[str, str]]] = None
+    """Path to check; required for `http` and `https`. A value, or per port."""
+    http_method: Optional[Union[Literal["GET", "HEAD", "POST", "OPTIONS"], dict[str, str]]] = None
+    """`GET`, `HEAD`, `POST` or `OPTIONS`, or per port."""
+    http_code: Optional[Union[int, dict[str, int]]] = None
+    """Expected status code, or per port."""
+    mysql_user: Optional[Union[str, dict[str, str]]] = None
+    """User for a `mysql` check (required with it)."""
+    pgsql_user: Optional[Union[str, dict[str, str]]] = None
+    """User for a `pgsql` check (required with it)."""
+
+    @field_validator("type", "http_uri", "http_method", "http_code", "mysql_user", "pgsql_user")
+    @classmethod
+    def _ports(cls, value: object) -> object:
+        return _per_port(value, "value")
+
+    def types(self) -> set[str]:
+        """Every health check type in use, on any port."""
+        return set(self.type.values()) if isinstance(self.type, dict) else {self.type}
+
+
+class ProxyProtocolSpec(Spec):
+    """PROXY protocol from the load balancer to the nodes (the backend must expect it)."""
+
+    version: Literal["v1", "v2"] = "v2"
+    """`v1` or `v2`."""
+    ports: Ports = "*"
+    """`"*"` or the service ports that get PROXY protocol."""
+
+
+class LoadBalancerSpec(Spec):
+    """A Scaleway load balancer, as the cloud controller's annotations describe it."""
+
+    type: Optional[str] = Field(default=None, pattern=r"^LB-[A-Z0-9-]+$")
+    """Offer such as `LB-S` or `LB-GP-M`; the controller's default (`LB-S`) when unset."""
+    zone: Optional[str] = None
+    """Zone of the region (not `fr-par-3`); the region's first zone when unset."""
+    private: bool = False
+    """No public IP."""
+    reserve_ip: bool = False
+    """Reserve a flexible IP in `zone` and attach it, so the address survives a re-creation of the load balancer."""
+    ip_ids: list[str] = Field(default_factory=list)
+    """Existing flexible IP ids to attach, instead of `reserve_ip`."""
+    use_hostname: bool = False
+    """Publish the load balancer's hostname instead of its IP."""
+    forward_port_algorithm: Optional[Literal["roundrobin", "leastconn", "first"]] = None
+    """`roundrobin`, `leastconn` or `first`."""
+    sticky_sessions: Optional[Literal["none", "cookie", "table"]] = None
+    """`none`, `cookie` (needs `sticky_sessions_cookie_name`) or `table`."""
+    sticky_sessions_cookie_name: Optional[str] = None
+    """Cookie name for `sticky_sessions: cookie`."""
+    health_check: HealthCheckSpec = Field(default_factory=HealthCheckSpec)
+    """How the load balancer decides a node is down."""
+    proxy_protocol: Optional[ProxyProtocolSpec] = None
+    """PROXY protocol to the nodes (replaces the deprecated `send-proxy-v2`)."""
+    protocol_http: Optional[Ports] = None
+    """`"*"` or the ports forwarded as HTTP."""
+    http_backend_tls: Optional[Ports] = None
+    """`"*"` or the ports whose backends speak TLS."""
+    http_backend_tls_skip_verify: Optional[Ports] = None
+    """`"*"` or the ports whose backend certificates are not verified; needs `http_backend_tls`."""
+    certificate_ids: Optional[Union[list[str], dict[str, list[str]]]] = None
+    """Certificate ids, or per port: `{"443": [id1, id2]}`."""
+    ssl_compatibility_level: Optional[
+        Literal["ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern", "ssl_compatibility_level_old"]
+    ] = None
+    """`ssl_compatibility_level_intermediate`, `_modern` or `_old`."""
+    timeout_client: Optional[GoDuration] = None
+    """Go duration (`30s`, never a bare number)."""
+    timeout_server: Optional[GoDuration] = None
+    """Go duration."""
+    timeout_connect: Optional[GoDuration] = None
+    """Go duration."""
+    timeout_tunnel: Optional[GoDuration] = None
+    """Go duration."""
+    timeout_queue: Optional[GoDuration] = None
+    """Go duration."""
+    on_marked_down_action: Optional[Literal["on_marked_down_action_none", "shutdown_sessions"]] = None
+    """`on_marked_down_action_none` or `shutdown_sessions`."""
+    redispatch_attempt_count: Optional[int] = Field(default=None, ge=0)
+    """Retries on another backend."""
+    max_retries: Optional[int] = Field(default=None, ge=0)
+    """Retries before a backend is marked down."""
+    max_connections: Optional[int] = Field(default=None, ge=1)
+    """Connection limit per backend."""
+    connection_rate_limit: Optional[int] = Field(default=None, ge=0)
+    """New connections per second."""
+    enable_access_logs: bool = False
+    """Access logs."""
+    enable_http3: bool = False
+    """HTTP/3."""
+    force_internal_ip: bool = False
+    """Route to the nodes' private IPs."""
+    target_node_labels: dict[str, str] = Field(default_factory=dict)
+    """Only nodes with these labels are backends."""
+    failover_host: Optional[str] = None
+    """An Object Storage website served when every backend is down."""
+    ip_mode: Optional[Literal["Proxy", "VIP"]] = None
+    """`Proxy` or `VIP`."""
+    extra_annotations: dict[str, str] = Field(default_factory=dict)
+    """Escape hatch for controller keys the spec does not model yet; a `scw-loadbalancer-*` key the controller does not define is warned about, and keys the spec models, the deprecated `send-proxy-v2` and the controller-written `id` are refused."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> "LoadBalancerSpec":
+        # The spec's own rules; its links are checked by the component and by the stack schema.
+        problems = load_balancer_problems(self)
+        if problems:
+            raise SpecError(problems)
+        return self
+
+    @field_validator("certificate_ids")
+    @classmethod
+    def _certificates(cls, value: object) -> object:
+        return _per_port(value, "certificate list")
+
+    @field_validator("extra_annotations")
+    @classmethod
+    def _extra(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            suffix = key[len(PREFIX) :] if key.startswith(PREFIX) else None
+            if suffix == "id":
+                raise ValueError(f"{key!r} is written by the cloud controller; never set it")
+            if suffix in DEPRECATED_KEYS:
+                raise ValueError(f"{key!r} is deprecated; use {PREFIX + DEPRECATED_KEYS[suffix]!r} (proxy_protocol)")
+            if suffix in TYPED_KEYS:
+                raise ValueError(f"{key!r} is set by the spec key {TYPED_KEYS[suffix]!r}; use that instead")
+        return value
+
+
+def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = None, ports: Optional[list[int]] = None) -> list[Problem]:
+    """Every problem with a load balancer spec; its zone against `region` and its port selections against the
+    Service's `ports`, when they are known."""
+    problems: list[Problem] = []
+    types = spec.health_check.types()
+    health = spec.health_check
+    if types & {"http", "https"} and health.http_uri is None:
+        problems.append(Problem(("health_check", "http_uri"), "is required with an http or https health check (such as '/healthz')"))
+    if "mysql" in types and health.mysql_user is None:
+        problems.append(Problem(("health_check", "mysql_user"), "is required with a mysql health check"))
+    if "pgsql" in types and health.pgsql_user is None:
+        problems.append(Problem(("health_check", "pgsql_user"), "is required with a pgsql health check"))
+    if spec.sticky_sessions == "cookie" and not spec.sticky_sessions_cookie_name:
+        problems.append(Problem(("sticky_sessions_cookie_name",), "is required when sticky_sessions is 'cookie'"))
+    if spec.sticky_sessions_cookie_name and spec.sticky_sessions != "cookie":
+        problems.append(Problem(("sticky_sessions_cookie_name",), "is only used with sticky_sessions: cookie"))
+    if spec.reserve_ip and spec.ip_ids:
+        problems.append(Problem(("ip_ids",), "and reserve_ip both give the address: keep one"))
+    if spec.private and (spec.reserve_ip or spec.ip_ids):
+        problems.append(Problem(("private",), "a private load balancer has no public IP: drop reserve_ip and ip_ids"))
+    if spec.http_backend_tls_skip_verify is not None and spec.http_backend_tls is None:
+        problems.append(Problem(("http_backend_tls_skip_verify",), "needs http_backend_tls"))
+    zone = spec.zone and region and load_balancer_zone_problem(spec.zone, region)
+    if zone:
+        problems.append(Problem(("zone",), zone))
+    if ports is not None:
+        for key, selection in (
+            ("proxy_protocol", spec.proxy_protocol.ports if spec.proxy_protocol else None),
+            ("protocol_http", spec.protocol_http),
+            ("http_backend_tls", spec.http_backend_tls),
+        ):
+            unknown = sorted(set(selection) - set(ports)) if isinstance(selection, list) else []
+            if unknown:
+                problems.append(Problem((key,), f"names ports {unknown} the Service does not expose ({ports})"))
+    return problems
+
+
+def proxy_protocol_ports(spec: LoadBalancerSpec) -> Optional[Ports]:
+    """The service ports the load balancer sends PROXY protocol to, or None."""
+    return spec.proxy_protocol.ports if spec.proxy_protocol is not None else None

@@ -1,0 +1,117 @@
+"""Planning several stacks: each in a forked worker when there are several cores, one Invalid result for a
+stack that fails or whose worker dies, and progress as the plans arrive."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import traceback
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from components.catalog import TodayError
+
+from policy.rules import PolicyConfigError
+
+from .messages import StackConfigError
+from .names import ROOT
+from .outcome import Invalid, Plan
+from .plan import plan_stack
+from .state import NoState, StateError, find_state
+
+
+def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: bool = False) -> Plan | Invalid:
+    """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result.
+
+    `lenient`: state that cannot be found (a remote backend) means none, instead of an error.
+    """
+    stack_file = f"stacks/Pulumi.{name}.yaml"
+    try:
+        try:
+            recorded = find_state(name, ROOT, state, required=required)
+        except NoState:
+            if not lenient:
+                raise
+            recorded = None
+        return plan_stack(name, ROOT, recorded)
+    except (StackConfigError, StateError, PolicyConfigError, TodayError) as error:
+        return Invalid(stack=name, stack_file=stack_file, error=str(error))
+    except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
+        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
+
+
+def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
+    for name in names:
+        send.send((name, plan_one(name, state, required, lenient)))
+    send.close()
+
+
+def plan_stacks(
+    names: list[str],
+    state: Optional[Path],
+    required: bool = True,
+    lenient: bool = False,
+    progress: Optional[Callable[[int, int, str], None]] = None,
+) -> list[Plan | Invalid]:
+    """Plan several stacks in forked worker processes when there are several cores; results keep `names` order.
+
+    `progress(done, total, stack)` is told of each stack as its plan arrives.
+
+    Every stack renders in its own event loop and context, so the results are the same either way. A
+    worker that dies (killed, out of memory) costs the plan of the stack it was on only, never a hang:
+    the stacks it had not reached go to a new worker.
+    """
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        planned = []
+        for name in names:
+            planned.append(plan_one(name, state, required, lenient))
+            if progress is not None:
+                progress(len(planned), len(names), name)
+        return planned
+    context = multiprocessing.get_context("fork")
+    results: dict[str, Plan | Invalid] = {}
+    running: dict[Any, tuple[Any, list[str]]] = {}
+
+    def start(chunk: list[str]) -> None:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_plan_child, args=(chunk, state, required, lenient, send), daemon=True)
+        process.start()
+        send.close()
+        running[receive] = (process, list(chunk))
+
+    for index in range(workers):
+        start(names[index::workers])
+    while running:
+        for receive in wait(list(running)):
+            process, pending = running[receive]
+            try:
+                name, result = receive.recv()
+                results[name] = result
+                pending.remove(name)
+                if progress is not None:
+                    progress(len(results), len(names), name)
+                if pending:
+                    continue
+            except EOFError:
+                process.join()
+                dead, rest = pending[0], pending[1:]
+                results[dead] = Invalid(
+                    stack=dead,
+                    stack_file=f"stacks/Pulumi.{dead}.yaml",
+                    error=f"stacks/Pulumi.{dead}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
+                )
+                if rest:
+                    start(rest)  # the stacks it had not reached get a process of their own
+            del running[receive]
+            receive.close()
+            process.join()
+    return [results[name] for name in names]
+
+
+def progress_line(done: int, total: int, stack: str) -> None:
+    """One line on a terminal, rewritten as each stack's plan arrives; erased once all are in."""
+    end = "\r\033[K" if done == total else ""
+    print(f"\rplanned {done}/{total} stacks ({stack})\033[K" + end, end="", file=sys.stderr, flush=True)
