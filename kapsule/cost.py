@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from components.annotations import PREFIX
 
-from .names import CLUSTER, LB_IP, POOL, REGISTRY, SERVICE
+from .names import CLUSTER, LB_IP, MAX_SIZE, MIN_SIZE, NODE_TYPE, POOL, REGISTRY, ROOT_VOLUME_SIZE, ROOT_VOLUME_TYPE, SERVICE
 from .names import PUBLIC_GATEWAY as GATEWAY
 from .names import PUBLIC_GATEWAY_IP as GATEWAY_IP
 from .prices import Price, PriceCatalog, load_prices
@@ -181,18 +181,18 @@ def price_resource(resource: Priced, catalog: PriceCatalog) -> Optional[CostLine
 
 def _price_pool(resource: Priced, catalog: PriceCatalog) -> CostLine:
     inputs, outputs = resource.inputs, resource.outputs
-    node_type = _text(inputs.get("nodeType"))
+    node_type = _text(inputs.get(NODE_TYPE))
     autoscaled = inputs.get("autoscaling") is True
     size = _number(inputs.get("size")) or 0
-    fewest = _number(inputs.get("minSize")) if autoscaled else size
-    most = _number(inputs.get("maxSize")) if autoscaled else size
+    fewest = _number(inputs.get(MIN_SIZE)) if autoscaled else size
+    most = _number(inputs.get(MAX_SIZE)) if autoscaled else size
     fewest = size if fewest is None else fewest
     most = size if most is None else most
     what = f"{fewest}-{most} x {node_type} (autoscaled)" if autoscaled else f"{size} x {node_type}"
     line = _Line(catalog, resource, what)
     node = line.add(catalog.node_types, node_type, "node type", fewest, most)
-    volume = _text(inputs.get("rootVolumeType"))
-    gb = _number(inputs.get("rootVolumeSizeInGb"))
+    volume = _text(inputs.get(ROOT_VOLUME_TYPE))
+    gb = _number(inputs.get(ROOT_VOLUME_SIZE))
     storage = None
     if volume and gb:
         line.what += f", {gb} GB {volume} root volumes"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
 from .model import SEALED, Secret, Unknown
-from .names import SECRET, SECRET_PLACEHOLDER
+from .names import DEFAULTS_KEY, PROVIDER_TYPE_PREFIX, SECRET, SECRET_PLACEHOLDER
 from .outcome import Action
 from .replacement import COMPARED_AS, COMPUTED_WHEN_UNSET, REPLACE_WHEN, REPLACED_WITH, SECRET_DATA, forces_replacement
 from .state import RecordedResource
@@ -55,13 +55,13 @@ def diff_resource(
     """
     upstream_changed = bool(upstream)
     changed: dict[str, tuple[Any, Any]] = {}
-    bridged = "__defaults" in recorded.inputs
+    bridged = DEFAULTS_KEY in recorded.inputs
     defaults = recorded.defaults | COMPUTED_WHEN_UNSET.get(type_, frozenset())
     olds = _without_kept_label(recorded.inputs, desired) if type_.startswith("kubernetes:") else recorded.inputs
     for path, old, new in _walk(desired, olds, "", top=True, bridged=bridged, defaults=defaults):
         if _ignored(path, ignore_changes):
             continue
-        if type_.startswith("pulumi:providers:") and path in ENGINE_INPUTS:
+        if type_.startswith(PROVIDER_TYPE_PREFIX) and path in ENGINE_INPUTS:
             continue
         normalise = COMPARED_AS.get((type_, path))
         if normalise is not None and normalise(old) == normalise(new):
@@ -128,7 +128,7 @@ def _walk(
 ) -> Iterator[tuple[str, Any, Any]]:
     """Every leaf path where the two values may differ, as (path, old, new)."""
     if isinstance(new, dict) and isinstance(old, dict) and not _is_secret(new) and not _is_secret(old):
-        nested_defaults = frozenset(old.get("__defaults") or ()) if not top else defaults
+        nested_defaults = frozenset(old.get(DEFAULTS_KEY) or ()) if not top else defaults
         for key in sorted(set(new) | set(old)):
             if key.startswith("__"):
                 continue

@@ -29,3 +29,18 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 SECRET = "kubernetes:core/v1:Secret"
 SERVICE = "kubernetes:core/v1:Service"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+# The engine's own type tokens.
+STACK_TYPE = "pulumi:pulumi:Stack"
+#: Every provider resource's type starts so (`pulumi:providers:scaleway`).
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+#: The top-level inputs a bridged provider filled in itself, as it records them.
+DEFAULTS_KEY = "__defaults"
+
+# Engine property names (the provider's camelCase) read by more than one module.
+NODE_TYPE = "nodeType"
+SIZE, MIN_SIZE, MAX_SIZE = "size", "minSize", "maxSize"
+ROOT_VOLUME_TYPE, ROOT_VOLUME_SIZE = "rootVolumeType", "rootVolumeSizeInGb"
+DELETE_ADDITIONAL_RESOURCES = "deleteAdditionalResources"
+UPGRADE_POOLS = "upgradePools"
+PROJECT_ID = "projectId"

@@ -12,7 +12,7 @@ from .cost import CostChange, Priced, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
 from .model import Resource, unsealed
-from .names import ROOT
+from .names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -170,9 +170,9 @@ def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]
 
 def _owned(recorded: RecordedResource) -> bool:
     """Whether a recorded resource is one the program declares (not the stack or a default provider)."""
-    if recorded.type == "pulumi:pulumi:Stack":
+    if recorded.type == STACK_TYPE:
         return False
-    return not (recorded.type.startswith("pulumi:providers:") and recorded.name.startswith("default"))
+    return not (recorded.type.startswith(PROVIDER_TYPE_PREFIX) and recorded.name.startswith("default"))
 
 
 def _as_resource(recorded: RecordedResource) -> Resource:

@@ -22,7 +22,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from . import names
 from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown
-from .names import PROJECT, ROOT
+from .names import PROJECT, PROJECT_ID, ROOT, STACK_TYPE
 from .urns import AliasSpec, make_urn
 
 MAIN = ROOT / "__main__.py"
@@ -92,7 +92,7 @@ def computed_outputs(type_: str, inputs: dict[str, Any], ident: str, region: str
             "status": "ready",
         }
     if type_ == names.REGISTRY:
-        return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}", "projectId": _stable_id("project")}
+        return {"endpoint": f"rg.{region}.scw.cloud/{inputs.get('name')}", PROJECT_ID: _stable_id("project")}
     if type_ == names.API_KEY:
         return {"accessKey": "SCW" + ident.replace("-", "")[:17].upper(), "secretKey": _stable_id(ident)}
     if type_ == names.LB_IP:
@@ -131,7 +131,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return make_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return super().RegisterResource(request)
         pulumi_mocks._ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)

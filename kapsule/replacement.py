@@ -27,33 +27,34 @@ from .names import (
     SERVICE,
     VPC,
 )
+from .names import DELETE_ADDITIONAL_RESOURCES, MAX_SIZE, MIN_SIZE, NODE_TYPE, PROJECT_ID, ROOT_VOLUME_SIZE, ROOT_VOLUME_TYPE
 
 
 #: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     # `type` and `privateNetworkId` replace only in some directions: see REPLACE_WHEN.
-    CLUSTER: ("cni", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"),
+    CLUSTER: ("cni", "podCidr", "serviceCidr", "serviceDnsIp", "region", PROJECT_ID),
     POOL: (
         "clusterId",
         "name",
-        "nodeType",
+        NODE_TYPE,
         "containerRuntime",
         "placementGroupId",
-        "rootVolumeType",
-        "rootVolumeSizeInGb",
+        ROOT_VOLUME_TYPE,
+        ROOT_VOLUME_SIZE,
         "publicIpDisabled",
         "zone",
         "region",
         "privateNetworkId",
         "userData",
     ),
-    PRIVATE_NETWORK: ("ipv4Subnet", "vpcId", "region", "projectId"),
-    REGISTRY: ("name", "region", "projectId"),
-    VPC: ("region", "projectId"),
-    PUBLIC_GATEWAY: ("zone", "projectId", "ipId"),
-    PUBLIC_GATEWAY_IP: ("zone", "projectId"),
+    PRIVATE_NETWORK: ("ipv4Subnet", "vpcId", "region", PROJECT_ID),
+    REGISTRY: ("name", "region", PROJECT_ID),
+    VPC: ("region", PROJECT_ID),
+    PUBLIC_GATEWAY: ("zone", PROJECT_ID, "ipId"),
+    PUBLIC_GATEWAY_IP: ("zone", PROJECT_ID),
     GATEWAY_NETWORK: ("gatewayId", "privateNetworkId", "zone"),
-    LB_IP: ("zone", "projectId", "isIpv6"),
+    LB_IP: ("zone", PROJECT_ID, "isIpv6"),
     API_KEY: ("applicationId", "expiresAt", "defaultProjectId"),
     NAMESPACE: ("metadata.name",),
     SECRET: ("metadata.name", "metadata.namespace", "type"),
@@ -65,14 +66,14 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
 #: one, the provider keeps the live value, so removing it is no change.
 COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     CLUSTER: frozenset(
-        {"type", "autoscalerConfig", "autoUpgrade", "openIdConnectConfig", "podCidr", "serviceCidr", "serviceDnsIp", "region", "projectId"}
+        {"type", "autoscalerConfig", "autoUpgrade", "openIdConnectConfig", "podCidr", "serviceCidr", "serviceDnsIp", "region", PROJECT_ID}
     ),
-    POOL: frozenset({"minSize", "maxSize", "upgradePolicy", "rootVolumeType", "rootVolumeSizeInGb", "zone", "region", "securityGroupId"}),
-    PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", "projectId"}),
-    REGISTRY: frozenset({"region", "projectId"}),
-    VPC: frozenset({"region", "projectId"}),
-    PUBLIC_GATEWAY: frozenset({"name", "zone", "projectId", "ipId", "bastionPort", "enableSmtp", "allowedIpRanges"}),
-    LB_IP: frozenset({"zone", "projectId"}),
+    POOL: frozenset({MIN_SIZE, MAX_SIZE, "upgradePolicy", ROOT_VOLUME_TYPE, ROOT_VOLUME_SIZE, "zone", "region", "securityGroupId"}),
+    PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", PROJECT_ID}),
+    REGISTRY: frozenset({"region", PROJECT_ID}),
+    VPC: frozenset({"region", PROJECT_ID}),
+    PUBLIC_GATEWAY: frozenset({"name", "zone", PROJECT_ID, "ipId", "bastionPort", "enableSmtp", "allowedIpRanges"}),
+    LB_IP: frozenset({"zone", PROJECT_ID}),
     API_KEY: frozenset({"defaultProjectId"}),
 }
 
@@ -117,7 +118,7 @@ def _without_case_and_hyphens(value: Any) -> Any:
 #: How the provider normalises a value before comparing it (its DiffSuppressFunc).
 COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {
     (CLUSTER, "privateNetworkId"): _without_locality,
-    (POOL, "nodeType"): _without_case_and_hyphens,
+    (POOL, NODE_TYPE): _without_case_and_hyphens,
     (POOL, "securityGroupId"): _without_locality,
     (PUBLIC_GATEWAY, "ipId"): _without_locality,
     (PUBLIC_GATEWAY, "type"): lambda value: value.lower() if isinstance(value, str) else value,
@@ -148,7 +149,7 @@ def destroys(type_: str, inputs: dict[str, Any]) -> Optional[str]:
     if type_ == SERVICE and (inputs.get("spec") or {}).get("type") != "LoadBalancer":
         return None
     text = DESTROYS.get(type_)
-    if text and type_ == CLUSTER and inputs.get("deleteAdditionalResources") is True:
+    if text and type_ == CLUSTER and inputs.get(DELETE_ADDITIONAL_RESOURCES) is True:
         text += ", and the volumes and load balancers Kubernetes created (delete_additional_resources is true)"
     return text
 

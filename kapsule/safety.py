@@ -8,7 +8,7 @@ from typing import Any, Optional
 from components.versions import VERSION, pool_problem, upgrade_problem
 
 from .model import Resource
-from .names import CLUSTER, POOL
+from .names import CLUSTER, POOL, UPGRADE_POOLS
 from .outcome import Change
 from .state import RecordedState
 
@@ -59,7 +59,7 @@ def disruption_warnings(changes: list[Change]) -> list[str]:
 
 def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Resource, version: str) -> list[str]:
     """Pools that would run ahead of (or too far behind) the cluster once the plan is applied."""
-    if cluster.inputs.get("upgradePools") is not False:
+    if cluster.inputs.get(UPGRADE_POOLS) is not False:
         return []  # the pools are upgraded with the cluster
     problems = []
     for pool in (r for r in resources if r.type == POOL):

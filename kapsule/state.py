@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional, Mapping
 
 from .model import SEALED, Secret
-from .names import PROJECT
+from .names import DEFAULTS_KEY, PROJECT
 
 #: The marker Pulumi puts in a JSON object that stands for a secret value.
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -53,7 +53,7 @@ class RecordedResource:
     @property
     def defaults(self) -> frozenset[str]:
         """Top-level inputs the provider filled in itself (a bridged provider lists them in `__defaults`)."""
-        return frozenset(self.inputs.get("__defaults") or ())
+        return frozenset(self.inputs.get(DEFAULTS_KEY) or ())
 
 
 @dataclass

@@ -8,8 +8,7 @@ component finds its recorded state the way `pulumi up` would.
 from __future__ import annotations
 
 from typing import Mapping, NamedTuple, Optional
-
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+from .names import STACK_TYPE
 
 
 class AliasSpec(NamedTuple):
@@ -36,7 +35,7 @@ def name_of(urn: str) -> str:
 
 def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
     """A resource's URN: the parent's whole qualified type (unless the parent is the stack), then its own type."""
-    if parent and qualified_type(parent) != ROOT_STACK_TYPE:
+    if parent and qualified_type(parent) != STACK_TYPE:
         type_ = qualified_type(parent) + "$" + type_
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
@@ -80,7 +79,7 @@ def _collapse(alias: AliasSpec, stack: str, project: str, parent: str, type_: st
     old_parent = parent
     if alias.parent:
         old_parent = matched.get(alias.parent, alias.parent)
-    if alias.no_parent or (old_parent and qualified_type(old_parent) == ROOT_STACK_TYPE):
+    if alias.no_parent or (old_parent and qualified_type(old_parent) == STACK_TYPE):
         old_parent = ""
     return make_urn(alias.stack or stack, alias.project or project, old_parent, alias.type or type_, alias.name or name)
 

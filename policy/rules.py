@@ -18,7 +18,20 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kapsule.names import CLUSTER, LB_IP, POOL, PRIVATE_NETWORK, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, REGISTRY, SERVICE, VPC
+from kapsule.names import (
+    CLUSTER,
+    DELETE_ADDITIONAL_RESOURCES,
+    LB_IP,
+    MIN_SIZE,
+    NODE_TYPE,
+    POOL,
+    PRIVATE_NETWORK,
+    PUBLIC_GATEWAY,
+    PUBLIC_GATEWAY_IP,
+    REGISTRY,
+    SERVICE,
+    VPC,
+)
 
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
@@ -125,7 +138,7 @@ def _autoscaled(resources, settings):
     for pool in _of(resources, POOL):
         if pool.props.get("autoscaling") is False:
             found.append((pool, f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more"))
-        elif isinstance(pool.props.get("minSize"), int) and pool.props["minSize"] < least:
+        elif isinstance(pool.props.get(MIN_SIZE), int) and pool.props[MIN_SIZE] < least:
             found.append((pool, f"pool {pool.name}: min_size {pool.props['minSize']} is below {least}"))
     return found
 
@@ -146,7 +159,7 @@ def _keep_volumes(resources, settings):
     return [
         (c, f"cluster {c.props.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
         for c in _of(resources, CLUSTER)
-        if c.props.get("deleteAdditionalResources") is True
+        if c.props.get(DELETE_ADDITIONAL_RESOURCES) is True
     ]
 
 
@@ -168,7 +181,7 @@ def _node_types(resources, settings):
     return [
         (p, f"pool {p.name}: node type {p.props['nodeType']} is not allowed ({', '.join(allowed)})")
         for p in _of(resources, POOL)
-        if isinstance(p.props.get("nodeType"), str) and not any(fnmatch.fnmatchcase(p.props["nodeType"], a) for a in allowed)
+        if isinstance(p.props.get(NODE_TYPE), str) and not any(fnmatch.fnmatchcase(p.props[NODE_TYPE], a) for a in allowed)
     ]
 
 

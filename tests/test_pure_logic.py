@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from components.catalog import ZONES, default_zone, node_type_problem, zone_problem
 from components.spec import GO_DURATION, render_tags
+from kapsule.names import ROOT
 from kapsule.stack_file import read_stack_file
 from kapsule.messages import StackConfigError, format_path
 from kapsule.names import SECRET_PLACEHOLDER
@@ -96,3 +97,20 @@ def test_unreadable_stack_files(tmp_path, text, words):
 def test_missing_stack_file(tmp_path):
     with pytest.raises(StackConfigError, match="does not exist"):
         read_stack_file(tmp_path / "Pulumi.nope.yaml")
+
+
+def test_the_pure_modules_load_without_the_pulumi_runtime():
+    """Diff, state, formatting, messages and the components' specs and rules import no Pulumi runtime."""
+    import subprocess
+    import sys
+
+    pure = [
+        "kapsule.model", "kapsule.names", "kapsule.urns", "kapsule.state", "kapsule.diff", "kapsule.replacement",
+        "kapsule.outcome", "kapsule.safety", "kapsule.report", "kapsule.messages", "kapsule.stack_file",
+        "kapsule.cost", "kapsule.prices", "kapsule.secrets", "kapsule.workflows",
+        "components.spec", "components.catalog", "components.versions", "components.annotations", "components.load_balancer_spec",
+    ]  # fmt: skip
+    check = "import sys; " + "; ".join(f"import {m}" for m in pure) + "; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pulumiverse_scaleway')))"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
