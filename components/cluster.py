@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from .scaleway import kubernetes
 
 from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem
 from .network import PrivateNetwork, PrivateNetworkSpec
-from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem, Spec, SpecError, Tags, check, render_tags
+from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import Version
 
 if TYPE_CHECKING:
@@ -136,13 +136,9 @@ class ClusterSpec(Spec):
             raise ValueError(f"{value!r} is a legacy CNI Kapsule no longer offers; use one of {', '.join(KAPSULE_CNIS)}")
         return value
 
-    @model_validator(mode="after")
-    def _valid(self) -> "ClusterSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = cluster_problems(self, linked=False)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `cluster_problems`)."""
+        return cluster_problems(self, linked=False)
 
     @property
     def minor(self) -> tuple[int, int]:

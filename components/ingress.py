@@ -7,13 +7,13 @@ from typing import Any, Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from .aliases import former_types
 from .load_balancer_spec import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .cluster import Cluster
 from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
-from .spec import IPv4Cidr, Problem, Spec, SpecError, check
+from .spec import IPv4Cidr, Problem, Spec, check
 
 #: Where each controller's chart lives, the labels on its pods, and its HTTP/HTTPS container ports.
 CHARTS: dict[str, dict[str, Any]] = {
@@ -50,13 +50,9 @@ class IngressSpec(Spec):
     values: dict[str, Any] = Field(default_factory=dict)
     """Extra Helm values, merged over the spec's; keys the spec owns (the chart's Service, replicas, PROXY settings, the published Service) are refused."""
 
-    @model_validator(mode="after")
-    def _valid(self) -> "IngressSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = ingress_problems(self)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `ingress_problems`)."""
+        return ingress_problems(self)
 
 
 def ingress_problems(spec: IngressSpec, *, region: Optional[str] = None) -> list[Problem]:

@@ -6,7 +6,7 @@ from typing import Literal, Optional, Union
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import Field
 from .scaleway import loadbalancers
 
 from .aliases import former_types
@@ -20,7 +20,7 @@ from .annotations import (
 from .load_balancer_spec import LoadBalancerSpec, load_balancer_problems
 from .catalog import default_zone
 from .cluster import Cluster
-from .spec import IPv4Cidr, Problem, Spec, SpecError, check, render_tags
+from .spec import IPv4Cidr, Problem, Spec, check, render_tags
 
 #: A Kubernetes object name (RFC 1123 label).
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -55,13 +55,9 @@ class LoadBalancerServiceSpec(Spec):
     load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
     """The Scaleway load balancer."""
 
-    @model_validator(mode="after")
-    def _valid(self) -> "LoadBalancerServiceSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = service_problems(self)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `service_problems`)."""
+        return service_problems(self)
 
 
 def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = None) -> list[Problem]:

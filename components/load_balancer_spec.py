@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from .annotations import DEPRECATED_KEYS, PREFIX, TYPED_KEYS
 from .catalog import load_balancer_zone_problem
-from .spec import GoDuration, Problem, Spec, SpecError
+from .spec import GoDuration, Problem, Spec
 
 HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
 #: `80`, `443,8443`: the ports a per-port value applies to.
@@ -151,13 +151,9 @@ class LoadBalancerSpec(Spec):
     extra_annotations: dict[str, str] = Field(default_factory=dict)
     """Escape hatch for controller keys the spec does not model yet; a `scw-loadbalancer-*` key the controller does not define is warned about, and keys the spec models, the deprecated `send-proxy-v2` and the controller-written `id` are refused."""
 
-    @model_validator(mode="after")
-    def _valid(self) -> "LoadBalancerSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = load_balancer_problems(self)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `load_balancer_problems`)."""
+        return load_balancer_problems(self)
 
     @field_validator("certificate_ids")
     @classmethod

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import pulumi
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from .scaleway import kubernetes
 
 from .aliases import former_types
 from .catalog import default_zone, node_type_problem, zone_problem
 from .cluster import Cluster, ClusterSpec
 from .network import PrivateNetworkSpec
-from .spec import KubernetesVersion, Problem, Spec, SpecError, Tags, check, render_tags
+from .spec import KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import pool_problem
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -90,13 +90,9 @@ class PoolSpec(Spec):
             raise ValueError(f"{value!r} {problem}")
         return value
 
-    @model_validator(mode="after")
-    def _valid(self) -> "PoolSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = pool_problems(self)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `pool_problems`)."""
+        return pool_problems(self)
 
     @property
     def most_nodes(self) -> int:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from .scaleway import iam, registry
 
 from .catalog import REGISTRY_REGIONS
 
 if TYPE_CHECKING:
     from .cluster import Cluster
-from .spec import Problem, Spec, SpecError, check
+from .spec import Problem, Spec, check
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
 NAMESPACE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -38,13 +38,9 @@ class RegistryNamespaceSpec(Spec):
     pull_secret_namespaces: list[str] = Field(default_factory=list)
     """Kubernetes namespaces that get a `kubernetes.io/dockerconfigjson` Secret `scaleway-registry` with read-only pull credentials (an IAM application limited to `ContainerRegistryReadOnly` and its API key, a Pulumi secret); refused for a public namespace."""
 
-    @model_validator(mode="after")
-    def _valid(self) -> "RegistryNamespaceSpec":
-        # The spec's own rules; its links are checked by the component and by the stack schema.
-        problems = registry_problems(self)
-        if problems:
-            raise SpecError(problems)
-        return self
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `registry_problems`)."""
+        return registry_problems(self)
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Iterable, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .versions import VERSION
 
@@ -15,9 +15,24 @@ GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 
 class Spec(BaseModel):
-    """A component's plain values: unknown keys and loose types are refused, nothing is coerced."""
+    """A component's plain values: unknown keys and loose types are refused, nothing is coerced.
+
+    A spec is refused when built if it breaks its own rules (`own_problems`); the rules between it and
+    its links (a pool's cluster, a cluster's network) are checked by the component and the stack schema.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+
+    def own_problems(self) -> list["Problem"]:
+        """Every problem with this spec alone; a spec with rules returns its validator's answer."""
+        return []
+
+    @model_validator(mode="after")
+    def _own_rules(self) -> "Spec":
+        problems = self.own_problems()
+        if problems:
+            raise SpecError(problems)
+        return self
 
 
 def _go_duration(value: str) -> str:
