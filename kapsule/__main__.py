@@ -183,11 +183,14 @@ def write_generated(check: bool) -> int:
 
 
 def _loaded() -> None:
-    """Load the program's own modules too, then freeze the loaded heap and let the collector resume."""
+    """Load the program's own modules too, then freeze the loaded heap and let the collector resume, less often."""
     if gc.isenabled():
         return
     importlib.import_module(f"{__package__}.environment")  # what `__main__.py` imports on every plan
     gc.freeze()
+    # Rendering allocates many short-lived objects; collecting the youngest every 100,000 allocations
+    # instead of 700 costs a few MiB and saves a tenth of a 200-resource plan.
+    gc.set_threshold(100_000, 50, 50)
     gc.enable()
 
 
