@@ -45,6 +45,8 @@ class Annotation(NamedTuple):
     key: str
     field: tuple[str, ...]
     kind: Kind
+    also: tuple[str, ...] = ()
+    """Other spec keys that feed the annotation (`reserve_ip` adds the IP it reserves to `ip-ids`)."""
 
 
 #: Every annotation the spec renders, and the field it comes from. It drives both `render_annotations` and
@@ -53,7 +55,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
     Annotation("type", ("type",), "text"),
     Annotation("zone", ("zone",), "text"),
     Annotation("private", ("private",), "flag"),
-    Annotation("ip-ids", ("ip_ids",), "text"),
+    Annotation("ip-ids", ("ip_ids",), "text", also=("reserve_ip",)),
     Annotation("use-hostname", ("use_hostname",), "flag"),
     Annotation("forward-port-algorithm", ("forward_port_algorithm",), "text"),
     Annotation("sticky-sessions", ("sticky_sessions",), "text"),
@@ -95,7 +97,7 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 )
 
 #: Controller keys the spec renders, and the spec key to use instead of the escape hatch.
-TYPED_KEYS: dict[str, str] = {a.key: ".".join(a.field) + (" / reserve_ip" if a.key == "ip-ids" else "") for a in ANNOTATIONS}
+TYPED_KEYS: dict[str, str] = {a.key: " / ".join([".".join(a.field), *a.also]) for a in ANNOTATIONS}
 
 
 def _ports(value: Ports) -> str:

@@ -131,7 +131,7 @@ class StackConfig(Spec):
 
 
 #: Where a component's links sit in a stack file: the network and the region are the stack's own keys.
-LINKS: dict[str, tuple[str, ...]] = {"network": ("network",), "region": ("region",), "cluster": ("cluster",)}
+LINKS: dict[str, tuple[str, ...]] = {"network": ("network",), "region": ("region",)}
 
 
 def _at(prefix: tuple[str, ...], problems: list[Problem]) -> list[Problem]:

@@ -8,12 +8,13 @@ node count; a product the catalog does not know is reported, never priced at zer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Optional
 
 from components.annotations import PREFIX
 
+from .model import ResourceView
 from .names import CLUSTER, LB_IP, MAX_SIZE, MIN_SIZE, NODE_TYPE, POOL, REGISTRY, ROOT_VOLUME_SIZE, ROOT_VOLUME_TYPE, SERVICE
 from .names import PUBLIC_GATEWAY as GATEWAY
 from .names import PUBLIC_GATEWAY_IP as GATEWAY_IP
@@ -22,17 +23,6 @@ from .prices import Price, PriceCatalog, load_prices
 LB_TYPE_ANNOTATION = PREFIX + "type"
 #: The load balancer offer the Scaleway cloud controller creates when a Service names none.
 DEFAULT_LB_TYPE = "LB-S"
-
-
-@dataclass(frozen=True)
-class Priced:
-    """A resource to price: what the engine records of it."""
-
-    urn: str
-    type: str
-    name: str
-    inputs: Mapping[str, Any]
-    outputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,7 +96,7 @@ def _text(value: Any) -> Optional[str]:
 class _Line:
     """Builds one CostLine from parts (a product times a count), noting what the catalog lacks."""
 
-    def __init__(self, catalog: PriceCatalog, resource: Priced, what: str) -> None:
+    def __init__(self, catalog: PriceCatalog, resource: ResourceView, what: str) -> None:
         self.catalog, self.resource, self.what = catalog, resource, what
         self.low = self.high = 0.0
         self.co2: Optional[float] = 0.0
@@ -136,7 +126,7 @@ class _Line:
         )
 
 
-def _one_product(resource: Priced) -> Optional[tuple[str, str, str, str]]:
+def _one_product(resource: ResourceView) -> Optional[tuple[str, str, str, str]]:
     """(catalog table, product, what the product is called, what the line says) for a single-product resource."""
     inputs = resource.inputs
     if resource.type == CLUSTER:
@@ -157,7 +147,7 @@ def _one_product(resource: Priced) -> Optional[tuple[str, str, str, str]]:
     return None
 
 
-def price_resource(resource: Priced, catalog: PriceCatalog) -> Optional[CostLine]:
+def price_resource(resource: ResourceView, catalog: PriceCatalog) -> Optional[CostLine]:
     """What one resource costs a month, or None for one that is not a Scaleway product (a Kubernetes object)."""
     if resource.type == POOL:
         return _price_pool(resource, catalog)
@@ -179,7 +169,7 @@ def price_resource(resource: Priced, catalog: PriceCatalog) -> Optional[CostLine
     return None
 
 
-def _price_pool(resource: Priced, catalog: PriceCatalog) -> CostLine:
+def _price_pool(resource: ResourceView, catalog: PriceCatalog) -> CostLine:
     inputs, outputs = resource.inputs, resource.outputs
     node_type = _text(inputs.get(NODE_TYPE))
     autoscaled = inputs.get("autoscaling") is True
@@ -206,7 +196,7 @@ def _price_pool(resource: Priced, catalog: PriceCatalog) -> CostLine:
     return line.done(current)
 
 
-def price_stack(resources: Iterable[Priced], catalog: Optional[PriceCatalog] = None) -> StackCost:
+def price_stack(resources: Iterable[ResourceView], catalog: Optional[PriceCatalog] = None) -> StackCost:
     """Every priced resource of a stack, in the order given, with the catalog's currency and date."""
     catalog = catalog or load_prices()
     lines = [line for line in (price_resource(r, catalog) for r in resources) if line is not None]

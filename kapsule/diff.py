@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Optional
 from .model import SEALED, Secret, Unknown
 from .names import DEFAULTS_KEY, PROVIDER_TYPE_PREFIX, SECRET, SECRET_PLACEHOLDER
 from .outcome import Action
-from .replacement import COMPARED_AS, COMPUTED_WHEN_UNSET, REPLACE_WHEN, REPLACED_WITH, SECRET_DATA, forces_replacement
+from .replacement import COMPARED_AS, COMPUTED_WHEN_UNSET, REPLACE_WHEN, REPLACED_WITH, SECRET_DATA, forces_replacement, under
 from .state import RecordedResource
 
 
@@ -120,7 +120,7 @@ def _secret_mutable(provider_inputs: Optional[dict[str, Any]]) -> bool:
 
 
 def _ignored(path: str, ignore_changes: tuple[str, ...] | list[str]) -> bool:
-    return any(path == i or path.startswith(i + ".") or path.startswith(i + "[") for i in ignore_changes)
+    return any(under(path, ignored) for ignored in ignore_changes)
 
 
 def _walk(

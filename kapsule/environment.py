@@ -26,7 +26,7 @@ from components.catalog import TodayError
 from components.catalog import today as catalog_today
 
 from .config import StackConfig, parse, version_findings
-from .stack_file import decode_value, read_stack_file
+from .stack_file import decode_value, read_stack_file, stack_file_path
 from .messages import StackConfigError
 from .secrets import plaintext_secrets, redact, secret_leaves, secret_values
 
@@ -44,10 +44,11 @@ def read_config(project: Path) -> StackConfig:
     """
     raw = {**get_config_env(), **CONFIG.get()}  # Pulumi's string map: structured values as JSON text
     config = {key: decode_value(value) for key, value in raw.items()}
-    stack_file = Path("stacks") / f"Pulumi.{pulumi.get_stack()}.yaml"
+    path = stack_file_path(pulumi.get_stack(), project)
+    stack_file = path.relative_to(project)
     secret_keys = set(get_config_secret_keys_env()) | {key for key in config if is_config_secret(key)}
     try:
-        secure_paths = read_stack_file(project / stack_file).secure_paths if (project / stack_file).is_file() else []
+        secure_paths = read_stack_file(path).secure_paths if path.is_file() else []
     except StackConfigError as error:
         raise InvalidStackConfig(error.stack_file, error.problems) from None
     leaves = secret_leaves(config, secret_keys, secure_paths)

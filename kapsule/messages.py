@@ -100,7 +100,7 @@ def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
     """The keys a mapping at `loc` below `model` accepts, for an unknown-key message."""
     current = model
     for part in loc:
-        current = _unwrap(current)
+        current = unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
             if field is None:
@@ -109,22 +109,20 @@ def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:
         else:
             args = typing.get_args(current)
             current = args[-1] if args else None
-    current = _unwrap(current)
+    current = unwrap(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Optional[X] -> X, Annotated[X, ...] -> X."""
+def unwrap(annotation: Any) -> Any:
+    """Optional[X] -> X, Optional[X | Y] -> X | Y, Annotated[X, ...] -> X."""
     while True:
         origin = typing.get_origin(annotation)
         if origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
+        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation):
             options = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = options[0] if len(options) == 1 else annotation
-            if len(options) != 1:
-                return annotation
+            annotation = options[0] if len(options) == 1 else typing.Union[tuple(options)]
         else:
             return annotation

@@ -5,8 +5,9 @@ are tested directly."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
+from .names import SECRET_PLACEHOLDER
 from .urns import AliasSpec
 
 
@@ -32,7 +33,7 @@ class Unknown(Marker):
 class Sealed(Marker):
     """A secret recorded as ciphertext: its value is unknown here, and is not compared."""
 
-    text = "[secret]"
+    text = SECRET_PLACEHOLDER
 
 
 UNKNOWN = Unknown()
@@ -46,7 +47,7 @@ class Secret:
     value: Any
 
     def __repr__(self) -> str:
-        return "[secret]"
+        return SECRET_PLACEHOLDER
 
 
 @dataclass
@@ -97,6 +98,19 @@ class Rendering:
         return found[0]
 
 
+@dataclass(frozen=True)
+class ResourceView:
+    """A resource as a policy rule or a price reads it: what the engine records of it, secrets unsealed."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: Mapping[str, Any]
+    protect: bool = False
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    """Live outputs, when the state knows them (an autoscaled pool's current size)."""
+
+
 def unsealed(value: Any) -> Any:
     """A value with its Secret wrappers removed, for rules and prices that read it and print nothing of it."""
     if isinstance(value, Secret):
@@ -111,9 +125,9 @@ def unsealed(value: Any) -> Any:
 def masked(value: Any) -> Any:
     """A value safe to print or serialise: secrets replaced, unknowns named."""
     if isinstance(value, Secret) and isinstance(value.value, Unknown):
-        return "[secret] (known after apply)"
+        return f"{SECRET_PLACEHOLDER} (known after apply)"
     if isinstance(value, (Secret, Sealed)):
-        return "[secret]"
+        return SECRET_PLACEHOLDER
     if isinstance(value, Unknown):
         return "(known after apply)"
     if isinstance(value, dict):

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: The config namespace of this project's own keys in a stack file (`kapsule:cluster`).
 CONFIG_NAMESPACE = PROJECT
-#: Stands in for a `secure:` value when a stack is rendered without the key that decrypts it.
+#: How a secret shows anywhere: in place of a `secure:` value the plan cannot decrypt, and in every message,
+#: plan and report.
 SECRET_PLACEHOLDER = "[secret]"
 
 CLUSTER = "scaleway:kubernetes/cluster:Cluster"

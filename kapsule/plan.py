@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from policy.rules import Subject, evaluate, stack_config
+from policy.rules import evaluate, stack_config
 
 from .stack_file import read_stack_file, stack_file_path
-from .cost import CostChange, Priced, price_stack
+from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
-from .model import Resource, unsealed
+from .model import Resource, ResourceView, unsealed
 from .names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
@@ -121,7 +121,7 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         )
     policy_file = root / "policy" / "config" / f"{stack}.json"
     # Rules judge values as the policy SDK hands them over: a sealed property is read, never printed.
-    subjects = [Subject(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in rendering.resources]
+    subjects = [ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in rendering.resources]
     for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
@@ -149,11 +149,11 @@ def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> Cos
         recorded = state.get(urn) if state else None
         return dict(recorded.outputs) if recorded else {}
 
-    after = price_stack(Priced(r.urn, r.type, r.name, unsealed(r.inputs), live(r.urn)) for r in resources)
+    after = price_stack(ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), outputs=live(r.urn)) for r in resources)
     before = None
     if state is not None:
         before = price_stack(
-            Priced(r.urn, r.type, r.name, unsealed(r.inputs), unsealed(r.outputs)) for r in state.resources.values() if _owned(r)
+            ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), outputs=unsealed(r.outputs)) for r in state.resources.values() if _owned(r)
         )
     return CostChange(after=after, before=before)
 

@@ -20,6 +20,7 @@ from components.load_balancer_spec import LoadBalancerSpec
 from components.spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion
 
 from .config import StackConfig
+from .messages import unwrap
 from .names import ROOT
 
 DOCS = ROOT / "docs"
@@ -178,7 +179,7 @@ def _anchor(title: str) -> str:
 def annotation_of(key: str) -> str:
     """The controller annotations a load balancer key renders (`health_check.delay` -> `health-check-delay`)."""
     field = tuple(key.split("."))
-    return ", ".join(f"`{a.key}`" for a in ANNOTATIONS if a.field == field) or ("`ip-ids`" if key == "reserve_ip" else "")
+    return ", ".join(f"`{a.key}`" for a in ANNOTATIONS if a.field == field or key in a.also)
 
 
 def components() -> str:
@@ -261,26 +262,13 @@ def _flatten(annotation: Any) -> list[Any]:
 
 
 def _is_mapping_of_models(annotation: Any) -> bool:
-    annotation = _strip(annotation)
+    annotation = unwrap(annotation)
     return typing.get_origin(annotation) is dict and _model_of(typing.get_args(annotation)[1]) is not None
 
 
 def _is_list_of_models(annotation: Any) -> bool:
-    annotation = _strip(annotation)
+    annotation = unwrap(annotation)
     return typing.get_origin(annotation) is list and _model_of(typing.get_args(annotation)[0]) is not None
-
-
-def _strip(annotation: Any) -> Any:
-    """Optional[X] -> X, Annotated[X, ...] -> X."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation):
-            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = rest[0] if len(rest) == 1 else typing.Union[tuple(rest)]
-        else:
-            return annotation
 
 
 def _kind(annotation: Any) -> str:
@@ -288,7 +276,7 @@ def _kind(annotation: Any) -> str:
     for named, text in NAMED_TYPES.items():
         if annotation == named or annotation == typing.Optional[named]:
             return text
-    annotation = _strip(annotation)
+    annotation = unwrap(annotation)
     origin = typing.get_origin(annotation)
     if origin is Literal:
         return " ".join(f"`{value}`" for value in typing.get_args(annotation))

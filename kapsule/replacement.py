@@ -159,9 +159,14 @@ def replace_paths(type_: str) -> tuple[str, ...]:
     return REPLACE_ON.get(type_, ())
 
 
+def under(path: str, prop: str) -> bool:
+    """Whether a property path (`metadata.labels["a"]`, `taints[0].key`) is `prop` or lies below it."""
+    return path == prop or path.startswith(prop + ".") or path.startswith(prop + "[")
+
+
 def forces_replacement(type_: str, path: str) -> Optional[str]:
     """The replacement property that `path` falls under, if any."""
     for prop in replace_paths(type_):
-        if path == prop or path.startswith(prop + ".") or path.startswith(prop + "["):
+        if under(path, prop):
             return prop
     return None

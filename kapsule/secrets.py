@@ -17,6 +17,8 @@ from typing import Any, Iterable, Iterator, Optional
 
 import yaml
 
+from .names import SECRET_PLACEHOLDER
+
 #: A leaf of a config value: (config key, then the keys and list indexes below it).
 LeafPath = tuple[Any, ...]
 
@@ -46,8 +48,6 @@ BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
 #: Bounds on one value's inspection (decoded base64 inside base64, parsed documents).
 MAX_TEXT = 262_144
 MAX_NESTING = 3
-#: Stands in for a secret value in any message.
-REDACTED = "[secret]"
 
 
 def plaintext_secrets(config: dict[str, Any], secure: Iterable[LeafPath | str]) -> list[tuple[str, str]]:
@@ -97,7 +97,7 @@ def looks_like(value: Any, name: str) -> Optional[str]:
         return None
     if isinstance(value, (int, float)):
         return _named(name) if named else None
-    if not isinstance(value, str) or not value.strip() or value == REDACTED:
+    if not isinstance(value, str) or not value.strip() or value == SECRET_PLACEHOLDER:
         return None
     found = _looks_like_text(value, 0)
     if found:
@@ -249,5 +249,5 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         for form in {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}:
             if form:
-                text = text.replace(form, REDACTED)
+                text = text.replace(form, SECRET_PLACEHOLDER)
     return text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import stat
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -35,7 +36,23 @@ def read_stack_file(path: Path) -> StackFile:
     """Read a stack file as Pulumi hands config to a program, with the secret keys and `secure:` leaves.
 
     `secure:` values cannot be decrypted without the stack's key, so they become a placeholder marked secret.
+    A plan reads the file, then the program it runs reads it again: the second read of an unchanged file
+    is the first one's answer.
     """
+    try:
+        status = path.stat()
+    except OSError:
+        return _read(path)  # the read names the problem
+    found = _read_unchanged(path, status.st_mtime_ns, status.st_size, status.st_ino)
+    return StackFile(dict(found.config), list(found.secret_keys), list(found.secure_paths))
+
+
+@lru_cache(maxsize=16)
+def _read_unchanged(path: Path, mtime_ns: int, size: int, inode: int) -> StackFile:
+    return _read(path)
+
+
+def _read(path: Path) -> StackFile:
     display = display_path(path)
     try:
         if not stat.S_ISREG(path.stat().st_mode):

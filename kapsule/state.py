@@ -19,6 +19,7 @@ from typing import Any, Optional, Mapping
 
 from .model import SEALED, Secret
 from .names import DEFAULTS_KEY, PROJECT
+from .urns import name_of
 
 #: The marker Pulumi puts in a JSON object that stands for a secret value.
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -47,8 +48,8 @@ class RecordedResource:
 
     @property
     def name(self) -> str:
-        """The logical name: the last part of the URN."""
-        return self.urn.rsplit("::", 1)[-1]
+        """The logical name the URN ends with."""
+        return name_of(self.urn)
 
     @property
     def defaults(self) -> frozenset[str]:

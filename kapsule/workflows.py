@@ -3,7 +3,6 @@ from them, so that adding an environment is adding its stack file and its policy
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -102,5 +101,6 @@ def documents(root: Path = ROOT) -> dict[Path, str]:
 
 
 def _job(stack: str) -> str:
-    """A GitHub job id for a stack name (letters, digits, `-`, `_`)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", stack) if not stack[:1].isdigit() else "stack-" + json.dumps(stack)[1:-1]
+    """A GitHub job id for a stack name: letters, digits, `-` and `_`, starting with a letter or `_`."""
+    job = stack.replace(".", "-")
+    return job if job[0].isalpha() or job[0] == "_" else f"stack-{job}"

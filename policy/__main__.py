@@ -15,12 +15,13 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from policy.rules import RULES, Rule, Subject  # noqa: E402
+from kapsule.model import ResourceView  # noqa: E402
+from policy.rules import RULES, Rule  # noqa: E402
 
 
 def subjects(args: StackValidationArgs) -> list:
     """The stack's resources as the rules see them."""
-    return [Subject(r.resource_type, r.name, r.urn, r.props, bool(r.opts.protect)) for r in args.resources]
+    return [ResourceView(r.resource_type, r.name, r.urn, r.props, bool(r.opts.protect)) for r in args.resources]
 
 
 def stack_policy(rule: Rule) -> StackValidationPolicy:

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components.annotations import PREFIX
+from kapsule.model import ResourceView
 from kapsule.names import (
     CLUSTER,
     DELETE_ADDITIONAL_RESOURCES,
@@ -37,20 +39,9 @@ Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
-PRIVATE_LB = "service.beta.kubernetes.io/scw-loadbalancer-private"
+PRIVATE_LB = PREFIX + "private"
 #: Scaleway resources of this project that carry tags (`key=value` strings).
 TAGGED = (CLUSTER, POOL, PRIVATE_NETWORK, VPC, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, LB_IP)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One resource as a rule sees it."""
-
-    type: str
-    name: str
-    urn: str
-    props: Mapping[str, Any]
-    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,7 @@ class Violation:
     urn: Optional[str] = None
 
 
-Check = Callable[[list[Subject], Mapping[str, Any]], list[tuple[Optional[Subject], str]]]
+Check = Callable[[list[ResourceView], Mapping[str, Any]], list[tuple[Optional[ResourceView], str]]]
 
 
 class Settings(BaseModel):
@@ -118,33 +109,33 @@ class Rule:
         properties = self.model.model_json_schema()["properties"]
         return {key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()}
 
-    def run(self, resources: list[Subject], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
+    def run(self, resources: list[ResourceView], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
         """Judge every resource; `settings` override the rule's defaults."""
         merged = {**self.settings, **(settings or {})}
         return [Violation(self.name, message, subject.urn if subject else None) for subject, message in self.check(resources, merged)]
 
 
-def _of(resources: list[Subject], type_: str) -> list[Subject]:
+def _of(resources: list[ResourceView], type_: str) -> list[ResourceView]:
     return [r for r in resources if r.type == type_]
 
 
 def _autohealing(resources, settings):
-    return [(p, f"pool {p.name}: autohealing is off") for p in _of(resources, POOL) if p.props.get("autohealing") is False]
+    return [(p, f"pool {p.name}: autohealing is off") for p in _of(resources, POOL) if p.inputs.get("autohealing") is False]
 
 
 def _autoscaled(resources, settings):
     least = settings["minNodes"]
     found = []
     for pool in _of(resources, POOL):
-        if pool.props.get("autoscaling") is False:
+        if pool.inputs.get("autoscaling") is False:
             found.append((pool, f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more"))
-        elif isinstance(pool.props.get(MIN_SIZE), int) and pool.props[MIN_SIZE] < least:
-            found.append((pool, f"pool {pool.name}: min_size {pool.props['minSize']} is below {least}"))
+        elif isinstance(pool.inputs.get(MIN_SIZE), int) and pool.inputs[MIN_SIZE] < least:
+            found.append((pool, f"pool {pool.name}: min_size {pool.inputs['minSize']} is below {least}"))
     return found
 
 
 def _zones(resources, settings):
-    zones = {p.props.get("zone") for p in _of(resources, POOL)}
+    zones = {p.inputs.get("zone") for p in _of(resources, POOL)}
     if None in zones or len(zones) >= settings["minZones"]:
         return []
     listed = ", ".join(sorted(zones)) or "none"
@@ -152,14 +143,14 @@ def _zones(resources, settings):
 
 
 def _private_registry(resources, settings):
-    return [(r, f"registry namespace {r.name} is public") for r in _of(resources, REGISTRY) if r.props.get("isPublic") is True]
+    return [(r, f"registry namespace {r.name} is public") for r in _of(resources, REGISTRY) if r.inputs.get("isPublic") is True]
 
 
 def _keep_volumes(resources, settings):
     return [
-        (c, f"cluster {c.props.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
+        (c, f"cluster {c.inputs.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
         for c in _of(resources, CLUSTER)
-        if c.props.get(DELETE_ADDITIONAL_RESOURCES) is True
+        if c.inputs.get(DELETE_ADDITIONAL_RESOURCES) is True
     ]
 
 
@@ -170,25 +161,25 @@ def _protected(resources, settings):
 
 def _dedicated(resources, settings):
     return [
-        (c, f"cluster {c.props.get('name', c.name)}: type {c.props.get('type')} shares its control plane; use a dedicated type")
+        (c, f"cluster {c.inputs.get('name', c.name)}: type {c.inputs.get('type')} shares its control plane; use a dedicated type")
         for c in _of(resources, CLUSTER)
-        if isinstance(c.props.get("type"), str) and "dedicated" not in c.props["type"]
+        if isinstance(c.inputs.get("type"), str) and "dedicated" not in c.inputs["type"]
     ]
 
 
 def _node_types(resources, settings):
     allowed = settings["allowedNodeTypes"]
     return [
-        (p, f"pool {p.name}: node type {p.props['nodeType']} is not allowed ({', '.join(allowed)})")
+        (p, f"pool {p.name}: node type {p.inputs['nodeType']} is not allowed ({', '.join(allowed)})")
         for p in _of(resources, POOL)
-        if isinstance(p.props.get(NODE_TYPE), str) and not any(fnmatch.fnmatchcase(p.props[NODE_TYPE], a) for a in allowed)
+        if isinstance(p.inputs.get(NODE_TYPE), str) and not any(fnmatch.fnmatchcase(p.inputs[NODE_TYPE], a) for a in allowed)
     ]
 
 
 def _tags(resources, settings):
     found = []
     for resource in resources:
-        tags = resource.props.get("tags")
+        tags = resource.inputs.get("tags")
         if resource.type not in TAGGED or not isinstance(tags, list):
             continue
         keys = {str(tag).split("=", 1)[0] for tag in tags}
@@ -201,8 +192,8 @@ def _tags(resources, settings):
 def _source_ranges(resources, settings):
     found = []
     for service in _of(resources, SERVICE):
-        spec = service.props.get("spec") or {}
-        annotations = (service.props.get("metadata") or {}).get("annotations") or {}
+        spec = service.inputs.get("spec") or {}
+        annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
         if spec.get("type") != "LoadBalancer" or annotations.get(PRIVATE_LB) == "true":
             continue
         if not spec.get("loadBalancerSourceRanges"):
@@ -211,12 +202,12 @@ def _source_ranges(resources, settings):
 
 
 def _budget(resources, settings):
-    from kapsule.cost import Priced, money, price_stack  # the same numbers as `kapsule cost` and the plan
+    from kapsule.cost import money, price_stack  # the same numbers as `kapsule cost` and the plan
 
     limit = settings["maxMonthly"]
     if limit <= 0:
         return []
-    cost = price_stack(Priced(r.urn, r.type, r.name, r.props) for r in resources)
+    cost = price_stack(resources)
     spent = cost.high if settings["bound"] == "high" else cost.low
     found = []
     if spent > limit:
@@ -331,7 +322,7 @@ def stack_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
     return document
 
 
-def evaluate(resources: list[Subject], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:
+def evaluate(resources: list[ResourceView], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:
     """Every violation of every enabled rule, with the level it is enforced at, in rule order."""
     found = []
     resolved = resolve(config, source)

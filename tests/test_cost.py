@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from scaleway.product_catalog.v2alpha1.marshalling import unmarshal_ListPublicCatalogProductsResponse
 
-from kapsule.cost import Priced, price_stack
+from kapsule.cost import price_stack
 from kapsule.prices import PRICES_FILE, PriceError, load_prices, parse_prices
 from kapsule.plan import plan_stack
 from kapsule.prices import catalog_document
 from kapsule.names import ROOT
 from kapsule.state import read_state
-from policy.rules import RULES, Subject
+from kapsule.model import ResourceView
+from policy.rules import RULES
 from tests import recorded
 from tests.conftest import STACKS, copy_project, render_stack
 
@@ -27,7 +28,7 @@ FIXTURE = Path(__file__).with_name("fixtures") / "product_catalog_response.json"
 
 def cost_of(stack: str, edit=None):
     rendering = render_stack(stack, edit)
-    return price_stack(Priced(r.urn, r.type, r.name, r.inputs) for r in rendering.resources)
+    return price_stack(ResourceView(r.type, r.name, r.urn, r.inputs) for r in rendering.resources)
 
 
 def test_the_checked_in_catalog_follows_its_schema():
@@ -173,18 +174,18 @@ def test_carbon_is_shown_only_when_every_priced_product_has_a_footprint():
     products = unmarshal_ListPublicCatalogProductsResponse(json.loads(FIXTURE.read_text())).products
     document, _ = catalog_document(products, json.loads(PRICES_FILE.read_text()), "fr-par-1", date(2026, 12, 1))
     catalog = parse_prices(document)
-    pool = Priced("urn:p", "scaleway:kubernetes/pool:Pool", "p", {"nodeType": "PRO2-S", "size": 3, "autoscaling": False})
+    pool = ResourceView("scaleway:kubernetes/pool:Pool", "p", "urn:p", {"nodeType": "PRO2-S", "size": 3, "autoscaling": False})
     cost = price_stack([pool], catalog)
     assert cost.kg_co2e == round(0.0184 * 730 * 3, 2)
-    with_lb = price_stack([pool, Priced("urn:s", "kubernetes:core/v1:Service", "s", {"spec": {"type": "LoadBalancer"}})], catalog)
+    with_lb = price_stack([pool, ResourceView("kubernetes:core/v1:Service", "s", "urn:s", {"spec": {"type": "LoadBalancer"}})], catalog)
     assert with_lb.kg_co2e is None  # LB-S has no footprint in the catalog
 
 
 def test_the_budget_rule_uses_the_same_numbers():
     rule = next(r for r in RULES if r.name == "max-monthly-cost")
     rendering = render_stack("prod")
-    subjects = [Subject(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
-    cost = price_stack(Priced(r.urn, r.type, r.name, r.inputs) for r in rendering.resources)
+    subjects = [ResourceView(r.type, r.name, r.urn, r.inputs, r.protect) for r in rendering.resources]
+    cost = price_stack(ResourceView(r.type, r.name, r.urn, r.inputs) for r in rendering.resources)
     assert rule.run(subjects, {"maxMonthly": cost.high + 1}) == []
     over = rule.run(subjects, {"maxMonthly": cost.high - 1})
     assert [v.message for v in over] == [

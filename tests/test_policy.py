@@ -12,23 +12,24 @@ import yaml
 from kapsule.plan import plan_stack
 from kapsule.outcome import EXIT_INVALID
 from kapsule.names import ROOT
-from policy.rules import RULES, PolicyConfigError, Subject, evaluate, resolve, stack_config
+from kapsule.model import ResourceView
+from policy.rules import RULES, PolicyConfigError, evaluate, resolve, stack_config
 from tests.conftest import STACKS, copy_project
 
 RULE = {rule.name: rule for rule in RULES}
 
 
-def pool(name: str, **props: Any) -> Subject:
+def pool(name: str, **props: Any) -> ResourceView:
     base = {"autohealing": True, "autoscaling": True, "minSize": 2, "zone": "fr-par-1", "nodeType": "PRO2-S", "tags": ["env=prod", "owner=platform"]}
-    return Subject("scaleway:kubernetes/pool:Pool", name, f"urn:pool:{name}", {**base, **props})
+    return ResourceView("scaleway:kubernetes/pool:Pool", name, f"urn:pool:{name}", {**base, **props})
 
 
-def cluster(protect: bool = True, **props: Any) -> Subject:
+def cluster(protect: bool = True, **props: Any) -> ResourceView:
     base = {"name": "kapsule-prod", "type": "kapsule-dedicated-8", "deleteAdditionalResources": False, "version": "1.35", "tags": ["env=prod", "owner=platform"]}
-    return Subject("scaleway:kubernetes/cluster:Cluster", "cluster", "urn:cluster", {**base, **props}, protect)
+    return ResourceView("scaleway:kubernetes/cluster:Cluster", "cluster", "urn:cluster", {**base, **props}, protect)
 
 
-def messages(rule: str, resources: list[Subject], **settings: Any) -> list[str]:
+def messages(rule: str, resources: list[ResourceView], **settings: Any) -> list[str]:
     return [v.message for v in RULE[rule].run(resources, settings)]
 
 
@@ -53,11 +54,11 @@ def test_each_rule_flags_what_it_forbids_and_passes_the_rest(rule, bad, good, me
 
 
 def test_registry_and_load_balancer_rules():
-    public = Subject("scaleway:registry/namespace:Namespace", "registry", "urn:r", {"isPublic": True})
+    public = ResourceView("scaleway:registry/namespace:Namespace", "registry", "urn:r", {"isPublic": True})
     assert messages("prod-private-registry", [public]) == ["registry namespace registry is public"]
 
     def service(annotations=None, **spec):
-        return Subject("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {"annotations": annotations or {}}, "spec": {"type": "LoadBalancer", **spec}})
+        return ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {"annotations": annotations or {}}, "spec": {"type": "LoadBalancer", **spec}})
 
     assert messages("load-balancer-source-ranges", [service()]) == ["Service api: a public load balancer open to every address (no source_ranges)"]
     assert messages("load-balancer-source-ranges", [service(loadBalancerSourceRanges=["10.0.0.0/8"])]) == []
@@ -65,7 +66,7 @@ def test_registry_and_load_balancer_rules():
 
 
 def test_unknown_values_during_a_preview_are_not_judged():
-    unknown = Subject("scaleway:kubernetes/pool:Pool", "a", "urn:a", {"nodeType": None, "autohealing": None, "tags": None, "zone": None})
+    unknown = ResourceView("scaleway:kubernetes/pool:Pool", "a", "urn:a", {"nodeType": None, "autohealing": None, "tags": None, "zone": None})
     for rule in RULES:
         assert rule.run([unknown, cluster()]) == [], rule.name
 

@@ -114,3 +114,21 @@ def test_the_pure_modules_load_without_the_pulumi_runtime():
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_stack_file_read_again_unchanged_is_parsed_once_and_a_changed_one_again(tmp_path, monkeypatch):
+    import os
+
+    from kapsule import stack_file
+
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text("config:\n  kapsule:region: fr-par\n", encoding="utf-8")
+    parsed = []
+    real = stack_file._read
+    monkeypatch.setattr(stack_file, "_read", lambda p: parsed.append(p) or real(p))
+    first = stack_file.read_stack_file(path)
+    first.config["kapsule:region"] = "edited by a caller"
+    assert stack_file.read_stack_file(path).config == {"kapsule:region": "fr-par"} and len(parsed) == 1
+    path.write_text("config:\n  kapsule:region: nl-ams\n", encoding="utf-8")
+    os.utime(path, ns=(1, 1))
+    assert stack_file.read_stack_file(path).config == {"kapsule:region": "nl-ams"} and len(parsed) == 2
