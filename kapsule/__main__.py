@@ -21,10 +21,10 @@ if __name__ == "__main__":
     gc.disable()
 
 import argparse  # noqa: E402 (after pausing the collector)
+import errno
 import importlib
 import logging
 import os
-import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -37,19 +37,24 @@ from .batch import plan_stacks, progress_line
 from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text
 from .names import ROOT
-from .workflows import stack_names
-
-
-#: What Pulumi accepts as a stack name (letters, digits, `-`, `_`, `.`), and no longer than it allows.
-STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+from .workflows import stack_name_problem, stack_names
 
 
 def stack_name(text: str) -> str:
-    """An argparse type: a stack name Pulumi would accept."""
-    if not STACK_NAME.match(text):
-        shown = text if len(text) <= 40 else text[:40] + "..."
-        raise argparse.ArgumentTypeError(f"{shown!r} is not a stack name: 1 to 100 letters, digits, '-', '_' or '.'")
+    """An argparse type: a stack name Pulumi would accept, by the rule stack discovery uses."""
+    problem = stack_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
+
+
+class Once(argparse.Action):
+    """An option given at most once: `--stack dev --stack prod` is an error, not the last one silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} is given twice; give it once")
+        setattr(namespace, self.dest, values)
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="diff a stack's declared resources against recorded state, offline")
     which = plan.add_mutually_exclusive_group(required=True)
-    which.add_argument("--stack", type=stack_name, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
     which.add_argument("--all", action="store_true", help="plan every stack under stacks/")
     plan.add_argument(
         "--state",
@@ -84,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--today", type=date.fromisoformat, help="check versions against the catalog as of YYYY-MM-DD (default today)")
     cost = commands.add_parser("cost", help="each stack's monthly cost and carbon, per resource, from the price catalog")
     cost_which = cost.add_mutually_exclusive_group(required=True)
-    cost_which.add_argument("--stack", type=stack_name, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    cost_which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
     cost_which.add_argument("--all", action="store_true", help="every stack under stacks/")
     cost.add_argument("--state", type=Path, help="recorded state, as for plan: current pool sizes and the change; default: the local backend's, if any")
     cost.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
@@ -245,5 +250,28 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code(results)
 
 
+def run(argv: list[str] | None = None) -> int:
+    """`main`, with the ways a process ends from outside turned into one line and exit 1, never a traceback:
+    Ctrl-C, and an output that cannot be written (a closed pipe, a full disk)."""
+    try:
+        try:
+            code = main(argv)
+            sys.stdout.flush()
+            return code
+        except StackConfigError as error:
+            print(error, file=sys.stderr)
+            return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        if error.errno not in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF):
+            raise
+        # The output is gone: say so on stderr, and keep the interpreter from failing again as it flushes.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"python -m kapsule: cannot write the output ({error.strerror})", file=sys.stderr)
+        return EXIT_INVALID
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

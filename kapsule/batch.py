@@ -43,9 +43,12 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
 
 
 def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
-    for name in names:
-        send.send((name, plan_one(name, state, required, lenient)))
-    send.close()
+    try:
+        for name in names:
+            send.send((name, plan_one(name, state, required, lenient)))
+        send.close()
+    except (KeyboardInterrupt, BrokenPipeError):
+        os._exit(1)  # Ctrl-C reached the whole group: the parent reports it once
 
 
 def plan_stacks(

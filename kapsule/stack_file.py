@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import yaml
 
+from .files import FileProblem, read_regular
 from .messages import PLAIN_KEY, StackConfigError, display_path, key_part
 from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
 
@@ -55,17 +55,13 @@ def _read_unchanged(path: Path, mtime_ns: int, size: int, inode: int) -> StackFi
 def _read(path: Path) -> StackFile:
     display = display_path(path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise StackConfigError(display, [("(file)", "is not a regular file (a device, pipe or directory)")])
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_STACK_FILE_BYTES + 1)
-        if len(raw) > MAX_STACK_FILE_BYTES:
-            raise StackConfigError(display, [("(file)", f"is larger than {MAX_STACK_FILE_BYTES // 1024} KiB; a stack file is a few KiB")])
-        text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise StackConfigError(display, [("(file)", "does not exist")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise StackConfigError(display, [("(file)", f"cannot be read: {error}")]) from None
+        text = read_regular(path, MAX_STACK_FILE_BYTES, "a stack file is a few KiB").decode("utf-8")
+    except FileProblem as error:
+        raise StackConfigError(display, [("(file)", str(error))]) from None
+    except UnicodeDecodeError as error:
+        raise StackConfigError(display, [("(file)", f"is not UTF-8 text ({error.reason} at byte {error.start})")]) from None
+    if _too_deep(text):
+        raise StackConfigError(display, [("(file)", TOO_DEEP)])
     loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()  # parsed once, checked for duplicate keys, then built safely
@@ -77,7 +73,7 @@ def _read(path: Path) -> StackFile:
     except yaml.YAMLError as error:
         raise StackConfigError(display, [("(file)", f"is not valid YAML{_yaml_problem(error)}")]) from None
     except RecursionError:
-        raise StackConfigError(display, [("(file)", "nests deeper than YAML can be read; stack files nest a few levels")]) from None
+        raise StackConfigError(display, [("(file)", TOO_DEEP)]) from None
     finally:
         loader.dispose()
     if document is None:
@@ -112,6 +108,34 @@ def _read(path: Path) -> StackFile:
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: A stack file is a few KiB; a larger one (or a device that never ends) is refused before it is parsed.
 MAX_STACK_FILE_BYTES = 1024 * 1024
+
+
+TOO_DEEP = "nests deeper than YAML can be read; stack files nest a few levels"
+
+
+def _too_deep(text: str) -> bool:
+    """Whether the document nests more than MAX_DEPTH collections, found from libyaml's events.
+
+    The events come from a parser that keeps its own stack; composing nodes recurses in C, so a few KiB of
+    `[[[[...` would overflow the process stack (a segmentation fault) before any depth check on the nodes.
+    A YAML error is left for the composing pass to report.
+    """
+    loader = SAFE_LOADER(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    return False
 
 
 def _duplicate_key(node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None) -> Optional[tuple[str, str]]:

@@ -12,11 +12,11 @@ import gzip
 import io
 import json
 import os
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Mapping
 
+from .files import FileProblem, read_regular
 from .model import SEALED, Secret
 from .names import DEFAULTS_KEY, PROJECT
 from .urns import name_of
@@ -82,20 +82,22 @@ class RecordedState:
         return RecordedState(self.source, resources, list(self.pending))
 
 
-def decode(value: Any, shown: str = "state") -> Any:
+def decode(value: Any, shown: str = "state", depth: int = 0) -> Any:
     """A state value with its secrets turned into `Secret` (plaintext) or `SEALED` (ciphertext)."""
+    if depth > MAX_STATE_DEPTH:
+        raise StateError(f"{shown}: not a readable Pulumi state file (a value nests deeper than {MAX_STATE_DEPTH} levels)")
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
             if "plaintext" in value:
                 try:
                     plaintext = json.loads(value["plaintext"])
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, RecursionError):
                     raise StateError(f"{shown}: a secret's plaintext is not JSON; export it again with `pulumi stack export --show-secrets`") from None
-                return Secret(decode(plaintext, shown))
+                return Secret(decode(plaintext, shown, depth + 1))
             return Secret(SEALED)
-        return {k: decode(v, shown) for k, v in value.items()}
+        return {k: decode(v, shown, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v, shown) for v in value]
+        return [decode(v, shown, depth + 1) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -185,32 +187,45 @@ def _check_owner(urn: str, stack: Optional[str], shown: str) -> None:
 def _load(path: Path, shown: str) -> Any:
     """The JSON document of a state file, read within bounds; compressed files are recognised by content."""
     try:
-        mode = path.stat().st_mode
-    except OSError as error:
-        raise StateError(f"{shown}: cannot be read ({error.strerror})") from None
-    if not stat.S_ISREG(mode):
-        raise StateError(f"{shown}: not a regular file (a device, pipe or directory); give a `pulumi stack export` file")
+        raw = read_regular(path, MAX_STATE_BYTES, "a stack's state is far smaller")
+    except FileProblem as error:
+        raise StateError(f"{shown}: not a readable state file: {error}; give a `pulumi stack export` file") from None
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_STATE_BYTES + 1)
-            if raw[:2] == GZIP_MAGIC:
-                with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
-                    raw = _bounded(stream, shown)
-            elif raw[:4] == ZSTD_MAGIC:
-                import zstandard  # only for the file backend's zstd checkpoints
+        if raw[:2] == GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+                raw = _bounded(stream, shown)
+        elif raw[:4] == ZSTD_MAGIC:
+            import zstandard  # only for the file backend's zstd checkpoints
 
-                try:
-                    with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)) as stream:
-                        raw = _bounded(stream, shown)
-                except zstandard.ZstdError as error:
-                    raise StateError(f"{shown}: not a readable zstd checkpoint ({error})") from None
-        if len(raw) > MAX_STATE_BYTES:
-            raise StateError(f"{shown}: larger than {MAX_STATE_BYTES // 2**20} MiB; a stack's state is far smaller")
+            try:
+                with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)) as stream:
+                    raw = _bounded(stream, shown)
+            except zstandard.ZstdError as error:
+                raise StateError(f"{shown}: not a readable zstd checkpoint ({error})") from None
+        _check_shape(raw, shown)
         return json.loads(raw)
     except StateError:
         raise
     except (OSError, ValueError, EOFError) as error:
         raise StateError(f"{shown}: not a readable Pulumi state file ({error})") from None
+    except RecursionError:
+        raise StateError(f"{shown}: not a readable Pulumi state file (it nests deeper than {MAX_STATE_DEPTH} levels)") from None
+
+
+#: Bounds on what a state file holds: a real export nests about ten levels and holds a few objects per
+#: property; these keep a hostile file from a traceback or from gigabytes of small objects.
+MAX_STATE_DEPTH = 64
+MAX_STATE_CONTAINERS = 2_000_000
+
+
+def _check_shape(raw: bytes, shown: str) -> None:
+    """Refuse a document with more objects and lists than any stack has, before it is parsed.
+
+    Counted on the bytes, so a brace inside a string counts too: the bound is far enough above real
+    state for that never to matter.
+    """
+    if raw.count(b"{") + raw.count(b"[") > MAX_STATE_CONTAINERS:
+        raise StateError(f"{shown}: not a readable Pulumi state file (more than {MAX_STATE_CONTAINERS:,} objects and lists; a stack's state holds far fewer)")
 
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -3,6 +3,7 @@ from them, so that adding an environment is adding its stack file and its policy
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,9 +16,34 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 DEPLOY_AFTER = f"{CONFIG_NAMESPACE}:deploy_after"
 
 
+#: What Pulumi accepts as a stack name: ASCII letters, digits, `-`, `_` and `.`, 1 to 100 of them. A name
+#: reaches workflow files and shell steps, so nothing else is ever taken from a file name.
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+STACK_NAME_RULE = "1 to 100 ASCII letters, digits, '-', '_' or '.'"
+
+
+def stack_name_problem(name: str) -> str | None:
+    """Why `name` is not a stack name, or None."""
+    if STACK_NAME.fullmatch(name):
+        return None
+    shown = repr(name if len(name) <= 40 else name[:40] + "...")
+    return f"{shown} is not a stack name: {STACK_NAME_RULE}"
+
+
 def stack_names(root: Path = ROOT) -> list[str]:
-    """Every stack with a file under `stacks/`, in name order."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+    """Every stack with a file under `stacks/`, in name order.
+
+    Raises StackConfigError for a file whose name holds no valid stack name (`Pulumi.$(id).yaml`):
+    discovery refuses what `--stack` refuses, so no such name reaches a plan or a workflow.
+    """
+    names = []
+    for path in (root / "stacks").glob("Pulumi.*.yaml"):
+        name = path.name[len("Pulumi.") : -len(".yaml")]
+        problem = stack_name_problem(name)
+        if problem:
+            raise StackConfigError(f"stacks/{path.name!r}", [("(file name)", f"{problem}; rename the file")])
+        names.append(name)
+    return sorted(names)
 
 
 def deploy_order(root: Path = ROOT) -> list[tuple[str, str | None]]:
@@ -79,7 +105,7 @@ def deploy_workflow(root: Path = ROOT) -> str:
         lines.append(f"  {_job(name)}:")
         if after is not None:
             lines.append(f"    needs: {_job(after)}")
-        lines += ["    uses: ./.github/workflows/deploy-stack.yml", "    with:", f"      stack: {name}", "    secrets: inherit", ""]
+        lines += ["    uses: ./.github/workflows/deploy-stack.yml", "    with:", f"      stack: {json.dumps(name)}", "    secrets: inherit", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -90,7 +116,7 @@ MATRIX = re.compile(r"^(\s+stack: )\[.*\]$", re.M)
 def preview_workflow(root: Path = ROOT) -> str:
     """`.github/workflows/preview.yml` with its matrix listing every stack, in deployment order."""
     text = (root / ".github" / "workflows" / "preview.yml").read_text(encoding="utf-8")
-    stacks = "[" + ", ".join(name for name, _ in deploy_order(root)) + "]"
+    stacks = "[" + ", ".join(json.dumps(name) for name, _ in deploy_order(root)) + "]"
     return MATRIX.sub(lambda match: match.group(1) + stacks, text, count=1)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Mapping, Optional
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Callable, Literal, Mapping, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.annotations import PREFIX
+from kapsule.files import FileProblem, MissingFile, read_regular
 from kapsule.model import ResourceView
 from kapsule.names import (
     CLUSTER,
@@ -308,18 +310,49 @@ def stack_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
     path = directory / f"{stack}.json"
     shown = f"policy/config/{stack}.json"
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        raw = read_regular(path, MAX_POLICY_CONFIG_BYTES, "a policy config is a few hundred bytes")
+    except MissingFile:
         raise PolicyConfigError(
             f"{shown}: missing; every stack has a policy config (copy policy/config/dev.json, or write {{}} for the rules' defaults)"
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyConfigError(f"{shown}: cannot be read ({error})") from None
+    except FileProblem as error:
+        raise PolicyConfigError(f"{shown}: {error}") from None
+    try:
+        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError as error:
+        raise PolicyConfigError(f"{shown}: not UTF-8 text ({error.reason})") from None
+    except RecursionError:
+        raise PolicyConfigError(f"{shown}: not valid JSON (it nests too deep; a policy config nests three levels)") from None
     except ValueError as error:
         raise PolicyConfigError(f"{shown}: not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise PolicyConfigError(f"{shown}: must be a JSON object of rule names to levels or settings")
     return document
+
+
+#: A policy config is a few hundred bytes; a larger file (or a device) is refused before it is parsed.
+MAX_POLICY_CONFIG_BYTES = 256 * 1024
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: the stack files refuse duplicates, and so does this."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"the key {key!r} is given twice; keep one")
+        document[key] = value
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a policy setting may hold")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]} is too large for a number")
+    return value
 
 
 def evaluate(resources: list[ResourceView], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:

@@ -43,7 +43,7 @@ def test_every_workflow_is_valid_against_the_github_workflow_schema():
 
 def commands(run: str) -> list[str]:
     """The make / pulumi / gh / python invocations of a `run:` block, as a user would type them."""
-    text = re.sub(r"\$\{\{\s*(inputs|matrix)\.stack\s*\}\}", "<stack>", run)
+    text = run.replace('"$STACK"', "<stack>").replace('"recorded-state/$STACK.json"', "recorded-state/<stack>.json")
     found = []
     for line in text.splitlines():
         line = re.sub(r'^echo "run-id=\$\((.*)\)" >> "\$GITHUB_OUTPUT"$', r"\1", line.strip())
@@ -181,3 +181,41 @@ def test_a_deploy_order_that_names_no_stack_or_loops_is_one_error(tmp_path):
     project = copy_project(tmp_path / "other", {"dev": lambda config: config.update({"kapsule:deploy_after": "qa"})})
     with pytest.raises(StackConfigError, match="'qa' is not a stack; stacks: dev, prod, staging"):
         workflows.deploy_order(project)
+
+
+def test_no_workflow_splices_an_expression_into_a_shell_step():
+    """`${{ inputs.stack }}` inside `run:` made a stack file name a command in the credentialed deploy job:
+    values reach shell steps through `env:` only."""
+    spliced = []
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        document = workflow(path.name)
+        for job_name, job in document["jobs"].items():
+            for index, step in enumerate(job.get("steps", [])):
+                if "${{" in step.get("run", ""):
+                    spliced.append(f"{path.name}: jobs.{job_name}.steps[{index}]")
+    assert spliced == []
+    export = next(s for s in workflow("deploy-stack.yml")["jobs"]["up"]["steps"] if "pulumi stack export" in s.get("run", ""))
+    assert export["env"] == {"STACK": "${{ inputs.stack }}"} and '--stack "$STACK"' in export["run"]
+
+
+@pytest.mark.parametrize("name", ["$(id)", "a b", "`id`", "${{ github.token }}", "dev\n", "dév", "x" * 101])
+def test_discovery_and_generate_refuse_a_stack_file_name_that_is_not_a_stack_name(tmp_path, name):
+    """`stacks/Pulumi.$(id).yaml` was planned by --all and written into deploy.yml and preview.yml."""
+    from kapsule import workflows
+    from kapsule.messages import StackConfigError
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    shutil_copy = (project / "stacks" / "Pulumi.dev.yaml").read_text(encoding="utf-8")
+    (project / "stacks" / f"Pulumi.{name}.yaml").write_text(shutil_copy, encoding="utf-8")
+    with pytest.raises(StackConfigError, match="is not a stack name"):
+        workflows.stack_names(project)
+    before = {p.name: p.read_text() for p in (project / ".github" / "workflows").glob("*.yml")}
+    for args in (["generate"], ["plan", "--all", "--no-state"], ["cost", "--all"]):
+        result = subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1, (args, result.stderr)
+        assert "is not a stack name: 1 to 100 ASCII letters, digits, '-', '_' or '.'; rename the file" in result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
+    assert {p.name: p.read_text() for p in (project / ".github" / "workflows").glob("*.yml")} == before
+    single = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True)
+    assert single.returncode == 1 and "is not a stack name" in single.stderr
