@@ -37,7 +37,7 @@ NO_LOAD_BALANCER_ZONES: frozenset[str] = frozenset({"fr-par-3"})
 TOO_SMALL_NODE_TYPES: frozenset[str] = frozenset({"DEV1-S", "PLAY2-PICO", "STARDUST1-S"})
 
 #: Shape of an Instance commercial type: `PRO2-XXS`, `GP1-XS`, `POP2-HC-8C-16G`, `L4-1-24G`.
-NODE_TYPE_PATTERN = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+NODE_TYPE_PATTERN = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)+")
 
 #: Cluster types and the most nodes each control plane accepts.
 MAX_NODES: dict[str, int] = {
@@ -73,7 +73,7 @@ def default_zone(region: str) -> str:
 
 def node_type_problem(node_type: str) -> str | None:
     """Why a node type cannot run a Kubernetes node, or None when it can."""
-    if not NODE_TYPE_PATTERN.match(node_type):
+    if not NODE_TYPE_PATTERN.fullmatch(node_type):
         return "is not an Instance type (upper case, such as DEV1-M, PRO2-S, GP1-XS)"
     if node_type in TOO_SMALL_NODE_TYPES or node_type.startswith("STARDUST"):
         return "is too small for Kubernetes (" + ", ".join(sorted(TOO_SMALL_NODE_TYPES)) + " are refused)"

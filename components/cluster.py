@@ -24,7 +24,7 @@ ClusterType = Literal[tuple(MAX_NODES)]  # type: ignore[valid-type]
 Weekday = Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 #: A cluster name Kubernetes tooling is happy with: lower case letters, digits and dashes.
-CLUSTER_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$")
+CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?")
 
 
 class AutoUpgradeSpec(Spec):
@@ -125,7 +125,7 @@ class ClusterSpec(Spec):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not CLUSTER_NAME.match(value):
+        if not CLUSTER_NAME.fullmatch(value):
             raise ValueError(f"{value!r} must be 1 to 100 lower case letters, digits and dashes, not starting or ending with a dash")
         return value
 

@@ -35,7 +35,7 @@ class IngressSpec(Spec):
 
     controller: Literal["none", "ingress-nginx", "traefik"] = "none"
     """`none`, `ingress-nginx` or `traefik`, installed from its Helm chart."""
-    chart_version: Optional[str] = Field(default=None, pattern=r"^\d+\.\d+\.\d+$")
+    chart_version: Optional[str] = Field(default=None, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     """The Helm chart version, pinned; required unless `none`."""
     namespace: str = Field(default="ingress", pattern=DNS_LABEL)
     """Namespace the controller is installed in (created by the stack)."""

@@ -23,6 +23,8 @@ from .cluster import Cluster
 from .spec import IPv4Cidr, Problem, Spec, check, render_tags
 
 #: A Kubernetes object name (RFC 1123 label).
+#: A Kubernetes object name (RFC 1123 label). Anchored: pydantic's regex engine reads `$` as the end of the
+#: text; Python code matches it with `fullmatch`.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 

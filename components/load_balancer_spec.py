@@ -14,7 +14,7 @@ from .spec import GoDuration, Problem, Spec
 
 HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
 #: `80`, `443,8443`: the ports a per-port value applies to.
-PORT_LIST = re.compile(r"^\d{1,5}(,\d{1,5})*$")
+PORT_LIST = re.compile(r"[0-9]{1,5}(,[0-9]{1,5})*")
 #: A port selection: every port (`"*"`), or the listed service ports.
 Ports = Union[Literal["*"], list[int]]
 
@@ -25,7 +25,7 @@ def _per_port(value: object, what: str) -> object:
         if not value:
             raise ValueError(f"per-port {what} needs at least one `ports: value` entry")
         for ports in value:
-            if not PORT_LIST.match(ports):
+            if not PORT_LIST.fullmatch(ports):
                 raise ValueError(f"{ports!r} is not a port list such as '80' or '443,8443'")
     return value
 

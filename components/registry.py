@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 from .spec import Problem, Spec, check
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
-NAMESPACE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+NAMESPACE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
 class RegistryNamespaceSpec(Spec):
@@ -45,7 +45,7 @@ class RegistryNamespaceSpec(Spec):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if len(value) > 63 or not NAMESPACE_NAME.match(value):
+        if len(value) > 63 or not NAMESPACE_NAME.fullmatch(value):
             raise ValueError(
                 f"{value!r} must be 1 to 63 lower case letters, digits and single dashes (names are global across Scaleway)"
             )

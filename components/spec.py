@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .versions import VERSION
 
 #: A Go duration as Scaleway's controllers parse it (`time.ParseDuration`): "500ms", "10s", "1h30m".
-GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+GO_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
 
 
 class Spec(BaseModel):
@@ -36,9 +36,9 @@ class Spec(BaseModel):
 
 
 def _go_duration(value: str) -> str:
-    if re.fullmatch(r"\d+(\.\d+)?", value):
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
         raise ValueError(f"{value!r} is a bare number; durations are Go durations with a unit: {_as_duration(float(value))!r}")
-    if not GO_DURATION.match(value):
+    if not GO_DURATION.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Go duration; write a number with a unit (ns, us, ms, s, m, h), such as '5s' or '500ms'"
         )
@@ -62,7 +62,7 @@ def _ipv4_address(value: str) -> str:
 
 
 def _kubernetes_version(value: str) -> str:
-    if not VERSION.match(value):
+    if not VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Kubernetes version such as '1.35' (auto-upgrade) or '1.35.2' (pinned)")
     return value
 
@@ -86,8 +86,17 @@ GoDuration = Annotated[str, BeforeValidator(_not_a_bare_number), AfterValidator(
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
-#: Scaleway tags are strings; the specs take a mapping and render `key=value`.
-Tags = Annotated[dict[str, str], Field(default_factory=dict)]
+def _printable_tags(value: dict[str, str]) -> dict[str, str]:
+    for key, text in value.items():
+        for part in (key, text):
+            if not part.isprintable():
+                raise ValueError(f"{part!r} holds a control character; tags are printable text")
+    return value
+
+
+#: Scaleway tags are strings; the specs take a mapping and render `key=value`. Printable text only: tags
+#: are shown in plans, consoles and terminals.
+Tags = Annotated[dict[str, str], AfterValidator(_printable_tags), Field(default_factory=dict)]
 
 
 def render_tags(*mappings: dict[str, str]) -> list[str]:

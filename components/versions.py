@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Optional
 
-VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+#: `x.y` or `x.y.z`, whole strings of ASCII digits without leading zeros (`fullmatch` only).
+VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
 #: Kubernetes' version skew policy: a kubelet may be up to three minors older than the API server.
 KUBELET_SKEW = 3
 
@@ -20,7 +21,7 @@ class Version(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> "Version":
         """Parse `x.y` or `x.y.z`; raises ValueError on anything else."""
-        match = VERSION.match(text.strip()) if isinstance(text, str) else None
+        match = VERSION.fullmatch(text) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"{text!r} is not a Kubernetes version (x.y or x.y.z)")
         major, minor, patch = match.groups()

@@ -36,10 +36,14 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
                 raise
             recorded = None
         return plan_stack(name, ROOT, recorded)
-    except (StackConfigError, StateError, PolicyConfigError, TodayError) as error:
+    except StateError as error:
+        return Invalid(stack=name, stack_file=stack_file, error=str(error), kind="state file")
+    except PolicyConfigError as error:
+        return Invalid(stack=name, stack_file=stack_file, error=str(error), kind="policy config")
+    except (StackConfigError, TodayError) as error:
         return Invalid(stack=name, stack_file=stack_file, error=str(error))
     except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
-        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}")
+        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}", kind="planner")
 
 
 def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
@@ -105,6 +109,7 @@ def plan_stacks(
                     stack=dead,
                     stack_file=f"stacks/Pulumi.{dead}.yaml",
                     error=f"stacks/Pulumi.{dead}.yaml: the planner process died (exit code {process.exitcode}) before it finished",
+                    kind="planner",
                 )
                 if rest:
                     start(rest)  # the stacks it had not reached get a process of their own

@@ -22,7 +22,9 @@ from .names import CONFIG_NAMESPACE
 from .stack_file import decode_value
 
 #: Pool names become Pulumi logical names and node labels.
-POOL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+#: Namespaces every Kubernetes cluster has: a stack that declared one would plan a create of an existing object.
+BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+POOL_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
 
 
 class StackConfig(Spec):
@@ -64,8 +66,10 @@ class StackConfig(Spec):
     @classmethod
     def _namespaces(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not re.match(DNS_LABEL, name):
+            if not re.fullmatch(DNS_LABEL, name):
                 raise ValueError(f"{name!r} is not a Kubernetes namespace name (lower case letters, digits, dashes)")
+            if name in BUILT_IN_NAMESPACES:
+                raise ValueError(f"{name!r} exists in every cluster already; list only the namespaces this stack creates")
         if len(set(value)) != len(value):
             raise ValueError(f"lists a namespace twice: {value}")
         return value
@@ -87,7 +91,7 @@ class StackConfig(Spec):
             problems += _at(("network",), network_problems(network, region=self.region))
         problems += _at(("cluster",), cluster_problems(self.cluster, network=network, region=self.region))
         for name, pool in self.pools.items():
-            if not POOL_NAME.match(name):
+            if not POOL_NAME.fullmatch(name):
                 problems.append(Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes"))
             problems += _at(("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network))
         if self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
@@ -98,7 +102,7 @@ class StackConfig(Spec):
                 Problem(("pools",), f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}")
             )
         for name, service in self.services.items():
-            if not re.match(DNS_LABEL, name):
+            if not re.fullmatch(DNS_LABEL, name):
                 problems.append(Problem(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes"))
             problems += _at(("services", name), service_problems(service, region=self.region))
         problems += _at(("ingress",), ingress_problems(self.ingress, region=self.region))
@@ -122,6 +126,14 @@ class StackConfig(Spec):
         targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
         if self.registry is not None:
             targets += [(("registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.registry.pull_secret_namespaces)]
+        # The ingress controller's Service is named after the controller ("ingress"), in its namespace.
+        owners = {(self.ingress.namespace, "ingress"): "the ingress controller"} if self.ingress.controller != "none" else {}
+        for name, service in self.services.items():
+            owner = owners.setdefault((service.namespace, name), f"services.{name}")
+            if owner != f"services.{name}":
+                problems.append(
+                    Problem(("services", name), f"{owner} already has a Service {name!r} in namespace {service.namespace!r}; rename one or move it to another namespace")
+                )
         for path, namespace in targets:
             if namespace not in available:
                 problems.append(

@@ -3,6 +3,7 @@ compare them. The rules that decide a replacement live in `replacement.py`. Pure
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -30,6 +31,9 @@ class Diff:
     action: Action
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    sealed: list[str] = field(default_factory=list)
+    """Paths whose recorded value is ciphertext and whose new value is a `secure:` value: the plan cannot
+    compare them offline, so they may change although nothing else says so."""
 
 
 def diff_resource(
@@ -44,7 +48,13 @@ def diff_resource(
     tainted: bool = False,
     fed_by_renewed: Optional[frozenset[str]] = None,
 ) -> Diff:
-    """Compare desired inputs with recorded inputs the way the provider would.
+    """Compare desired inputs with recorded state the way the provider would.
+
+    A bridged (Terraform-based) provider diffs the new inputs against the resource's prior *state*: the
+    recorded outputs, which hold the live values as last read or refreshed. The recorded inputs only
+    say which properties the program set before (a property set then and unset now is removed, unless
+    the provider filled it in). pulumi-kubernetes diffs against the recorded inputs, after normalising
+    the new ones as its Check does (a Secret's `stringData` becomes base64 `data`).
 
     `upstream` holds the types of the resources this one depends on that are created or replaced.
     A value that is still unknown only differs when there is such a resource; otherwise it is a
@@ -55,10 +65,16 @@ def diff_resource(
     """
     upstream_changed = bool(upstream)
     changed: dict[str, tuple[Any, Any]] = {}
+    sealed: list[str] = []
     bridged = DEFAULTS_KEY in recorded.inputs
     defaults = recorded.defaults | COMPUTED_WHEN_UNSET.get(type_, frozenset())
-    olds = _without_kept_label(recorded.inputs, desired) if type_.startswith("kubernetes:") else recorded.inputs
-    for path, old, new in _walk(desired, olds, "", top=True, bridged=bridged, defaults=defaults):
+    if bridged:
+        pairs = _walk_state(desired, recorded.outputs, recorded.inputs, "", defaults=defaults, top=True)
+    else:
+        olds = _without_kept_label(recorded.inputs, desired) if type_.startswith("kubernetes:") else recorded.inputs
+        news = _checked_secret(desired) if type_ == SECRET else desired
+        pairs = _walk(news, olds, "", top=True, bridged=False, defaults=defaults)
+    for path, old, new in pairs:
         if _ignored(path, ignore_changes):
             continue
         if type_.startswith(PROVIDER_TYPE_PREFIX) and path in ENGINE_INPUTS:
@@ -68,6 +84,8 @@ def diff_resource(
             continue
         renewed = upstream_changed if fed_by_renewed is None else _top(path) in fed_by_renewed
         if not _differs(old, new, renewed):
+            if _blind(old, new):
+                sealed.append(path)
             continue
         # A value that is now a secret may have been recorded in clear: never show it beside its sealed successor.
         changed[path] = (Secret(old) if _has_secret(new) and old is not None and not _has_secret(old) else old, new)
@@ -92,7 +110,7 @@ def diff_resource(
     reasons = sorted(set(reasons))
     if reasons:
         return Diff("replace", changed, reasons)
-    return Diff("update" if changed else "same", changed, [])
+    return Diff("update" if changed else "same", changed, [], sealed if not changed else [])
 
 
 def _without_kept_label(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +164,67 @@ def _walk(
     yield path, old, new
 
 
+def _walk_state(new: Any, state: Any, prior: Any, path: str, *, defaults: frozenset[str] = frozenset(), top: bool = False) -> Iterator[tuple[str, Any, Any]]:
+    """Every leaf path where the new inputs may differ from a bridged resource's prior state, as (path, old, new).
+
+    `state` is the recorded outputs at this path, `prior` the recorded inputs. A key only in the state is
+    computed by the provider: no change. A key the program set before (in `prior`) and no longer sets is
+    removed, unless the provider filled it in (`__defaults`, or Optional and Computed at the top level).
+    The bridge's bookkeeping (`__defaults`, `__meta`, `__pulumi_raw_state_delta`) is never compared.
+    """
+    if isinstance(new, dict) and isinstance(state, dict) and not _is_secret(new) and not _is_secret(state):
+        prior = prior if isinstance(prior, dict) and not _is_secret(prior) else {}
+        filled = defaults if top else frozenset(prior.get(DEFAULTS_KEY) or ())
+        for key in sorted(set(new) | set(prior)):
+            if key.startswith("__"):
+                continue
+            child = _join(path, key)
+            if key not in new:
+                if key not in filled:
+                    yield child, state.get(key, prior.get(key)), None
+            elif key in state:
+                yield from _walk_state(new[key], state[key], prior.get(key), child)
+            else:
+                yield child, prior.get(key), new[key]
+        return
+    if isinstance(new, list) and isinstance(state, list) and len(new) == len(state):
+        priors = prior if isinstance(prior, list) and len(prior) == len(new) else [None] * len(new)
+        for index, (item, recorded, before) in enumerate(zip(new, state, priors)):
+            yield from _walk_state(item, recorded, before, f"{path}[{index}]")
+        return
+    yield path, state, new
+
+
+def _checked_secret(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A Secret's inputs as pulumi-kubernetes' Check records them: `stringData` merged into `data`, base64-encoded.
+
+    (pulumi-kubernetes, provider/pkg/clients/unstructured.go, `normalizeSecret`: "StringData overwrites Data".)
+    A value the plan cannot see (unknown, or a `secure:` placeholder) stays as it is, sealed.
+    """
+    string_data = inputs.get("stringData")
+    if string_data is None:
+        return inputs
+    sealed = isinstance(string_data, Secret)
+    result = {k: v for k, v in inputs.items() if k != "stringData"}
+    if not isinstance(_reveal(string_data), dict):
+        result["data"] = string_data  # not known yet: it becomes `data` all the same
+        return result
+    string_data = _reveal(string_data)
+    data = dict(_reveal(inputs.get("data")) or {})
+    for key, value in string_data.items():
+        plain = _reveal(value)
+        data[key] = Secret(base64.b64encode(plain.encode()).decode()) if isinstance(plain, str) and SECRET_PLACEHOLDER not in plain else value
+    result["data"] = Secret(data) if sealed or isinstance(inputs.get("data"), Secret) else data
+    return result
+
+
+def _blind(old: Any, new: Any) -> bool:
+    """Whether the pair was compared blind: ciphertext on the recorded side, a value the plan cannot read on the new."""
+    return _any_leaf(_reveal(old), lambda leaf: leaf is SEALED) and _any_leaf(
+        new, lambda leaf: isinstance(leaf, str) and SECRET_PLACEHOLDER in leaf
+    )
+
+
 def _join(path: str, key: str) -> str:
     if not path:
         return key
@@ -179,6 +258,8 @@ def _same(old: Any, new: Any) -> bool:
         pattern = ".*".join(re.escape(part) for part in new.split(SECRET_PLACEHOLDER))
         return isinstance(old, str) and re.fullmatch(pattern, old, re.S) is not None
     if isinstance(new, dict) and isinstance(old, dict):
+        new = {k: v for k, v in new.items() if not k.startswith("__")}
+        old = {k: v for k, v in old.items() if not k.startswith("__")}
         return new.keys() == old.keys() and all(_same(old[key], new[key]) for key in new)
     if isinstance(new, list) and isinstance(old, list):
         return len(new) == len(old) and all(_same(o, n) for o, n in zip(old, new))

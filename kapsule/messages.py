@@ -36,7 +36,7 @@ def display_path(path: Path) -> str:
 
 
 def namespace_problem(key: str, namespace: str, name: str, namespaces: tuple[str, ...]) -> tuple[str, str]:
-    shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
+    shown = key if PLAIN_KEY.fullmatch(key.replace(":", "", 1)) else repr(key)
     close = difflib.get_close_matches(namespace, namespaces, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}:{name}`?" if close else ""
     return shown, f"unknown config namespace {namespace!r}: a stack file here uses {', '.join(f'`{n}:`' for n in namespaces)}{hint}"
@@ -46,21 +46,21 @@ def format_path(loc: tuple[Any, ...]) -> str:
     """`("cluster", "autoscaler", "expander")` -> `kapsule:cluster.autoscaler.expander`; list indexes in brackets."""
     if not loc:
         return f"{CONFIG_NAMESPACE}:(root)"
-    text = f"{CONFIG_NAMESPACE}:{loc[0]}" if PLAIN_KEY.match(str(loc[0])) else f"{CONFIG_NAMESPACE}:{loc[0]!r}"
+    text = f"{CONFIG_NAMESPACE}:{loc[0]}" if PLAIN_KEY.fullmatch(str(loc[0])) else f"{CONFIG_NAMESPACE}:{loc[0]!r}"
     for part in loc[1:]:
         text += key_part(part)
     return text
 
 
 #: A key printed as it is; anything else (spaces, control characters, empty) is printed quoted.
-PLAIN_KEY = re.compile(r"^[A-Za-z0-9_./-]+$")
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_./-]+")
 
 
 def key_part(part: Any) -> str:
     """One step of a key path: `.key`, `[0]` for a list index, `['odd key']` for a key that needs quoting."""
     if isinstance(part, int):
         return f"[{part}]"
-    return f".{part}" if PLAIN_KEY.match(str(part)) else f"[{str(part)!r}]"
+    return f".{part}" if PLAIN_KEY.fullmatch(str(part)) else f"[{str(part)!r}]"
 
 
 def describe(item: dict[str, Any], schema: type[BaseModel]) -> list[tuple[str, str]]:
@@ -89,7 +89,7 @@ def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseM
     if kind == "value_error":
         return format_path(loc), str(error)
     if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        key = str(loc[-1]) if loc and PLAIN_KEY.match(str(loc[-1])) else "key"
+        key = str(loc[-1]) if loc and PLAIN_KEY.fullmatch(str(loc[-1])) else "key"
         aside = " (an unquoted 1.30 even becomes 1.3)" if isinstance(value, float) else ""
         return format_path(loc), f"YAML read this as the number {value!r}, not text{aside}: quote it, as in `{key}: \"{value}\"`"
     message = item["msg"]

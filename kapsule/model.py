@@ -111,6 +111,45 @@ class ResourceView:
     """Live outputs, when the state knows them (an autoscaled pool's current size)."""
 
 
+def nested_secrets(value: Any) -> Any:
+    """A value whose secrets sit where the engine keeps them: on the `secure:` values themselves.
+
+    The SDK's mock runtime seals a whole object around a `secure:` value placed inside it (a Service's
+    `metadata` around one annotation); the engine records only that value as secret (recorded real runs,
+    `kubernetes/k8` and `k13`). A secret that holds no `secure:` placeholder (one made from a resource's
+    secret output) stays whole.
+    """
+    if isinstance(value, Secret) and isinstance(value.value, (dict, list)) and _has_placeholder(value.value):
+        return _seal_placeholders(value.value)
+    if isinstance(value, dict):
+        return {key: nested_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nested_secrets(item) for item in value]
+    return value
+
+
+def _has_placeholder(value: Any) -> bool:
+    if isinstance(value, str):
+        return SECRET_PLACEHOLDER in value
+    if isinstance(value, dict):
+        return any(_has_placeholder(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_placeholder(item) for item in value)
+    return False
+
+
+def _seal_placeholders(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return nested_secrets(value)
+    if isinstance(value, str):
+        return Secret(value) if SECRET_PLACEHOLDER in value else value
+    if isinstance(value, dict):
+        return {key: _seal_placeholders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_seal_placeholders(item) for item in value]
+    return value
+
+
 def unsealed(value: Any) -> Any:
     """A value with its Secret wrappers removed, for rules and prices that read it and print nothing of it."""
     if isinstance(value, Secret):

@@ -24,6 +24,8 @@ class Change:
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     destroys: Optional[str] = None
+    uncertain: list[str] = field(default_factory=list)
+    """Properties the plan cannot compare offline (a `secure:` value against ciphertext): they may change."""
 
     @property
     def destructive(self) -> bool:
@@ -44,6 +46,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     cost: Optional[CostChange] = None
     """The monthly cost before (recorded state) and after the plan."""
+    output_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Stack outputs added, removed or changed against the recorded ones: (old, new), None for absent.
+    A `StackReference` consumer reads them, so they are changes even when no resource changes."""
 
     def count(self, action: Action) -> int:
         """How many resources take an action."""
@@ -52,7 +57,7 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Whether applying the stack would change anything."""
-        return any(change.action != "same" for change in self.changes)
+        return bool(self.output_changes) or any(change.action != "same" for change in self.changes)
 
     @property
     def destructive(self) -> bool:
@@ -76,6 +81,8 @@ class Invalid:
     stack: str
     stack_file: str
     error: str
+    kind: str = "stack file"
+    """What could not be used: `stack file`, `state file`, `policy config`, or `planner` for a failure of this tool."""
 
 
 def exit_code(results: list[Plan | Invalid]) -> int:

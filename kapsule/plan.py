@@ -11,8 +11,8 @@ from .stack_file import read_stack_file, stack_file_path
 from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
-from .model import Resource, ResourceView, unsealed
-from .names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
+from .model import Resource, ResourceView, Sealed, Secret, Unknown, unsealed
+from .names import PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -126,7 +126,9 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
+    recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
     return Plan(
+        output_changes=output_changes(recorded_stack.outputs if recorded_stack else {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,
         state=state.source if state else None,
@@ -137,6 +139,35 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
+
+
+def output_changes(recorded: dict[str, Any], declared: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Stack outputs added, removed or changed. A value that is unknown or sealed on either side is not
+    compared (the engine decides once it is known); an added or removed output always is."""
+    changed = {}
+    for key in sorted(set(recorded) | set(declared)):
+        if key not in recorded or key not in declared:
+            changed[key] = (recorded.get(key), declared.get(key))
+            continue
+        old, new = recorded[key], declared[key]
+        if _opaque(old) or _opaque(new):
+            continue
+        if unsealed(old) != unsealed(new):
+            changed[key] = (old, new)
+    return changed
+
+
+def _opaque(value: Any) -> bool:
+    """Whether a value holds anything the plan cannot read: an unknown, or a sealed secret."""
+    if isinstance(value, (Unknown, Sealed)):
+        return True
+    if isinstance(value, Secret):
+        return _opaque(value.value)
+    if isinstance(value, dict):
+        return any(_opaque(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_opaque(v) for v in value)
+    return False
 
 
 def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> CostChange:
@@ -165,7 +196,7 @@ def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]
         lost = destroys(resource.type, recorded.inputs if recorded else resource.inputs)
         if recorded is not None and recorded.protect:
             reasons.append("protected: `pulumi up` refuses until protect is turned off in the stack file")
-    return Change(resource=resource, action=diff.action, changed=diff.changed, reasons=reasons, destroys=lost)
+    return Change(resource=resource, action=diff.action, changed=diff.changed, reasons=reasons, destroys=lost, uncertain=list(diff.sealed))
 
 
 def _owned(recorded: RecordedResource) -> bool:
@@ -175,14 +206,22 @@ def _owned(recorded: RecordedResource) -> bool:
     return not (recorded.type.startswith(PROVIDER_TYPE_PREFIX) and recorded.name.startswith("default"))
 
 
+#: A Kubernetes Secret's payload, by either of the names the API and the provider record it under.
+SECRET_DATA = frozenset({"data", "stringData"})
+
+
 def _as_resource(recorded: RecordedResource) -> Resource:
+    """A recorded resource about to be deleted, as the plan shows it; a Secret's data is always sealed."""
+    inputs = {k: v for k, v in recorded.inputs.items() if not k.startswith("__")}
+    if recorded.type == SECRET:
+        inputs = {k: Secret(v) if k in SECRET_DATA and not isinstance(v, Secret) else v for k, v in inputs.items()}
     return Resource(
         urn=recorded.urn,
         type=recorded.type,
         name=recorded.name,
         parent=recorded.parent,
         custom=recorded.custom,
-        inputs={k: v for k, v in recorded.inputs.items() if not k.startswith("__")},
+        inputs=inputs,
         protect=recorded.protect,
         id=recorded.id,
         outputs=recorded.outputs,

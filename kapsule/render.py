@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from . import names
-from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown
+from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown, nested_secrets
 from .names import PROJECT, PROJECT_ID, ROOT, STACK_TYPE
 from .urns import AliasSpec, make_urn
 
@@ -136,6 +136,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         pulumi_mocks._ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs, _ = plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
+        inputs = nested_secrets(inputs)
         resource = Resource(
             urn=urn,
             type=request.type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .cost import money_range, signed_range
@@ -25,10 +26,19 @@ def _line(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_line(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{printable(str(k))}: {_line(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_line(v) for v in value) + "]"
-    return str(value)
+    return printable(str(value))
+
+
+def printable(text: str) -> str:
+    """Text safe on a terminal and in a comment: control characters, line breaks and bidirectional
+    overrides escaped (`\x1b`, `\n`), so a value from a stack or state file cannot move the cursor,
+    colour the terminal or start a new markdown line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def summary(plan: Plan) -> str:
@@ -62,18 +72,27 @@ def _flags(resource: Resource) -> str:
     if resource.protect:
         flags.append("protect")
     if resource.ignore_changes:
-        flags.append("ignore_changes: " + ", ".join(resource.ignore_changes))
+        flags.append("ignore_changes: " + _folded(resource.ignore_changes))
     return f"  [{'; '.join(flags)}]" if flags else ""
+
+
+#: How many `ignore_changes` paths a resource line shows before it folds the rest (JSON has them all).
+SHOWN_PATHS = 3
+
+
+def _folded(paths: list[str]) -> str:
+    shown = ", ".join(printable(p) for p in paths[:SHOWN_PATHS])
+    return shown if len(paths) <= SHOWN_PATHS else f"{shown} and {len(paths) - SHOWN_PATHS} more"
 
 
 def _detail(change: Change) -> list[str]:
     """The lines under a resource: every property of a create, old -> new of an update or replace."""
     if change.action == "create":
-        return [f"{key}: {display(value)}" for key, value in sorted(change.resource.inputs.items())]
-    lines = [f"{path}: {_old(old)} -> {display(new)}" for path, (old, new) in sorted(change.changed.items())]
-    lines += [f"replace: {reason}" for reason in change.reasons]
+        return [f"{printable(key)}: {display(value)}" for key, value in sorted(change.resource.inputs.items())]
+    lines = [f"{printable(path)}: {_old(old)} -> {display(new)}" for path, (old, new) in sorted(change.changed.items())]
+    lines += [f"replace: {printable(reason)}" for reason in change.reasons]
     if change.destroys:
-        lines.append(f"DESTROYS {change.destroys}")
+        lines.append(f"DESTROYS {printable(change.destroys)}")
     return lines
 
 
@@ -91,15 +110,30 @@ def format_text(plan: Plan) -> str:
     for depth, change in _tree(plan):
         resource = change.resource
         indent = "    " * depth
-        lines.append(f"{indent}{SYMBOLS[change.action]:<2} {resource.type}  {resource.name}{_flags(resource)}")
+        lines.append(f"{indent}{SYMBOLS[change.action]:<2} {printable(resource.type)}  {printable(resource.name)}{_flags(resource)}")
         lines += [f"{indent}      {line}" for line in _detail(change)]
     if plan.cost is not None:
         lines += ["", plan.cost.line()]
     lines += ["", "Outputs:"]
-    lines += [f"    {key}: {display(value)}" for key, value in sorted(plan.outputs.items())]
+    lines += [f"    {key}: {display(value)}" for key, value in sorted(plan.outputs.items()) if key not in plan.output_changes]
+    lines += [f"{line}" for line in _output_lines(plan, "  ")]
     for label, items in (("Error", plan.errors), ("Warning", plan.warnings)):
-        lines += [f"{label}: {item}" for item in items]
+        lines += [f"{label}: {printable(item)}" for item in items]
     return "\n".join(lines) + "\n"
+
+
+def _output_lines(plan: Plan, indent: str) -> list[str]:
+    """Each stack output added (+), removed (-) or changed (~) against the recorded ones."""
+    lines = []
+    for key, (old, new) in sorted(plan.output_changes.items()):
+        name = printable(key)
+        if key not in plan.outputs:
+            lines.append(f"-{indent} {name}: {display(old)}")
+        elif old is None:
+            lines.append(f"+{indent} {name}: {display(new)}")
+        else:
+            lines.append(f"~{indent} {name}: {display(old)} -> {display(new)}")
+    return lines
 
 
 def format_json(results: list[Plan | Invalid]) -> str:
@@ -107,7 +141,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
     document = []
     for result in results:
         if isinstance(result, Invalid):
-            document.append({"stack": result.stack, "stack_file": result.stack_file, "error": result.error})
+            document.append({"stack": result.stack, "stack_file": result.stack_file, "error": result.error, "invalid": result.kind})
             continue
         document.append(
             {
@@ -134,6 +168,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
                     for change in result.changes
                 ],
                 "outputs": masked(result.outputs),
+                "output_changes": {k: {"old": masked(o), "new": masked(n)} for k, (o, n) in sorted(result.output_changes.items())},
                 "cost": result.cost.document() if result.cost is not None else None,
             }
         )
@@ -145,7 +180,8 @@ MARKDOWN_MARKER = "<!-- kapsule-plan -->"
 
 
 def format_markdown(results: list[Plan | Invalid]) -> str:
-    """Plans as one pull-request comment: a summary table, then each stack's changes in a diff block."""
+    """Plans as one pull-request comment: a summary table, then each stack's errors and cautions, then its
+    changes in diff blocks. The cautions always fit; details follow for every stack whose details fit."""
     lines = [
         MARKDOWN_MARKER,
         "## Kapsule plan",
@@ -155,20 +191,23 @@ def format_markdown(results: list[Plan | Invalid]) -> str:
     ]
     for result in results:
         if isinstance(result, Invalid):
-            lines.append(f"| `{result.stack}` | | | | | | invalid stack file | | |")
+            lines.append(f"| {_code(result.stack)} | | | | | | invalid {result.kind} | | |")
             continue
         counts = " | ".join(str(result.count(a)) for a in ("create", "update", "replace", "delete", "same"))
         cost = result.cost
         money = f"{money_range(cost.after.low, cost.after.high, cost.after.currency)} | {signed_range(*cost.delta, cost.after.currency)}" if cost else " | "
-        lines.append(f"| `{result.stack}` | {counts} | {_verdict(result)} | {money} |")
-    sections = [_markdown_section(result) for result in results]
+        lines.append(f"| {_code(result.stack)} | {counts} | {_verdict(result)} | {money} |")
+    heads = [_markdown_head(result) for result in results]
+    details = [_markdown_details(result) if isinstance(result, Plan) else "" for result in results]
+    room = MARKDOWN_LIMIT - len("\n".join(lines) + "\n") - sum(len(head) for head in heads)
     body = "\n".join(lines) + "\n"
-    for index, section in enumerate(sections):
-        if len(body) + len(section) > MARKDOWN_LIMIT:
-            rest = ", ".join(f"`{r.stack}`" for r in results[index:])
-            body += f"\n_The details of {rest} do not fit in one comment: run `make plan` locally._\n"
-            break
-        body += section
+    for result, head, detail in zip(results, heads, details):
+        body += head
+        if len(detail) <= room:
+            body += detail
+            room -= len(detail)
+        else:
+            body += f"_The details of {_code(result.stack)} do not fit in one comment: run `make plan` locally._\n"
     return body
 
 
@@ -180,39 +219,65 @@ def _verdict(plan: Plan) -> str:
     return "changes" if plan.has_changes else "no changes"
 
 
-def _markdown_section(result: Plan | Invalid) -> str:
+def _code(text: str) -> str:
+    """Text as inline code: markdown, mentions and HTML inside are not interpreted, and it cannot close itself."""
+    return "`" + printable(text).replace("`", "'") + "`"
+
+
+def _prose(text: str) -> str:
+    """A sentence (an error, a warning) as markdown text that cannot start a heading, a mention, a link or HTML."""
+    text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", text)
+    return text.replace("@", "@\u200b")
+
+
+def _markdown_head(result: Plan | Invalid) -> str:
+    """A stack's title, and everything that must never be cut: errors, warnings and cautions."""
     if isinstance(result, Invalid):
-        return f"\n### `{result.stack}`: invalid\n\n```text\n{_fence_safe(result.error)}\n```\n"
-    lines = ["", f"### `{result.stack}`: {summary(result)}", "", f"`{result.stack_file}`, {_state_line(result)}.", ""]
+        return f"\n### {_code(result.stack)}: invalid {result.kind}\n\n```text\n{_fence_safe(printable_lines(result.error))}\n```\n"
+    lines = ["", f"### {_code(result.stack)}: {summary(result)}", "", f"{_code(result.stack_file)}, {_prose(_state_line(result))}.", ""]
     if result.cost is not None:
-        lines += [result.cost.line() + ".", ""]
+        lines += [_prose(result.cost.line()) + ".", ""]
     for error in result.errors:
-        lines += ["> [!CAUTION]", f"> {error}", ""]
+        lines += ["> [!CAUTION]", f"> {_prose(error)}", ""]
     for warning in result.warnings:
-        lines += ["> [!WARNING]", f"> {warning}", ""]
+        lines += ["> [!WARNING]", f"> {_prose(warning)}", ""]
     for change in (c for c in result.changes if c.destructive):
         verb = "Replacing" if change.action == "replace" else "Deleting"
-        lines += ["> [!CAUTION]", f"> {verb} `{change.resource.name}` ({change.resource.type}) destroys {change.destroys}.", ""]
-    changed = [c for c in result.changes if c.action not in ("same", "create")]
-    created = [c for c in result.changes if c.action == "create"]
-    if changed:
-        lines += ["```diff", *_diff_lines(changed), "```", ""]
+        lines += ["> [!CAUTION]", f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_details(result: Plan) -> str:
+    """A stack's changes as diff blocks, in the resource tree's order; creates folded."""
+    ordered = [(depth, change) for depth, change in _tree(result)]
+    changed = [(d, c) for d, c in ordered if c.action not in ("same", "create")]
+    created = [(d, c) for d, c in ordered if c.action == "create"]
+    lines: list[str] = []
+    outputs = _output_lines(result, "    ")
+    if changed or outputs:
+        lines += ["```diff", *_diff_lines(changed), *[_fence_safe(f"{line[0]} output {line[1:].strip()}") for line in outputs], "```", ""]
     if created:
         lines += [f"<details><summary>{len(created)} to create</summary>", "", "```diff", *_diff_lines(created), "```", "", "</details>", ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _diff_lines(changes: list[Change]) -> list[str]:
-    """Lines a `diff` block colours: `+` create, `-` delete, `!` replace, `~` update."""
+def printable_lines(text: str) -> str:
+    """Several lines of text, each made printable: the line breaks stay, nothing else does."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _diff_lines(changes: list[tuple[int, Change]]) -> list[str]:
+    """Lines a `diff` block colours: `+` create, `-` delete, `!` replace, `~` update; children indented."""
     marks = {"create": "+", "delete": "-", "replace": "!", "update": "~"}
     lines = []
-    for change in changes:
-        mark = marks[change.action]
-        lines.append(_fence_safe(f"{mark} {change.resource.type}  {change.resource.name}{_flags(change.resource)}"))
-        lines += [_fence_safe(f"{mark}     {line}") for line in _detail(change)]
+    for depth, change in changes:
+        mark, indent = marks[change.action], "  " * depth
+        lines.append(_fence_safe(f"{mark} {indent}{printable(change.resource.type)}  {printable(change.resource.name)}{_flags(change.resource)}"))
+        lines += [_fence_safe(f"{mark} {indent}    {line}") for line in _detail(change)]
     return lines
 
 
 def _fence_safe(text: str) -> str:
     """Text that cannot close the code fence it is printed in."""
-    return text.replace("```", "'''")
+    return text.replace("```", "\'\'\'")

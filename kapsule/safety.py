@@ -23,8 +23,8 @@ def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -
         if recorded is None:
             continue
         desired = cluster.inputs.get("version")
-        live = _plain_str(recorded.outputs.get("version")) or _plain_str(recorded.inputs.get("version"))
-        if live and not VERSION.match(live):
+        live = _recorded_version(recorded)
+        if live is not None and not _is_version(live):
             problems.append(
                 f"{state.source}: the recorded version {live!r} is not a Kubernetes version (x.y or x.y.z); "
                 "run `pulumi refresh` so the state holds the cluster's real version"
@@ -34,7 +34,8 @@ def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -
             problem = upgrade_problem(live, desired)
             if problem:
                 problems.append(f"kapsule:cluster.version: {problem}")
-        live_cni, cni = _plain_str(recorded.inputs.get("cni")), cluster.inputs.get("cni")
+        live_cni = _plain_str(recorded.outputs.get("cni")) or _plain_str(recorded.inputs.get("cni"))
+        cni = cluster.inputs.get("cni")
         if live_cni and isinstance(cni, str):
             problem = cni_problem(live_cni, cni)
             if problem:
@@ -64,8 +65,8 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
     problems = []
     for pool in (r for r in resources if r.type == POOL):
         recorded = state.get(pool.urn)
-        live = _plain_str(recorded.outputs.get("version")) if recorded else None
-        if live and not VERSION.match(live):
+        live = _recorded_version(recorded) if recorded else None
+        if live is not None and not _is_version(live):
             problems.append(f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`")
             continue
         wanted = pool.inputs.get("version") if isinstance(pool.inputs.get("version"), str) else None
@@ -83,6 +84,26 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
 
 def _plain_str(value: Any) -> Optional[str]:
     return value if isinstance(value, str) and value else None
+
+
+#: A recorded value that stands for "not recorded at all".
+_ABSENT = object()
+
+
+def _recorded_version(recorded: Any) -> Any:
+    """The version a resource was recorded at: its output, else its input; None when neither is recorded.
+
+    A recorded null, a number or an empty string is returned as it is, to be refused: the engine writes text.
+    """
+    for side in (recorded.outputs, recorded.inputs):
+        value = side.get("version", _ABSENT)
+        if value is not _ABSENT:
+            return value
+    return None
+
+
+def _is_version(value: Any) -> bool:
+    return isinstance(value, str) and VERSION.fullmatch(value) is not None
 
 
 def cni_problem(live: str, desired: str) -> Optional[str]:

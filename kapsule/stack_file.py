@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
@@ -88,7 +89,7 @@ def _read(path: Path) -> StackFile:
     secure_paths: list[tuple[Any, ...]] = []
     for key, value in config.items():
         key = str(key)
-        shown = key if PLAIN_KEY.match(key.replace(":", "", 1)) else repr(key)
+        shown = key if PLAIN_KEY.fullmatch(key.replace(":", "", 1)) else repr(key)
         if ":" not in key:
             hint = f"; did you mean `{CONFIG_NAMESPACE}:{key}`?" if shown == key else ""
             raise StackConfigError(display, [(shown, f"config keys are `namespace:key`{hint}")])
@@ -193,14 +194,34 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
             for child_key, child in item.items():
                 if not isinstance(child_key, str):
                     return f"{path}[{child_key!r}]", "keys must be strings; quote the key"
+                if control_character(child_key, allowed=""):
+                    return f"{path}[{child_key!r}]", f"the key holds the control character {control_character(child_key, allowed='')!r}; keys are printable text"
                 stack.append((child, f"{path}{key_part(child_key)}", depth + 1))
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, str) and control_character(item):
+            return path, f"holds the control character {control_character(item)!r}; values are printable text (line breaks and tabs aside)"
         elif isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
             return path, f"{item!r} is not a number a stack value may hold"
         elif not (item is None or isinstance(item, (str, bool, int, float))):
             return path, f"is a YAML {type(item).__name__}; write it as a quoted string"
     return None
+
+
+def control_character(text: str, allowed: str = "\n\t") -> Optional[str]:
+    """The first control character (C0, DEL, C1, line and paragraph separators, bidirectional overrides) in
+    `text` that is not in `allowed`, or None: such characters would move a terminal's cursor or rewrite a line."""
+    if text.isprintable():
+        return None
+    for character in text:
+        if not character.isprintable() and character not in allowed and character != " " and unicodedata.category(character) in CONTROL_CATEGORIES:
+            return character
+    return None
+
+
+#: Unicode categories a stack value may not hold: controls, format characters (bidirectional overrides,
+#: zero-width joiners) and line or paragraph separators.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -130,6 +130,12 @@ def read_state(path: Path, display: Optional[str] = None, *, stack: Optional[str
             continue  # a replaced resource's old copy, still pending deletion
         urn = item["urn"]
         _check_owner(urn, stack, shown)
+        if item.get("custom") and not item.get("id") and not item.get("pendingReplacement"):
+            # Every resource a provider created has an id; without one the engine could not read or delete it.
+            raise StateError(
+                f"{shown}: {where} ({_printable(urn)}) has no id; the state is corrupt: "
+                "restore an earlier export, or repair it with `pulumi refresh` and `pulumi state repair`"
+            )
         if urn in state.resources:
             raise StateError(f"{shown}: the resource {urn} is recorded twice; the state is corrupt (repair it with `pulumi state repair`)")
         state.resources[urn] = RecordedResource(
@@ -170,6 +176,11 @@ def _typed(item: dict, key: str, kind: Any, shown: str, where: str) -> Any:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise StateError(f"{shown}: {where}.{key} is {json.dumps(value)[:40]}, but Pulumi writes {JSON_TYPES.get(kind, kind)} there")
     return value
+
+
+def _printable(text: str) -> str:
+    """Text from a state file as it may be shown: control characters escaped."""
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 def _check_owner(urn: str, stack: Optional[str], shown: str) -> None:

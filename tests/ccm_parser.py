@@ -14,7 +14,7 @@ GO_BOOLS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "fals
 
 
 def duration(text: str, ports: list[int]) -> None:
-    if text in ("", "0") or not GO_DURATION.match(text) or not re.search(r"\d", text):
+    if text in ("", "0") or not GO_DURATION.fullmatch(text) or not re.search(r"\d", text):
         raise ValueError(f"time.ParseDuration rejects {text!r}")
 
 

@@ -49,6 +49,9 @@ def export(rendering: Rendering, *, show_secrets: bool = False, overrides: dict[
                 defaults.append("name")
             inputs["__defaults"] = defaults
             outputs["__meta"] = '{"e2bfb730-ecaa-11e6-8f88-34363bc7c4c0":{"create":600000000000}}'
+        if resource.type == "kubernetes:core/v1:Secret" and "stringData" in inputs:
+            # pulumi-kubernetes' Check records `stringData` under `data` (real export: engine-records/kubernetes).
+            inputs["data"] = inputs.pop("stringData")
         if resource.type.startswith("pulumi:providers:"):
             inputs["version"] = outputs["version"] = KUBERNETES_PROVIDER_VERSION
         outputs.update((overrides or {}).get(resource.urn, {}))

@@ -48,12 +48,12 @@ def test_tags_merge_later_wins_and_sort(first, second):
 
 @pytest.mark.parametrize("text", ["5s", "500ms", "10m", "1h30m", "1.5s", "300us"])
 def test_go_durations(text):
-    assert GO_DURATION.match(text)
+    assert GO_DURATION.fullmatch(text)
 
 
 @pytest.mark.parametrize("text", ["10000", "5", "s", "5 s", "5sec", "-5s", ""])
 def test_not_go_durations(text):
-    assert not GO_DURATION.match(text)
+    assert not GO_DURATION.fullmatch(text)
 
 
 def test_key_paths():

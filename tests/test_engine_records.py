@@ -1,0 +1,135 @@
+"""The offline plan against recorded runs of the real engine (`tests/fixtures/engine-records`, a copy of
+`../shared/engine-records`): for every edit of every record set, the plan's step for each URN is the
+engine's. The records are the real Pulumi CLI v3.274.1 with the real Scaleway and Kubernetes provider
+plugins, so these tests say what the engine says, not what the program rendered."""
+
+from __future__ import annotations
+
+import copy
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kapsule.names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
+from kapsule.outcome import EXIT_CHANGES, EXIT_NO_CHANGES
+from kapsule.plan import plan_stack
+from kapsule.state import read_state
+
+RECORDS = ROOT / "tests" / "fixtures" / "engine-records"
+SHARED = ROOT.parent / "shared" / "engine-records"
+#: Each record set: its folder and the stack its export belongs to.
+SETS = {"scaleway": "eng", "kubernetes": "engk"}
+EDITS = [(name, path.stem) for name in SETS for path in sorted((RECORDS / name / "edits").glob("*.yaml"))]
+
+
+def project_for(tmp_path: Path, stack: str, stack_file: Path) -> Path:
+    """A project root holding the program and one stack file (and an empty policy config: the rules'
+    defaults, which judge but never change an action)."""
+    root = tmp_path / "project"
+    (root / "stacks").mkdir(parents=True)
+    (root / "policy" / "config").mkdir(parents=True)
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copy(stack_file, root / "stacks" / f"Pulumi.{stack}.yaml")
+    (root / "policy" / "config" / f"{stack}.json").write_text("{}", encoding="utf-8")
+    return root
+
+
+def plan_of(tmp_path: Path, record_set: str, stack_file: Path, export: Path | None = None):
+    stack = SETS[record_set]
+    state = read_state(export or RECORDS / record_set / "export.json", stack=stack)
+    return plan_stack(stack, project_for(tmp_path, stack, stack_file), state), state
+
+
+def engine_only(urn: str) -> bool:
+    """The Stack and the default providers: the engine steps them, the program does not declare them."""
+    type_ = urn.split("::")[2].split("$")[-1]
+    return type_ == STACK_TYPE or (type_.startswith(PROVIDER_TYPE_PREFIX) and urn.split("::")[-1].startswith("default"))
+
+
+@pytest.mark.parametrize(("record_set", "edit"), EDITS, ids=[f"{s}/{e}" for s, e in EDITS])
+def test_the_plan_takes_the_engines_step_for_every_resource(tmp_path, record_set, edit):
+    expected = json.loads((RECORDS / record_set / "edits" / f"{edit}.engine.json").read_text(encoding="utf-8"))
+    plan, _ = plan_of(tmp_path, record_set, RECORDS / record_set / "edits" / f"{edit}.yaml")
+    planned = {change.resource.urn: change.action for change in plan.changes}
+    steps = {urn: step["op"] for urn, step in expected["steps"].items()}
+    for urn in [u for u in steps if engine_only(u)]:
+        assert steps.pop(urn) == "same", f"the engine stepped {urn}; the plan has no step for it"
+    assert planned == steps, expected["edit"]
+
+
+@pytest.mark.parametrize("record_set", sorted(SETS))
+def test_the_base_stack_against_its_own_export_is_no_changes(tmp_path, record_set):
+    stack = SETS[record_set]
+    plan, state = plan_of(tmp_path, record_set, RECORDS / record_set / f"Pulumi.{stack}.yaml")
+    assert [c.resource.urn for c in plan.changes if c.action != "same"] == []
+    assert plan.output_changes == {} and plan.exit_code == EXIT_NO_CHANGES, plan.errors
+    assert len(plan.changes) == len([urn for urn in state.resources if not engine_only(urn)])
+
+
+def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
+    """`web` carries a `secure:` cookie name: the engine compares the decrypted value, the plan cannot."""
+    plan, _ = plan_of(tmp_path, "kubernetes", RECORDS / "kubernetes" / "Pulumi.engk.yaml")
+    web = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::web"))
+    assert web.action == "same"
+    assert web.uncertain == ['metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"]']
+    api = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::api"))
+    assert api.uncertain == []
+
+
+@pytest.mark.parametrize(
+    ("record_set", "type_", "name", "path", "live", "action"),
+    [
+        # The autoscaled pool's live size moved: `ignore_changes: size` covers it.
+        ("scaleway", "scaleway:kubernetes/pool:Pool", "default", ("size",), 3, "same"),
+        # The fixed pool's autohealing was turned on in the console.
+        ("scaleway", "scaleway:kubernetes/pool:Pool", "fixed", ("autohealing",), True, "update"),
+        # The registry was made public behind the engine's back.
+        ("scaleway", "scaleway:registry/namespace:Namespace", "registry", ("isPublic",), True, "update"),
+        # Someone edited the cluster's tags.
+        ("scaleway", "scaleway:kubernetes/cluster:Cluster", "cluster", ("tags",), ["edited"], "update"),
+        # A Service's spec drifted: pulumi-kubernetes compares its recorded inputs, which a refresh rewrites too.
+        ("kubernetes", "kubernetes:core/v1:Service", "api", ("spec", "externalTrafficPolicy"), "Local", "update"),
+    ],
+)
+def test_a_value_changed_behind_the_engines_back_is_an_update_after_a_refresh(tmp_path, record_set, type_, name, path, live, action):
+    """A refresh rewrites the recorded outputs (for pulumi-kubernetes, its recorded inputs too): the plan
+    compares the stack file with those, as the provider does."""
+    document = json.loads((RECORDS / record_set / "export.json").read_text(encoding="utf-8"))
+    resource = next(r for r in document["deployment"]["resources"] if r["type"] == type_ and r["urn"].endswith(f"::{name}"))
+    for side in ("outputs", "inputs") if type_.startswith("kubernetes:") else ("outputs",):
+        target = resource[side]
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = copy.deepcopy(live)
+    refreshed = tmp_path / "refreshed.json"
+    refreshed.write_text(json.dumps(document), encoding="utf-8")
+    stack = SETS[record_set]
+    plan, _ = plan_of(tmp_path, record_set, RECORDS / record_set / f"Pulumi.{stack}.yaml", refreshed)
+    change = next(c for c in plan.changes if c.resource.urn == resource["urn"])
+    assert change.action == action, change.changed
+    assert [c.resource.urn for c in plan.changes if c.action != "same" and c is not change] == []
+    if action == "update":
+        assert plan.exit_code == EXIT_CHANGES and any(key.startswith(path[0]) for key in change.changed)
+
+
+def test_the_records_are_a_faithful_copy_of_the_shared_ones():
+    """The suite runs wherever the repository is cloned; beside `../shared`, the copy must still equal it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/engine-records is not beside this clone")
+    comparison = filecmp.dircmp(SHARED, RECORDS)
+    differing: list[str] = []
+
+    def walk(node: filecmp.dircmp, prefix: str) -> None:
+        differing.extend(f"{prefix}{name}" for name in node.left_only + node.right_only + node.diff_files + node.funny_files)
+        for name, child in node.subdirs.items():
+            walk(child, f"{prefix}{name}/")
+
+    walk(comparison, "")
+    assert differing == [], "copy ../shared/engine-records into tests/fixtures/engine-records again"
+    for left in SHARED.rglob("*"):
+        if left.is_file():
+            assert left.read_bytes() == (RECORDS / left.relative_to(SHARED)).read_bytes(), left
