@@ -46,6 +46,9 @@ def summary(plan: Plan) -> str:
     parts = [f"{plan.count(a)} to {a}" for a in ("create", "update", "replace", "delete") if plan.count(a)]
     if plan.count("same"):
         parts.append(f"{plan.count('same')} unchanged")
+    uncertain = sum(1 for change in plan.changes if change.uncertain)
+    if uncertain:
+        parts.append(f"{uncertain} may change")
     return ", ".join(parts) if parts else "no changes"
 
 
@@ -91,6 +94,7 @@ def _detail(change: Change) -> list[str]:
         return [f"{printable(key)}: {display(value)}" for key, value in sorted(change.resource.inputs.items())]
     lines = [f"{printable(path)}: {_old(old)} -> {display(new)}" for path, (old, new) in sorted(change.changed.items())]
     lines += [f"replace: {printable(reason)}" for reason in change.reasons]
+    lines += [f"may change: {printable(path)} holds a secure: value only the engine can compare" for path in change.uncertain]
     if change.destroys:
         lines.append(f"DESTROYS {printable(change.destroys)}")
     return lines
@@ -164,6 +168,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
                         "destroys": change.destroys,
                         "protect": change.resource.protect,
                         "ignore_changes": change.resource.ignore_changes,
+                        "uncertain": change.uncertain,
                     }
                     for change in result.changes
                 ],
@@ -251,7 +256,7 @@ def _markdown_head(result: Plan | Invalid) -> str:
 def _markdown_details(result: Plan) -> str:
     """A stack's changes as diff blocks, in the resource tree's order; creates folded."""
     ordered = [(depth, change) for depth, change in _tree(result)]
-    changed = [(d, c) for d, c in ordered if c.action not in ("same", "create")]
+    changed = [(d, c) for d, c in ordered if c.action not in ("same", "create") or c.uncertain]
     created = [(d, c) for d, c in ordered if c.action == "create"]
     lines: list[str] = []
     outputs = _output_lines(result, "    ")
@@ -269,7 +274,7 @@ def printable_lines(text: str) -> str:
 
 def _diff_lines(changes: list[tuple[int, Change]]) -> list[str]:
     """Lines a `diff` block colours: `+` create, `-` delete, `!` replace, `~` update; children indented."""
-    marks = {"create": "+", "delete": "-", "replace": "!", "update": "~"}
+    marks = {"create": "+", "delete": "-", "replace": "!", "update": "~", "same": "?"}
     lines = []
     for depth, change in changes:
         mark, indent = marks[change.action], "  " * depth

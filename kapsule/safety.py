@@ -24,12 +24,13 @@ def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -
             continue
         desired = cluster.inputs.get("version")
         live = _recorded_version(recorded)
-        if live is not None and not _is_version(live):
+        if live is not _ABSENT and not _is_version(live):
             problems.append(
                 f"{state.source}: the recorded version {live!r} is not a Kubernetes version (x.y or x.y.z); "
                 "run `pulumi refresh` so the state holds the cluster's real version"
             )
             continue
+        live = None if live is _ABSENT else live
         if isinstance(desired, str) and live:
             problem = upgrade_problem(live, desired)
             if problem:
@@ -65,10 +66,11 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
     problems = []
     for pool in (r for r in resources if r.type == POOL):
         recorded = state.get(pool.urn)
-        live = _recorded_version(recorded) if recorded else None
-        if live is not None and not _is_version(live):
+        live = _recorded_version(recorded) if recorded else _ABSENT
+        if live is not _ABSENT and not _is_version(live):
             problems.append(f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`")
             continue
+        live = None if live is _ABSENT else live
         wanted = pool.inputs.get("version") if isinstance(pool.inputs.get("version"), str) else None
         if live and wanted:
             problem = upgrade_problem(live, wanted)
@@ -91,7 +93,7 @@ _ABSENT = object()
 
 
 def _recorded_version(recorded: Any) -> Any:
-    """The version a resource was recorded at: its output, else its input; None when neither is recorded.
+    """The version a resource was recorded at: its output, else its input; `_ABSENT` when neither is recorded.
 
     A recorded null, a number or an empty string is returned as it is, to be refused: the engine writes text.
     """
@@ -99,7 +101,7 @@ def _recorded_version(recorded: Any) -> Any:
         value = side.get("version", _ABSENT)
         if value is not _ABSENT:
             return value
-    return None
+    return _ABSENT
 
 
 def _is_version(value: Any) -> bool:

@@ -78,6 +78,12 @@ def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
     assert web.uncertain == ['metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"]']
     api = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::api"))
     assert api.uncertain == []
+    from kapsule.report import format_json, format_text
+
+    text = format_text(plan)
+    assert text.splitlines()[0].endswith("unchanged, 1 may change")
+    assert 'may change: metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"] holds a secure: value' in text
+    assert json.loads(format_json([plan]))[0]["resources"][-1]["uncertain"] is not None
 
 
 @pytest.mark.parametrize(
