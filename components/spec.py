@@ -88,6 +88,8 @@ IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 def _printable_tags(value: dict[str, str]) -> dict[str, str]:
     for key, text in value.items():
+        if not key.strip() or "=" in key:
+            raise ValueError(f"{key!r} is not a tag key: tags render as key=value, so a key is non-empty and has no '='")
         for part in (key, text):
             if not part.isprintable():
                 raise ValueError(f"{part!r} holds a control character; tags are printable text")

@@ -85,7 +85,7 @@ def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseM
         return format_path(loc), "is required"
     if kind == "literal_error":
         expected = item["ctx"]["expected"].replace("'", "")
-        return format_path(loc), f"{value!r} is not allowed; allowed: {expected}"
+        return format_path(loc), f"{shown(value)} is not allowed; allowed: {expected}"
     if kind == "value_error":
         return format_path(loc), str(error)
     if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -93,7 +93,23 @@ def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseM
         aside = " (an unquoted 1.30 even becomes 1.3)" if isinstance(value, float) else ""
         return format_path(loc), f"YAML read this as the number {value!r}, not text{aside}: quote it, as in `{key}: \"{value}\"`"
     message = item["msg"]
-    return format_path(loc), f"{message[0].lower()}{message[1:]} (got {value!r})"
+    return format_path(loc), f"{message[0].lower()}{message[1:]} (got {shown(value)})"
+
+
+def shown(value: Any) -> str:
+    """A value as an error message may quote it: a mapping or list by its kind only (it may hold anything),
+    a credential-looking text by what it looks like, and nothing longer than a line."""
+    from .secrets import looks_like  # the one credential rule
+
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key(s)"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    looks = looks_like(value, "") if isinstance(value, str) else None
+    if looks:
+        return f"a value that looks like {looks}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _allowed_keys(model: Any, loc: tuple[Any, ...]) -> list[str]:

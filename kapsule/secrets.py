@@ -24,11 +24,13 @@ LeafPath = tuple[Any, ...]
 
 #: The last word(s) of a key name that make its value a credential (`dbPassword`, `client_secret`, `passwords`).
 CREDENTIAL_WORDS = frozenset(
-    {"secret", "secrets", "password", "passwords", "passwd", "pwd", "passphrase", "token", "tokens",
-     "credential", "credentials", "kubeconfig", "apikey", "secretkey", "privatekey"}
+    {"secret", "secrets", "password", "passwords", "passwd", "pwd", "pw", "pass", "passphrase", "token", "tokens",
+     "credential", "credentials", "kubeconfig", "apikey", "secretkey", "privatekey", "bearer", "dsn"}
 )
-#: Two-word endings with the same meaning (`access_token`); `key` counts after secret, private or api (`secretAccessKey`).
-CREDENTIAL_PAIRS = frozenset({("access", "token"), ("auth", "token")})
+#: Two-word endings with the same meaning (`access_token`, `connectionString`, `webhookUrl`).
+CREDENTIAL_PAIRS = frozenset({("access", "token"), ("auth", "token"), ("connection", "string"), ("webhook", "url")})
+#: `key` makes a credential after these words, anywhere in the name (`secretAccessKey`, `privateKeyPem`).
+KEY_QUALIFIERS = frozenset({"secret", "private", "api", "signing", "master", "encryption", "session", "access"})
 #: Key names whose UUID or Scaleway key value is a credential: Scaleway secret keys are UUIDs.
 KEY_WORDS = frozenset({"secret", "access", "accesskey", "secretkey"})
 
@@ -39,6 +41,11 @@ SECRET_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
     ("an AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
     ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")),
+    ("a GitHub token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a Slack webhook", re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9/]{20,}")),
+    ("a Stripe key", re.compile(r"\b[rs]k_(live|test)_[A-Za-z0-9]{16,}")),
+    ("a URL with a password", re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@[^\s]+")),
 )
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 #: What a kubeconfig user may carry that is a credential.
@@ -64,9 +71,16 @@ def plaintext_secrets(config: dict[str, Any], secure: Iterable[LeafPath | str]) 
             if any(path[:n] in protected for n in range(1, len(path) + 1)):
                 continue
             looks = looks_like(leaf, name)
-            if looks:
+            if looks and path[-1] == KEY_LEAF:
+                # Never print the key itself: it is the credential.
+                found.append((_dotted(path[:-2]), f"one of its keys looks like {looks}; a key is never secret: move it into a `secure:` value"))
+            elif looks:
                 found.append((_dotted(path), f"looks like {looks} in plain text; store it with `pulumi config set --secret` (a `secure:` value)"))
     return found
+
+
+#: The last step of a leaf path that stands for a mapping key rather than its value.
+KEY_LEAF = object()
 
 
 def _leaves(value: Any, path: LeafPath, name: str) -> Iterator[tuple[LeafPath, str, Any]]:
@@ -75,7 +89,10 @@ def _leaves(value: Any, path: LeafPath, name: str) -> Iterator[tuple[LeafPath, s
         if set(value) == {"secure"}:
             return
         for key, child in value.items():
-            yield from _leaves(child, (*path, key), str(key))
+            yield (*path, key, KEY_LEAF), "", str(key)  # a key can be a credential too (a token used as a tag key)
+            # A `{name: SCW_SECRET_KEY, value: ...}` pair (Helm `env`, Kubernetes env vars) names its value.
+            named = str(value["name"]) if key == "value" and isinstance(value.get("name"), str) else str(key)
+            yield from _leaves(child, (*path, key), named)
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from _leaves(child, (*path, index), name)
@@ -177,7 +194,7 @@ def _credential_name(words: list[str]) -> bool:
         return False
     if words[-1] in CREDENTIAL_WORDS or "".join(words) in CREDENTIAL_WORDS:
         return True
-    if words[-1] == "key" and {"secret", "private", "api"} & set(words[:-1]):
+    if any(words[i] in KEY_QUALIFIERS and words[i + 1] == "key" for i in range(len(words) - 1)):
         return True
     return len(words) >= 2 and (words[-2], words[-1]) in CREDENTIAL_PAIRS
 

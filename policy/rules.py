@@ -80,11 +80,11 @@ class AllowedNodeTypes(Settings):
 
 
 class RequiredTags(Settings):
-    requiredTags: list[Annotated[str, Field(min_length=1)]] = ["env", "owner"]
+    requiredTags: list[Annotated[str, Field(min_length=1, pattern=r"^[^=]+$")]] = Field(default=["env", "owner"], min_length=1)
 
 
 class Budget(Settings):
-    maxMonthly: float = Field(default=0, ge=0)
+    maxMonthly: float = Field(default=0, ge=0, allow_inf_nan=False)
     bound: Literal["low", "high"] = "high"
 
 
@@ -184,7 +184,8 @@ def _tags(resources, settings):
         tags = resource.inputs.get("tags")
         if resource.type not in TAGGED or not isinstance(tags, list):
             continue
-        keys = {str(tag).split("=", 1)[0] for tag in tags}
+        # A required tag counts only with a value: `env=` or a bare `env` says nothing about the environment.
+        keys = {key for key, _, value in (str(tag).partition("=") for tag in tags) if value.strip()}
         missing = [key for key in settings["requiredTags"] if key not in keys]
         if missing:
             found.append((resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}"))

@@ -45,6 +45,9 @@ def messages(rule: str, resources: list[ResourceView], **settings: Any) -> list[
         ("prod-dedicated-control-plane", [cluster(type="kapsule")], [cluster()], "cluster kapsule-prod: type kapsule shares its control plane; use a dedicated type"),
         ("allowed-node-types", [pool("a", nodeType="PLAY2-NANO")], [pool("a", nodeType="GP1-XS")], "pool a: node type PLAY2-NANO is not allowed (DEV1-M, DEV1-L, DEV1-XL, PRO2-*, GP1-*, POP2-*)"),
         ("required-tags", [pool("a", tags=["env=prod"])], [pool("a")], "Pool a: missing tag(s) owner"),
+        # A tag without a value says nothing: `env: ""` renders as a bare `env`, and `env=` is no better.
+        ("required-tags", [pool("a", tags=["env", "owner=platform"])], [pool("a")], "Pool a: missing tag(s) env"),
+        ("required-tags", [pool("a", tags=["env=", "owner=platform"])], [pool("a")], "Pool a: missing tag(s) env"),
     ],
 )
 def test_each_rule_flags_what_it_forbids_and_passes_the_rest(rule, bad, good, message):
@@ -127,7 +130,7 @@ def test_the_pack_registers_every_rule_and_reports_through_the_engine(monkeypatc
     assert [(p.name, p.enforcement_level.value) for p in policies] == [(r.name, r.level) for r in RULES]
     tags = next(p for p in policies if p.name == "required-tags")
     assert tags.config_schema.properties == {
-        "requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": ["env", "owner"]}
+        "requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1, "pattern": "^[^=]+$"}, "minItems": 1, "default": ["env", "owner"]}
     }
 
     options = pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0), [])
@@ -189,3 +192,25 @@ def test_the_plan_fails_closed_without_a_policy_config(tmp_path):
 
 def test_the_version_catalog_has_one_owner_the_program():
     assert "supported-kubernetes-version" not in {rule.name for rule in RULES}
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"required-tags": {"requiredTags": []}}, "should have at least 1 item"),
+        ({"required-tags": {"requiredTags": ["env=dev"]}}, "should match pattern"),
+        ({"max-monthly-cost": {"maxMonthly": float("inf")}}, "finite number"),
+    ],
+)
+def test_policy_settings_that_would_switch_a_rule_off_are_refused(settings, words):
+    with pytest.raises(PolicyConfigError, match=words):
+        resolve(settings)
+
+
+def test_a_tag_key_holding_an_equals_sign_is_refused():
+    """`env=dev: ""` rendered as the tag `env=dev` and satisfied required-tags without a value of its own."""
+    from kapsule.messages import StackConfigError
+    from tests.conftest import render_stack
+
+    rendering = render_stack("dev", lambda c: c["kapsule:tags"].update({"env=dev": ""}), check=False)
+    assert isinstance(rendering.error, StackConfigError) and "is not a tag key" in str(rendering.error)

@@ -173,3 +173,51 @@ def test_pull_secrets_reach_kubernetes_only_as_secrets(stack):
     rendering = render_stack(stack)
     for resource in rendering.by_type("kubernetes:core/v1:Secret"):
         assert isinstance(resource.inputs["stringData"], Secret), resource.urn
+
+
+UUID_KEY = "0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f"
+
+
+@pytest.mark.parametrize(
+    ("config", "found"),
+    [
+        ({"kapsule:ingress": {"values": {"env": [{"name": "SCW_SECRET_KEY", "value": UUID_KEY}]}}},
+         ("kapsule:ingress.values.env[0].value", "looks like a Scaleway secret key")),
+        ({"kapsule:ingress": {"values": {"env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}]}}},
+         ("kapsule:ingress.values.env[0].value", "looks like a credential (the key is named 'AWS_SECRET_ACCESS_KEY')")),
+        ({"app:DB_PASS": "x"}, ("app:DB_PASS", "looks like a credential (the key is named 'DB_PASS')")),
+        ({"app:pw": "x"}, ("app:pw", "looks like a credential (the key is named 'pw')")),
+        ({"app:bearer": "x"}, ("app:bearer", "looks like a credential (the key is named 'bearer')")),
+        ({"app:dsn": "x"}, ("app:dsn", "looks like a credential (the key is named 'dsn')")),
+        ({"app:connectionString": "x"}, ("app:connectionString", "looks like a credential (the key is named 'connectionString')")),
+        ({"app:webhookUrl": "x"}, ("app:webhookUrl", "looks like a credential (the key is named 'webhookUrl')")),
+        ({"app:signingKey": "x"}, ("app:signingKey", "looks like a credential (the key is named 'signingKey')")),
+        ({"app:masterKey": "x"}, ("app:masterKey", "looks like a credential (the key is named 'masterKey')")),
+        ({"app:encryptionKey": "x"}, ("app:encryptionKey", "looks like a credential (the key is named 'encryptionKey')")),
+        ({"app:sessionKey": "x"}, ("app:sessionKey", "looks like a credential (the key is named 'sessionKey')")),
+        ({"app:privateKeyPem": "x"}, ("app:privateKeyPem", "looks like a credential (the key is named 'privateKeyPem')")),
+        ({"app:database": "postgres://u:pw@db.internal:5432/app"}, ("app:database", "looks like a URL with a password")),
+        ({"app:chat": "xoxb-1234567890-abcdefghij"}, ("app:chat", "looks like a Slack token")),
+        ({"app:billing": "sk_live_" + "a1" * 12}, ("app:billing", "looks like a Stripe key")),
+        ({"app:ci": "github_pat_" + "A1b2" * 8}, ("app:ci", "looks like a GitHub token")),
+    ],
+)
+def test_credentials_a_hostile_review_found_missing(config, found):
+    hits = plaintext_secrets(config, [])
+    assert [(path, message.split(" in plain text")[0]) for path, message in hits] == [found]
+
+
+def test_a_token_used_as_a_tag_key_is_found_and_never_printed():
+    token = "ghp_" + "b" * 36
+    hits = plaintext_secrets({"kapsule:tags": {token: "x"}}, [])
+    assert hits == [("kapsule:tags", "one of its keys looks like a GitHub token; a key is never secret: move it into a `secure:` value")]
+    assert token not in repr(hits)
+
+
+def test_a_type_error_never_echoes_a_credential():
+    from tests.conftest import render_stack
+
+    token = "ghp_" + "c" * 36
+    rendering = render_stack("dev", lambda c: c.update({"kapsule:tags": {"team": {"token": token}}}), check=False)
+    assert rendering.error is not None and rendering.resources == []
+    assert token not in str(rendering.error)
