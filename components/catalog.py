@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -210,10 +211,20 @@ def today() -> date:
     if not override:
         return date.today()
     try:
-        return date.fromisoformat(override)
+        return parse_day(override)
+    except ValueError as error:
+        raise TodayError(f"{TODAY_VARIABLE}={error}, or unset it to check against today") from None
+
+
+def parse_day(text: str) -> date:
+    """A day written YYYY-MM-DD, and only so (not `20261121`); ValueError says what is wrong in one line."""
+    shown = repr(text if len(text) <= 40 else text[:40] + "...")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"{shown} is not a day: write it as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
     except ValueError:
-        shown = override if len(override) <= 40 else override[:40] + "..."
-        raise TodayError(f"{TODAY_VARIABLE}={shown!r} is not a day: write it as YYYY-MM-DD, or unset it to check against today") from None
+        raise ValueError(f"{shown} is not a day of the calendar: write it as YYYY-MM-DD") from None
 
 
 def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[str, Any]:

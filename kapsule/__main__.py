@@ -14,8 +14,19 @@ a change Kapsule refuses (upgrade path, CNI), a planner that died.
 from __future__ import annotations
 
 import gc
+import os
+import signal
+import sys
+
+
+def _interrupted(signum, frame):  # type: ignore[no-untyped-def]
+    """Ctrl-C, at any point (imports included): one line, exit 1, never a traceback."""
+    os.write(2, b"interrupted\n")
+    os._exit(1)
+
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _interrupted)
     # The command is a short process that loads a few hundred thousand objects and frees almost none: the
     # collector pauses while they load, then the loaded heap is frozen out of every later collection.
     gc.disable()
@@ -24,12 +35,10 @@ import argparse  # noqa: E402 (after pausing the collector)
 import errno
 import importlib
 import logging
-import os
-import sys
 from datetime import date
 from pathlib import Path
 
-from components.catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, write_catalog
+from components.catalog import CATALOG_FILE, TODAY_VARIABLE, TodayError, catalog_document, load_catalog, parse_day, write_catalog
 from components.catalog import today as catalog_today
 
 from .messages import StackConfigError
@@ -37,7 +46,7 @@ from .batch import plan_stacks, progress_line
 from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text
 from .names import ROOT
-from .workflows import stack_name_problem, stack_names
+from .workflows import ordered_stacks, stack_name_problem, stack_names
 
 
 def stack_name(text: str) -> str:
@@ -46,6 +55,14 @@ def stack_name(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(problem)
     return text
+
+
+def day(text: str) -> date:
+    """An argparse type: a day written YYYY-MM-DD."""
+    try:
+        return parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class Once(argparse.Action):
@@ -86,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
         "--no-state", action="store_true", help="plan as if nothing were deployed (every resource a create); never the default"
     )
     plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
-    plan.add_argument("--today", type=date.fromisoformat, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    plan.add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
     cost = commands.add_parser("cost", help="each stack's monthly cost and carbon, per resource, from the price catalog")
     cost_which = cost.add_mutually_exclusive_group(required=True)
     cost_which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
@@ -103,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
     versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
-    versions.add_argument("--today", type=date.fromisoformat, help="show support as of YYYY-MM-DD (default today)")
+    versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
     return main_parser
 
 
@@ -144,7 +161,7 @@ def show_cost(args: argparse.Namespace) -> int:
     """Print each stack's monthly cost; exit 1 if a stack cannot be rendered or a product has no price."""
     from .cost_report import format_cost_json, format_cost_markdown, format_cost_text
 
-    names = stack_names(ROOT) if args.all else [args.stack]
+    names = ordered_stacks(ROOT) if args.all else [args.stack]
     if not names:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
         return EXIT_INVALID
@@ -225,12 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID
-    names = stack_names(ROOT) if args.all else [args.stack]
+    names = ordered_stacks(ROOT) if args.all else [args.stack]
     if not names:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to plan", file=sys.stderr)
         return EXIT_INVALID
+    if args.state is not None and not args.state.exists():
+        print(f"--state {args.state}: does not exist; give a `pulumi stack export` file{' directory' if args.all else ''}", file=sys.stderr)
+        return EXIT_INVALID
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.all and args.stack not in stack_names(ROOT):
+        print(f"stacks/Pulumi.{args.stack}.yaml: does not exist; stacks: {', '.join(stack_names(ROOT)) or 'none yet'}", file=sys.stderr)
         return EXIT_INVALID
     results = plan_stacks(names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None)
     for result in results:
@@ -251,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """`main`, with the ways a process ends from outside turned into one line and exit 1, never a traceback:
-    Ctrl-C, and an output that cannot be written (a closed pipe, a full disk)."""
+    """`main`, with an output that cannot be written (a closed pipe, a full disk) turned into one line and
+    exit 1, never a traceback. Ctrl-C is handled the same way, from the first import on (`_interrupted`)."""
     try:
         try:
             code = main(argv)
@@ -261,9 +284,6 @@ def run(argv: list[str] | None = None) -> int:
         except StackConfigError as error:
             print(error, file=sys.stderr)
             return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return EXIT_INVALID
     except OSError as error:
         if error.errno not in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF):
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import traceback
 from multiprocessing.connection import wait
@@ -47,12 +48,10 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
 
 
 def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
-    try:
-        for name in names:
-            send.send((name, plan_one(name, state, required, lenient)))
-        send.close()
-    except (KeyboardInterrupt, BrokenPipeError):
-        os._exit(1)  # Ctrl-C reached the whole group: the parent reports it once
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole group: the parent reports it once
+    for name in names:
+        send.send((name, plan_one(name, state, required, lenient)))
+    send.close()
 
 
 def plan_stacks(

@@ -17,7 +17,9 @@ from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
 from .state import RecordedResource, RecordedState
+from .messages import StackConfigError
 from .urns import alias_urns
+from .workflows import DEPLOY_AFTER, deploy_after_problem, stack_names
 
 
 class RecordedBaseline:
@@ -98,6 +100,10 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     path = stack_file_path(stack, root)
     config, secret_keys, _ = read_stack_file(path)
     stack_file = str(path.relative_to(root))
+    after = config.get(DEPLOY_AFTER)
+    problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
+    if problem:
+        raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
     baseline = RecordedBaseline(state)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Optional
 import yaml
 
 from .files import FileProblem, read_regular
-from .messages import PLAIN_KEY, StackConfigError, display_path, key_part
+from .messages import PLAIN_KEY, StackConfigError, display_path, key_part, shown
 from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
 
 
@@ -97,7 +97,10 @@ def _read(path: Path) -> StackFile:
         if problem:
             raise StackConfigError(display, [problem])
         found: list[tuple[Any, ...]] = []
-        value = _strip_secure(value, (key,), found)
+        try:
+            value = _strip_secure(value, (key,), found)
+        except _SecureProblem as problem:
+            raise StackConfigError(display, [problem.args]) from None
         if found:
             secret_keys.append(key)
             secure_paths += found
@@ -232,10 +235,17 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"{where}: {what or str(error).splitlines()[0]}"
 
 
+class _SecureProblem(Exception):
+    """A `secure:` value that is no ciphertext: (key path, message)."""
+
+
 def _strip_secure(value: Any, path: tuple[Any, ...], found: list[tuple[Any, ...]]) -> Any:
     """`value` with each `secure:` leaf replaced by the placeholder; the leaves' paths go to `found`."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
+            if not isinstance(value["secure"], str) or not value["secure"]:
+                where = str(path[0]) + "".join(key_part(part) for part in path[1:])
+                raise _SecureProblem(where, f"{{secure: {shown(value['secure'])}}} is no ciphertext: set it with `pulumi config set --secret --path '{where}' ...`")
             found.append(path)
             return SECRET_PLACEHOLDER
         return {k: _strip_secure(v, (*path, k), found) for k, v in value.items()}

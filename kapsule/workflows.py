@@ -46,6 +46,26 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(names)
 
 
+def deploy_after_problem(name: str, after: str | None, names: list[str]) -> str | None:
+    """Why `deploy_after` of stack `name` cannot be followed, or None."""
+    if after is None:
+        return None
+    if after == name:
+        return "names this stack itself; name the stack deployed before it, or remove the key"
+    if after not in names:
+        return f"{after!r} is not a stack; stacks: {', '.join(names)}"
+    return None
+
+
+def ordered_stacks(root: Path = ROOT) -> list[str]:
+    """Every stack in deployment order; in name order when the order cannot be worked out (an unreadable
+    stack file, a loop), so that each stack still gets its own plan and its own error."""
+    try:
+        return [name for name, _ in deploy_order(root)]
+    except StackConfigError:
+        return stack_names(root)
+
+
 def deploy_order(root: Path = ROOT) -> list[tuple[str, str | None]]:
     """Each stack and the stack deployed before it, in an order that respects `deploy_after`.
 
@@ -57,10 +77,9 @@ def deploy_order(root: Path = ROOT) -> list[tuple[str, str | None]]:
         path = stack_file_path(name, root)
         raw = read_stack_file(path).config.get(DEPLOY_AFTER)
         shown = str(path.relative_to(root))
-        if raw is not None and raw not in names:
-            raise StackConfigError(shown, [(DEPLOY_AFTER, f"{raw!r} is not a stack; stacks: {', '.join(names)}")])
-        if raw == name:
-            raise StackConfigError(shown, [(DEPLOY_AFTER, "names this stack itself")])
+        problem = deploy_after_problem(name, raw, names)
+        if problem:
+            raise StackConfigError(shown, [(DEPLOY_AFTER, problem)])
         after[name] = raw
     ordered: list[tuple[str, str | None]] = []
     placed: set[str] = set()

@@ -36,8 +36,8 @@ def test_plan_all_as_json():
     result = kapsule("plan", "--all", "--format", "json")
     assert result.returncode == EXIT_CHANGES, result.stderr
     document = json.loads(result.stdout)
-    assert [plan["stack"] for plan in document] == ["dev", "prod", "staging"]
-    prod = document[1]
+    assert [plan["stack"] for plan in document] == ["dev", "staging", "prod"]  # deployment order
+    prod = document[2]
     cluster = next(r for r in prod["resources"] if r["type"] == "scaleway:kubernetes/cluster:Cluster")
     assert cluster["action"] == "create" and cluster["protect"] is True
     assert cluster["properties"]["type"] == "kapsule-dedicated-8"

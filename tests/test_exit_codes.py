@@ -24,7 +24,12 @@ def kapsule(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
         (["plan"], "one of the arguments --stack --all is required"),
         (["plan", "--stack", "a" * 5000], "is not a stack name"),
         (["plan", "--stack", "dev", "--no-state", "--state", "x.json"], "give one or the other"),
-        (["plan", "--stack", "dev", "--state", "/nonexistent/dev.json"], "no such file"),
+        (["plan", "--stack", "dev", "--state", "/nonexistent/dev.json"], "does not exist"),
+        (["plan", "--all", "--state", "/nonexistent"], "--state /nonexistent: does not exist"),
+        (["plan", "--stack", "dev", "--today", "2026-02-30"], "'2026-02-30' is not a day of the calendar: write it as YYYY-MM-DD"),
+        (["plan", "--stack", "dev", "--today", "20261121"], "'20261121' is not a day: write it as YYYY-MM-DD"),
+        (["plan", "--stack", "dev", "--stack", "prod"], "--stack is given twice; give it once"),
+        (["plan", "--stack", "nope"], "stacks/Pulumi.nope.yaml: does not exist; stacks: dev, prod, staging"),
     ],
 )
 def test_command_line_errors_exit_1_not_2(args, words):
@@ -107,3 +112,40 @@ def test_versions_refresh_without_credentials_prints_one_line(tmp_path):
     result = kapsule("versions", "refresh", env={**env, "HOME": str(tmp_path)})
     assert result.returncode == 1
     assert result.stderr == "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)\n"
+
+
+def test_kapsule_today_is_written_yyyy_mm_dd_only():
+    import os
+
+    result = kapsule("plan", "--stack", "dev", "--no-state", env={**os.environ, "KAPSULE_TODAY": "20261121"})
+    assert result.returncode == 1 and result.stderr == "KAPSULE_TODAY='20261121' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+
+
+def test_an_unwritable_output_and_ctrl_c_are_one_line_and_exit_1():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "dev", "--no-state"], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=180)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("cannot write the output (No space left on device)")
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "kapsule", "plan", "--all", "--no-state"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # still loading or planning: a plan of every stack takes longer
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and stderr == "interrupted\n"
+
+
+def test_deploy_after_naming_itself_or_no_stack_is_refused_by_the_plan(tmp_path):
+    for after, words in (("dev", "names this stack itself"), ("qa", "'qa' is not a stack; stacks: dev, prod, staging")):
+        project = copy_project(tmp_path / after, {"dev": lambda config, after=after: config.update({"kapsule:deploy_after": after})})
+        result = kapsule("plan", "--stack", "dev", "--no-state", cwd=project)
+        assert result.returncode == 1 and f"kapsule:deploy_after: {words}" in result.stderr, result.stderr
+
+
+def test_a_secure_value_that_is_no_ciphertext_is_refused(tmp_path):
+    project = copy_project(tmp_path / "project")
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    path.write_text(path.read_text().replace("kapsule:tags:\n", "kapsule:tags:\n    token:\n      secure: 12\n", 1))
+    result = kapsule("plan", "--stack", "dev", "--no-state", cwd=project)
+    assert result.returncode == 1 and "kapsule:tags.token: {secure: 12} is no ciphertext" in result.stderr, result.stderr

@@ -95,7 +95,11 @@ def test_a_resource_recorded_without_an_id_is_corrupt_state_not_a_replacement(tm
     path.write_text(json.dumps(document))
     with pytest.raises(StateError, match="has no id; the state is corrupt"):
         read_state(path, stack="eng")
-    root = project_for(tmp_path, "eng", SCALEWAY / "Pulumi.eng.yaml")
+    from tests.conftest import copy_project
+
+    root = copy_project(tmp_path / "full")
+    (root / "stacks" / "Pulumi.eng.yaml").write_bytes((SCALEWAY / "Pulumi.eng.yaml").read_bytes())
+    (root / "policy" / "config" / "eng.json").write_text("{}")
     result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "eng", "--state", str(path)], cwd=root, capture_output=True, text=True)
     assert result.returncode == 1 and "the state is corrupt" in result.stderr and "DESTROYS" not in result.stdout
 

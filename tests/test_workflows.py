@@ -167,7 +167,7 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
     assert preview["jobs"]["preview"]["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod", "qa"]
     plan = run("plan", "--all", "--no-state", "--format", "json")
     assert plan.returncode == 2, plan.stderr
-    assert [entry["stack"] for entry in json.loads(plan.stdout)] == ["dev", "prod", "qa", "staging"]
+    assert [entry["stack"] for entry in json.loads(plan.stdout)] == ["dev", "staging", "prod", "qa"]  # deployment order
 
 
 def test_a_deploy_order_that_names_no_stack_or_loops_is_one_error(tmp_path):
