@@ -11,7 +11,6 @@ import functools
 import json
 import os
 import re
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -78,7 +77,37 @@ def node_type_problem(node_type: str) -> str | None:
         return "is not an Instance type (upper case, such as DEV1-M, PRO2-S, GP1-XS)"
     if node_type in TOO_SMALL_NODE_TYPES or node_type.startswith("STARDUST"):
         return "is too small for Kubernetes (" + ", ".join(sorted(TOO_SMALL_NODE_TYPES)) + " are refused)"
-    return None
+    return _offered("node_types", node_type, "an Instance type")
+
+
+def load_balancer_type_problem(offer: str) -> str | None:
+    """Why a load balancer offer is not one Scaleway sells, or None."""
+    return _offered("load_balancers", offer, "a load balancer offer")
+
+
+def _offered(table: str, product: str, what: str) -> str | None:
+    """Why `product` is not in the price catalog's `table` (the products Scaleway offers), or None.
+
+    A product the catalog does not know could not be priced either: refusing it keeps every cost total whole.
+    """
+    known = offered_products(table)
+    if product in known:
+        return None
+    return (
+        f"is not {what} the price catalog knows (components/prices.json: {', '.join(known)}); "
+        "if Scaleway offers it now, run `python -m kapsule prices refresh`"
+    )
+
+
+#: What Scaleway sells, as the price catalog lists it: node types, load balancer offers, control planes.
+PRICES_FILE = Path(__file__).with_name("prices.json")
+
+
+@functools.lru_cache(maxsize=None)
+def offered_products(table: str) -> tuple[str, ...]:
+    """The products of one table of the price catalog, in its order."""
+    document = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+    return tuple(document.get(table) or ())
 
 
 def region_problem(region: str) -> str | None:
@@ -260,3 +289,17 @@ def _day(value: datetime | date) -> date:
 def write_catalog(document: dict[str, Any], path: Path = CATALOG_FILE) -> None:
     """Write a catalog file."""
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def version_problem(version: str) -> Optional[str]:
+    """Why Kapsule does not run `version` today (unknown, unreleased or past end of support), or None.
+
+    The spec validators call it, so a component built from Python is checked as a stack file is. When
+    the day itself cannot be read (`KAPSULE_TODAY`), the day's own error is what the user sees.
+    """
+    try:
+        day = today()
+    except TodayError:
+        return None
+    error, _ = load_catalog().check(version, day)
+    return f"{version!r}: {error}" if error else None

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator
 from .scaleway import kubernetes
 
-from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem
+from .catalog import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem, version_problem
 from .network import PrivateNetwork, PrivateNetworkSpec
 from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import Version
@@ -165,6 +165,9 @@ def cluster_problems(
     allowed = KOSMOS_CNIS if is_kosmos(spec.type) else KAPSULE_CNIS
     if spec.cni not in allowed:
         problems.append(Problem(("cni",), f"{spec.cni!r} is not offered on a {spec.type} cluster; allowed: {', '.join(allowed)}"))
+    supported = version_problem(spec.version)
+    if supported:
+        problems.append(Problem(("version",), supported))
     pinned = Version.parse(spec.version).patch is not None
     if spec.auto_upgrade.enabled and pinned:
         minor = ".".join(spec.version.split(".")[:2])

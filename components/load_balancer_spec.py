@@ -9,7 +9,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator
 
 from .annotations import DEPRECATED_KEYS, PREFIX, TYPED_KEYS
-from .catalog import load_balancer_zone_problem
+from .catalog import load_balancer_type_problem, load_balancer_zone_problem
 from .spec import GoDuration, Problem, Spec
 
 HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
@@ -178,6 +178,9 @@ def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = No
     """Every problem with a load balancer spec; its zone against `region` and its port selections against the
     Service's `ports`, when they are known."""
     problems: list[Problem] = []
+    offer = load_balancer_type_problem(spec.type) if spec.type else None
+    if offer:
+        problems.append(Problem(("type",), f"{spec.type!r} {offer}"))
     types = spec.health_check.types()
     health = spec.health_check
     if types & {"http", "https"} and health.http_uri is None:

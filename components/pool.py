@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from .scaleway import kubernetes
 
 from .aliases import former_types
-from .catalog import default_zone, node_type_problem, zone_problem
+from .catalog import default_zone, node_type_problem, version_problem, zone_problem
 from .cluster import Cluster, ClusterSpec
 from .network import PrivateNetworkSpec
 from .spec import KubernetesVersion, Problem, Spec, Tags, check, render_tags
@@ -114,6 +114,9 @@ def pool_problems(
 ) -> list[Problem]:
     """Every problem with a pool spec; with its `cluster`, also those of the pool in that cluster's `region` and `network`."""
     problems: list[Problem] = []
+    supported = version_problem(spec.version) if spec.version else None
+    if supported:
+        problems.append(Problem(("version",), supported))
     if not spec.autoscaling:
         for key in ("min_size", "max_size"):
             if getattr(spec, key) is not None:

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Iterable, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .versions import VERSION
 
@@ -23,6 +23,17 @@ class Spec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
 
+    def __init__(self, **data: Any) -> None:
+        """Build the spec; every problem, of type or of rule, is one SpecError (never pydantic's own error)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise SpecError(_problems(error), type(self).__name__) from None
+
+    # Validation of a spec nested in another (a stack file, a pool's upgrade policy) keeps pydantic's own
+    # path: only a spec built directly, as an importer builds it, gets this wrapper.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     def own_problems(self) -> list["Problem"]:
         """Every problem with this spec alone; a spec with rules returns its validator's answer."""
         return []
@@ -33,6 +44,21 @@ class Spec(BaseModel):
         if problems:
             raise SpecError(problems)
         return self
+
+
+def _problems(error: ValidationError) -> list["Problem"]:
+    """A pydantic error as this project's problems: a validator's SpecError keeps its own, with their paths."""
+    found: list[Problem] = []
+    for item in error.errors():
+        loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+        inner = (item.get("ctx") or {}).get("error")
+        if isinstance(inner, SpecError):
+            found += [problem.below(*loc) for problem in inner.problems]
+        elif inner is not None:
+            found.append(Problem(loc, str(inner)))
+        else:
+            found.append(Problem(loc, item["msg"]))
+    return found
 
 
 def _go_duration(value: str) -> str:

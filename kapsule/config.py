@@ -151,20 +151,18 @@ def _at(prefix: tuple[str, ...], problems: list[Problem]) -> list[Problem]:
     return [Problem((*LINKS[p.link], *p.path), p.message) if p.link else p.below(*prefix) for p in problems]
 
 
-def version_findings(spec: StackConfig, today: date, catalog: Optional[Catalog] = None) -> tuple[list[tuple[str, str]], list[str]]:
-    """The stack's Kubernetes versions against the catalog on `today`: errors as (key path, message), warnings."""
+def version_warnings(spec: StackConfig, today: date, catalog: Optional[Catalog] = None) -> list[str]:
+    """The stack's Kubernetes versions against the catalog on `today`: versions near their end of support, a
+    stale catalog. (A version Kapsule does not run is an error of the cluster's or pool's own validator.)"""
     catalog = catalog or load_catalog()
     pinned = [("cluster.version", spec.cluster.version)]
     pinned += [(f"pools.{name}.version", pool.version) for name, pool in spec.pools.items() if pool.version]
-    errors: list[tuple[str, str]] = []
     warnings: dict[str, str] = {}  # one warning once, at the first key it applies to
     for path, version in pinned:
-        error, warning = catalog.check(version, today)
-        if error:
-            errors.append((f"{CONFIG_NAMESPACE}:{path}", f"{version!r}: {error}"))
+        _, warning = catalog.check(version, today)
         if warning:
             warnings.setdefault(warning, f"{CONFIG_NAMESPACE}:{path}: {warning}")
-    return errors, list(warnings.values())
+    return list(warnings.values())
 
 
 #: The config namespaces a stack file of this project may use: its own, its providers', Pulumi's.

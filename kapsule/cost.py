@@ -79,6 +79,12 @@ class StackCost:
         """One line per product the catalog does not know."""
         return [f"{line.name}: {line.unpriced}" for line in self.lines if line.unpriced]
 
+    def total(self) -> str:
+        """The monthly total as a reader should see it: never a partial sum passed off as the whole."""
+        text = money_range(self.low, self.high, self.currency)
+        missing = len(self.unpriced)
+        return f"at least {text} ({missing} product(s) not priced)" if missing else text
+
     @property
     def estimate(self) -> bool:
         """Whether any price in the totals is a seeded estimate."""
@@ -240,10 +246,10 @@ class CostChange:
     def line(self) -> str:
         """One line for a reviewer: what the change does to the monthly bill."""
         currency = self.after.currency
-        before = money_range(self.before.low, self.before.high, currency) if self.before else "nothing recorded"
+        before = self.before.total() if self.before else "nothing recorded"
         label = f"prices as of {self.after.as_of}{', estimates' if self.after.estimate else ''}"
         return (
-            f"Monthly cost: {money_range(self.after.low, self.after.high, currency)} "
+            f"Monthly cost: {self.after.total()} "
             f"(before: {before}; change {signed_range(*self.delta, currency)}; {label})"
         )
 
@@ -251,7 +257,7 @@ class CostChange:
         """The cost for machines."""
 
         def side(cost: Optional[StackCost]) -> Optional[dict[str, Any]]:
-            return None if cost is None else {"low": cost.low, "high": cost.high, "kg_co2e": cost.kg_co2e}
+            return None if cost is None else {"low": cost.low, "high": cost.high, "kg_co2e": cost.kg_co2e, "complete": not cost.unpriced}
 
         return {
             "currency": self.after.currency,

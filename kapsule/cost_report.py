@@ -34,7 +34,7 @@ def format_cost_text(plans: list[Plan]) -> str:
         assert cost is not None
         after, currency = cost.after, cost.after.currency
         lines = [
-            f"Stack {plan.stack} ({plan.stack_file}): {money_range(after.low, after.high, currency)} a month of {after.hours_per_month} hours"
+            f"Stack {plan.stack} ({plan.stack_file}): {after.total()} a month of {after.hours_per_month} hours"
             f" (prices as of {after.as_of}{', estimates' if after.estimate else ''})",
         ]
         width = max((len(line.name) for line in after.lines), default=0)
@@ -92,7 +92,7 @@ def format_cost_markdown(results: list[Plan | Invalid]) -> str:
         cost = result.cost
         assert cost is not None
         currency = cost.after.currency
-        lines += [f"### `{result.stack}`: {money_range(cost.after.low, cost.after.high, currency)} a month", ""]
+        lines += [f"### `{result.stack}`: {cost.after.total()} a month", ""]
         lines += ["| Resource | What | Monthly |", "|---|---|---:|"]
         lines += [f"| `{line.name}` | {line.what} | {_amount(line, currency)} |" for line in cost.after.lines if not line.free]
         free = sorted({line.name for line in cost.after.lines if line.free})

@@ -25,7 +25,7 @@ from components import (
 from components.catalog import TodayError
 from components.catalog import today as catalog_today
 
-from .config import StackConfig, parse, version_findings
+from .config import StackConfig, parse, version_warnings
 from .stack_file import decode_value, read_stack_file, stack_file_path
 from .messages import StackConfigError
 from .secrets import plaintext_secrets, redact, secret_leaves, secret_values
@@ -68,10 +68,7 @@ def read_config(project: Path) -> StackConfig:
         day = catalog_today()
     except TodayError as error:
         raise pulumi.RunError(str(error)) from None
-    errors, warnings = version_findings(spec, day)
-    if errors:
-        raise refuse(errors)
-    for warning in warnings:
+    for warning in version_warnings(spec, day):
         pulumi.log.warn(redact(f"{stack_file}: {warning}", secrets))
     return spec.with_secret_values(secrets)
 

@@ -20,10 +20,11 @@ from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components.catalog import PRICES_FILE
+
 from .names import ROOT
 from .outcome import EXIT_INVALID
 
-PRICES_FILE = ROOT / "components" / "prices.json"
 
 class PriceError(ValueError):
     """A price catalog that cannot be read: the message names the file and the key."""

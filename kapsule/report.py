@@ -200,7 +200,7 @@ def format_markdown(results: list[Plan | Invalid]) -> str:
             continue
         counts = " | ".join(str(result.count(a)) for a in ("create", "update", "replace", "delete", "same"))
         cost = result.cost
-        money = f"{money_range(cost.after.low, cost.after.high, cost.after.currency)} | {signed_range(*cost.delta, cost.after.currency)}" if cost else " | "
+        money = f"{cost.after.total()} | {signed_range(*cost.delta, cost.after.currency)}" if cost else " | "
         lines.append(f"| {_code(result.stack)} | {counts} | {_verdict(result)} | {money} |")
     heads = [_markdown_head(result) for result in results]
     details = [_markdown_details(result) if isinstance(result, Plan) else "" for result in results]

@@ -127,10 +127,10 @@ def test_the_spec_the_component_and_the_stack_share_one_validator():
     from components.pool import PoolSpec, pool_problems
 
     cluster = ClusterSpec(name="c", version="1.35.2", delete_additional_resources=True, upgrade_pools=False)
-    pool = PoolSpec(node_type="PRO2-XS", size=1, zone="fr-par-9", version="1.31.0", public_ip_disabled=True)
+    pool = PoolSpec(node_type="PRO2-XS", size=1, zone="fr-par-9", version="1.36.0", public_ip_disabled=True)
     problems = pool_problems(pool, cluster, region="fr-par", network=PrivateNetworkSpec())
     assert [p.path for p in problems] == [("version",), ("zone",), ("public_ip_disabled",)]
-    assert "3 minors behind" not in problems[0].message and "4 minors behind" in problems[0].message
+    assert "is ahead of the cluster's 1.35.2" in problems[0].message
     gateway = PrivateNetworkSpec(public_gateway=PublicGatewaySpec())
     assert [p.path for p in pool_problems(pool, cluster, region="fr-par", network=gateway)] == [("version",), ("zone",)]
     assert pool_problems(pool) == []  # without its cluster, only the spec's own rules
@@ -216,3 +216,22 @@ def test_type_tokens_are_kapsule_module_name():
     assert sorted(found) == sorted(
         ["Cluster", "IngressController", "LoadBalancerService", "Pool", "PrivateNetwork", "RegistryNamespace", "RegistryPullSecret"]
     )
+
+
+def test_importers_get_the_catalog_checks_the_stack_files_get():
+    """Cluster(...) took version 1.99.1, the end-of-life 1.32.1 and node type NOPE-XL: only the stack schema checked them."""
+    from components.cluster import ClusterSpec
+    from components.load_balancer_spec import LoadBalancerSpec
+    from components.pool import PoolSpec
+    from components.spec import SpecError
+
+    for version, words in (("1.99.1", "1.99 is not a Kubernetes version Kapsule offers"), ("1.32.1", "1.32")):
+        with pytest.raises(SpecError, match="version") as raised:
+            ClusterSpec(name="c", version=version, delete_additional_resources=True)
+        assert words in str(raised.value)
+    with pytest.raises(SpecError, match="node_type: 'NOPE-XL' is not an Instance type the price catalog knows"):
+        PoolSpec(node_type="NOPE-XL", size=1)
+    with pytest.raises(SpecError, match="type: 'LB-NOPE' is not a load balancer offer"):
+        LoadBalancerSpec(type="LB-NOPE")
+    with pytest.raises(SpecError, match="min_size: 5 is greater than max_size"):
+        PoolSpec(node_type="DEV1-M", size=4, autoscaling=True, min_size=5, max_size=3)

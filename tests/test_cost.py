@@ -117,10 +117,15 @@ def test_a_dedicated_control_plane_costs_more_and_the_shared_one_nothing():
 
 
 def test_an_unknown_product_is_named_and_never_priced_at_zero():
-    cost = cost_of("dev", lambda c: c["kapsule:pools"]["default"].update(node_type="GP9-XXL"))
-    pool = next(line for line in cost.lines if line.type == "scaleway:kubernetes/pool:Pool")
-    assert pool.unpriced == f"node type 'GP9-XXL' is not in the price catalog (as of {load_prices().as_of}): not priced"
-    assert cost.unpriced == [f"default: {pool.unpriced}"]
+    """Validation refuses a product the catalog lacks; recorded state may still hold one (a type retired since)."""
+    views = [ResourceView(r.type, r.name, r.urn, dict(r.inputs)) for r in render_stack("dev").resources]
+    pool = next(v for v in views if v.type == "scaleway:kubernetes/pool:Pool")
+    pool.inputs["nodeType"] = "GP9-XXL"
+    cost = price_stack(views)
+    line = next(line for line in cost.lines if line.type == "scaleway:kubernetes/pool:Pool")
+    assert line.unpriced == f"node type 'GP9-XXL' is not in the price catalog (as of {load_prices().as_of}): not priced"
+    assert cost.unpriced == [f"default: {line.unpriced}"]
+    assert cost.total().startswith("at least ") and cost.total().endswith("(1 product(s) not priced)")
 
 
 def test_the_plan_gives_the_cost_before_and_after_and_a_removal_is_negative(tmp_path):
@@ -211,8 +216,9 @@ def test_cost_command_from_a_fresh_clone(tmp_path):
 def test_cost_exits_1_on_an_unpriced_product(tmp_path):
     project = copy_project(tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="GP9-XXL")})
     result = subprocess.run([sys.executable, "-m", "kapsule", "cost", "--stack", "dev"], cwd=project, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 1
-    assert "Not priced: default: node type 'GP9-XXL' is not in the price catalog" in result.stdout
+    assert result.returncode == 1 and result.stdout == ""
+    assert "kapsule:pools.default.node_type: 'GP9-XXL' is not an Instance type the price catalog knows" in result.stderr
+    assert "run `python -m kapsule prices refresh`" in result.stderr
 
 
 def test_cost_reads_the_local_backend_for_current_sizes_and_the_change(tmp_path):

@@ -16,9 +16,16 @@ from kapsule.messages import StackConfigError, format_path
 from kapsule.names import SECRET_PLACEHOLDER
 
 
-@pytest.mark.parametrize("node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-HC-8C-16G", "COPARM1-4C-16G", "PLAY2-NANO"])
+@pytest.mark.parametrize("node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-2C-8G", "COPARM1-4C-16G", "PLAY2-NANO"])
 def test_node_types_that_run_kubernetes(node_type):
     assert node_type_problem(node_type) is None
+
+
+@pytest.mark.parametrize("node_type", ["NOPE-XL", "POP2-HC-8C-16G"])
+def test_a_node_type_the_price_catalog_lacks_is_refused_with_the_refresh(node_type):
+    """It could not be priced either: every cost total stays whole."""
+    assert "is not an Instance type the price catalog knows" in node_type_problem(node_type)
+    assert "python -m kapsule prices refresh" in node_type_problem(node_type)
 
 
 @pytest.mark.parametrize("node_type", ["DEV1-S", "PLAY2-PICO", "STARDUST1-S"])
