@@ -2,15 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+## STACK     the stack to plan or deploy: stacks/Pulumi.<STACK>.yaml (default dev)
 STACK ?= dev
-# `make plan FORMAT=markdown STATE=dir`: output format, and recorded state (an export file, or a directory of them).
-# NO_STATE=1 plans as if nothing were deployed: an explicit choice, never a fallback.
+## FORMAT    the plan's format: text, markdown or json (default text)
 FORMAT ?= text
+## STATE     recorded state to plan against: a `pulumi stack export` file, or a directory of <stack>.json
 STATE ?=
+## NO_STATE  1 plans as if nothing were deployed: an explicit choice, never a fallback
 NO_STATE ?=
 PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE)) $(if $(NO_STATE),--no-state)
 # `kapsule plan` exits 0 (no changes), 2 (changes) or 3 (destructive): a plan that worked. Anything else
-# (1, or a signal) fails the target with the plan's own code.
+# (1, or a signal) fails the target with the plan's own code. Recipes that use it are not echoed.
 PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code; }
 # The guardrails (policy/), enforced per stack by policy/config/<stack>.json.
 POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json
@@ -20,28 +22,31 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 .PHONY: help preview plan test up pulumi-preview install bench docs generate clean
 .DEFAULT_GOAL := help
 
-help: ## List the targets.
+help: ## List the targets and the variables they take.
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "Variables (make preview STACK=prod FORMAT=markdown):"
+	@sed -n 's/^## /  /p' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "Setting up $(VENV): the pinned requirements.txt (first run only; a minute or two)..."
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt | grep -E '^(Collecting|Successfully installed)' | sed 's/^Collecting \([^ ]*\).*/  fetching \1/' || true
+	@$(PY) -c "import pulumi, pulumi_kubernetes, pulumiverse_scaleway, pydantic, yaml" || { echo "The install did not complete: run make clean, then make install again."; exit 1; }
 	@echo "Installed: $$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages in $(VENV)."
-	touch $@
+	@touch $@
 
 # The repository on .venv's path, so `python -m kapsule` works from any directory inside it.
 $(VENV)/.on-path: $(VENV)/.installed
-	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'kapsule-project.pth').write_text('$(CURDIR)\n')"
-	touch $@
+	@$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'kapsule-project.pth').write_text('$(CURDIR)\n')"
+	@touch $@
 
 install: $(VENV)/.on-path ## Create .venv with the pinned dependencies.
 
 preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
-	$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) $(PLAN_WORKED)
+	@$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) $(PLAN_WORKED)
 
 plan: $(VENV)/.on-path ## Offline plan of every stack.
-	$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
+	@$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
 test: $(VENV)/.on-path ## The whole test suite, on every core.
 	$(PY) -m pytest -q -n auto

@@ -183,10 +183,10 @@ def show_cost(args: argparse.Namespace) -> int:
 
 def write_generated(check: bool) -> int:
     """Write (or with `check`, compare) what is generated from the code and the stack files."""
-    from . import reference, workflows
+    from . import editor_schema, reference, workflows
 
     try:
-        generated = {**reference.documents(), **workflows.documents()}
+        generated = {**reference.documents(), **workflows.documents(), **editor_schema.documents()}
     except StackConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
