@@ -26,6 +26,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from kapsule.names import NOT_COPIED  # noqa: E402 (the repository on the path first)
 #: Exactly the SDK modules the program's components construct resources from.
 SDK_IMPORTS = (
     "import pulumi, pulumi_kubernetes as k8s; "
@@ -94,7 +96,7 @@ def main() -> int:
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="kapsule-bench-") as scratch:
         project = Path(scratch) / "project"
-        shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+        shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
         for stack in project.glob("stacks/Pulumi.*.yaml"):
             if stack.name != "Pulumi.dev.yaml":
                 stack.unlink()

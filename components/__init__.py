@@ -16,6 +16,8 @@ _HOMES: dict[str, str] = {
     "Cluster": "cluster",
     "ClusterSpec": "cluster",
     "OidcSpec": "cluster",
+    "ExistingCluster": "existing_cluster",
+    "ExistingClusterSpec": "existing_cluster",
     "HealthCheckSpec": "load_balancer_spec",
     "LoadBalancerSpec": "load_balancer_spec",
     "ProxyProtocolSpec": "load_balancer_spec",

@@ -17,10 +17,11 @@ from components.catalog import TodayError
 from policy.rules import PolicyConfigError
 
 from .messages import StackConfigError
-from .names import ROOT
+from .names import PROJECT, ROOT
 from .outcome import Invalid, Plan
 from .plan import plan_stack
-from .state import NoState, StateError, find_state
+from .state import NoState, RecordedState, StateError, find_state
+from .stack_file import read_stack_file, stack_file_path
 
 
 def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: bool = False) -> Plan | Invalid:
@@ -36,7 +37,7 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
             if not lenient:
                 raise
             recorded = None
-        return plan_stack(name, ROOT, recorded)
+        return plan_stack(name, ROOT, recorded, reference_states(name, state, required))
     except StateError as error:
         return Invalid(stack=name, stack_file=stack_file, error=str(error), kind="state file")
     except PolicyConfigError as error:
@@ -45,6 +46,29 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
         return Invalid(stack=name, stack_file=stack_file, error=str(error))
     except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
         return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}", kind="planner")
+
+
+def reference_states(name: str, state: Optional[Path], required: bool) -> dict[str, Optional[RecordedState]]:
+    """The recorded state of the stack a platform stack reads through a StackReference, looked up where this
+    stack's own state is (a `--state` directory, the directory of a `--state` file, or the local backend).
+
+    A stack of another project, or one with no recorded state, is None: the plan then says its outputs are
+    known after that stack's update.
+    """
+    from .plan import referenced_stack
+
+    reference = referenced_stack(read_stack_file(stack_file_path(name, ROOT)).config)
+    if reference is None:
+        return {}
+    parts = reference.split("/")
+    project, stack = (parts[-2], parts[-1])
+    if project != PROJECT or not required:
+        return {reference: None}
+    where = state if state is None or state.is_dir() else state.parent
+    try:
+        return {reference: find_state(stack, ROOT, where, required=False) if where is not None else find_state(stack, ROOT, None)}
+    except NoState:
+        return {reference: None}
 
 
 def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:

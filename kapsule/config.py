@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from components.catalog import Catalog, load_catalog, region_problem
 from components.cluster import ClusterSpec, cluster_problems
+from components.existing_cluster import ExistingClusterSpec, existing_cluster_problems
 from components.ingress import IngressSpec, ingress_problems
 from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec, service_problems
 from components.network import PrivateNetworkSpec, network_problems
@@ -21,9 +22,9 @@ from .messages import StackConfigError, describe, namespace_problem
 from .names import CONFIG_NAMESPACE
 from .stack_file import decode_value
 
-#: Pool names become Pulumi logical names and node labels.
 #: Namespaces every Kubernetes cluster has: a stack that declared one would plan a create of an existing object.
 BUILT_IN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+#: Pool names become Pulumi logical names and node labels.
 POOL_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
 
 
@@ -38,10 +39,12 @@ class StackConfig(Spec):
     """Added as `key=value` tags to every Scaleway resource of the stack."""
     network: Optional[PrivateNetworkSpec] = None
     """The private network; required for a Kapsule cluster, forbidden for Kosmos (`multicloud*`)."""
-    cluster: ClusterSpec
-    """The control plane."""
-    pools: dict[str, PoolSpec] = Field(min_length=1)
-    """Node pools by name (1 to 40 lower case letters, digits and dashes); at least one."""
+    cluster: Optional[ClusterSpec] = None
+    """The control plane this stack manages; a platform stack names `existing_cluster` instead."""
+    pools: dict[str, PoolSpec] = Field(default_factory=dict)
+    """Node pools by name (1 to 40 lower case letters, digits and dashes); at least one with `cluster`, none with `existing_cluster`."""
+    existing_cluster: Optional[ExistingClusterSpec] = None
+    """A cluster made elsewhere, reached through its kubeconfig: the stack then manages only the Kubernetes layer on it (a platform stack)."""
     registry: Optional[RegistryNamespaceSpec] = None
     """A Container Registry namespace, with optional pull secrets in the cluster."""
     namespaces: list[str] = Field(default_factory=list)
@@ -85,33 +88,72 @@ class StackConfig(Spec):
     @model_validator(mode="after")
     def _coherent(self) -> "StackConfig":
         """Every component's own validator, each at its key path, then the rules across components."""
-        network = self.network
-        problems: list[Problem] = []
-        if network is not None:
-            problems += _at(("network",), network_problems(network, region=self.region))
-        problems += _at(("cluster",), cluster_problems(self.cluster, network=network, region=self.region))
-        for name, pool in self.pools.items():
-            if not POOL_NAME.fullmatch(name):
-                problems.append(Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes"))
-            problems += _at(("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network))
-        if self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
-            problems.append(Problem(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size"))
-        most = sum(p.most_nodes for p in self.pools.values())
-        if most > self.cluster.max_nodes:
-            problems.append(
-                Problem(("pools",), f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}")
-            )
+        problems = self._cluster_problems() if self.existing_cluster is None else self._platform_problems()
         for name, service in self.services.items():
             if not re.fullmatch(DNS_LABEL, name):
                 problems.append(Problem(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes"))
-            problems += _at(("services", name), service_problems(service, region=self.region))
-        problems += _at(("ingress",), ingress_problems(self.ingress, region=self.region))
+            problems += _at(("services", name), service_problems(service, region=self.cluster_region))
+        problems += _at(("ingress",), ingress_problems(self.ingress, region=self.cluster_region))
         if self.registry is not None:
             problems += _at(("registry",), registry_problems(self.registry, region=self.region))
         problems += self._namespace_problems()
         if problems:
             raise SpecError(dict.fromkeys(problems))  # one line per problem, in the order found
         return self
+
+    @property
+    def kind(self) -> str:
+        """`platform` (a cluster made elsewhere), `cluster` (no Kubernetes layer) or `cluster and platform`."""
+        if self.existing_cluster is not None:
+            return "platform"
+        layer = self.namespaces or self.services or self.ingress.controller != "none"
+        layer = layer or (self.registry is not None and self.registry.pull_secret_namespaces)
+        return "cluster and platform" if layer else "cluster"
+
+    def _cluster_problems(self) -> list[Problem]:
+        """The cluster, its network and its pools, and the rules between them."""
+        network = self.network
+        problems: list[Problem] = []
+        if self.cluster is None:
+            return [Problem(("cluster",), "is required: declare the cluster and its pools here, or existing_cluster for a cluster made elsewhere")]
+        if network is not None:
+            problems += _at(("network",), network_problems(network, region=self.region))
+        problems += _at(("cluster",), cluster_problems(self.cluster, network=network, region=self.region))
+        if not self.pools:
+            problems.append(Problem(("pools",), "is required with cluster: declare at least one pool"))
+        for name, pool in self.pools.items():
+            if not POOL_NAME.fullmatch(name):
+                problems.append(Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes"))
+            problems += _at(("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network))
+        if self.pools and self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
+            problems.append(Problem(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size"))
+        most = sum(p.most_nodes for p in self.pools.values())
+        if most > self.cluster.max_nodes:
+            problems.append(
+                Problem(("pools",), f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}")
+            )
+        return problems
+
+    def _platform_problems(self) -> list[Problem]:
+        """A platform stack: the cluster is made elsewhere, so no cluster, pool or network is declared here."""
+        assert self.existing_cluster is not None
+        problems = [
+            Problem((key,), f"a platform stack (existing_cluster) manages no {what}: remove {key}, or remove existing_cluster to manage the cluster here")
+            for key, what, declared in (
+                ("cluster", "cluster", self.cluster is not None),
+                ("pools", "pools", bool(self.pools)),
+                ("network", "private network", self.network is not None),
+            )
+            if declared
+        ]
+        return problems + _at(("existing_cluster",), existing_cluster_problems(self.existing_cluster, region=self.region))
+
+    @property
+    def cluster_region(self) -> str:
+        """Where the cluster, and so its load balancers, live."""
+        if self.existing_cluster is not None and self.existing_cluster.region:
+            return self.existing_cluster.region
+        return self.region
 
     def _namespace_problems(self) -> list[Problem]:
         """Namespaces exist before anything is put in them."""
@@ -155,7 +197,7 @@ def version_warnings(spec: StackConfig, today: date, catalog: Optional[Catalog] 
     """The stack's Kubernetes versions against the catalog on `today`: versions near their end of support, a
     stale catalog. (A version Kapsule does not run is an error of the cluster's or pool's own validator.)"""
     catalog = catalog or load_catalog()
-    pinned = [("cluster.version", spec.cluster.version)]
+    pinned = [("cluster.version", spec.cluster.version)] if spec.cluster is not None else []
     pinned += [(f"pools.{name}.version", pool.version) for name, pool in spec.pools.items() if pool.version]
     warnings: dict[str, str] = {}  # one warning once, at the first key it applies to
     for path, version in pinned:

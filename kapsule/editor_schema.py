@@ -43,9 +43,13 @@ def stack_file_schema() -> dict[str, Any]:
             "config": {
                 "type": "object",
                 "properties": properties,
-                "required": [f"{CONFIG_NAMESPACE}:{name}" for name in model.get("required", [])],
                 "patternProperties": {others: {}},
                 "additionalProperties": False,
+                # The cluster and its pools are managed here, or the cluster is made elsewhere.
+                "oneOf": [
+                    {"required": [f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:pools"]},
+                    {"required": [f"{CONFIG_NAMESPACE}:existing_cluster"]},
+                ],
             },
             "encryptionsalt": {"type": "string"},
             "encryptedkey": {"type": "string"},
@@ -65,6 +69,11 @@ def _secure_strings(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     walked = {key: _secure_strings(value) for key, value in schema.items()}
+    options = walked.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        # An optional key is left out, not written as null: the editor then reports inside the value.
+        inner = next(option for option in options if option != {"type": "null"})
+        walked = {**{k: v for k, v in walked.items() if k != "anyOf"}, **inner}
     if walked.get("type") == "string":
         return {"anyOf": [walked, {"$ref": "#/$defs/Secure"}]}
     return walked

@@ -14,6 +14,7 @@ from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys
 
 from components import (
     Cluster,
+    ExistingCluster,
     IngressController,
     LoadBalancerService,
     Pool,
@@ -114,7 +115,7 @@ class Environment:
     """The components of one environment."""
 
     network: Optional[PrivateNetwork]
-    cluster: Cluster
+    cluster: Cluster | ExistingCluster
     pools: dict[str, Pool]
     registry: Optional[RegistryNamespace]
     namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
@@ -126,13 +127,16 @@ class Environment:
 
     def exports(self) -> dict[str, Any]:
         """What other stacks read through a StackReference; credentials and secret config only as secrets."""
-        values: dict[str, Any] = {
-            "cluster_id": self.cluster.id,
-            "apiserver_url": self.cluster.apiserver_url,
-            "wildcard_dns": self.cluster.wildcard_dns,
-            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),
-            "pool_ids": {name: pool.id for name, pool in self.pools.items()},
-        }
+        values: dict[str, Any] = {"region": self.cluster.region}
+        if isinstance(self.cluster, Cluster):
+            # The contract a platform stack reads (docs/stacks.md): the kubeconfig only ever as a secret.
+            values |= {
+                "cluster_id": self.cluster.id,
+                "apiserver_url": self.cluster.apiserver_url,
+                "wildcard_dns": self.cluster.wildcard_dns,
+                "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),
+                "pool_ids": {name: pool.id for name, pool in self.pools.items()},
+            }
         if self.network is not None:
             values["private_network_id"] = self.network.id
         if self.registry is not None:
@@ -157,7 +161,13 @@ def build(config: StackConfig) -> Environment:
         if config.network is not None
         else None
     )
-    cluster = Cluster("cluster", config.cluster, network=network, region=config.region, tags=config.tags)
+    cluster: Cluster | ExistingCluster
+    if config.existing_cluster is not None:
+        # A platform stack: the cluster, its pools and network belong to another stack or tool.
+        cluster = ExistingCluster("cluster", config.existing_cluster, region=config.region)
+    else:
+        assert config.cluster is not None  # the schema requires one or the other
+        cluster = Cluster("cluster", config.cluster, network=network, region=config.region, tags=config.tags)
     pools = {
         name: Pool(name, spec, cluster=cluster, tags=config.tags, opts=pulumi.ResourceOptions(parent=cluster))
         for name, spec in config.pools.items()

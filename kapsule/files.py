@@ -1,56 +1,6 @@
-"""The one way this project reads a file it was handed: a regular file only, opened without blocking,
-read to a bound. Stack files, state files, policy configs and kubeconfig paths all come through here.
-Pure logic."""
+"""The bounded file read, for the modules here: its one home is `components/files.py` (the components read
+a kubeconfig file with it, and they install without this package)."""
 
-from __future__ import annotations
+from components.files import FileProblem, MissingFile, read_regular
 
-import errno
-import os
-import stat
-from pathlib import Path
-
-
-class FileProblem(Exception):
-    """A file that cannot be read as one: the message says why, without the path (the caller names it)."""
-
-
-class MissingFile(FileProblem):
-    """There is no file at that path (or a link that leads nowhere)."""
-
-
-def read_regular(path: Path, limit: int, what: str) -> bytes:
-    """At most `limit` bytes of the regular file at `path` (a link to one is fine).
-
-    `what` names what the file should be, for the message: "a stack file is a few KiB". A device, a
-    pipe or a directory is refused before a byte is read, and opening never blocks (a FIFO with no
-    writer would otherwise hang the open). A larger file is refused, not truncated.
-    """
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise MissingFile("does not exist") from None
-    except OSError as error:
-        if error.errno == errno.ENXIO:  # a FIFO with no writer, opened non-blocking for reading cannot be; a socket
-            raise FileProblem("is not a regular file (a device, pipe or socket)") from None
-        raise FileProblem(f"cannot be read ({error.strerror})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise FileProblem("is not a regular file (a device, pipe or directory)")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as error:
-        raise FileProblem(f"cannot be read ({error.strerror})") from None
-    finally:
-        os.close(descriptor)
-    if size > limit:
-        raise FileProblem(f"is larger than {_size(limit)}; {what}")
-    return b"".join(chunks)
-
-
-def _size(limit: int) -> str:
-    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+__all__ = ["FileProblem", "MissingFile", "read_regular"]

@@ -45,3 +45,7 @@ ROOT_VOLUME_TYPE, ROOT_VOLUME_SIZE = "rootVolumeType", "rootVolumeSizeInGb"
 DELETE_ADDITIONAL_RESOURCES = "deleteAdditionalResources"
 UPGRADE_POOLS = "upgradePools"
 PROJECT_ID = "projectId"
+
+#: What a copy of the project leaves out (the tests' and the benchmark's copies): the environment, caches,
+#: state, and the engine's build outputs and wrapper modules (hundreds of MiB).
+NOT_COPIED = (".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis", ".tools", "tools")

@@ -46,6 +46,8 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     cost: Optional[CostChange] = None
     """The monthly cost before (recorded state) and after the plan."""
+    notes: list[str] = field(default_factory=list)
+    """What a reader should know that is neither an error nor a warning: where a platform stack's cluster comes from."""
     output_changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Stack outputs added, removed or changed against the recorded ones: (old, new), None for absent.
     A `StackReference` consumer reads them, so they are changes even when no resource changes."""

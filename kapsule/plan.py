@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,6 +21,10 @@ from .state import RecordedResource, RecordedState
 from .messages import StackConfigError
 from .urns import alias_urns
 from .workflows import DEPLOY_AFTER, deploy_after_problem, stack_names
+from .names import CONFIG_NAMESPACE
+
+#: The stack key of a platform stack's cluster made elsewhere.
+EXISTING_CLUSTER = f"{CONFIG_NAMESPACE}:existing_cluster"
 
 
 class RecordedBaseline:
@@ -29,8 +34,10 @@ class RecordedBaseline:
     unknown value is a real change when something upstream is created or replaced.
     """
 
-    def __init__(self, state: Optional[RecordedState]) -> None:
+    def __init__(self, state: Optional[RecordedState], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
         self.state = state
+        self.references = references or {}
+        """Each referenced stack (`organization/project/stack`) and its recorded state, None when not found."""
         self.diffs: dict[str, Diff] = {}
         self.types: dict[str, str] = {}
         self.inputs: dict[str, dict[str, Any]] = {}
@@ -61,6 +68,12 @@ class RecordedBaseline:
                 self.aliased[resource.urn] = old
                 return self.state.get(old)
         return None
+
+    def stack_outputs(self, reference: str) -> Optional[dict[str, Any]]:
+        """A referenced stack's recorded Stack outputs, when its state was found."""
+        state = self.references.get(reference)
+        stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
+        return dict(stack.outputs) if stack else None
 
     def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
         """Recorded id and outputs for a resource that stays; None for one created or replaced."""
@@ -95,8 +108,14 @@ class RecordedBaseline:
         return diff.action if diff else None
 
 
-def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = None) -> Plan:
-    """Render a stack file's program offline and diff it against recorded state (none: all creates)."""
+def plan_stack(
+    stack: str, root: Path = ROOT, state: Optional[RecordedState] = None, references: Optional[dict[str, Optional[RecordedState]]] = None
+) -> Plan:
+    """Render a stack file's program offline and diff it against recorded state (none: all creates).
+
+    `references` holds the recorded state of each stack a platform stack reads through a StackReference
+    (None where it was not found): its outputs stand in for what the reference reads.
+    """
     path = stack_file_path(stack, root)
     config, secret_keys, _ = read_stack_file(path)
     stack_file = str(path.relative_to(root))
@@ -104,7 +123,7 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
     if problem:
         raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
-    baseline = RecordedBaseline(state)
+    baseline = RecordedBaseline(state, references)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
@@ -133,7 +152,10 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
+    notes = [_elsewhere(name, found) for name, found in (references or {}).items()]
+    notes += [_elsewhere_source(source) for source in _other_sources(config)]
     return Plan(
+        notes=notes,
         output_changes=output_changes(recorded_stack.outputs if recorded_stack else {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,
@@ -145,6 +167,42 @@ def plan_stack(stack: str, root: Path = ROOT, state: Optional[RecordedState] = N
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
+
+
+def referenced_stack(config: dict[str, str]) -> Optional[str]:
+    """The stack a platform stack reads its kubeconfig from (`organization/project/stack`), if it names one."""
+    try:
+        existing = json.loads(config.get(EXISTING_CLUSTER, "null"))
+    except ValueError:
+        return None
+    reference = existing.get("stack_reference") if isinstance(existing, dict) else None
+    return reference if isinstance(reference, str) else None
+
+
+def _other_sources(config: dict[str, str]) -> list[str]:
+    """How a platform stack that names no stack reference gets its kubeconfig: a file, or a secure: value."""
+    try:
+        existing = json.loads(config.get(EXISTING_CLUSTER, "null"))
+    except ValueError:
+        return []
+    if not isinstance(existing, dict) or existing.get("stack_reference") is not None:
+        return []
+    if isinstance(existing.get("kubeconfig_file"), str):
+        return [f"the kubeconfig file {existing['kubeconfig_file']}"]
+    return ["a secure: kubeconfig"] if "kubeconfig" in existing else []
+
+
+def _elsewhere(reference: str, found: Optional[RecordedState]) -> str:
+    if found is not None:
+        return f"the cluster comes from stack {reference}: its outputs (the kubeconfig among them) as recorded in {found.source}"
+    return (
+        f"the cluster comes from stack {reference}: its recorded outputs were not given, so the kubeconfig and "
+        "everything read from that stack are known after the cluster stack's update"
+    )
+
+
+def _elsewhere_source(source: str) -> str:
+    return f"the cluster is made elsewhere: this stack manages only the Kubernetes layer on it, reached through {source}"
 
 
 def output_changes(recorded: dict[str, Any], declared: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

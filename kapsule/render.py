@@ -26,6 +26,7 @@ from .names import PROJECT, PROJECT_ID, ROOT, STACK_TYPE
 from .urns import AliasSpec, make_urn
 
 MAIN = ROOT / "__main__.py"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
 
 def plain(value: Any) -> tuple[Any, bool]:
@@ -109,6 +110,9 @@ class Baseline(Protocol):
     def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
         """The recorded id and outputs of `resource`, or None when the engine would create it anew."""
 
+    def stack_outputs(self, reference: str) -> Optional[dict[str, Any]]:
+        """The recorded outputs of a referenced stack (`organization/project/stack`), or None when not given."""
+
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that also keeps what the engine would see: options, parents, dependencies.
@@ -129,6 +133,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         monitor keeps only its last segment, which would name every grandchild differently from real state.
         """
         return make_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        """A StackReference reads the other stack's recorded outputs, when the plan was given them; otherwise
+        they are unknown until that stack's update, as nothing else can say what they will be."""
+        if request.type != STACK_REFERENCE_TYPE:
+            return super().ReadResource(request)
+        pulumi_mocks._ensure_event_loop()
+        outputs = self.baseline.stack_outputs(request.id) if self.baseline is not None else None
+        state: dict[str, Any] = {"name": request.id, "outputs": wire(outputs) if outputs is not None else rpc.UNKNOWN}
+        if outputs is not None:
+            state["secretOutputNames"] = sorted(key for key, value in outputs.items() if isinstance(value, Secret))
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, request.id, state)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=_sync_await(rpc.serialize_properties(state, {})))
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         if request.type == STACK_TYPE:

@@ -110,7 +110,9 @@ def _state_line(plan: Plan) -> str:
 
 def format_text(plan: Plan) -> str:
     """A plan for a terminal: the resource tree, with what changes under each resource."""
-    lines = [f"Stack {plan.stack} ({plan.stack_file}), {_state_line(plan)}: {summary(plan)}", ""]
+    lines = [f"Stack {plan.stack} ({plan.stack_file}), {_state_line(plan)}: {summary(plan)}"]
+    lines += [f"Note: {printable(note)}" for note in plan.notes]
+    lines.append("")
     for depth, change in _tree(plan):
         resource = change.resource
         indent = "    " * depth
@@ -156,6 +158,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
                 "destructive": result.destructive,
                 "errors": result.errors,
                 "warnings": result.warnings,
+                "notes": result.notes,
                 "resources": [
                     {
                         "urn": change.resource.urn,
@@ -243,6 +246,8 @@ def _markdown_head(result: Plan | Invalid) -> str:
     lines = ["", f"### {_code(result.stack)}: {summary(result)}", "", f"{_code(result.stack_file)}, {_prose(_state_line(result))}.", ""]
     if result.cost is not None:
         lines += [_prose(result.cost.line()) + ".", ""]
+    for note in result.notes:
+        lines += ["> [!NOTE]", f"> {_prose(note)}", ""]
     for error in result.errors:
         lines += ["> [!CAUTION]", f"> {_prose(error)}", ""]
     for warning in result.warnings:

@@ -12,7 +12,7 @@ import pytest
 
 from components.catalog import TODAY_VARIABLE
 from kapsule.stack_file import read_stack_file, stack_file_path
-from kapsule.names import ROOT
+from kapsule.names import NOT_COPIED, ROOT
 from kapsule.model import Rendering
 from kapsule.render import render
 from kapsule.workflows import stack_names
@@ -77,7 +77,7 @@ def copy_project(destination: Path, edits: Optional[dict[str, Callable[[dict[str
 
     import yaml
 
-    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*NOT_COPIED))
     for stack, edit in (edits or {}).items():
         path = destination / "stacks" / f"Pulumi.{stack}.yaml"
         document = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kapsule.names import ROOT
+from kapsule.names import NOT_COPIED, ROOT
 from kapsule.outcome import EXIT_CHANGES
 from tests.conftest import render_stack
 
@@ -46,7 +46,7 @@ def test_plan_all_as_json():
 
 def test_invalid_stack_file_fails_with_the_message_only(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
     stack_file = project / "stacks" / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace("cni: cilium", "cni: weave"))
     result = kapsule("plan", "--stack", "dev", cwd=project)

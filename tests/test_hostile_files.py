@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kapsule.files import FileProblem, read_regular
-from kapsule.names import ROOT
+from kapsule.names import NOT_COPIED, ROOT
 from kapsule.state import StateError, read_state
 from policy.rules import PolicyConfigError, stack_config
 
@@ -23,7 +23,7 @@ BASE_STATE = ROOT / "tests" / "fixtures" / "state-before-token-rename"
 
 def project_copy(tmp_path: Path) -> Path:
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis", ".tools", "tools"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
     return project
 
 

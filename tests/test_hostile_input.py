@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kapsule.stack_file import read_stack_file
 from kapsule.messages import StackConfigError
-from kapsule.names import ROOT
+from kapsule.names import NOT_COPIED, ROOT
 from kapsule.render import render
 from tests.conftest import STACKS, stack_config
 
@@ -143,12 +143,12 @@ def test_the_command_line_gives_the_message_and_no_traceback(tmp_path):
     import shutil
 
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
     for name, text, expected in [
         ("bomb", alias_bomb(10, 9), "kapsule:tags: expands to more than 20000 values (YAML aliases?)"),
         # Refused from the parser's events, before libyaml's composer recurses into it.
         ("deep", "config:\n  kapsule:tags: " + "[" * 5000 + "]" * 5000 + "\n", DEEP),
-        ("empty", "", "kapsule:cluster: is required\n  kapsule:pools: is required"),
+        ("empty", "", "kapsule:cluster: is required: declare the cluster and its pools here, or existing_cluster"),
     ]:
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
         result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True, timeout=60)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from kapsule.messages import StackConfigError
-from kapsule.names import ROOT
+from kapsule.names import NOT_COPIED, ROOT
 from kapsule.model import Secret
 from kapsule.render import render
 from kapsule.secrets import plaintext_secrets
@@ -126,7 +126,7 @@ def test_ids_placeholders_and_secure_values_are_not_credentials():
 
 def test_a_stack_file_with_a_credential_in_clear_is_refused_by_plan_and_program(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pulumi-state", ".hypothesis"))
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
     stack_file = project / "stacks" / "Pulumi.dev.yaml"
     stack_file.write_text(stack_file.read_text().replace("  scaleway:region: fr-par\n", f"  scaleway:region: fr-par\n  scaleway:secret_key: {SECRET_KEY}\n"))
     result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "dev"], cwd=project, capture_output=True, text=True, timeout=60)

@@ -95,7 +95,7 @@ CASES = [
     (lambda c: c["kapsule:network"].update(subnet="8.8.8.0/22"), "kapsule:network.subnet", ["private range"]),
     (lambda c: c["kapsule:network"].update(subnet="172.16.0.0/24"), "kapsule:network.subnet", ["/22"]),
     (lambda c: c["kapsule:pools"].update({"Big_Pool": c["kapsule:pools"]["default"]}), "kapsule:pools.Big_Pool", ["pool names"]),
-    (lambda c: c.update({"kapsule:pools": {}}), "kapsule:pools", ["at least 1"]),
+    (lambda c: c.update({"kapsule:pools": {}}), "kapsule:pools", ["is required with cluster", "at least one pool"]),
     (lambda c: c["kapsule:ingress"].pop("chart_version"), "kapsule:ingress.chart_version", ["required", "pin"]),
     (lambda c: c["kapsule:ingress"].update(controller="haproxy"), "kapsule:ingress.controller", ["none, ingress-nginx or traefik"]),
     (lambda c: c["kapsule:ingress"]["load_balancer"].update(proxy_protocol={"version": "v2"}),
