@@ -78,6 +78,12 @@ def read_kubeconfig(path: str) -> str:
         raise ValueError(f"kubeconfig_file {str(file)!r} is not UTF-8 text") from None
 
 
+#: Where `pulumi state move` puts a resource whose parent stays behind: at the root of the destination stack
+#: (pkg/cmd/pulumi/state/state_move.go reparents it and rewrites its URN). A platform stack's provider and
+#: namespaces, moved out of a single stack, are found there (docs/stacks.md, "Splitting a stack").
+MOVED = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+
+
 class ExistingCluster(pulumi.ComponentResource):
     """A cluster this stack does not manage: its Kubernetes provider, built from a kubeconfig kept secret."""
 
@@ -112,9 +118,7 @@ class ExistingCluster(pulumi.ComponentResource):
         if spec.kubeconfig is not None and kubeconfig is None:
             kubeconfig = spec.kubeconfig
         config_text = read_kubeconfig(spec.kubeconfig_file) if spec.kubeconfig_file is not None else None
-        # The same type's children keep the URNs a cluster of a single stack gave them (docs/stacks.md).
-        aliases = [pulumi.Alias(type_="kapsule:cluster:Cluster")]
-        super().__init__(self.TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)))
+        super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = spec.region or region
         if spec.stack_reference is not None:
@@ -132,6 +136,6 @@ class ExistingCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             # Secret data changes in place (a rotated pull key) instead of deleting and recreating the Secret.
             enable_secret_mutable=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, aliases=MOVED),
         )
         self.register_outputs({"kubeconfig": self.kubeconfig})

@@ -24,6 +24,7 @@ from components import (
 )
 
 from components.catalog import TodayError
+from components.existing_cluster import MOVED
 from components.catalog import today as catalog_today
 
 from .config import StackConfig, parse, version_warnings
@@ -187,11 +188,13 @@ def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
     layer gets no provider (and other stacks may still add Pools to the cluster).
     """
     cluster = environment.cluster
+    # In a platform stack, a namespace moved out of a single stack sits at the root (`pulumi state move`).
+    moved = MOVED if isinstance(cluster, ExistingCluster) else None
     environment.namespaces = {
         name: k8s.core.v1.Namespace(
             f"namespace-{name}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name),
-            opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider),
+            opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider, aliases=moved),
         )
         for name in config.namespaces
     }

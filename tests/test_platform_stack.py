@@ -1,0 +1,215 @@
+"""Platform stacks (`kapsule:existing_cluster`): the Kubernetes layer of a cluster made elsewhere. Validation
+of every refused combination, what the program registers, where the Kubernetes provider's kubeconfig comes
+from and that it stays sealed, and the offline plan of a stack split out of the real `kubernetes` export the
+way `pulumi state move` splits it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kapsule.messages import StackConfigError
+from kapsule.model import Secret, Unknown
+from kapsule.names import SECRET_PLACEHOLDER
+from kapsule.plan import plan_stack
+from kapsule.render import render
+from kapsule.state import read_state
+from tests.conftest import encode, render_stack
+from tests.test_engine_records import RECORDS, project_for
+
+KUBERNETES = RECORDS / "kubernetes"
+REFERENCE = "organization/kapsule/engk"
+KUBERNETES_LAYER = ("kapsule:registry", "kapsule:namespaces", "kapsule:ingress", "kapsule:services")
+
+
+def platform_config(**existing) -> dict:
+    """The `kubernetes` record's stack as a platform stack: its Kubernetes layer (and registry) on a cluster made elsewhere."""
+    document = yaml.safe_load((KUBERNETES / "Pulumi.engk.yaml").read_text())
+    config = {key: value for key, value in document["config"].items() if key in ("kapsule:region", "kapsule:tags", *KUBERNETES_LAYER)}
+    # The one `secure:` value (web's cookie name) as the engine hands it over: decrypted, here its placeholder.
+    config["kapsule:services"]["web"]["load_balancer"]["sticky_sessions_cookie_name"] = SECRET_PLACEHOLDER
+    config["kapsule:existing_cluster"] = existing or {"stack_reference": REFERENCE}
+    return config
+
+
+def problems(config: dict) -> str:
+    rendering = render("apps", encode(config), check=False)
+    assert isinstance(rendering.error, StackConfigError), repr(rendering.error)
+    assert rendering.resources == []
+    return str(rendering.error)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda c: c.update({"kapsule:cluster": {"name": "x", "version": "1.35.2", "delete_additional_resources": True}}),
+         "kapsule:cluster: a platform stack (existing_cluster) manages no cluster"),
+        (lambda c: c.update({"kapsule:pools": {"default": {"node_type": "DEV1-M", "size": 1}}}), "kapsule:pools: a platform stack (existing_cluster) manages no pools"),
+        (lambda c: c.update({"kapsule:network": {}}), "kapsule:network: a platform stack (existing_cluster) manages no private network"),
+        (lambda c: c["kapsule:existing_cluster"].update(kubeconfig_file="/etc/kube"), "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; stack_reference and kubeconfig_file are given"),
+        (lambda c: c.update({"kapsule:existing_cluster": {}}), "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; none is given"),
+        (lambda c: c["kapsule:existing_cluster"].update(stack_reference="not a reference"), "is not a stack reference: write organization/project/stack"),
+        (lambda c: c.update({"kapsule:existing_cluster": {"kubeconfig_file": "/k", "output": "kc"}}), "kapsule:existing_cluster.output: names an output of the referenced stack; it needs stack_reference"),
+        (lambda c: c["kapsule:existing_cluster"].update(region="us-east"), "'us-east' is not a Kapsule region"),
+        (lambda c: c.pop("kapsule:existing_cluster"), "kapsule:cluster: is required: declare the cluster and its pools here, or existing_cluster"),
+    ],
+    ids=["cluster", "pools", "network", "two-sources", "no-source", "bad-reference", "output-without-reference", "region", "neither"],
+)
+def test_a_refused_combination_is_one_clear_error(edit, words):
+    config = platform_config()
+    edit(config)
+    assert words in problems(config)
+
+
+def test_a_platform_stack_registers_no_scaleway_resource_but_those_its_layer_asks_for():
+    """No network, cluster or pool; a registry it declares and a reserved load balancer IP are its own."""
+    config = platform_config()
+    assert {r.type for r in render("apps", encode(config)).resources if r.type.startswith("scaleway:")} == {
+        "scaleway:registry/namespace:Namespace", "scaleway:iam/application:Application", "scaleway:iam/policy:Policy",
+        "scaleway:iam/apiKey:ApiKey", "scaleway:loadbalancers/ip:Ip",
+    }
+    config.pop("kapsule:registry")
+    config["kapsule:services"]["api"]["load_balancer"]["reserve_ip"] = False
+    rendering = render("apps", encode(config))
+    types = {resource.type for resource in rendering.resources}
+    assert not [t for t in types if t.startswith("scaleway:")], types
+    assert {"kapsule:existing_cluster:ExistingCluster", "pulumi:providers:kubernetes", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"} <= types
+    assert set(rendering.outputs) == {"region", "service_ips"}
+
+
+class References:
+    """A baseline that knows only the referenced stack's recorded outputs."""
+
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def answer(self, resource):
+        return None
+
+    def stack_outputs(self, reference):
+        return self.outputs.get(reference)
+
+
+def test_the_kubernetes_provider_is_built_from_the_referenced_stacks_secret_kubeconfig():
+    config = platform_config()
+    kubeconfig = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: engk-token}}]\n"
+    rendering = render("apps", encode(config), baseline=References({REFERENCE: {"kubeconfig": Secret(kubeconfig)}}))
+    provider = rendering.one("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == Secret(kubeconfig)
+    assert all(resource.provider.endswith("cluster-kubernetes") for resource in rendering.resources if resource.type.startswith("kubernetes:"))
+    unknown = render("apps", encode(config), baseline=References({})).one("pulumi:providers:kubernetes")
+    assert isinstance(unknown.inputs["kubeconfig"], Secret) and isinstance(unknown.inputs["kubeconfig"].value, Unknown)
+
+
+def test_a_secure_or_file_kubeconfig_stays_sealed_and_is_never_printed(tmp_path):
+    kubeconfig = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: file-token-123}}]\n"
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig)
+    from_file = render("apps", encode(platform_config(kubeconfig_file=str(path))))
+    assert from_file.one("pulumi:providers:kubernetes").inputs["kubeconfig"] == Secret(kubeconfig)
+    secure = platform_config(kubeconfig="placeholder")
+    rendering = render("apps", encode(secure), secret_keys=["kapsule:existing_cluster"])
+    sealed = rendering.one("pulumi:providers:kubernetes").inputs["kubeconfig"]
+    assert isinstance(sealed, Secret)
+    missing = platform_config(kubeconfig_file=str(tmp_path / "nope"))
+    error = render("apps", encode(missing), check=False).error
+    assert error is not None and "does not exist" in str(error) and "file-token-123" not in str(error)
+    root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(path))))
+    from kapsule.report import format_json, format_markdown, format_text
+
+    plan = plan_stack("apps", root, None)
+    for output in (format_text(plan), format_json([plan]), format_markdown([plan])):
+        assert "file-token-123" not in output
+    assert any("the kubeconfig file" in note for note in plan.notes)
+
+
+def _stack_file(tmp_path: Path, config: dict) -> Path:
+    path = tmp_path / "Pulumi.apps.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def moved(export: dict, top_level: list[str], dest: str) -> dict:
+    """`pulumi state move` of `top_level` resources (and their children) into a new stack `dest`, as its source
+    does (pkg/cmd/pulumi/state/state_move.go, v3.274.1): a resource whose parent stays behind goes to the root
+    of the destination and its URN is rebuilt from its new parent's type; the providers of moved resources are
+    copied, the same way."""
+    resources = export["deployment"]["resources"]
+    by_urn = {r["urn"]: r for r in resources}
+    chosen = {urn for urn in top_level}
+    grew = True
+    while grew:
+        children = {r["urn"] for r in resources if r.get("parent") in chosen} - chosen
+        grew = bool(children)
+        chosen |= children
+    providers = {r["provider"].rsplit("::", 1)[0] for r in resources if r["urn"] in chosen and r.get("provider")}
+    root = f"urn:pulumi:{dest}::kapsule::pulumi:pulumi:Stack::kapsule-{dest}"
+    rewritten: dict[str, str] = {}
+    out = [{"urn": root, "custom": False, "type": "pulumi:pulumi:Stack"}]
+
+    def qualified(urn: str) -> str:
+        return urn.split("::")[2]
+
+    order = [r for r in resources if r["urn"] in providers] + [r for r in resources if r["urn"] in chosen]
+    for resource in order:
+        copy_ = copy.deepcopy(resource)
+        parent = rewritten.get(resource.get("parent", ""), root) if resource.get("parent") in chosen else root
+        if resource["urn"] in providers and not resource.get("parent"):
+            parent = root
+        copy_["parent"] = parent
+        name = resource["urn"].split("::", 3)[3]
+        own = qualified(resource["urn"]).split("$")[-1]
+        parent_type = qualified(parent)
+        new = f"urn:pulumi:{dest}::kapsule::{own if parent_type == 'pulumi:pulumi:Stack' else parent_type + '$' + own}::{name}"
+        rewritten[resource["urn"]] = new
+        copy_["urn"] = new
+        out.append(copy_)
+    for resource in out:
+        if resource.get("provider"):
+            urn, ident = resource["provider"].rsplit("::", 1)
+            resource["provider"] = f"{rewritten[urn]}::{ident}"
+        for key in ("dependencies",):
+            if key in resource:
+                resource[key] = [rewritten.get(urn, urn) for urn in resource[key]]
+        resource.pop("propertyDependencies", None)
+    assert len(by_urn) >= len(out) - 1
+    return {"version": 3, "deployment": {**export["deployment"], "resources": out}}
+
+
+def test_a_stack_split_by_state_move_plans_no_change_to_anything_it_moved(tmp_path):
+    """The documented split (docs/stacks.md): move the Kubernetes layer and the registry of the `kubernetes`
+    record's stack into a platform stack; planned against the moved state, nothing it moved changes."""
+    export = json.loads((KUBERNETES / "export.json").read_text())
+    prefix = "urn:pulumi:engk::kapsule::"
+    top = [
+        prefix + "kapsule:cluster:Cluster$kubernetes:core/v1:Namespace::namespace-apps",
+        prefix + "kapsule:load_balancer:LoadBalancerService::api",
+        prefix + "kapsule:load_balancer:LoadBalancerService::web",
+        prefix + "kapsule:registry:RegistryNamespace::registry",
+        prefix + "kapsule:registry:RegistryPullSecret::registry-pull",
+    ]
+    state_file = tmp_path / "apps.json"
+    state_file.write_text(json.dumps(moved(export, top, "apps")))
+    root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))
+    cluster_stack = read_state(KUBERNETES / "export.json", stack="engk")
+    plan = plan_stack("apps", root, read_state(state_file, stack="apps"), {REFERENCE: cluster_stack})
+    changed = [(c.resource.urn, c.action, c.changed) for c in plan.changes if c.action != "same"]
+    # Only the new component that holds the provider is created; it is no cloud resource.
+    assert changed == [("urn:pulumi:apps::kapsule::kapsule:existing_cluster:ExistingCluster::cluster", "create", {})]
+    assert not plan.destructive
+    assert len(plan.changes) == len(json.loads(state_file.read_text())["deployment"]["resources"]) - 2 + 1  # less the stack and the copied default provider, plus the new component
+    assert plan.notes == [f"the cluster comes from stack {REFERENCE}: its outputs (the kubeconfig among them) as recorded in {cluster_stack.source}"]
+    unknown = plan_stack("apps", root, read_state(state_file, stack="apps"), {REFERENCE: None})
+    assert [c.action for c in unknown.changes if c.action != "same"] == ["create"]
+    assert "known after the cluster stack's update" in unknown.notes[0]
+
+
+def test_a_combined_stack_is_still_a_cluster_stack_with_a_kubernetes_layer():
+    rendering = render_stack("dev")
+    assert {"region", "kubeconfig", "cluster_id", "wildcard_dns", "registry_endpoint"} <= set(rendering.outputs)
+    assert isinstance(rendering.outputs["kubeconfig"], Secret)
+    assert SECRET_PLACEHOLDER not in json.dumps({k: v for k, v in rendering.outputs.items() if isinstance(v, str)})
