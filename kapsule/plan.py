@@ -152,7 +152,9 @@ def plan_stack(
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
-    notes = [_elsewhere(name, found) for name, found in (references or {}).items()]
+    reference = referenced_stack(config)
+    references = {reference: None, **(references or {})} if reference else {}
+    notes = [_elsewhere(name, found) for name, found in references.items()]
     notes += [_elsewhere_source(source) for source in _other_sources(config)]
     return Plan(
         notes=notes,

@@ -138,7 +138,8 @@ def _autoscaled(resources, settings):
 
 def _zones(resources, settings):
     zones = {p.inputs.get("zone") for p in _of(resources, POOL)}
-    if None in zones or len(zones) >= settings["minZones"]:
+    # A platform stack has no pools of its own: their zones are the cluster stack's to judge.
+    if not zones or None in zones or len(zones) >= settings["minZones"]:
         return []
     listed = ", ".join(sorted(zones)) or "none"
     return [(None, f"pools span {len(zones)} zone(s) ({listed}); production needs at least {settings['minZones']}")]

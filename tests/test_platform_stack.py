@@ -213,3 +213,16 @@ def test_a_combined_stack_is_still_a_cluster_stack_with_a_kubernetes_layer():
     assert {"region", "kubeconfig", "cluster_id", "wildcard_dns", "registry_endpoint"} <= set(rendering.outputs)
     assert isinstance(rendering.outputs["kubeconfig"], Secret)
     assert SECRET_PLACEHOLDER not in json.dumps({k: v for k, v in rendering.outputs.items() if isinstance(v, str)})
+
+
+def test_the_policy_pack_and_the_cost_report_judge_only_what_a_platform_stack_declares(tmp_path):
+    """The production rules about pools, zones and the control plane are the cluster stack's to pass."""
+    root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))
+    (root / "policy" / "config" / "apps.json").write_text((Path(__file__).parent.parent / "policy" / "config" / "prod.json").read_text())
+    plan = plan_stack("apps", root, None)
+    # Its own registry is its own to protect; nothing is said of pools or a control plane it does not have.
+    assert plan.errors == ["stacks/Pulumi.apps.yaml: policy prod-protected: registry namespace registry is not protected (protect: true)"]
+    assert [w for w in plan.warnings if "policy" in w and "load-balancer" not in w] == []
+    lines = {line.name: line for line in plan.cost.after.lines}
+    assert "cluster" not in lines and {"api", "web"} <= set(lines) and plan.cost.after.unpriced == []
+    assert plan.notes[0].startswith(f"the cluster comes from stack {REFERENCE}: its recorded outputs were not given")
