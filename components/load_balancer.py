@@ -56,6 +56,8 @@ class LoadBalancerServiceSpec(Spec):
     """CIDRs allowed in (`loadBalancerSourceRanges`); everyone when empty."""
     load_balancer: LoadBalancerSpec = Field(default_factory=LoadBalancerSpec)
     """The Scaleway load balancer."""
+    await_until: Literal["address", "ready_pods", "nothing"] = "address"
+    """What `pulumi up` waits for: `address` (the load balancer has one; the default, as a platform team creates load balancers before the workloads exist), `ready_pods` (also a ready pod behind it) or `nothing` (no cloud controller, as in the local run)."""
 
     def own_problems(self) -> list[Problem]:
         """The spec's own rules (see `service_problems`)."""
@@ -73,6 +75,24 @@ def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = N
         problems.append(Problem(("ports",), f"repeat a name: {names}"))
     problems += [p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region, ports=numbers)]
     return problems
+
+
+#: pulumi-kubernetes' own annotations (provider/pkg/metadata/annotations.go): what `up` waits for, and how a
+#: server-side apply conflict is resolved. Its built-in Service await (a ready endpoint, then an address) runs
+#: only without `waitFor` or `skipAwait` (provider/pkg/await/await.go).
+AWAIT_ANNOTATIONS: dict[str, dict[str, str]] = {
+    "address": {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}"},
+    "ready_pods": {},
+    "nothing": {"pulumi.com/skipAwait": "true"},
+}
+#: The stack file is the truth for what it declares: a field another manager took (`kubectl annotate`) is
+#: taken back on the next `up` instead of failing every deployment with a field conflict.
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+
+
+def engine_annotations(await_until: str) -> dict[str, str]:
+    """The provider annotations of a Service: what `up` waits for, and force over field conflicts."""
+    return {**AWAIT_ANNOTATIONS[await_until], **PATCH_FORCE}
 
 
 class LoadBalancerService(pulumi.ComponentResource):
@@ -125,6 +145,7 @@ class LoadBalancerService(pulumi.ComponentResource):
         else:
             self.ip_address = pulumi.Output.from_input(None)
 
+        annotations.update(engine_annotations(spec.await_until))
         self.service = k8s.core.v1.Service(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=spec.namespace, annotations=annotations),

@@ -110,7 +110,7 @@ def diff_resource(
     reasons = sorted(set(reasons))
     if reasons:
         return Diff("replace", changed, reasons)
-    return Diff("update" if changed else "same", changed, [], sealed if not changed else [])
+    return Diff("update" if changed else "same", changed, [], sealed)
 
 
 def _without_kept_label(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:

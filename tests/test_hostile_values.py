@@ -18,7 +18,7 @@ from kapsule.outcome import EXIT_CHANGES
 from kapsule.report import format_json, format_markdown, format_text
 from kapsule.state import StateError, read_state
 from tests.conftest import render_stack
-from tests.test_engine_records import RECORDS, plan_of, project_for
+from tests.test_engine_records import RECORDS, as_recorded, plan_of, project_for
 
 SCALEWAY = RECORDS / "scaleway"
 KUBERNETES = RECORDS / "kubernetes"
@@ -120,7 +120,7 @@ def test_stack_outputs_added_removed_or_changed_are_changes(tmp_path):
         stack["outputs"]["apiserver_url"] = "https://old.example:6443"
 
     plan, _ = plan_of(tmp_path, "kubernetes", KUBERNETES / "Pulumi.engk.yaml", _edited_export(tmp_path, edit))
-    assert [c for c in plan.changes if c.action != "same"] == []
+    assert [urn for urn, action in as_recorded(plan).items() if action != "same"] == []
     assert set(plan.output_changes) == {"registry_endpoint", "retired", "apiserver_url", "region"}  # region: added since the record
     assert plan.exit_code == EXIT_CHANGES
     text = format_text(plan)

@@ -22,6 +22,7 @@ from components.ingress import IngressSpec, chart_values, service_spec
 from kapsule.model import unsealed
 from kapsule.model import Secret
 from tests.ccm_parser import PARSERS
+from components.load_balancer import engine_annotations
 from tests.conftest import render_stack, stack_config
 
 SERVICE = "kubernetes:core/v1:Service"
@@ -56,7 +57,26 @@ def test_every_emitted_annotation_is_defined_and_parses_as_the_controller_parses
     assert services
     for service in services:
         ports = [p["port"] for p in service.inputs["spec"]["ports"]]
-        check_annotations(service.inputs["metadata"]["annotations"], ports)
+        annotations = service.inputs["metadata"]["annotations"]
+        # The Kubernetes provider's own annotations (what `up` waits for, force over conflicts) are not the controller's.
+        assert {k: v for k, v in annotations.items() if k.startswith("pulumi.com/")} == engine_annotations(service.name and "address")
+        check_annotations({k: v for k, v in annotations.items() if not k.startswith("pulumi.com/")}, ports)
+
+
+@pytest.mark.parametrize(
+    ("await_until", "annotations"),
+    [
+        ("address", {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}", "pulumi.com/patchForce": "true"}),
+        ("ready_pods", {"pulumi.com/patchForce": "true"}),
+        ("nothing", {"pulumi.com/skipAwait": "true", "pulumi.com/patchForce": "true"}),
+    ],
+)
+def test_what_up_waits_for_is_the_providers_own_annotation(await_until, annotations):
+    def edit(config):
+        config["kapsule:services"]["api"]["await_until"] = await_until
+
+    service = next(s for s in render_stack("prod", edit).by_type(SERVICE) if s.name == "api")
+    assert {k: v for k, v in service.inputs["metadata"]["annotations"].items() if k.startswith("pulumi.com/")} == annotations
 
 
 def test_kubernetes_objects_use_the_cluster_provider_that_waits_for_pools(stack):

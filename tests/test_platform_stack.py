@@ -19,7 +19,7 @@ from kapsule.plan import plan_stack
 from kapsule.render import render
 from kapsule.state import read_state
 from tests.conftest import encode, render_stack
-from tests.test_engine_records import RECORDS, project_for
+from tests.test_engine_records import RECORDS, as_recorded, project_for
 
 KUBERNETES = RECORDS / "kubernetes"
 REFERENCE = "organization/kapsule/engk"
@@ -197,14 +197,14 @@ def test_a_stack_split_by_state_move_plans_no_change_to_anything_it_moved(tmp_pa
     root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))
     cluster_stack = read_state(KUBERNETES / "export.json", stack="engk")
     plan = plan_stack("apps", root, read_state(state_file, stack="apps"), {REFERENCE: cluster_stack})
-    changed = [(c.resource.urn, c.action, c.changed) for c in plan.changes if c.action != "same"]
+    changed = [(urn, action) for urn, action in as_recorded(plan).items() if action != "same"]
     # Only the new component that holds the provider is created; it is no cloud resource.
-    assert changed == [("urn:pulumi:apps::kapsule::kapsule:existing_cluster:ExistingCluster::cluster", "create", {})]
+    assert changed == [("urn:pulumi:apps::kapsule::kapsule:existing_cluster:ExistingCluster::cluster", "create")]
     assert not plan.destructive
     assert len(plan.changes) == len(json.loads(state_file.read_text())["deployment"]["resources"]) - 2 + 1  # less the stack and the copied default provider, plus the new component
     assert plan.notes == [f"the cluster comes from stack {REFERENCE}: its outputs (the kubeconfig among them) as recorded in {cluster_stack.source}"]
     unknown = plan_stack("apps", root, read_state(state_file, stack="apps"), {REFERENCE: None})
-    assert [c.action for c in unknown.changes if c.action != "same"] == ["create"]
+    assert [action for action in as_recorded(unknown).values() if action != "same"] == ["create"]
     assert "known after the cluster stack's update" in unknown.notes[0]
 
 
