@@ -14,12 +14,11 @@ PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE)) $(if $(NO_STATE),
 # `kapsule plan` exits 0 (no changes), 2 (changes) or 3 (destructive): a plan that worked. Anything else
 # (1, or a signal) fails the target with the plan's own code. Recipes that use it are not echoed.
 PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code; }
-# The guardrails (policy/), enforced per stack by policy/config/<stack>.json.
-POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json
+
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help preview plan test up pulumi-preview install bench docs generate clean
+.PHONY: help preview plan test up down pulumi-preview engine e2e install bench docs generate clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets and the variables they take.
@@ -48,14 +47,28 @@ preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its rec
 plan: $(VENV)/.on-path ## Offline plan of every stack.
 	@$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
-test: $(VENV)/.on-path ## The whole test suite, on every core.
-	$(PY) -m pytest -q -n auto
+test: engine ## The whole test suite: the offline tier on every core, then the end-to-end tier on the real engine.
+	$(PY) -m pytest -q -n auto --ignore=tests/e2e
+	$(PY) -m pytest -q tests/e2e
 
-pulumi-preview: $(VENV)/.on-path ## Real preview against Scaleway (needs the Pulumi CLI and SCW_* credentials).
-	pulumi preview --stack $(STACK) --refresh --diff $(POLICY)
+## UP_STACK  the stack `make up`, `make pulumi-preview` and `make down` act on: STACK when given, else local
+UP_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),local)
 
-up: $(VENV)/.on-path ## Deploy STACK (needs the Pulumi CLI and SCW_* credentials).
-	pulumi up --stack $(STACK) --refresh $(POLICY)
+engine: $(VENV)/.on-path ## Build the real engine from the Go module proxy into .tools/bin (CLI, Kubernetes provider, kube-apiserver); etcd from Debian.
+	@command -v etcd >/dev/null || { echo "Installing etcd-server (Debian)..."; apt-get install -y -qq etcd-server >/dev/null; }
+	@bash tools/engine/build.sh
+
+up: engine ## Deploy UP_STACK through the real engine: with no STACK, the local stack on a local Kubernetes API.
+	@$(PY) -m kapsule.engine up --stack $(UP_STACK)
+
+pulumi-preview: engine ## Real `pulumi preview --refresh --diff` of UP_STACK, with the policy pack.
+	@$(PY) -m kapsule.engine preview --stack $(UP_STACK)
+
+down: $(VENV)/.on-path ## Destroy the local stack and stop every local server.
+	@$(PY) -m kapsule.engine down
+
+e2e: engine ## The end-to-end tests: the real engine on the local Kubernetes API, no mocks.
+	$(PY) -m pytest -q -p no:randomly tests/e2e
 
 clean: ## Remove .venv.
 	rm -rf $(VENV)

@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.all and args.state is not None and not args.state.is_dir():
         print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
         return EXIT_INVALID
-    if not args.all and args.stack not in stack_names(ROOT):
+    if not args.all and not (ROOT / "stacks" / f"Pulumi.{args.stack}.yaml").is_file():
         print(f"stacks/Pulumi.{args.stack}.yaml: does not exist; stacks: {', '.join(stack_names(ROOT)) or 'none yet'}", file=sys.stderr)
         return EXIT_INVALID
     results = plan_stacks(names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None)

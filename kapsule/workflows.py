@@ -30,8 +30,13 @@ def stack_name_problem(name: str) -> str | None:
     return f"{shown} is not a stack name: {STACK_NAME_RULE}"
 
 
+#: The stack `make up` deploys to the local Kubernetes API: not an environment, so no workflow deploys or
+#: previews it and `--all` leaves it out (it is planned with `--stack local` once `make up` has run).
+LOCAL_STACK = "local"
+
+
 def stack_names(root: Path = ROOT) -> list[str]:
-    """Every stack with a file under `stacks/`, in name order.
+    """Every environment with a file under `stacks/`, in name order (the local stack is none).
 
     Raises StackConfigError for a file whose name holds no valid stack name (`Pulumi.$(id).yaml`):
     discovery refuses what `--stack` refuses, so no such name reaches a plan or a workflow.
@@ -42,7 +47,8 @@ def stack_names(root: Path = ROOT) -> list[str]:
         problem = stack_name_problem(name)
         if problem:
             raise StackConfigError(f"stacks/{path.name!r}", [("(file name)", f"{problem}; rename the file")])
-        names.append(name)
+        if name != LOCAL_STACK:
+            names.append(name)
     return sorted(names)
 
 

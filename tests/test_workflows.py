@@ -70,11 +70,11 @@ def test_workflows_run_the_commands_the_readme_documents():
                 flags += " --policy-pack policy --policy-pack-config policy/config/<stack>.json"
                 assert f"pulumi {with_['command']} --stack <stack>{flags}" in README, path.name
     assert {"make test", "make install", "make -s plan FORMAT=markdown STATE=recorded-state"} <= seen
-    for target in ("test", "install", "plan", "pulumi-preview", "up"):
+    for target in ("test", "install", "plan", "pulumi-preview", "up", "down", "engine"):
         assert re.search(rf"^{target}:", MAKEFILE, re.M), target
-    assert "pulumi preview --stack $(STACK) --refresh --diff $(POLICY)" in MAKEFILE
-    assert "pulumi up --stack $(STACK) --refresh $(POLICY)" in MAKEFILE
-    assert "POLICY = --policy-pack policy --policy-pack-config policy/config/$(STACK).json" in MAKEFILE
+    # Locally, one driver runs the real engine (kapsule/engine/driver.py: --refresh, --diff, the policy pack).
+    assert "$(PY) -m kapsule.engine preview --stack $(UP_STACK)" in MAKEFILE
+    assert "$(PY) -m kapsule.engine up --stack $(UP_STACK)" in MAKEFILE
 
 
 def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():

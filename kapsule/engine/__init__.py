@@ -1,0 +1,2 @@
+"""The real engine tier: the local Kubernetes API servers and the one driver that runs the program through
+the Pulumi Automation API, for the local stack and for real ones."""

@@ -1,0 +1,163 @@
+"""The one driver of the real engine: every `pulumi up`, preview, export and destroy of this project goes
+through here, for the local stack and for real ones, with the CLI that `make engine` built.
+
+The program runs in this process as an Automation API inline program: the CLI is handed `--client` and no
+Python language host is needed. `PULUMI_HOME` stays inside `.tools/`, so nothing touches the user's home.
+
+Two guards, each one error: the local stack never runs against a real cluster or Scaleway, and a real stack
+never runs against the local servers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+from urllib.parse import urlparse
+
+import yaml
+
+from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
+from ..stack_file import read_stack_file, stack_file_path
+from ..workflows import LOCAL_STACK
+from .servers import BIN, LOCAL, TOOLS
+
+#: The local stack's passphrase: it only ever encrypts secrets of the local stack, in `.pulumi-state/`.
+LOCAL_PASSPHRASE = "kapsule-local-only"
+PULUMI_HOME = TOOLS / "pulumi-home"
+#: The policy pack, as an executable the CLI launches directly (no Python language plugin needed).
+POLICY_PACK = ROOT / "policy" / "analyzer"
+#: Environment variables that would let a stack reach Scaleway.
+SCALEWAY_CREDENTIALS = ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID", "SCW_DEFAULT_ORGANIZATION_ID", "SCW_PROFILE")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class DriverError(Exception):
+    """The engine cannot run this stack here: one sentence, naming what to do."""
+
+
+def guard(stack: str, root: Path = ROOT) -> None:
+    """Refuse the local stack against anything but the local servers, and any other stack against them."""
+    config = read_stack_file(stack_file_path(stack, root)).config
+    existing = json.loads(config.get(f"{CONFIG_NAMESPACE}:existing_cluster", "null")) or {}
+    file = existing.get("kubeconfig_file") if isinstance(existing, dict) else None
+    target = (root / Path(file).expanduser()).resolve() if isinstance(file, str) else None
+    local = LOCAL / "kubeconfig"
+    if stack == LOCAL_STACK:
+        if target != local.resolve():
+            raise DriverError(
+                f"the local stack runs only on the local Kubernetes API: stacks/Pulumi.{stack}.yaml must say "
+                f"kapsule:existing_cluster.kubeconfig_file: {local.relative_to(root)}"
+            )
+        scaleway = [key for key in (f"{CONFIG_NAMESPACE}:registry", f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:network") if key in config]
+        if scaleway or '"reserve_ip": true' in config.get(f"{CONFIG_NAMESPACE}:services", ""):
+            raise DriverError(f"the local stack never creates Scaleway resources: remove {', '.join(scaleway) or 'reserve_ip'} from stacks/Pulumi.{stack}.yaml")
+        return
+    if target is not None and (target == local.resolve() or _loopback(target)):
+        raise DriverError(f"stack {stack} points at the local Kubernetes API ({file}): only the local stack runs there")
+
+
+def _loopback(kubeconfig: Path) -> bool:
+    """Whether a kubeconfig's clusters are on this machine."""
+    try:
+        document = yaml.safe_load(kubeconfig.read_text()[:1_000_000]) if kubeconfig.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return False
+    clusters = document.get("clusters") if isinstance(document, dict) else None
+    servers = [c.get("cluster", {}).get("server", "") for c in clusters or [] if isinstance(c, dict)]
+    return any(urlparse(server).hostname in LOOPBACK_HOSTS for server in servers if isinstance(server, str))
+
+
+def environment(stack: str) -> dict[str, str]:
+    """What the CLI and the program run with: the built engine first on PATH, its home inside `.tools/`, the
+    file backend in the repository unless PULUMI_BACKEND_URL says otherwise, and no plugin downloads."""
+    env = {
+        "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
+        "PULUMI_HOME": str(PULUMI_HOME),
+        "PULUMI_SKIP_UPDATE_CHECK": "1",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL") or f"file://{ROOT / '.pulumi-state'}",
+        "KAPSULE_PYTHON": sys.executable,
+    }
+    if stack == LOCAL_STACK:
+        env["PULUMI_CONFIG_PASSPHRASE"] = LOCAL_PASSPHRASE
+        env["PULUMI_BACKEND_URL"] = os.environ.get("KAPSULE_LOCAL_BACKEND_URL") or f"file://{ROOT / '.pulumi-state'}"
+    elif not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        raise DriverError(f"stack {stack}: set PULUMI_CONFIG_PASSPHRASE (it encrypts the stack's secrets)")
+    return env
+
+
+def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[str, str]] = None) -> Any:
+    """The stack, selected or created, with the program as an inline program of this process.
+
+    `root` is the project directory the CLI works in (its Pulumi.yaml and stack files); the program is always
+    this repository's `__main__.py`.
+    """
+    from pulumi import automation as auto
+
+    if not (BIN / "pulumi").is_file():
+        raise DriverError(f"{BIN / 'pulumi'} is missing: run `make engine` first")
+    guard(stack, root)
+    env = {**environment(stack), **(extra_env or {})}
+    PULUMI_HOME.mkdir(parents=True, exist_ok=True)
+    if env["PULUMI_BACKEND_URL"].startswith("file://"):
+        Path(env["PULUMI_BACKEND_URL"][len("file://") :]).mkdir(parents=True, exist_ok=True)
+    # The engine's processes (plugins, the policy pack) read these; the local stack drops Scaleway credentials.
+    for key in SCALEWAY_CREDENTIALS if stack == LOCAL_STACK else ():
+        os.environ.pop(key, None)
+    os.environ.update(env)
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(root),
+        pulumi_home=str(PULUMI_HOME),
+        env_vars=env,
+        pulumi_command=auto.PulumiCommand(root=str(TOOLS), skip_version_check=True),
+    )
+    return auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=_program, opts=options)
+
+
+def _program() -> None:
+    """The real `__main__.py`, run by the engine through the SDK's own language server."""
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+
+def policy(stack: str, root: Path = ROOT) -> dict[str, list[str]]:
+    """The policy pack and this stack's levels, as the CLI takes them."""
+    return {"policy_packs": [str(POLICY_PACK)], "policy_pack_configs": [str(root / "policy" / "config" / f"{stack}.json")]}
+
+
+def _echo(text: str) -> None:
+    print(text, end="" if text.endswith("\n") else "\n", flush=True)
+
+
+def up(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, refresh: bool = True, env: Optional[dict[str, str]] = None) -> Any:
+    """`pulumi up --refresh` with the policy pack."""
+    return workspace_stack(stack, root=root, extra_env=env).up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root))
+
+
+def preview(
+    stack: str,
+    *,
+    root: Path = ROOT,
+    on_output: Callable[[str], None] = _echo,
+    refresh: bool = True,
+    expect_no_changes: bool = False,
+    env: Optional[dict[str, str]] = None,
+) -> Any:
+    """`pulumi preview --refresh --diff` with the policy pack."""
+    return workspace_stack(stack, root=root, extra_env=env).preview(
+        on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)
+    )
+
+
+def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """`pulumi stack export` as a document: secrets stay ciphertext."""
+    deployment = workspace_stack(stack, root=root, extra_env=env).export_stack()
+    return {"version": deployment.version, "deployment": deployment.deployment}
+
+
+def destroy(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None) -> Any:
+    """`pulumi destroy`, running the program (its resource hooks run before a delete)."""
+    return workspace_stack(stack, root=root, extra_env=env).destroy(on_output=on_output, color="never", run_program=True)

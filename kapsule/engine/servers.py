@@ -1,0 +1,284 @@
+"""The local Kubernetes API: Debian's etcd, then kube-apiserver and kube-controller-manager built by
+`make engine`, each on a free loopback port, each stopped by its own process id.
+
+`LocalCluster` is a context manager for the tests (everything it started is stopped on the way out, even
+when a test fails), and `start` / `stop` for `make up` and `make down`, which keep the servers running in
+between and find them again from `servers.json` in the cluster's directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..names import ROOT
+
+TOOLS = ROOT / ".tools"
+BIN = TOOLS / "bin"
+#: Where `make up` keeps the local cluster between commands: data, certificates, kubeconfig, process ids.
+LOCAL = TOOLS / "local"
+LOOPBACK = "127.0.0.1"
+#: How long each server may take to answer its health check.
+STARTUP_SECONDS = 60
+
+
+class ServerError(Exception):
+    """A local server that could not be started: the message says which and why (its log's last lines)."""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on, on loopback."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """One started process: what it is, its pid, where it listens and logs."""
+
+    name: str
+    pid: int
+    url: str
+    log: str
+
+
+@dataclass
+class LocalCluster:
+    """etcd, kube-apiserver and kube-controller-manager on loopback, and a kubeconfig for them."""
+
+    directory: Path = LOCAL
+    controllers: tuple[str, ...] = ("namespace-controller", "garbage-collector-controller", "disruption-controller")
+    servers: list[Server] = field(default_factory=list)
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The admin kubeconfig of the local API (a token; never printed)."""
+        return self.directory / "kubeconfig"
+
+    @property
+    def api_url(self) -> str:
+        """The kube-apiserver's address."""
+        return next(s.url for s in self.servers if s.name == "kube-apiserver")
+
+    def __enter__(self) -> "LocalCluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start etcd, kube-apiserver and kube-controller-manager, each once the one before answers."""
+        for binary in ("kube-apiserver", "kube-controller-manager"):
+            if not (BIN / binary).is_file():
+                raise ServerError(f"{BIN / binary} is missing: run `make engine` first")
+        if not _which("etcd"):
+            raise ServerError("etcd is missing: `apt-get install etcd-server` (make engine does it)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_etcd()
+            self._start_apiserver()
+            self._start_controller_manager()
+        except BaseException:
+            self.stop()
+            raise
+        (self.directory / "servers.json").write_text(json.dumps([asdict(s) for s in self.servers], indent=2))
+
+    def stop(self) -> None:
+        """Stop every server this cluster started, last first, by its own process id."""
+        for server in reversed(self.servers):
+            _stop(server.pid)
+        self.servers.clear()
+        (self.directory / "servers.json").unlink(missing_ok=True)
+
+    @classmethod
+    def running(cls, directory: Path = LOCAL) -> Optional["LocalCluster"]:
+        """The cluster `make up` left running in `directory`, if every one of its servers is still alive."""
+        record = directory / "servers.json"
+        if not record.is_file():
+            return None
+        servers = [Server(**item) for item in json.loads(record.read_text())]
+        cluster = cls(directory=directory, servers=servers)
+        if all(_alive(s.pid) for s in servers):
+            return cluster
+        cluster.stop()  # a half-dead cluster: stop what is left, and start anew
+        return None
+
+    def _spawn(self, name: str, argv: list[str], url: str) -> Server:
+        log = self.directory / f"{name}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        server = Server(name, process.pid, url, str(log))
+        self.servers.append(server)
+        return server
+
+    def _start_etcd(self) -> None:
+        client, peer = free_port(), free_port()
+        url = f"http://{LOOPBACK}:{client}"
+        data = self.directory / "etcd"
+        server = self._spawn(
+            "etcd",
+            [
+                "etcd", "--name", "kapsule-local", "--data-dir", str(data),
+                "--listen-client-urls", url, "--advertise-client-urls", url,
+                "--listen-peer-urls", f"http://{LOOPBACK}:{peer}", "--initial-advertise-peer-urls", f"http://{LOOPBACK}:{peer}",
+                "--initial-cluster", f"kapsule-local=http://{LOOPBACK}:{peer}",
+            ],
+            url,
+        )
+        _wait(server, lambda: _get(f"{url}/health") is not None)
+
+    def _start_apiserver(self) -> None:
+        etcd = next(s.url for s in self.servers if s.name == "etcd")
+        certificate, key, token = self._credentials()
+        port = free_port()
+        url = f"https://{LOOPBACK}:{port}"
+        server = self._spawn(
+            "kube-apiserver",
+            [
+                str(BIN / "kube-apiserver"),
+                "--etcd-servers", etcd,
+                "--bind-address", LOOPBACK, "--advertise-address", LOOPBACK, "--secure-port", str(port),
+                "--tls-cert-file", str(certificate), "--tls-private-key-file", str(key),
+                "--token-auth-file", str(self.directory / "tokens.csv"),
+                "--authorization-mode", "RBAC",
+                "--service-account-issuer", url, "--service-account-key-file", str(key),
+                "--service-account-signing-key-file", str(key),
+                "--service-cluster-ip-range", "10.96.0.0/16",
+                "--cert-dir", str(self.directory / "certs"),
+                # No kubelet runs here: pods are bound to Node objects and never started.
+                "--disable-admission-plugins", "ServiceAccount",
+            ],
+            url,
+        )
+        context = ssl.create_default_context(cafile=str(certificate))
+        _wait(server, lambda: _get(f"{url}/readyz", token, context) == b"ok")
+        self._write_kubeconfig(url, certificate, token)
+
+    def _start_controller_manager(self) -> None:
+        certificate, key, _ = self._credentials()
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(BIN / "kube-controller-manager"),
+                "--kubeconfig", str(self.kubeconfig),
+                "--controllers", ",".join(self.controllers),
+                "--bind-address", LOOPBACK, "--secure-port", str(free_port()),
+                "--leader-elect=false",
+                "--service-account-private-key-file", str(key), "--root-ca-file", str(certificate),
+            ],
+            "",
+        )
+        time.sleep(0.5)
+        if not _alive(self.servers[-1].pid):
+            raise ServerError(f"kube-controller-manager exited at once:\n{_tail(self.servers[-1].log)}")
+
+    def _credentials(self) -> tuple[Path, Path, str]:
+        """A self-signed serving certificate for 127.0.0.1 and an admin token, made once per directory."""
+        certificate, key, tokens = self.directory / "apiserver.crt", self.directory / "apiserver.key", self.directory / "tokens.csv"
+        if not certificate.is_file():
+            subprocess.run(
+                [
+                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                    "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                ],
+                check=True, capture_output=True,
+            )
+            os.chmod(key, 0o600)
+        if not tokens.is_file():
+            tokens.touch(mode=0o600)
+            tokens.write_text(f"{os.urandom(24).hex()},admin,admin,system:masters\n")
+        return certificate, key, tokens.read_text().split(",", 1)[0]
+
+    def _write_kubeconfig(self, url: str, certificate: Path, token: str) -> None:
+        import base64
+
+        import yaml
+
+        document = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority-data": base64.b64encode(certificate.read_bytes()).decode()}}],
+            "users": [{"name": "admin", "user": {"token": token}}],
+            "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
+            "current-context": "local",
+        }
+        self.kubeconfig.touch(mode=0o600)
+        self.kubeconfig.write_text(yaml.safe_dump(document))
+
+
+def _which(program: str) -> bool:
+    return any((Path(folder) / program).is_file() for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
+
+
+def _get(url: str, token: str = "", context: Optional[ssl.SSLContext] = None) -> Optional[bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=context) as response:
+            return response.read(1024)
+    except (urllib.error.URLError, OSError, ssl.SSLError):
+        return None
+
+
+def _wait(server: Server, ready) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if not _alive(server.pid):
+            raise ServerError(f"{server.name} exited before it answered:\n{_tail(server.log)}")
+        if ready():
+            return
+        time.sleep(0.25)
+    raise ServerError(f"{server.name} did not answer within {STARTUP_SECONDS} s:\n{_tail(server.log)}")
+
+
+def _tail(log: str, lines: int = 8) -> str:
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie child is not alive
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return True
+
+
+def _stop(pid: int, grace: float = 10) -> None:
+    """Stop one process by its id: SIGTERM, then SIGKILL after `grace` seconds."""
+    if not _alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
