@@ -23,7 +23,7 @@ import yaml
 from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
 from ..stack_file import read_stack_file, stack_file_path
 from ..workflows import LOCAL_STACK
-from .servers import BIN, LOCAL, TOOLS
+from .servers import BIN, TOOLS, local_directory
 
 #: The local stack's passphrase: it only ever encrypts secrets of the local stack, in `.pulumi-state/`.
 LOCAL_PASSPHRASE = "kapsule-local-only"
@@ -45,12 +45,13 @@ def guard(stack: str, root: Path = ROOT) -> None:
     existing = json.loads(config.get(f"{CONFIG_NAMESPACE}:existing_cluster", "null")) or {}
     file = existing.get("kubeconfig_file") if isinstance(existing, dict) else None
     target = (root / Path(file).expanduser()).resolve() if isinstance(file, str) else None
-    local = LOCAL / "kubeconfig"
+    local = local_directory() / "kubeconfig"
     if stack == LOCAL_STACK:
         if target != local.resolve():
+            shown = local.relative_to(ROOT) if local.is_relative_to(ROOT) else local
             raise DriverError(
                 f"the local stack runs only on the local Kubernetes API: stacks/Pulumi.{stack}.yaml must say "
-                f"kapsule:existing_cluster.kubeconfig_file: {local.relative_to(root)}"
+                f"kapsule:existing_cluster.kubeconfig_file: {shown}"
             )
         scaleway = [key for key in (f"{CONFIG_NAMESPACE}:registry", f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:network") if key in config]
         if scaleway or '"reserve_ip": true' in config.get(f"{CONFIG_NAMESPACE}:services", ""):
@@ -153,9 +154,13 @@ def preview(
 
 
 def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    """`pulumi stack export` as a document: secrets stay ciphertext."""
-    deployment = workspace_stack(stack, root=root, extra_env=env).export_stack()
-    return {"version": deployment.version, "deployment": deployment.deployment}
+    """`pulumi stack export` as a document: secrets stay ciphertext.
+
+    Not the Automation API's `export_stack()`, which passes `--show-secrets` and would put every secret in
+    clear into the document.
+    """
+    workspace = workspace_stack(stack, root=root, extra_env=env).workspace
+    return json.loads(workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout)
 
 
 def destroy(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None) -> Any:

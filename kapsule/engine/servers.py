@@ -25,8 +25,10 @@ from ..names import ROOT
 
 TOOLS = ROOT / ".tools"
 BIN = TOOLS / "bin"
-#: Where `make up` keeps the local cluster between commands: data, certificates, kubeconfig, process ids.
-LOCAL = TOOLS / "local"
+def local_directory() -> Path:
+    """Where `make up` keeps the local cluster between commands: data, certificates, kubeconfig, process ids.
+    The end-to-end tests set KAPSULE_LOCAL_DIR to a directory of their own."""
+    return Path(os.environ["KAPSULE_LOCAL_DIR"]) if os.environ.get("KAPSULE_LOCAL_DIR") else TOOLS / "local"
 LOOPBACK = "127.0.0.1"
 #: How long each server may take to answer its health check.
 STARTUP_SECONDS = 60
@@ -57,7 +59,7 @@ class Server:
 class LocalCluster:
     """etcd, kube-apiserver and kube-controller-manager on loopback, and a kubeconfig for them."""
 
-    directory: Path = LOCAL
+    directory: Path = field(default_factory=local_directory)
     controllers: tuple[str, ...] = ("namespace-controller", "garbage-collector-controller", "disruption-controller")
     servers: list[Server] = field(default_factory=list)
 
@@ -103,8 +105,9 @@ class LocalCluster:
         (self.directory / "servers.json").unlink(missing_ok=True)
 
     @classmethod
-    def running(cls, directory: Path = LOCAL) -> Optional["LocalCluster"]:
+    def running(cls, directory: Optional[Path] = None) -> Optional["LocalCluster"]:
         """The cluster `make up` left running in `directory`, if every one of its servers is still alive."""
+        directory = directory or local_directory()
         record = directory / "servers.json"
         if not record.is_file():
             return None
