@@ -55,7 +55,7 @@ test: engine ## The whole test suite: the offline tier on every core, then the e
 UP_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),local)
 
 engine: $(VENV)/.on-path ## Build the real engine from the Go module proxy into .tools/bin (CLI, Kubernetes provider, kube-apiserver); etcd from Debian.
-	@command -v etcd >/dev/null || { echo "Installing etcd-server (Debian)..."; apt-get install -y -qq etcd-server >/dev/null; }
+	@command -v etcd >/dev/null || { echo "Installing etcd-server and openssl (Debian's packages)..."; apt-get update -qq && apt-get install -y -qq etcd-server openssl >/dev/null; }
 	@bash tools/engine/build.sh
 
 up: engine ## Deploy UP_STACK through the real engine: with no STACK, the local stack on a local Kubernetes API.
