@@ -95,6 +95,14 @@ def engine_annotations(await_until: str) -> dict[str, str]:
     return {**AWAIT_ANNOTATIONS[await_until], **PATCH_FORCE}
 
 
+def _ingress_address(status: object) -> Optional[str]:
+    """The first address in a Service's `status.loadBalancer.ingress`, if the controller wrote one."""
+    balancer = getattr(status, "load_balancer", None) if status is not None else None
+    ingress = getattr(balancer, "ingress", None) or []
+    first = ingress[0] if ingress else None
+    return (getattr(first, "ip", None) or getattr(first, "hostname", None)) if first is not None else None
+
+
 class LoadBalancerService(pulumi.ComponentResource):
     """A LoadBalancer Service on a Cluster, with an optional reserved flexible IP that survives re-creation."""
 
@@ -105,7 +113,7 @@ class LoadBalancerService(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     """The Kubernetes Service."""
     ip_address: pulumi.Output[Optional[str]]
-    """The reserved IP address (None unless `reserve_ip`)."""
+    """The load balancer's address: the reserved IP with `reserve_ip`, else what the Service's status says (None until it has one)."""
 
     def __init__(
         self,
@@ -143,7 +151,7 @@ class LoadBalancerService(pulumi.ComponentResource):
             annotations[PREFIX + "ip-ids"] = self.ip.id.apply(lambda ident: ident.split("/")[-1])
             self.ip_address = self.ip.ip_address
         else:
-            self.ip_address = pulumi.Output.from_input(None)
+            self.ip_address = None  # the address the load balancer gets, once the Service exists (below)
 
         annotations.update(engine_annotations(spec.await_until))
         self.service = k8s.core.v1.Service(
@@ -167,4 +175,8 @@ class LoadBalancerService(pulumi.ComponentResource):
                 + [f'metadata.labels["{label}"]' for label in CONTROLLER_WRITTEN_LABELS],
             ),
         )
+        if self.ip_address is None:
+            # No reserved IP: what the cloud controller wrote into the Service's status (unknown in a preview,
+            # and None until the load balancer has an address).
+            self.ip_address = self.service.status.apply(_ingress_address)
         self.register_outputs({"ip_address": self.ip_address})

@@ -121,7 +121,8 @@ def test_stack_outputs_added_removed_or_changed_are_changes(tmp_path):
 
     plan, _ = plan_of(tmp_path, "kubernetes", KUBERNETES / "Pulumi.engk.yaml", _edited_export(tmp_path, edit))
     assert [urn for urn, action in as_recorded(plan).items() if action != "same"] == []
-    assert set(plan.output_changes) == {"registry_endpoint", "retired", "apiserver_url", "region"}  # region: added since the record
+    # region and service_ips: changed since the record (OUTPUTS_CHANGED_SINCE)
+    assert set(plan.output_changes) == {"registry_endpoint", "retired", "apiserver_url", "region", "service_ips"}
     assert plan.exit_code == EXIT_CHANGES
     text = format_text(plan)
     assert "+   registry_endpoint: rg.fr-par.scw.cloud/kapsule-engk-images" in text

@@ -28,6 +28,7 @@ from .servers import BIN, TOOLS, local_directory
 #: The local stack's passphrase: it only ever encrypts secrets of the local stack, in `.pulumi-state/`.
 LOCAL_PASSPHRASE = "kapsule-local-only"
 PULUMI_HOME = TOOLS / "pulumi-home"
+PRIVATE_TMP = TOOLS / "tmp"
 #: The policy pack, as an executable the CLI launches directly (no Python language plugin needed).
 POLICY_PACK = ROOT / "policy" / "analyzer"
 #: Environment variables that would let a stack reach Scaleway.
@@ -82,6 +83,9 @@ def environment(stack: str) -> dict[str, str]:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL") or f"file://{ROOT / '.pulumi-state'}",
         "KAPSULE_PYTHON": sys.executable,
+        # pulumi-kubernetes writes the kubeconfig, credentials and all, to a temporary file it never removes
+        # (provider/pkg/provider/util.go, writeKubeconfigToFile): keep those in a private folder, emptied after.
+        "TMPDIR": str(PRIVATE_TMP),
     }
     if stack == LOCAL_STACK:
         env["PULUMI_CONFIG_PASSPHRASE"] = LOCAL_PASSPHRASE
@@ -104,6 +108,7 @@ def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[s
     guard(stack, root)
     env = {**environment(stack), **(extra_env or {})}
     PULUMI_HOME.mkdir(parents=True, exist_ok=True)
+    PRIVATE_TMP.mkdir(mode=0o700, parents=True, exist_ok=True)
     if env["PULUMI_BACKEND_URL"].startswith("file://"):
         Path(env["PULUMI_BACKEND_URL"][len("file://") :]).mkdir(parents=True, exist_ok=True)
     # The engine's processes (plugins, the policy pack) read these; the local stack drops Scaleway credentials.
@@ -133,9 +138,23 @@ def _echo(text: str) -> None:
     print(text, end="" if text.endswith("\n") else "\n", flush=True)
 
 
+def scrub() -> None:
+    """Remove the kubeconfig copies the Kubernetes provider left in the private temporary folder."""
+    for leftover in PRIVATE_TMP.glob("kubeconfig*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _scrubbed(operation: Callable[[], Any]) -> Any:
+    try:
+        return operation()
+    finally:
+        scrub()
+
+
 def up(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, refresh: bool = True, env: Optional[dict[str, str]] = None) -> Any:
     """`pulumi up --refresh` with the policy pack."""
-    return workspace_stack(stack, root=root, extra_env=env).up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root))
+    stack_ = workspace_stack(stack, root=root, extra_env=env)
+    return _scrubbed(lambda: stack_.up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root)))
 
 
 def preview(
@@ -148,8 +167,11 @@ def preview(
     env: Optional[dict[str, str]] = None,
 ) -> Any:
     """`pulumi preview --refresh --diff` with the policy pack."""
-    return workspace_stack(stack, root=root, extra_env=env).preview(
-        on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)
+    stack_ = workspace_stack(stack, root=root, extra_env=env)
+    return _scrubbed(
+        lambda: stack_.preview(
+            on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)
+        )
     )
 
 
@@ -165,4 +187,5 @@ def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = Non
 
 def destroy(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None) -> Any:
     """`pulumi destroy`, running the program (its resource hooks run before a delete)."""
-    return workspace_stack(stack, root=root, extra_env=env).destroy(on_output=on_output, color="never", run_program=True)
+    stack_ = workspace_stack(stack, root=root, extra_env=env)
+    return _scrubbed(lambda: stack_.destroy(on_output=on_output, color="never", run_program=True))

@@ -134,6 +134,9 @@ def test_no_plaintext_kubeconfig_token_reaches_the_state_or_the_export(deployed,
     for path in (local_dir / "state").rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+    # The provider's own kubeconfig copies are gone once an operation ends (driver.scrub).
+    driver.preview("local", root=deployed, on_output=lambda _: None)
+    assert list(driver.PRIVATE_TMP.glob("kubeconfig*")) == []
 
 
 def test_destroy_refuses_while_a_resource_is_protected(deployed, cluster):
