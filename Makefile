@@ -78,5 +78,6 @@ generate: $(VENV)/.on-path ## Regenerate docs/ and the workflows' stack lists fr
 
 docs: generate ## The same as generate.
 
-bench: $(VENV)/.on-path ## Benchmark of the offline plan: prints timings, ratios and peak memory.
+bench: engine ## Benchmarks: the offline plan and the program's start-up beside the SDK import, then the real engine.
 	$(PY) bench/plan_bench.py
+	$(PY) bench/engine_bench.py
