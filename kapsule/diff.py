@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
-from .model import SEALED, Secret, Unknown
+from .model import SEALED, Secret, Unknown, any_leaf
 from .names import DEFAULTS_KEY, PROVIDER_TYPE_PREFIX, SECRET, SECRET_PLACEHOLDER
 from .outcome import Action
 from .replacement import COMPARED_AS, COMPUTED_WHEN_UNSET, REPLACE_WHEN, REPLACED_WITH, SECRET_DATA, forces_replacement, under
@@ -220,7 +220,7 @@ def _checked_secret(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _blind(old: Any, new: Any) -> bool:
     """Whether the pair was compared blind: ciphertext on the recorded side, a value the plan cannot read on the new."""
-    return _any_leaf(_reveal(old), lambda leaf: leaf is SEALED) and _any_leaf(
+    return any_leaf(_reveal(old), lambda leaf: leaf is SEALED) and any_leaf(
         new, lambda leaf: isinstance(leaf, str) and SECRET_PLACEHOLDER in leaf
     )
 
@@ -239,10 +239,10 @@ def _is_secret(value: Any) -> bool:
 
 def _differs(old: Any, new: Any, upstream_changed: bool) -> bool:
     old_plain, new_plain = _reveal(old), _reveal(new)
-    if _any_leaf(old_plain, lambda leaf: leaf is SEALED):
+    if any_leaf(old_plain, lambda leaf: leaf is SEALED):
         # Ciphertext: equal unless the new value is unknown because something upstream changes.
-        return upstream_changed and _any_leaf(new_plain, _unknown)
-    if _any_leaf(new_plain, _unknown):
+        return upstream_changed and any_leaf(new_plain, _unknown)
+    if any_leaf(new_plain, _unknown):
         return True
     return not _same(old_plain, new_plain)
 
@@ -286,11 +286,3 @@ def _unknown(leaf: Any) -> bool:
     return isinstance(leaf, Unknown)
 
 
-def _any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
-    if isinstance(value, Secret):
-        return _any_leaf(value.value, test)
-    if isinstance(value, dict):
-        return any(_any_leaf(v, test) for v in value.values())
-    if isinstance(value, list):
-        return any(_any_leaf(v, test) for v in value)
-    return test(value)

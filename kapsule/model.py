@@ -5,7 +5,7 @@ are tested directly."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from .names import SECRET_PLACEHOLDER
 from .urns import AliasSpec
@@ -128,14 +128,19 @@ def nested_secrets(value: Any) -> Any:
     return value
 
 
-def _has_placeholder(value: Any) -> bool:
-    if isinstance(value, str):
-        return SECRET_PLACEHOLDER in value
+def any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether any leaf of a value (inside secrets, mappings and lists) passes `test`."""
+    if isinstance(value, Secret):
+        return any_leaf(value.value, test)
     if isinstance(value, dict):
-        return any(_has_placeholder(item) for item in value.values())
+        return any(any_leaf(v, test) for v in value.values())
     if isinstance(value, list):
-        return any(_has_placeholder(item) for item in value)
-    return False
+        return any(any_leaf(v, test) for v in value)
+    return test(value)
+
+
+def _has_placeholder(value: Any) -> bool:
+    return any_leaf(value, lambda leaf: isinstance(leaf, str) and SECRET_PLACEHOLDER in leaf)
 
 
 def _seal_placeholders(value: Any) -> Any:
