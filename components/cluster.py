@@ -259,6 +259,10 @@ class Cluster(pulumi.ComponentResource):
         self.network = network
         self.pools: list["Pool"] = []
         self._provider: Optional[k8s.Provider] = None
+        #: Each pool's drain settings by logical name; a pool no longer declared is drained with the defaults.
+        self.drain_settings: dict[str, tuple[bool, str]] = {}
+        #: Registered on every run, so that the engine finds it for a pool replaced now or removed since.
+        self.drain_hook = pulumi.ResourceHook(f"{name}-drain-pools", self._drain_before_delete)
 
         upgrade = spec.auto_upgrade
         autoscaler = spec.autoscaler.model_dump(exclude_none=True)
@@ -300,6 +304,23 @@ class Cluster(pulumi.ComponentResource):
         self.wildcard_dns = self.cluster.wildcard_dns
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
         self.register_outputs({"id": self.id, "apiserver_url": self.apiserver_url, "wildcard_dns": self.wildcard_dns, "kubeconfig": self.kubeconfig})
+
+    async def _drain_before_delete(self, args: pulumi.ResourceHookArgs) -> None:
+        """Drain a pool before the engine deletes it; raising stops the deletion (components/drain.py)."""
+        import asyncio
+
+        from .drain import DRAIN_DEFAULTS, drain_pool, kubernetes_client, parse_duration
+
+        drain, timeout = self.drain_settings.get(args.name, DRAIN_DEFAULTS)
+        pool_name = (args.old_outputs or {}).get("name") or args.name
+        if not drain:
+            pulumi.log.warn(f"pool {pool_name}: drain is off for this pool; its workloads stop with its nodes")
+            return
+        kubeconfig = await self.kubeconfig.future()
+        api_client = kubernetes_client(kubeconfig)
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: drain_pool(api_client, pool_name, parse_duration(timeout), log=pulumi.log.info)
+        )
 
     def attach(self, pool: "Pool") -> None:
         """Record a pool of this cluster, so the Kubernetes provider waits for it."""

@@ -12,7 +12,7 @@ from .aliases import former_types
 from .catalog import default_zone, node_type_problem, version_problem, zone_problem
 from .cluster import Cluster, ClusterSpec
 from .network import PrivateNetworkSpec
-from .spec import KubernetesVersion, Problem, Spec, Tags, check, render_tags
+from .spec import GoDuration, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import pool_problem
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -81,6 +81,10 @@ class PoolSpec(Spec):
     """An existing security group."""
     tags: Tags
     """Extra tags for the pool."""
+    drain: bool = True
+    """Before the pool is deleted (replaced or removed), cordon its nodes and evict their pods through the eviction API, which honours PodDisruptionBudgets; `false` deletes it at once, stopping its workloads."""
+    drain_timeout: GoDuration = "30m"
+    """The longest the drain may take (a Go duration); past it the pool is not deleted and the update fails, naming the pods and budgets that block."""
 
     @field_validator("node_type")
     @classmethod
@@ -240,10 +244,13 @@ class Pool(pulumi.ComponentResource):
                 parent=self,
                 # With autoscaling on, the autoscaler owns the live size: `size` only seeds the pool.
                 ignore_changes=["size"] if spec.autoscaling else None,
+                # Drain before delete: the cluster's hook, which reads this pool's drain settings (components/drain.py).
+                hooks=pulumi.ResourceHookBinding(before_delete=[cluster.drain_hook]),
             ),
         )
         self.id = self.pool.id
         self.version = self.pool.version
+        cluster.drain_settings[name] = (spec.drain, spec.drain_timeout)
         cluster.attach(self)
         self.register_outputs({"id": self.id, "version": self.version})
 

@@ -72,6 +72,8 @@ class Resource:
     """Outputs the provider marks secret (the engine encrypts them in state)."""
     aliases: list[AliasSpec] = field(default_factory=list)
     """The old identities the program gives the resource (`opts.aliases`)."""
+    before_delete: list[str] = field(default_factory=list)
+    """The resource hooks the engine runs before it deletes the resource (a pool's drain)."""
 
 
 @dataclass

@@ -26,6 +26,8 @@ class Change:
     destroys: Optional[str] = None
     uncertain: list[str] = field(default_factory=list)
     """Properties the plan cannot compare offline (a `secure:` value against ciphertext): they may change."""
+    drain: Optional[str] = None
+    """For a pool replaced or deleted: what happens to its workloads first (drained, or stopped at once)."""
 
     @property
     def destructive(self) -> bool:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
+from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
 from .stack_file import read_stack_file, stack_file_path
@@ -13,7 +14,7 @@ from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
 from .model import Resource, ResourceView, Sealed, Secret, Unknown, unsealed
-from .names import PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_TYPE
+from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -128,13 +129,14 @@ def plan_stack(
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
     changes = []
+    drains = pool_drains(config)
     for resource in rendering.resources:
         diff = baseline.diffs.get(resource.urn, Diff("create"))
-        changes.append(_change(resource, diff, state.get(resource.urn) if state else None))
+        changes.append(_change(resource, diff, state.get(resource.urn) if state else None, drains))
     registered = {r.urn for r in rendering.resources}
     for recorded in (state.resources.values() if state else ()):
         if recorded.urn not in registered and _owned(recorded):
-            changes.append(_change(_as_resource(recorded), Diff("delete"), recorded))
+            changes.append(_change(_as_resource(recorded), Diff("delete"), recorded, drains))
     changes.sort(key=lambda c: c.resource.urn)
     errors = safety_problems(rendering.resources, state)
     warnings = disruption_warnings(changes)
@@ -255,14 +257,43 @@ def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> Cos
     return CostChange(after=after, before=before)
 
 
-def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]) -> Change:
+def pool_drains(config: dict[str, str]) -> dict[str, tuple[bool, str]]:
+    """Each declared pool's drain settings, by pool name, from the stack file's `kapsule:pools`."""
+    try:
+        pools = json.loads(config.get(f"{CONFIG_NAMESPACE}:pools", "{}"))
+    except ValueError:
+        return {}
+    return {
+        name: (spec.get("drain", DRAIN_DEFAULTS[0]) is not False, str(spec.get("drain_timeout", DRAIN_DEFAULTS[1])))
+        for name, spec in (pools.items() if isinstance(pools, dict) else ())
+        if isinstance(spec, dict)
+    }
+
+
+def _drain_note(resource: Resource, action: str, drains: dict[str, tuple[bool, str]]) -> Optional[str]:
+    """What happens to a pool's workloads before it is replaced or deleted (components/drain.py)."""
+    if resource.type != POOL or action not in ("replace", "delete"):
+        return None
+    drain, timeout = drains.get(resource.name, DRAIN_DEFAULTS)
+    if not drain:
+        return "drain is off for this pool (drain: false): its workloads stop at once with its nodes"
+    return (
+        f"drained first: its nodes are cordoned and their pods evicted, honouring PodDisruptionBudgets, for up to "
+        f"{timeout}; if that does not finish, the pool is not deleted and the update fails"
+    )
+
+
+def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource], drains: Optional[dict[str, tuple[bool, str]]] = None) -> Change:
     reasons = list(diff.reasons)
     lost = None
     if diff.action in ("replace", "delete"):
         lost = destroys(resource.type, recorded.inputs if recorded else resource.inputs)
         if recorded is not None and recorded.protect:
             reasons.append("protected: `pulumi up` refuses until protect is turned off in the stack file")
-    return Change(resource=resource, action=diff.action, changed=diff.changed, reasons=reasons, destroys=lost, uncertain=list(diff.sealed))
+    return Change(
+        resource=resource, action=diff.action, changed=diff.changed, reasons=reasons, destroys=lost,
+        uncertain=list(diff.sealed), drain=_drain_note(resource, diff.action, drains or {}),
+    )
 
 
 def _owned(recorded: RecordedResource) -> bool:

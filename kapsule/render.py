@@ -169,6 +169,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
             secret_outputs=sorted(request.additionalSecretOutputs),
             aliases=[_alias(alias) for alias in request.aliases],
+            before_delete=list(request.hooks.before_delete),
         )
         answer = self.baseline.answer(resource) if self.baseline is not None else None
         if answer is None:
@@ -208,6 +209,16 @@ def wire(value: Any) -> Any:
     if isinstance(value, list):
         return [wire(v) for v in value]
     return value
+
+
+class _RecordedHooks:
+    """Takes the program's resource hook registrations under the mock runtime, where no engine calls them."""
+
+    def register_resource_hook(self, hook: Any) -> None:
+        """Nothing to serve: the hook's name reaches the recorded registration request."""
+
+    def register_error_hook(self, hook: Any) -> None:
+        """Likewise for error hooks."""
 
 
 class WarningLog(logging.Handler):
@@ -255,6 +266,10 @@ def _render(
         monitor = RecordingMonitor(KapsuleMocks(preview), baseline)
         log = WarningLog()
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=log.logger)
+        # The offline plan never runs resource hooks (a pool's drain): it records their names from the
+        # registration request. The SDK would otherwise serve hook callbacks over a gRPC server of its own,
+        # and a process that forks after that (plan --all's workers) can hang.
+        pulumi.runtime.settings.SETTINGS.callbacks = _RecordedHooks()
         set_all_config(config, secret_keys)
         root = pulumi.runtime.get_root_resource()
         program_dir = str(program.parent)

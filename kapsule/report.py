@@ -97,6 +97,8 @@ def _detail(change: Change) -> list[str]:
     lines += [f"may change: {printable(path)} holds a secure: value only the engine can compare" for path in change.uncertain]
     if change.destroys:
         lines.append(f"DESTROYS {printable(change.destroys)}")
+    if change.drain:
+        lines.append(f"drain: {printable(change.drain)}")
     return lines
 
 
@@ -172,6 +174,7 @@ def format_json(results: list[Plan | Invalid]) -> str:
                         "protect": change.resource.protect,
                         "ignore_changes": change.resource.ignore_changes,
                         "uncertain": change.uncertain,
+                        "drain": change.drain,
                     }
                     for change in result.changes
                 ],
@@ -254,7 +257,8 @@ def _markdown_head(result: Plan | Invalid) -> str:
         lines += ["> [!WARNING]", f"> {_prose(warning)}", ""]
     for change in (c for c in result.changes if c.destructive):
         verb = "Replacing" if change.action == "replace" else "Deleting"
-        lines += ["> [!CAUTION]", f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.", ""]
+        drain = f" It is {_prose(change.drain)}." if change.drain and change.drain.startswith("drained") else (f" The {_prose(change.drain)}." if change.drain else "")
+        lines += ["> [!CAUTION]", f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.{drain}", ""]
     return "\n".join(lines) + "\n"
 
 
