@@ -2,7 +2,6 @@
 SDK's plain mock runtime (no plan, no diff), for `make bench` to time beside the bare SDK import."""
 
 import asyncio
-import json
 import runpy
 import sys
 from pathlib import Path
@@ -27,4 +26,3 @@ asyncio.set_event_loop(asyncio.new_event_loop())
 pulumi.runtime.set_mocks(Mocks(), project="kapsule", stack="dev", preview=True)
 pulumi.runtime.set_all_config(stack_file.config, stack_file.secret_keys)
 runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-json.dumps({})

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
-from .stack_file import read_stack_file, stack_file_path
+from .stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path
 from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
@@ -23,9 +22,6 @@ from .messages import StackConfigError
 from .urns import alias_urns
 from .workflows import DEPLOY_AFTER, deploy_after_problem, stack_names
 from .names import CONFIG_NAMESPACE
-
-#: The stack key of a platform stack's cluster made elsewhere.
-EXISTING_CLUSTER = f"{CONFIG_NAMESPACE}:existing_cluster"
 
 
 class RecordedBaseline:
@@ -175,21 +171,14 @@ def plan_stack(
 
 def referenced_stack(config: dict[str, str]) -> Optional[str]:
     """The stack a platform stack reads its kubeconfig from (`organization/project/stack`), if it names one."""
-    try:
-        existing = json.loads(config.get(EXISTING_CLUSTER, "null"))
-    except ValueError:
-        return None
-    reference = existing.get("stack_reference") if isinstance(existing, dict) else None
+    reference = existing_cluster(config).get("stack_reference")
     return reference if isinstance(reference, str) else None
 
 
 def _other_sources(config: dict[str, str]) -> list[str]:
     """How a platform stack that names no stack reference gets its kubeconfig: a file, or a secure: value."""
-    try:
-        existing = json.loads(config.get(EXISTING_CLUSTER, "null"))
-    except ValueError:
-        return []
-    if not isinstance(existing, dict) or existing.get("stack_reference") is not None:
+    existing = existing_cluster(config)
+    if existing.get("stack_reference") is not None:
         return []
     if isinstance(existing.get("kubeconfig_file"), str):
         return [f"the kubeconfig file {existing['kubeconfig_file']}"]
@@ -259,10 +248,7 @@ def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> Cos
 
 def pool_drains(config: dict[str, str]) -> dict[str, tuple[bool, str]]:
     """Each declared pool's drain settings, by pool name, from the stack file's `kapsule:pools`."""
-    try:
-        pools = json.loads(config.get(f"{CONFIG_NAMESPACE}:pools", "{}"))
-    except ValueError:
-        return {}
+    pools = decode_value(config.get(f"{CONFIG_NAMESPACE}:pools", "{}"))
     return {
         name: (spec.get("drain", DRAIN_DEFAULTS[0]) is not False, str(spec.get("drain_timeout", DRAIN_DEFAULTS[1])))
         for name, spec in (pools.items() if isinstance(pools, dict) else ())

@@ -264,3 +264,9 @@ def decode_value(raw: Any) -> Any:
         return raw
 
 
+
+
+def existing_cluster(config: dict[str, str]) -> dict[str, Any]:
+    """A platform stack's `kapsule:existing_cluster` settings from its config (empty for any other stack)."""
+    value = decode_value(config.get(f"{CONFIG_NAMESPACE}:existing_cluster", "{}"))
+    return value if isinstance(value, dict) else {}

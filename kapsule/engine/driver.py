@@ -21,7 +21,10 @@ from urllib.parse import urlparse
 import yaml
 
 from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
-from ..stack_file import read_stack_file, stack_file_path
+from components.existing_cluster import MAX_KUBECONFIG_BYTES
+
+from ..files import FileProblem, read_regular
+from ..stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path
 from ..workflows import LOCAL_STACK
 from .servers import BIN, TOOLS, local_directory
 
@@ -43,8 +46,7 @@ class DriverError(Exception):
 def guard(stack: str, root: Path = ROOT) -> None:
     """Refuse the local stack against anything but the local servers, and any other stack against them."""
     config = read_stack_file(stack_file_path(stack, root)).config
-    existing = json.loads(config.get(f"{CONFIG_NAMESPACE}:existing_cluster", "null")) or {}
-    file = existing.get("kubeconfig_file") if isinstance(existing, dict) else None
+    file = existing_cluster(config).get("kubeconfig_file")
     target = (root / Path(file).expanduser()).resolve() if isinstance(file, str) else None
     local = local_directory() / "kubeconfig"
     if stack == LOCAL_STACK:
@@ -55,8 +57,14 @@ def guard(stack: str, root: Path = ROOT) -> None:
                 f"kapsule:existing_cluster.kubeconfig_file: {shown}"
             )
         scaleway = [key for key in (f"{CONFIG_NAMESPACE}:registry", f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:network") if key in config]
-        if scaleway or '"reserve_ip": true' in config.get(f"{CONFIG_NAMESPACE}:services", ""):
-            raise DriverError(f"the local stack never creates Scaleway resources: remove {', '.join(scaleway) or 'reserve_ip'} from stacks/Pulumi.{stack}.yaml")
+        services = decode_value(config.get(f"{CONFIG_NAMESPACE}:services", "{}"))
+        reserved = [
+            f"{CONFIG_NAMESPACE}:services.{name}.load_balancer.reserve_ip"
+            for name, service in (services.items() if isinstance(services, dict) else ())
+            if isinstance(service, dict) and (service.get("load_balancer") or {}).get("reserve_ip") is True
+        ]
+        if scaleway or reserved:
+            raise DriverError(f"the local stack never creates Scaleway resources: remove {', '.join(scaleway + reserved)} from stacks/Pulumi.{stack}.yaml")
         return
     if target is not None and (target == local.resolve() or _loopback(target)):
         raise DriverError(f"stack {stack} points at the local Kubernetes API ({file}): only the local stack runs there")
@@ -65,8 +73,8 @@ def guard(stack: str, root: Path = ROOT) -> None:
 def _loopback(kubeconfig: Path) -> bool:
     """Whether a kubeconfig's clusters are on this machine."""
     try:
-        document = yaml.safe_load(kubeconfig.read_text()[:1_000_000]) if kubeconfig.is_file() else None
-    except (OSError, yaml.YAMLError):
+        document = yaml.safe_load(read_regular(kubeconfig, MAX_KUBECONFIG_BYTES, "a kubeconfig is a few KiB"))
+    except (FileProblem, yaml.YAMLError, RecursionError):
         return False
     clusters = document.get("clusters") if isinstance(document, dict) else None
     servers = [c.get("cluster", {}).get("server", "") for c in clusters or [] if isinstance(c, dict)]

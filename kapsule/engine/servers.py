@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..files import FileProblem, read_regular
 from ..names import ROOT
 
 TOOLS = ROOT / ".tools"
@@ -111,7 +112,10 @@ class LocalCluster:
         record = directory / "servers.json"
         if not record.is_file():
             return None
-        servers = [Server(**item) for item in json.loads(record.read_text())]
+        try:
+            servers = [Server(**item) for item in json.loads(read_regular(record, 64 * 1024, "it lists three servers"))]
+        except (FileProblem, ValueError, TypeError) as error:
+            raise ServerError(f"{record} is not this project's list of local servers ({error}): stop them and remove it") from None
         cluster = cls(directory=directory, servers=servers)
         if all(_alive(s.pid) for s in servers):
             return cluster
