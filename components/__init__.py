@@ -37,6 +37,8 @@ _HOMES: dict[str, str] = {
     "RegistryNamespace": "registry",
     "RegistryNamespaceSpec": "registry",
     "RegistryPullSecret": "registry",
+    "SharedRegistryPullSecret": "registry",
+    "SharedRegistrySpec": "registry",
     "Problem": "spec",
     "Spec": "spec",
     "SpecError": "spec",

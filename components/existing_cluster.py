@@ -93,6 +93,8 @@ class ExistingCluster(pulumi.ComponentResource):
     """The kubeconfig, always a Pulumi secret."""
     region: str
     """The cluster's region, where its load balancers are placed."""
+    reference: Optional[pulumi.StackReference]
+    """The StackReference the kubeconfig is read through, when the spec names a stack (other outputs of that stack are read through it too)."""
     source: str
     """Where the kubeconfig comes from, for people: `stack organization/kapsule/dev`, `a secure: value`, a file."""
 
@@ -121,9 +123,10 @@ class ExistingCluster(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = spec.region or region
+        self.reference = None
         if spec.stack_reference is not None:
-            reference = pulumi.StackReference(spec.stack_reference, opts=pulumi.ResourceOptions(parent=self))
-            self.kubeconfig = pulumi.Output.secret(reference.require_output(spec.output))
+            self.reference = pulumi.StackReference(spec.stack_reference, opts=pulumi.ResourceOptions(parent=self))
+            self.kubeconfig = pulumi.Output.secret(self.reference.require_output(spec.output))
             self.source = f"stack {spec.stack_reference} (output {spec.output})"
         elif config_text is not None:
             self.kubeconfig = pulumi.Output.secret(config_text)

@@ -1,4 +1,6 @@
-"""RegistryNamespace: a Container Registry namespace, private unless a stack says otherwise."""
+"""RegistryNamespace: a Container Registry namespace, private unless a stack says otherwise; its read-only pull
+credentials (RegistryPullSecret); and the pull Secrets of a stack whose registry lives in another stack
+(SharedRegistryPullSecret)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from pydantic import Field, field_validator
 from .scaleway import iam, registry
 
 from .catalog import REGISTRY_REGIONS
+from .existing_cluster import MOVED, STACK_REFERENCE
+from .spec import Problem, Spec, check
 
 if TYPE_CHECKING:
     from .cluster import Cluster
-from .spec import Problem, Spec, check
+    from .existing_cluster import ExistingCluster
 
 #: Namespace names are global across Scaleway: lower case letters, digits and single dashes.
 NAMESPACE_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -37,6 +41,8 @@ class RegistryNamespaceSpec(Spec):
     """Pulumi `protect` on the namespace."""
     pull_secret_namespaces: list[str] = Field(default_factory=list)
     """Kubernetes namespaces that get a `kubernetes.io/dockerconfigjson` Secret `scaleway-registry` with read-only pull credentials (an IAM application limited to `ContainerRegistryReadOnly` and its API key, a Pulumi secret); refused for a public namespace."""
+    export_pull_config: bool = False
+    """Export those read-only pull credentials as the stack output `registry_pull_config` (a `.dockerconfigjson` document, always a Pulumi secret), for platform stacks that make their pull Secrets from it (`shared_registry`); refused for a public namespace."""
 
     def own_problems(self) -> list[Problem]:
         """The spec's own rules (see `registry_problems`)."""
@@ -57,9 +63,47 @@ def registry_problems(spec: RegistryNamespaceSpec, *, region: Optional[str] = No
     problems: list[Problem] = []
     if spec.is_public and spec.pull_secret_namespaces:
         problems.append(Problem(("pull_secret_namespaces",), "a public namespace needs no pull credentials; drop them or set is_public: false"))
+    if spec.is_public and spec.export_pull_config:
+        problems.append(Problem(("export_pull_config",), "a public namespace needs no pull credentials; drop it or set is_public: false"))
     where = spec.region or region
     if where is not None and where not in REGISTRY_REGIONS:
         problems.append(Problem(("region",), f"{where!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}"))
+    return problems
+
+
+class SharedRegistrySpec(Spec):
+    """A registry that lives in another stack: this stack makes pull Secrets from that stack's pull credentials."""
+
+    pull_secret_namespaces: list[str] = Field(min_length=1)
+    """Kubernetes namespaces that get the `kubernetes.io/dockerconfigjson` Secret `scaleway-registry`, made from the other stack's pull credentials."""
+    stack_reference: Optional[str] = None
+    """The stack that declares the registry with `export_pull_config: true`: `organization/project/stack` (or `project/stack`); default: `existing_cluster.stack_reference`."""
+    output: str = Field(default="registry_pull_config", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$")
+    """That stack's output holding the `.dockerconfigjson` document (a stack of this project exports `registry_pull_config`)."""
+
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `shared_registry_problems`)."""
+        return shared_registry_problems(self)
+
+
+def shared_registry_problems(spec: SharedRegistrySpec, *, default_reference: Optional[str] = None, linked: bool = False) -> list[Problem]:
+    """Every problem with a shared registry's spec; `linked`: the stack's `existing_cluster.stack_reference`
+    (`default_reference`) is known, so a missing `stack_reference` can be judged."""
+    problems: list[Problem] = []
+    if spec.stack_reference is not None and not STACK_REFERENCE.fullmatch(spec.stack_reference):
+        problems.append(
+            Problem(("stack_reference",), f"{spec.stack_reference!r} is not a stack reference: write organization/project/stack (or project/stack)")
+        )
+    if linked and spec.stack_reference is None and default_reference is None:
+        problems.append(
+            Problem(
+                ("stack_reference",),
+                "is required: name the stack that declares the registry with export_pull_config: true "
+                "(it defaults to existing_cluster.stack_reference, which this stack does not set)",
+            )
+        )
+    if len(set(spec.pull_secret_namespaces)) != len(spec.pull_secret_namespaces):
+        problems.append(Problem(("pull_secret_namespaces",), f"lists a namespace twice: {spec.pull_secret_namespaces}"))
     return problems
 
 
@@ -113,6 +157,29 @@ def docker_config(server: str, secret_key: str) -> str:
     return json.dumps({"auths": {server: {"username": "nologin", "password": secret_key, "auth": auth}}}, sort_keys=True)
 
 
+def pull_secrets(
+    name: str,
+    namespaces: list[str],
+    docker_config: pulumi.Input[str],
+    *,
+    provider: pulumi.ProviderResource,
+    parent: pulumi.Resource,
+    secret_name: str,
+    aliases: Optional[list[pulumi.Alias]] = None,
+) -> list[k8s.core.v1.Secret]:
+    """One `kubernetes.io/dockerconfigjson` Secret per namespace, named `<name>-<namespace>`, its data a Pulumi secret."""
+    return [
+        k8s.core.v1.Secret(
+            f"{name}-{namespace}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
+            type="kubernetes.io/dockerconfigjson",
+            string_data={".dockerconfigjson": pulumi.Output.secret(docker_config)},
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, aliases=aliases),
+        )
+        for namespace in namespaces
+    ]
+
+
 class RegistryPullSecret(pulumi.ComponentResource):
     """Read-only pull credentials for a private namespace: an IAM application, its key, and image pull Secrets."""
 
@@ -120,6 +187,8 @@ class RegistryPullSecret(pulumi.ComponentResource):
 
     access_key: pulumi.Output[str]
     """The API key's access key (not secret on its own)."""
+    docker_config: pulumi.Output[str]
+    """The credentials as a `.dockerconfigjson` document, always a Pulumi secret: what a stack exports as `registry_pull_config`."""
     secret_name: str
     """The name of the `kubernetes.io/dockerconfigjson` Secret in each namespace."""
 
@@ -131,8 +200,8 @@ class RegistryPullSecret(pulumi.ComponentResource):
         name: str,
         *,
         registry: RegistryNamespace,
-        cluster: "Cluster",
-        namespaces: list[str],
+        cluster: Optional["Cluster | ExistingCluster"] = None,
+        namespaces: Optional[list[str]] = None,
         secret_name: str = "scaleway-registry",
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
@@ -141,15 +210,18 @@ class RegistryPullSecret(pulumi.ComponentResource):
         Args:
             name: Logical name; the IAM application, policy, key and Secrets are named after it.
             registry: The private RegistryNamespace to pull from.
-            cluster: The Cluster whose provider creates the Secrets.
-            namespaces: Kubernetes namespaces that get the pull Secret (at least one).
+            cluster: The Cluster (or ExistingCluster) whose provider creates the Secrets; required with namespaces.
+            namespaces: Kubernetes namespaces that get the pull Secret; none: only the credentials, for `docker_config`.
             secret_name: Name of the `kubernetes.io/dockerconfigjson` Secret in each namespace.
             opts: Pulumi resource options.
         """
+        namespaces = list(namespaces or [])
+        problems = []
         if registry.spec.is_public:
-            raise ValueError(f"RegistryPullSecret {name}: registry {registry.spec.name!r} is public; it needs no pull secret")
-        if not namespaces:
-            raise ValueError(f"RegistryPullSecret {name}: namespaces is empty; list the Kubernetes namespaces that pull")
+            problems.append(Problem(("registry",), f"{registry.spec.name!r} is public; it needs no pull credentials"))
+        if namespaces and cluster is None:
+            problems.append(Problem(("cluster",), "is required with namespaces: its Kubernetes provider creates the Secrets"))
+        check(f"RegistryPullSecret {name}", problems)
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         application = iam.Application(
@@ -169,17 +241,63 @@ class RegistryPullSecret(pulumi.ComponentResource):
         )
         key = iam.ApiKey(name, application_id=application.id, description="image pulls from Kubernetes", opts=child)
         server = f"rg.{registry.region}.scw.cloud"
-        config = pulumi.Output.secret(key.secret_key.apply(lambda secret: docker_config(server, secret)))
+        self.docker_config = pulumi.Output.secret(key.secret_key.apply(lambda secret: docker_config(server, secret)))
         self.secret_name = secret_name
-        self.secrets = [
-            k8s.core.v1.Secret(
-                f"{name}-{namespace}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
-                type="kubernetes.io/dockerconfigjson",
-                string_data={".dockerconfigjson": config},
-                opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
-            )
-            for namespace in namespaces
-        ]
+        self.secrets = (
+            pull_secrets(name, namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name)
+            if cluster is not None
+            else []
+        )
         self.access_key = key.access_key
         self.register_outputs({"access_key": self.access_key})
+
+
+class SharedRegistryPullSecret(pulumi.ComponentResource):
+    """Image pull Secrets made from another stack's registry credentials (its `registry_pull_config` output),
+    read through a StackReference: this stack needs no Scaleway credentials and makes no IAM key."""
+
+    TYPE = "kapsule:registry:SharedRegistryPullSecret"
+
+    docker_config: pulumi.Output[str]
+    """The other stack's `.dockerconfigjson` document, always a Pulumi secret."""
+    source: str
+    """Where the credentials come from, for people: `stack organization/kapsule/prod (output registry_pull_config)`."""
+    secret_name: str
+    """The name of the `kubernetes.io/dockerconfigjson` Secret in each namespace."""
+    secrets: list[k8s.core.v1.Secret]
+    """One pull Secret per namespace, its data a Pulumi secret."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: SharedRegistrySpec,
+        *,
+        cluster: "Cluster | ExistingCluster",
+        secret_name: str = "scaleway-registry",
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ) -> None:
+        """Build the component; a problem with the spec raises one SpecError before anything is registered.
+
+        Args:
+            name: Logical name; the Secrets are `<name>-<namespace>`, as RegistryPullSecret names them, so that a
+                Secret moved out of a single stack (`pulumi state move`) is found at the root under its alias.
+            spec: The namespaces, and the stack and output the credentials come from.
+            cluster: The Cluster (or ExistingCluster) whose provider creates the Secrets; an ExistingCluster's
+                StackReference is read again when `spec.stack_reference` names the same stack, or is unset.
+            secret_name: Name of the `kubernetes.io/dockerconfigjson` Secret in each namespace.
+            opts: Pulumi resource options.
+        """
+        shared: Optional[pulumi.StackReference] = getattr(cluster, "reference", None)
+        default = cluster.spec.stack_reference if shared is not None else None  # type: ignore[union-attr]
+        check(f"SharedRegistryPullSecret {name}", shared_registry_problems(spec, default_reference=default, linked=True))
+        super().__init__(self.TYPE, name, None, opts)
+        wanted = spec.stack_reference or default
+        assert wanted is not None  # checked above
+        reference = shared if shared is not None and default == wanted else pulumi.StackReference(wanted, opts=pulumi.ResourceOptions(parent=self))
+        self.docker_config = pulumi.Output.secret(reference.require_output(spec.output))
+        self.source = f"stack {wanted} (output {spec.output})"
+        self.secret_name = secret_name
+        self.secrets = pull_secrets(
+            name, spec.pull_secret_namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name, aliases=MOVED
+        )
+        self.register_outputs({"secret_name": self.secret_name})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from components.catalog import TodayError
+from components.existing_cluster import STACK_REFERENCE
 
 from policy.rules import PolicyConfigError
 
@@ -49,26 +50,28 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
 
 
 def reference_states(name: str, state: Optional[Path], required: bool) -> dict[str, Optional[RecordedState]]:
-    """The recorded state of the stack a platform stack reads through a StackReference, looked up where this
-    stack's own state is (a `--state` directory, the directory of a `--state` file, or the local backend).
+    """The recorded state of each stack this stack reads through a StackReference (its cluster's, its shared
+    registry's), looked up where this stack's own state is (a `--state` directory, the directory of a `--state` file, or the local backend).
 
     A stack of another project, or one with no recorded state, is None: the plan then says its outputs are
     known after that stack's update.
     """
-    from .plan import referenced_stack
+    from .stack_file import stack_references
 
-    reference = referenced_stack(read_stack_file(stack_file_path(name, ROOT)).config)
-    if reference is None:
-        return {}
-    parts = reference.split("/")
-    project, stack = (parts[-2], parts[-1])
-    if project != PROJECT or not required:
-        return {reference: None}
+    return {reference: _reference_state(reference, state, required) for reference in stack_references(read_stack_file(stack_file_path(name, ROOT)).config)}
+
+
+def _reference_state(reference: str, state: Optional[Path], required: bool) -> Optional[RecordedState]:
+    if not STACK_REFERENCE.fullmatch(reference):
+        return None  # validation names the key and what is allowed
+    project, stack = reference.split("/")[-2:]
+    if project != PROJECT or not required or stack in (".", ".."):
+        return None
     where = state if state is None or state.is_dir() else state.parent
     try:
-        return {reference: find_state(stack, ROOT, where, required=False) if where is not None else find_state(stack, ROOT, None)}
+        return find_state(stack, ROOT, where, required=False) if where is not None else find_state(stack, ROOT, None)
     except NoState:
-        return {reference: None}
+        return None
 
 
 def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:

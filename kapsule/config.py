@@ -15,7 +15,7 @@ from components.ingress import IngressSpec, ingress_problems
 from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec, service_problems
 from components.network import PrivateNetworkSpec, network_problems
 from components.pool import PoolSpec, pool_problems
-from components.registry import RegistryNamespaceSpec, registry_problems
+from components.registry import RegistryNamespaceSpec, SharedRegistrySpec, registry_problems, shared_registry_problems
 from components.spec import Problem, Spec, SpecError, Tags
 
 from .messages import StackConfigError, describe, namespace_problem
@@ -47,6 +47,8 @@ class StackConfig(Spec):
     """A cluster made elsewhere, reached through its kubeconfig: the stack then manages only the Kubernetes layer on it (a platform stack)."""
     registry: Optional[RegistryNamespaceSpec] = None
     """A Container Registry namespace, with optional pull secrets in the cluster."""
+    shared_registry: Optional[SharedRegistrySpec] = None
+    """A registry declared in another stack (with `export_pull_config: true`): pull secrets made here from that stack's credentials, with no Scaleway key in this stack."""
     namespaces: list[str] = Field(default_factory=list)
     """Kubernetes namespaces the stack creates; Services and pull secrets may only go into these, `default` or the ingress namespace."""
     ingress: IngressSpec = Field(default_factory=IngressSpec)
@@ -96,6 +98,8 @@ class StackConfig(Spec):
         problems += _at(("ingress",), ingress_problems(self.ingress, region=self.cluster_region))
         if self.registry is not None:
             problems += _at(("registry",), registry_problems(self.registry, region=self.region))
+        if self.shared_registry is not None:
+            problems += self._shared_registry_problems(self.shared_registry)
         problems += self._namespace_problems()
         if problems:
             raise SpecError(dict.fromkeys(problems))  # one line per problem, in the order found
@@ -107,7 +111,7 @@ class StackConfig(Spec):
         if self.existing_cluster is not None:
             return "platform"
         layer = self.namespaces or self.services or self.ingress.controller != "none"
-        layer = layer or (self.registry is not None and self.registry.pull_secret_namespaces)
+        layer = layer or (self.registry is not None and self.registry.pull_secret_namespaces) or self.shared_registry is not None
         return "cluster and platform" if layer else "cluster"
 
     def _cluster_problems(self) -> list[Problem]:
@@ -148,6 +152,22 @@ class StackConfig(Spec):
         ]
         return problems + _at(("existing_cluster",), existing_cluster_problems(self.existing_cluster, region=self.region))
 
+    def _shared_registry_problems(self, shared: SharedRegistrySpec) -> list[Problem]:
+        """Its stack reference (or the existing cluster's), and no namespace given two `scaleway-registry` Secrets."""
+        default = self.existing_cluster.stack_reference if self.existing_cluster is not None else None
+        problems = _at(("shared_registry",), shared_registry_problems(shared, default_reference=default, linked=True))
+        own = set(self.registry.pull_secret_namespaces) if self.registry is not None else set()
+        for index, namespace in enumerate(shared.pull_secret_namespaces):
+            if namespace in own:
+                problems.append(
+                    Problem(
+                        ("shared_registry", "pull_secret_namespaces", index),
+                        f"{namespace!r} already gets the Secret scaleway-registry from registry.pull_secret_namespaces; "
+                        "list each namespace under one of the two",
+                    )
+                )
+        return problems
+
     @property
     def cluster_region(self) -> str:
         """Where the cluster, and so its load balancers, live."""
@@ -168,6 +188,8 @@ class StackConfig(Spec):
         targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
         if self.registry is not None:
             targets += [(("registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.registry.pull_secret_namespaces)]
+        if self.shared_registry is not None:
+            targets += [(("shared_registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.shared_registry.pull_secret_namespaces)]
         # The ingress controller's Service is named after the controller ("ingress"), in its namespace.
         owners = {(self.ingress.namespace, "ingress"): "the ingress controller"} if self.ingress.controller != "none" else {}
         for name, service in self.services.items():

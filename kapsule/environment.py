@@ -21,6 +21,7 @@ from components import (
     PrivateNetwork,
     RegistryNamespace,
     RegistryPullSecret,
+    SharedRegistryPullSecret,
 )
 
 from components.catalog import TodayError
@@ -123,6 +124,7 @@ class Environment:
     ingress: Optional[IngressController] = None
     services: dict[str, LoadBalancerService] = field(default_factory=dict)
     pull_secret: Optional[RegistryPullSecret] = None
+    shared_pull_secret: Optional[SharedRegistryPullSecret] = None
     secret_values: frozenset[str] = frozenset()
     """The stack's secret config values: an export that carries one is a secret."""
 
@@ -142,6 +144,9 @@ class Environment:
             values["private_network_id"] = self.network.id
         if self.registry is not None:
             values["registry_endpoint"] = self.registry.endpoint
+        if self.pull_secret is not None and self.registry is not None and self.registry.spec.export_pull_config:
+            # What a platform stack's shared_registry reads (docs/stacks.md): read-only, and only ever a secret.
+            values["registry_pull_config"] = pulumi.Output.secret(self.pull_secret.docker_config)
         if self.ingress is not None:
             values["ingress_ip"] = self.ingress.ip_address
         if self.services:
@@ -208,11 +213,19 @@ def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
         name: LoadBalancerService(name, spec, cluster=cluster, tags=config.tags, opts=after(spec.namespace))
         for name, spec in config.services.items()
     }
-    if environment.registry is not None and config.registry.pull_secret_namespaces:
+    registry = config.registry
+    if environment.registry is not None and registry is not None and (registry.pull_secret_namespaces or registry.export_pull_config):
         environment.pull_secret = RegistryPullSecret(
             "registry-pull",
             registry=environment.registry,
+            cluster=cluster if registry.pull_secret_namespaces else None,
+            namespaces=registry.pull_secret_namespaces,
+            opts=after(*registry.pull_secret_namespaces),
+        )
+    if config.shared_registry is not None:
+        environment.shared_pull_secret = SharedRegistryPullSecret(
+            "registry-pull",
+            config.shared_registry,
             cluster=cluster,
-            namespaces=config.registry.pull_secret_namespaces,
-            opts=after(*config.registry.pull_secret_namespaces),
+            opts=after(*config.shared_registry.pull_secret_namespaces),
         )

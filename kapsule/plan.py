@@ -8,7 +8,7 @@ from typing import Any, Optional
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
-from .stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path
+from .stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path, stack_references
 from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
@@ -120,6 +120,11 @@ def plan_stack(
     problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
     if problem:
         raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
+    reads = stack_references(config)
+    references = {**dict.fromkeys(reads), **(references or {})}
+    missing = _missing_outputs(reads, references)
+    if missing:
+        raise StackConfigError(stack_file, missing)
     baseline = RecordedBaseline(state, references)
     rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
@@ -150,9 +155,7 @@ def plan_stack(
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
-    reference = referenced_stack(config)
-    references = {reference: None, **(references or {})} if reference else {}
-    notes = [_elsewhere(name, found) for name, found in references.items()]
+    notes = [_elsewhere(name, references.get(name), key, output) for name, read in reads.items() for key, output in read]
     notes += [_elsewhere_source(source) for source in _other_sources(config)]
     return Plan(
         notes=notes,
@@ -169,10 +172,30 @@ def plan_stack(
     )
 
 
-def referenced_stack(config: dict[str, str]) -> Optional[str]:
-    """The stack a platform stack reads its kubeconfig from (`organization/project/stack`), if it names one."""
-    reference = existing_cluster(config).get("stack_reference")
-    return reference if isinstance(reference, str) else None
+def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
+    """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
+    stop on each (`require_output`), so the plan says so instead of guessing."""
+    problems = []
+    for reference, read in reads.items():
+        found = references.get(reference)
+        stack = next((r for r in found.resources.values() if r.type == STACK_TYPE), None) if found is not None else None
+        if stack is None:
+            continue
+        for key, output in read:
+            if output not in stack.outputs:
+                fix = (
+                    f"set {CONFIG_NAMESPACE}:registry.export_pull_config: true in that stack and update it first"
+                    if output == "registry_pull_config"
+                    else "name one of its outputs, or update that stack first"
+                )
+                problems.append(
+                    (
+                        f"{CONFIG_NAMESPACE}:{key}",
+                        f"stack {reference} (recorded in {found.source}) has no output {output!r}, which `pulumi up` would stop on; {fix}"
+                        f" (its outputs: {', '.join(sorted(stack.outputs)) or 'none'})",
+                    )
+                )
+    return problems
 
 
 def _other_sources(config: dict[str, str]) -> list[str]:
@@ -185,7 +208,14 @@ def _other_sources(config: dict[str, str]) -> list[str]:
     return ["a secure: kubeconfig"] if "kubeconfig" in existing else []
 
 
-def _elsewhere(reference: str, found: Optional[RecordedState]) -> str:
+def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output: str) -> str:
+    if key == "shared_registry.output":
+        if found is not None:
+            return f"the registry's pull credentials come from stack {reference} (output {output}), as recorded in {found.source}"
+        return (
+            f"the registry's pull credentials come from stack {reference} (output {output}): its recorded outputs were not "
+            "given, so they are known after that stack's update"
+        )
     if found is not None:
         return f"the cluster comes from stack {reference}: its outputs (the kubeconfig among them) as recorded in {found.source}"
     return (

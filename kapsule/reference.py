@@ -32,6 +32,7 @@ COMPONENTS = (
     "Pool",
     "RegistryNamespace",
     "RegistryPullSecret",
+    "SharedRegistryPullSecret",
     "LoadBalancerService",
     "IngressController",
 )

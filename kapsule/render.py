@@ -290,8 +290,23 @@ def _render(
         resources = sorted(monitor.registrations.values(), key=lambda r: r.urn)
         return Rendering(stack=stack, resources=resources, outputs=outputs, error=error, warnings=log.messages)
     finally:
+        _discard_pending(loop)
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def _discard_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left running, and forget it: the SDK keeps its pending outputs in a
+    process-wide set, and the next rendering would otherwise wait on tasks of this closed loop. The error that
+    failed the program is the rendering's; the futures it left unread say nothing more."""
+    loop.set_exception_handler(lambda _loop, _context: None)
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    with pulumi.runtime.settings.SETTINGS.lock:
+        pulumi.runtime.settings.SETTINGS.outputs.clear()
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

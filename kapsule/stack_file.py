@@ -268,5 +268,33 @@ def decode_value(raw: Any) -> Any:
 
 def existing_cluster(config: dict[str, str]) -> dict[str, Any]:
     """A platform stack's `kapsule:existing_cluster` settings from its config (empty for any other stack)."""
-    value = decode_value(config.get(f"{CONFIG_NAMESPACE}:existing_cluster", "{}"))
+    return _mapping(config, "existing_cluster")
+
+
+def shared_registry(config: dict[str, str]) -> dict[str, Any]:
+    """A stack's `kapsule:shared_registry` settings from its config (empty when it declares none)."""
+    return _mapping(config, "shared_registry")
+
+
+def _mapping(config: dict[str, str], key: str) -> dict[str, Any]:
+    value = decode_value(config.get(f"{CONFIG_NAMESPACE}:{key}", "{}"))
     return value if isinstance(value, dict) else {}
+
+
+def stack_references(config: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """Each stack the program reads through a StackReference (`organization/project/stack`), with what it reads
+    there: the key path that names the output, and the output. Read from the raw config, before validation:
+    a malformed value names no stack, and validation then says what is wrong with it."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    existing = existing_cluster(config)
+    cluster_reference = existing.get("stack_reference")
+    if isinstance(cluster_reference, str):
+        output = existing.get("output", "kubeconfig")
+        found.setdefault(cluster_reference, []).append(("existing_cluster.output", output if isinstance(output, str) else "kubeconfig"))
+    shared = shared_registry(config)
+    if shared:
+        reference = shared.get("stack_reference", cluster_reference)
+        output = shared.get("output", "registry_pull_config")
+        if isinstance(reference, str):
+            found.setdefault(reference, []).append(("shared_registry.output", output if isinstance(output, str) else "registry_pull_config"))
+    return found

@@ -214,7 +214,7 @@ def test_type_tokens_are_kapsule_module_name():
             assert value.TYPE == f"kapsule:{module}:{value.__name__}", value
             found.append(value.__name__)
     assert sorted(found) == sorted(
-        ["Cluster", "ExistingCluster", "IngressController", "LoadBalancerService", "Pool", "PrivateNetwork", "RegistryNamespace", "RegistryPullSecret"]
+        ["Cluster", "ExistingCluster", "IngressController", "LoadBalancerService", "Pool", "PrivateNetwork", "RegistryNamespace", "RegistryPullSecret", "SharedRegistryPullSecret"]
     )
 
 
