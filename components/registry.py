@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -166,15 +166,20 @@ def pull_secrets(
     parent: pulumi.Resource,
     secret_name: str,
     aliases: Optional[list[pulumi.Alias]] = None,
+    depends_on: Optional[pulumi.Input[Any]] = None,
 ) -> list[k8s.core.v1.Secret]:
-    """One `kubernetes.io/dockerconfigjson` Secret per namespace, named `<name>-<namespace>`, its data a Pulumi secret."""
+    """One `kubernetes.io/dockerconfigjson` Secret per namespace, named `<name>-<namespace>`, its data a Pulumi secret.
+
+    `depends_on`: the component's own (the namespaces, in a stack), which each Secret takes too: the SDK does
+    not hand a component's dependencies down to its children, and a Secret created before its namespace fails.
+    """
     return [
         k8s.core.v1.Secret(
             f"{name}-{namespace}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
             type="kubernetes.io/dockerconfigjson",
             string_data={".dockerconfigjson": pulumi.Output.secret(docker_config)},
-            opts=pulumi.ResourceOptions(parent=parent, provider=provider, aliases=aliases),
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, aliases=aliases, depends_on=depends_on),
         )
         for namespace in namespaces
     ]
@@ -244,7 +249,7 @@ class RegistryPullSecret(pulumi.ComponentResource):
         self.docker_config = pulumi.Output.secret(key.secret_key.apply(lambda secret: docker_config(server, secret)))
         self.secret_name = secret_name
         self.secrets = (
-            pull_secrets(name, namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name)
+            pull_secrets(name, namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name, depends_on=opts and opts.depends_on)
             if cluster is not None
             else []
         )
@@ -298,6 +303,13 @@ class SharedRegistryPullSecret(pulumi.ComponentResource):
         self.source = f"stack {wanted} (output {spec.output})"
         self.secret_name = secret_name
         self.secrets = pull_secrets(
-            name, spec.pull_secret_namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name, aliases=MOVED
+            name,
+            spec.pull_secret_namespaces,
+            self.docker_config,
+            provider=cluster.provider,
+            parent=self,
+            secret_name=secret_name,
+            aliases=MOVED,
+            depends_on=opts and opts.depends_on,
         )
         self.register_outputs({"secret_name": self.secret_name})

@@ -172,11 +172,37 @@ def moved(export: dict, top_level: list[str], dest: str) -> dict:
         if resource.get("provider"):
             urn, ident = resource["provider"].rsplit("::", 1)
             resource["provider"] = f"{rewritten[urn]}::{ident}"
-        for key in ("dependencies",):
-            if key in resource:
-                resource[key] = [rewritten.get(urn, urn) for urn in resource[key]]
-        resource.pop("propertyDependencies", None)
+        # breakDependencies: a dependency on a resource that stays in the source is dropped.
+        if "dependencies" in resource:
+            resource["dependencies"] = [rewritten[urn] for urn in resource["dependencies"] if urn in rewritten]
+        if "propertyDependencies" in resource:
+            resource["propertyDependencies"] = {
+                key: [rewritten[urn] for urn in urns if urn in rewritten] for key, urns in resource["propertyDependencies"].items()
+            }
     assert len(by_urn) >= len(out) - 1
+    return {"version": 3, "deployment": {**export["deployment"], "resources": out}}
+
+
+def left_behind(export: dict, top_level: list[str]) -> dict:
+    """The source stack after that move: the moved resources and their children are gone (providers, copied,
+    stay), and what remains no longer depends on them (breakDependencies)."""
+    resources = export["deployment"]["resources"]
+    chosen = set(top_level)
+    grew = True
+    while grew:
+        children = {r["urn"] for r in resources if r.get("parent") in chosen} - chosen
+        grew = bool(children)
+        chosen |= children
+    out = []
+    for resource in resources:
+        if resource["urn"] in chosen:
+            continue
+        copy_ = copy.deepcopy(resource)
+        if "dependencies" in copy_:
+            copy_["dependencies"] = [urn for urn in copy_["dependencies"] if urn not in chosen]
+        if "propertyDependencies" in copy_:
+            copy_["propertyDependencies"] = {key: [u for u in urns if u not in chosen] for key, urns in copy_["propertyDependencies"].items()}
+        out.append(copy_)
     return {"version": 3, "deployment": {**export["deployment"], "resources": out}}
 
 
