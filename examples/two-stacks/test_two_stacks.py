@@ -4,6 +4,7 @@ included, no help from this repository."""
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pulumi.runtime import rpc
 
 HERE = Path(__file__).parent
 KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: cluster-token}}]\n"
+PULL_CONFIG = '{"auths": {"rg.fr-par.scw.cloud": {"username": "nologin", "password": "pull-key"}}}'
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -26,13 +28,19 @@ class Mocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":
             # What the engine reads from the referenced stack: its outputs, the kubeconfig a secret.
-            outputs = {"name": args.inputs["name"], "outputs": {"kubeconfig": KUBECONFIG, "region": "fr-par"}, "secretOutputNames": ["kubeconfig"]}
+            outputs = {
+                "name": args.inputs["name"],
+                "outputs": {"kubeconfig": KUBECONFIG, "region": "fr-par", "registry_pull_config": PULL_CONFIG},
+                "secretOutputNames": ["kubeconfig", "registry_pull_config"],
+            }
             return args.inputs["name"], outputs
         if args.typ == "scaleway:kubernetes/cluster:Cluster":
             outputs["kubeconfigs"] = [{"configFile": KUBECONFIG, "host": "https://api", "token": "cluster-token"}]
             outputs["wildcardDns"] = "*.nodes.example"
         if args.typ == "scaleway:registry/namespace:Namespace":
             outputs["endpoint"] = f"rg.{args.inputs['region']}.scw.cloud/{args.inputs['name']}"
+        if args.typ == "scaleway:iam/apiKey:ApiKey":
+            outputs["secretKey"] = "pull-key"
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -51,8 +59,11 @@ def run(project: str, mocks: Mocks) -> dict:
 async def test_the_cluster_stack_exports_the_contract_and_has_no_kubernetes_layer(project):
     mocks = Mocks()
     outputs = run(project, mocks)
-    assert {"kubeconfig", "cluster_id", "region", "registry_endpoint", "wildcard_dns"} <= set(outputs)
+    assert {"kubeconfig", "cluster_id", "region", "registry_endpoint", "wildcard_dns", "registry_pull_config"} <= set(outputs)
     assert await outputs["kubeconfig"].is_secret()
+    assert await outputs["registry_pull_config"].is_secret()
+    auths = json.loads(await outputs["registry_pull_config"].future())["auths"]
+    assert auths["rg.fr-par.scw.cloud"]["password"] == "pull-key"
     assert await outputs["registry_endpoint"].future() == "rg.fr-par.scw.cloud/shared-prod-images"
     await outputs["cluster_id"].future()
     assert not [m for m in mocks.created if m.typ.startswith("kubernetes:")]
@@ -70,4 +81,8 @@ async def test_the_apps_stack_builds_its_provider_from_the_cluster_stacks_kubeco
     # It reaches the provider as a secret: the engine stores it encrypted and never shows it.
     assert provider.inputs["kubeconfig"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": KUBECONFIG}
     assert ("kubernetes:core/v1:Service", "shop") in created and ("kubernetes:core/v1:Namespace", "namespace-shop") in created
+    pull = created[("kubernetes:core/v1:Secret", "registry-pull-shop")]
+    assert pull.inputs["type"] == "kubernetes.io/dockerconfigjson" and pull.inputs["metadata"]["namespace"] == "shop"
+    # The credentials arrive through the same StackReference, still a secret.
+    assert pull.inputs["stringData"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": {".dockerconfigjson": PULL_CONFIG}}
     assert not [m for m in mocks.created if m.typ.startswith("scaleway:")], "an application team's stack touches no Scaleway resource"

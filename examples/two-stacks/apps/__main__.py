@@ -1,13 +1,22 @@
 """An application team's platform stack: its namespace and its load balancers, on a cluster another stack owns.
 
-It can change its Services, but holds no credential that could touch the node pools: it only reads the
-cluster stack's outputs, the kubeconfig among them, through a StackReference.
+It can change its Services, but holds no credential that could touch the node pools or the registry: it only
+reads the cluster stack's outputs, the kubeconfig and the registry's read-only pull credentials among them,
+through a StackReference.
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import ExistingCluster, ExistingClusterSpec, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
+from components import (
+    ExistingCluster,
+    ExistingClusterSpec,
+    LoadBalancerService,
+    LoadBalancerServiceSpec,
+    ServicePortSpec,
+    SharedRegistryPullSecret,
+    SharedRegistrySpec,
+)
 
 config = pulumi.Config()
 reference = config.get("cluster_stack") or f"organization/team-platform/{pulumi.get_stack()}"
@@ -17,6 +26,10 @@ namespace = k8s.core.v1.Namespace(
     "namespace-shop",
     metadata=k8s.meta.v1.ObjectMetaArgs(name="shop"),
     opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider),
+)
+# The Secret `scaleway-registry` in `shop`, made from the cluster stack's `registry_pull_config`.
+SharedRegistryPullSecret(
+    "registry-pull", SharedRegistrySpec(pull_secret_namespaces=["shop"]), cluster=cluster, opts=pulumi.ResourceOptions(depends_on=[namespace])
 )
 shop = LoadBalancerService(
     "shop",

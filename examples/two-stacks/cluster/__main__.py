@@ -12,6 +12,7 @@ from components import (
     PrivateNetworkSpec,
     RegistryNamespace,
     RegistryNamespaceSpec,
+    RegistryPullSecret,
 )
 
 tags = {"env": pulumi.get_stack(), "owner": "platform"}
@@ -24,9 +25,13 @@ cluster = Cluster(
 )
 Pool("workers", PoolSpec(node_type="PRO2-S", size=3, autoscaling=True, min_size=2, max_size=6), cluster=cluster, tags=tags)
 images = RegistryNamespace("images", RegistryNamespaceSpec(name=f"shared-{pulumi.get_stack()}-images"), region="fr-par")
+# Read-only pull credentials (an IAM application limited to ContainerRegistryReadOnly, and its key): no
+# namespaces here, so no Kubernetes object; the application teams make their pull Secrets from the export.
+pull = RegistryPullSecret("registry-pull", registry=images)
 
 pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
 pulumi.export("cluster_id", cluster.id)
 pulumi.export("region", cluster.region)
 pulumi.export("registry_endpoint", images.endpoint)
+pulumi.export("registry_pull_config", pulumi.Output.secret(pull.docker_config))
 pulumi.export("wildcard_dns", cluster.wildcard_dns)
