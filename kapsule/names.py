@@ -33,6 +33,8 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 # The engine's own type tokens.
 STACK_TYPE = "pulumi:pulumi:Stack"
+#: What a StackReference reads: recorded in state as an external resource, never created or deleted.
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 #: Every provider resource's type starts so (`pulumi:providers:scaleway`).
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 #: The top-level inputs a bridged provider filled in itself, as it records them.

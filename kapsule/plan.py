@@ -13,7 +13,7 @@ from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
 from .model import Resource, ResourceView, Sealed, Secret, Unknown, unsealed
-from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_TYPE
+from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_REFERENCE_TYPE, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -313,8 +313,9 @@ def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]
 
 
 def _owned(recorded: RecordedResource) -> bool:
-    """Whether a recorded resource is one the program declares (not the stack or a default provider)."""
-    if recorded.type == STACK_TYPE:
+    """Whether a recorded resource is one the program declares (not the stack, a default provider, or another
+    stack's outputs that a StackReference read: the engine drops those from state, and deletes nothing)."""
+    if recorded.type in (STACK_TYPE, STACK_REFERENCE_TYPE):
         return False
     return not (recorded.type.startswith(PROVIDER_TYPE_PREFIX) and recorded.name.startswith("default"))
 

@@ -22,11 +22,10 @@ from pulumi.runtime.sync_await import _sync_await
 
 from . import names
 from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown, nested_secrets
-from .names import PROJECT, PROJECT_ID, ROOT, STACK_TYPE
+from .names import PROJECT, PROJECT_ID, ROOT, STACK_REFERENCE_TYPE, STACK_TYPE
 from .urns import AliasSpec, make_urn
 
 MAIN = ROOT / "__main__.py"
-STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
 
 def plain(value: Any) -> tuple[Any, bool]:
@@ -141,6 +140,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return super().ReadResource(request)
         pulumi_mocks._ensure_event_loop()
         outputs = self.baseline.stack_outputs(request.id) if self.baseline is not None else None
+        if outputs is not None:
+            outputs = {key: _unreadable(value) for key, value in outputs.items()}
         state: dict[str, Any] = {"name": request.id, "outputs": wire(outputs) if outputs is not None else rpc.UNKNOWN}
         if outputs is not None:
             state["secretOutputNames"] = sorted(key for key, value in outputs.items() if isinstance(value, Secret))
@@ -186,6 +187,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             resource.outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True))
         self.registrations[urn] = resource
         return response
+
+
+def _unreadable(value: Any) -> Any:
+    """A referenced stack's output as the plan can know it: a secret recorded as ciphertext is a secret whose
+    value cannot be read (the `secure:` placeholder), never an unknown. That stack may have changed it since
+    this one last read it, so whatever is made from it is compared blind ("may change"), not assumed same."""
+    if isinstance(value, Sealed):
+        return Secret(names.SECRET_PLACEHOLDER)
+    if isinstance(value, Secret):
+        inner = _unreadable(value.value)
+        return inner if isinstance(inner, Secret) else Secret(inner)
+    if isinstance(value, dict):
+        return {key: _unreadable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unreadable(item) for item in value]
+    return value
 
 
 def _alias(alias: Any) -> AliasSpec:

@@ -94,7 +94,7 @@ def _detail(change: Change) -> list[str]:
         return [f"{printable(key)}: {display(value)}" for key, value in sorted(change.resource.inputs.items())]
     lines = [f"{printable(path)}: {_old(old)} -> {display(new)}" for path, (old, new) in sorted(change.changed.items())]
     lines += [f"replace: {printable(reason)}" for reason in change.reasons]
-    lines += [f"may change: {printable(path)} holds a secure: value only the engine can compare" for path in change.uncertain]
+    lines += [f"may change: {printable(path)} holds a secret (a secure: value, or another stack's output) only the engine can compare" for path in change.uncertain]
     if change.destroys:
         lines.append(f"DESTROYS {printable(change.destroys)}")
     if change.drain:

@@ -111,7 +111,7 @@ def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
 
     text = format_text(plan)
     assert text.splitlines()[0].endswith("unchanged, 1 may change")
-    assert 'may change: metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"] holds a secure: value' in text
+    assert 'may change: metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"] holds a secret (a secure: value, or another stack\'s output)' in text
     by_urn = {r["urn"]: r for r in json.loads(format_json([plan]))[0]["resources"]}
     assert by_urn[web.resource.urn]["uncertain"] == web.uncertain and by_urn[api.resource.urn]["uncertain"] == []
 

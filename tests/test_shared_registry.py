@@ -191,6 +191,10 @@ def test_the_split_with_the_registry_in_the_cluster_stack_plans_no_change_to_any
     }
     secret = next(c for c in plan.changes if c.resource.type == SECRET)
     assert secret.resource.urn.endswith("SharedRegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps") and secret.action == "same"
+    # Both are read from the cluster stack's state, where they are ciphertext: that stack may have rotated
+    # them since, so the plan says they may change, never that they are unchanged.
+    assert secret.uncertain == ["data"]
+    assert next(c for c in plan.changes if c.resource.type == "pulumi:providers:kubernetes").uncertain == ["kubeconfig"]
     assert plan.notes[-1] == f"the registry's pull credentials come from stack {REFERENCE} (output registry_pull_config), as recorded in {cluster_state.source}"
 
 
