@@ -78,6 +78,27 @@ def read_kubeconfig(path: str) -> str:
         raise ValueError(f"kubeconfig_file {str(file)!r} is not UTF-8 text") from None
 
 
+def referenced_secret(reference: pulumi.StackReference, stack: str, output: str) -> pulumi.Output[str]:
+    """Another stack's output, read through `reference`, always a Pulumi secret; empty is one clear error.
+
+    The engine reads the other stack's secrets with this stack's secrets provider, and when it cannot decrypt
+    them it goes on with empty values ("eliding undecryptable secrets", pkg/resource/deploy/builtins.go);
+    a Kubernetes provider would then fail on an empty kubeconfig with nothing to say why.
+    """
+
+    def present(value: object) -> str:
+        if isinstance(value, str) and value.strip():
+            return value
+        raise pulumi.RunError(
+            f"stack {stack}'s output {output!r} is empty here: either that stack exports it empty, or the engine could not "
+            "decrypt that stack's secrets (it says 'eliding undecryptable secrets'). With a file or Object Storage backend "
+            "and passphrase secrets, give both stacks the same PULUMI_CONFIG_PASSPHRASE, or a secrets provider both can "
+            "open (pulumi stack change-secrets-provider)"
+        )
+
+    return pulumi.Output.secret(reference.require_output(output).apply(present))
+
+
 #: Where `pulumi state move` puts a resource whose parent stays behind: at the root of the destination stack
 #: (pkg/cmd/pulumi/state/state_move.go reparents it and rewrites its URN). A platform stack's provider and
 #: namespaces, moved out of a single stack, are found there (docs/stacks.md, "Splitting a stack").
@@ -126,7 +147,7 @@ class ExistingCluster(pulumi.ComponentResource):
         self.reference = None
         if spec.stack_reference is not None:
             self.reference = pulumi.StackReference(spec.stack_reference, opts=pulumi.ResourceOptions(parent=self))
-            self.kubeconfig = pulumi.Output.secret(self.reference.require_output(spec.output))
+            self.kubeconfig = referenced_secret(self.reference, spec.stack_reference, spec.output)
             self.source = f"stack {spec.stack_reference} (output {spec.output})"
         elif config_text is not None:
             self.kubeconfig = pulumi.Output.secret(config_text)

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from .scaleway import iam, registry
 
 from .catalog import REGISTRY_REGIONS
-from .existing_cluster import MOVED, STACK_REFERENCE
+from .existing_cluster import MOVED, STACK_REFERENCE, referenced_secret
 from .spec import Problem, Spec, check
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ class SharedRegistryPullSecret(pulumi.ComponentResource):
         wanted = spec.stack_reference or default
         assert wanted is not None  # checked above
         reference = shared if shared is not None and default == wanted else pulumi.StackReference(wanted, opts=pulumi.ResourceOptions(parent=self))
-        self.docker_config = pulumi.Output.secret(reference.require_output(spec.output))
+        self.docker_config = referenced_secret(reference, wanted, spec.output)
         self.source = f"stack {wanted} (output {spec.output})"
         self.secret_name = secret_name
         self.secrets = pull_secrets(

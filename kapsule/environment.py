@@ -25,10 +25,11 @@ from components import (
 )
 
 from components.catalog import TodayError
-from components.existing_cluster import MOVED
+from components.existing_cluster import MOVED, read_kubeconfig
 from components.catalog import today as catalog_today
 
 from .config import StackConfig, parse, version_warnings
+from .names import CONFIG_NAMESPACE
 from .stack_file import decode_value, read_stack_file, stack_file_path
 from .messages import StackConfigError
 from .secrets import plaintext_secrets, redact, secret_leaves, secret_values
@@ -67,6 +68,12 @@ def read_config(project: Path) -> StackConfig:
         spec = parse(str(stack_file), raw)
     except StackConfigError as error:
         raise refuse(error.problems) from None
+    kubeconfig_file = spec.existing_cluster.kubeconfig_file if spec.existing_cluster is not None else None
+    if kubeconfig_file is not None:
+        try:
+            read_kubeconfig(kubeconfig_file)  # here, where the engine runs: one error naming the key, never a traceback
+        except ValueError as error:
+            raise refuse([(f"{CONFIG_NAMESPACE}:existing_cluster.kubeconfig_file", f"{error}; give the path of a readable kubeconfig file on this machine")]) from None
     try:
         day = catalog_today()
     except TodayError as error:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Optional
 
 from components.drain import DRAIN_DEFAULTS
+from components.existing_cluster import read_kubeconfig
 from policy.rules import evaluate, stack_config
 
 from .stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path, stack_references
@@ -13,7 +15,7 @@ from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
 from .model import Resource, ResourceView, Sealed, Secret, Unknown, unsealed
-from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_REFERENCE_TYPE, STACK_TYPE
+from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, SECRET_PLACEHOLDER, STACK_REFERENCE_TYPE, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -125,8 +127,9 @@ def plan_stack(
     missing = _missing_outputs(reads, references)
     if missing:
         raise StackConfigError(stack_file, missing)
+    rendered, unread = _without_unreadable_kubeconfig(config)
     baseline = RecordedBaseline(state, references)
-    rendering = render(stack, config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
+    rendering = render(stack, rendered, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
     changes = []
@@ -157,6 +160,7 @@ def plan_stack(
     recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
     notes = [_elsewhere(name, references.get(name), key, output) for name, read in reads.items() for key, output in read]
     notes += [_elsewhere_source(source) for source in _other_sources(config)]
+    notes += [unread] if unread else []
     return Plan(
         notes=notes,
         output_changes=output_changes(recorded_stack.outputs if recorded_stack else {}, rendering.outputs) if state else {},
@@ -170,6 +174,26 @@ def plan_stack(
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
+
+
+def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, str], Optional[str]]:
+    """The config the plan renders, and a note when the platform stack's kubeconfig file cannot be read here.
+
+    The file is on the machine that runs `pulumi up`, not necessarily where the plan runs (a pull request's
+    preview, without credentials): the plan goes on with a kubeconfig it cannot read, as for a `secure:` one,
+    and everything the provider compares with it may change.
+    """
+    existing = existing_cluster(config)
+    file = existing.get("kubeconfig_file")
+    if not isinstance(file, str) or not file.strip():
+        return config, None
+    try:
+        read_kubeconfig(file)
+    except ValueError as error:
+        unreadable = {key: value for key, value in existing.items() if key != "kubeconfig_file"} | {"kubeconfig": SECRET_PLACEHOLDER}
+        note = f"{error}: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
+        return {**config, EXISTING_CLUSTER: json.dumps(unreadable)}, note
+    return config, None
 
 
 def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
@@ -196,6 +220,10 @@ def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[s
                     )
                 )
     return problems
+
+
+#: The platform stack's key, in Pulumi's config map.
+EXISTING_CLUSTER = f"{CONFIG_NAMESPACE}:existing_cluster"
 
 
 def _other_sources(config: dict[str, str]) -> list[str]:

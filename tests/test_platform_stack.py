@@ -117,7 +117,9 @@ def test_a_secure_or_file_kubeconfig_stays_sealed_and_is_never_printed(tmp_path)
     assert isinstance(sealed, Secret)
     missing = platform_config(kubeconfig_file=str(tmp_path / "nope"))
     error = render("apps", encode(missing), check=False).error
-    assert error is not None and "does not exist" in str(error) and "file-token-123" not in str(error)
+    # Where the engine runs the program: one error at the key, as every stack file problem (never a traceback).
+    assert isinstance(error, StackConfigError) and "file-token-123" not in str(error)
+    assert f"kapsule:existing_cluster.kubeconfig_file: kubeconfig_file '{tmp_path / 'nope'}' does not exist; give the path of a readable kubeconfig file" in str(error)
     root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(path))))
     from kapsule.report import format_json, format_markdown, format_text
 
@@ -252,3 +254,16 @@ def test_the_policy_pack_and_the_cost_report_judge_only_what_a_platform_stack_de
     lines = {line.name: line for line in plan.cost.after.lines}
     assert "cluster" not in lines and {"api", "web"} <= set(lines) and plan.cost.after.unpriced == []
     assert plan.notes[0].startswith(f"the cluster comes from stack {REFERENCE}: its recorded outputs were not given")
+
+
+def test_the_plan_goes_on_without_a_kubeconfig_file_it_cannot_read(tmp_path):
+    """A pull request's preview runs where the deploying machine's kubeconfig is not: the plan says so and
+    plans the Kubernetes layer, with the provider's kubeconfig one it cannot read."""
+    missing = tmp_path / "console-cluster.yaml"
+    root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(missing))))
+    plan = plan_stack("apps", root, None)
+    assert plan.notes[-1] == f"kubeconfig_file '{missing}' does not exist: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
+    assert any(f"the kubeconfig file {missing}" in note for note in plan.notes)
+    provider = next(change for change in plan.changes if change.resource.type == "pulumi:providers:kubernetes")
+    assert provider.resource.inputs["kubeconfig"] == Secret(SECRET_PLACEHOLDER)
+    assert {change.resource.type for change in plan.changes} >= {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"}
