@@ -196,6 +196,13 @@ def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, st
     return config, None
 
 
+def _reveal_plain(value: Any) -> Any:
+    """A recorded output's value, a secret's unwrapped; ciphertext counts as present (it cannot be read here)."""
+    while isinstance(value, Secret):
+        value = value.value
+    return "sealed" if isinstance(value, Sealed) else value
+
+
 def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
     """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
     stop on each (`require_output`), so the plan says so instead of guessing."""
@@ -206,6 +213,11 @@ def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[s
         if stack is None:
             continue
         for key, output in read:
+            value = stack.outputs.get(output)
+            if output in stack.outputs and (_reveal_plain(value) or "") == "":
+                problems.append(
+                    (f"{CONFIG_NAMESPACE}:{key}", f"stack {reference} (recorded in {found.source}) exports {output!r} empty, which `pulumi up` would stop on")
+                )
             if output not in stack.outputs:
                 fix = (
                     f"set {CONFIG_NAMESPACE}:registry.export_pull_config: true in that stack and update it first"

@@ -207,3 +207,19 @@ def test_a_cluster_stack_that_does_not_export_the_credentials_yet_is_one_clear_e
     assert "kapsule:shared_registry.output" in message and "has no output 'registry_pull_config'" in message
     assert "set kapsule:registry.export_pull_config: true in that stack and update it first" in message
     assert SECRET_PLACEHOLDER not in message and "ciphertext" not in message
+
+
+def test_an_empty_output_of_the_other_stack_stops_the_program_naming_it(tmp_path):
+    """What the engine hands over when it cannot decrypt the other stack's secrets: empty values."""
+    error = render("apps", encode(shared_config()), baseline=References({REFERENCE: {"kubeconfig": Secret(""), "registry_pull_config": Secret("")}}), check=False).error
+    assert error is not None and "is empty here" in str(error) and "give both stacks the same PULUMI_CONFIG_PASSPHRASE" in str(error)
+    assert f"stack {REFERENCE}'s output" in str(error)
+    source, dest = split_with_the_registry_left_behind(tmp_path)
+    exported = json.loads(source.read_text())
+    stack = next(r for r in exported["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack")
+    stack["outputs"]["registry_pull_config"] = ""
+    source.write_text(json.dumps(exported))
+    root = project_for(tmp_path, "apps", _stack_file(tmp_path, shared_config()))
+    with pytest.raises(StackConfigError) as raised:
+        plan_stack("apps", root, read_state(dest, stack="apps"), {REFERENCE: read_state(source, stack="engk")})
+    assert "kapsule:shared_registry.output: stack organization/kapsule/engk" in str(raised.value) and "exports 'registry_pull_config' empty" in str(raised.value)
