@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 from components.drain import DRAIN_DEFAULTS
-from components.existing_cluster import read_kubeconfig
 from policy.rules import evaluate, stack_config
 
-from .stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path, stack_references
+from .platform import Elsewhere
+from .stack_file import decode_value, read_stack_file, stack_file_path
 from .cost import CostChange, price_stack
 from .diff import Diff, diff_resource
 from .replacement import destroys
 from .model import Resource, ResourceView, Sealed, Secret, Unknown, unsealed
-from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, SECRET_PLACEHOLDER, STACK_REFERENCE_TYPE, STACK_TYPE
+from .names import POOL, PROVIDER_TYPE_PREFIX, ROOT, SECRET, STACK_REFERENCE_TYPE, STACK_TYPE
 from .render import render
 from .outcome import Change, Plan
 from .safety import disruption_warnings, safety_problems
@@ -71,8 +70,7 @@ class RecordedBaseline:
     def stack_outputs(self, reference: str) -> Optional[dict[str, Any]]:
         """A referenced stack's recorded Stack outputs, when its state was found."""
         state = self.references.get(reference)
-        stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
-        return dict(stack.outputs) if stack else None
+        return state.outputs if state is not None else None
 
     def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
         """Recorded id and outputs for a resource that stays; None for one created or replaced."""
@@ -122,14 +120,11 @@ def plan_stack(
     problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
     if problem:
         raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
-    reads = stack_references(config)
-    references = {**dict.fromkeys(reads), **(references or {})}
-    missing = _missing_outputs(reads, references)
-    if missing:
-        raise StackConfigError(stack_file, missing)
-    rendered, unread = _without_unreadable_kubeconfig(config)
-    baseline = RecordedBaseline(state, references)
-    rendering = render(stack, rendered, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
+    elsewhere = Elsewhere(config, references)
+    if elsewhere.problems:
+        raise StackConfigError(stack_file, elsewhere.problems)
+    baseline = RecordedBaseline(state, elsewhere.references)
+    rendering = render(stack, elsewhere.config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
     changes = []
@@ -157,13 +152,9 @@ def plan_stack(
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
-    recorded_stack = next((r for r in state.resources.values() if r.type == STACK_TYPE), None) if state else None
-    notes = [_elsewhere(name, references.get(name), key, output) for name, read in reads.items() for key, output in read]
-    notes += [_elsewhere_source(source) for source in _other_sources(config)]
-    notes += [unread] if unread else []
     return Plan(
-        notes=notes,
-        output_changes=output_changes(recorded_stack.outputs if recorded_stack else {}, rendering.outputs) if state else {},
+        notes=elsewhere.notes,
+        output_changes=output_changes(state.outputs or {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,
         state=state.source if state else None,
@@ -174,98 +165,6 @@ def plan_stack(
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
-
-
-def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, str], Optional[str]]:
-    """The config the plan renders, and a note when the platform stack's kubeconfig file cannot be read here.
-
-    The file is on the machine that runs `pulumi up`, not necessarily where the plan runs (a pull request's
-    preview, without credentials): the plan goes on with a kubeconfig it cannot read, as for a `secure:` one,
-    and everything the provider compares with it may change.
-    """
-    existing = existing_cluster(config)
-    file = existing.get("kubeconfig_file")
-    if not isinstance(file, str) or not file.strip():
-        return config, None
-    try:
-        read_kubeconfig(file)
-    except ValueError as error:
-        unreadable = {key: value for key, value in existing.items() if key != "kubeconfig_file"} | {"kubeconfig": SECRET_PLACEHOLDER}
-        note = f"{error}: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
-        return {**config, EXISTING_CLUSTER: json.dumps(unreadable)}, note
-    return config, None
-
-
-def _reveal_plain(value: Any) -> Any:
-    """A recorded output's value, a secret's unwrapped; ciphertext counts as present (it cannot be read here)."""
-    while isinstance(value, Secret):
-        value = value.value
-    return "sealed" if isinstance(value, Sealed) else value
-
-
-def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
-    """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
-    stop on each (`require_output`), so the plan says so instead of guessing."""
-    problems = []
-    for reference, read in reads.items():
-        found = references.get(reference)
-        stack = next((r for r in found.resources.values() if r.type == STACK_TYPE), None) if found is not None else None
-        if stack is None:
-            continue
-        for key, output in read:
-            value = stack.outputs.get(output)
-            if output in stack.outputs and (_reveal_plain(value) or "") == "":
-                problems.append(
-                    (f"{CONFIG_NAMESPACE}:{key}", f"stack {reference} (recorded in {found.source}) exports {output!r} empty, which `pulumi up` would stop on")
-                )
-            if output not in stack.outputs:
-                fix = (
-                    f"set {CONFIG_NAMESPACE}:registry.export_pull_config: true in that stack and update it first"
-                    if output == "registry_pull_config"
-                    else "name one of its outputs, or update that stack first"
-                )
-                problems.append(
-                    (
-                        f"{CONFIG_NAMESPACE}:{key}",
-                        f"stack {reference} (recorded in {found.source}) has no output {output!r}, which `pulumi up` would stop on; {fix}"
-                        f" (its outputs: {', '.join(sorted(stack.outputs)) or 'none'})",
-                    )
-                )
-    return problems
-
-
-#: The platform stack's key, in Pulumi's config map.
-EXISTING_CLUSTER = f"{CONFIG_NAMESPACE}:existing_cluster"
-
-
-def _other_sources(config: dict[str, str]) -> list[str]:
-    """How a platform stack that names no stack reference gets its kubeconfig: a file, or a secure: value."""
-    existing = existing_cluster(config)
-    if existing.get("stack_reference") is not None:
-        return []
-    if isinstance(existing.get("kubeconfig_file"), str):
-        return [f"the kubeconfig file {existing['kubeconfig_file']}"]
-    return ["a secure: kubeconfig"] if "kubeconfig" in existing else []
-
-
-def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output: str) -> str:
-    if key == "shared_registry.output":
-        if found is not None:
-            return f"the registry's pull credentials come from stack {reference} (output {output}), as recorded in {found.source}"
-        return (
-            f"the registry's pull credentials come from stack {reference} (output {output}): its recorded outputs were not "
-            "given, so they are known after that stack's update"
-        )
-    if found is not None:
-        return f"the cluster comes from stack {reference}: its outputs (the kubeconfig among them) as recorded in {found.source}"
-    return (
-        f"the cluster comes from stack {reference}: its recorded outputs were not given, so the kubeconfig and "
-        "everything read from that stack are known after the cluster stack's update"
-    )
-
-
-def _elsewhere_source(source: str) -> str:
-    return f"the cluster is made elsewhere: this stack manages only the Kubernetes layer on it, reached through {source}"
 
 
 def output_changes(recorded: dict[str, Any], declared: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

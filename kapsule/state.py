@@ -18,7 +18,7 @@ from typing import Any, Optional, Mapping
 
 from .files import FileProblem, read_regular
 from .model import SEALED, Secret
-from .names import DEFAULTS_KEY, PROJECT
+from .names import DEFAULTS_KEY, PROJECT, STACK_TYPE
 from .urns import name_of
 
 #: The marker Pulumi puts in a JSON object that stands for a secret value.
@@ -69,6 +69,12 @@ class RecordedState:
     def get(self, urn: str) -> Optional[RecordedResource]:
         """The recorded resource with this URN, if any."""
         return self.resources.get(urn)
+
+    @property
+    def outputs(self) -> Optional[dict[str, Any]]:
+        """The stack's own outputs (its `pulumi:pulumi:Stack` resource's), or None when it has none recorded."""
+        stack = next((r for r in self.resources.values() if r.type == STACK_TYPE), None)
+        return dict(stack.outputs) if stack is not None else None
 
     def renamed(self, aliased: Mapping[str, str]) -> "RecordedState":
         """This state with each resource found through an alias under its new URN (`aliased`: new -> old)."""

@@ -74,6 +74,8 @@ async def test_the_apps_stack_builds_its_provider_from_the_cluster_stacks_kubeco
     mocks = Mocks()
     outputs = run("team-apps", mocks)
     assert await outputs["shop_service"].future() == "shop"
+    # The pull Secret is registered once the StackReference is read, which the Service does not wait for.
+    assert await outputs["pull_secret_ids"].future() == ["registry-pull-shop-id"]
     created = {(m.typ, m.name): m for m in mocks.created}
     reference = created[("pulumi:pulumi:StackReference", "organization/team-platform/prod")]
     assert reference.inputs["name"] == "organization/team-platform/prod"

@@ -28,7 +28,7 @@ namespace = k8s.core.v1.Namespace(
     opts=pulumi.ResourceOptions(parent=cluster, provider=cluster.provider),
 )
 # The Secret `scaleway-registry` in `shop`, made from the cluster stack's `registry_pull_config`.
-SharedRegistryPullSecret(
+pull = SharedRegistryPullSecret(
     "registry-pull", SharedRegistrySpec(pull_secret_namespaces=["shop"]), cluster=cluster, opts=pulumi.ResourceOptions(depends_on=[namespace])
 )
 shop = LoadBalancerService(
@@ -44,3 +44,4 @@ shop = LoadBalancerService(
 )
 
 pulumi.export("shop_service", shop.service.metadata.name)
+pulumi.export("pull_secret_ids", pulumi.Output.all(*[secret.id for secret in pull.secrets]))
