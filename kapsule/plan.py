@@ -120,7 +120,7 @@ def plan_stack(
     problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
     if problem:
         raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
-    elsewhere = Elsewhere(config, references)
+    elsewhere = Elsewhere(stack_file, config, references)
     if elsewhere.problems:
         raise StackConfigError(stack_file, elsewhere.problems)
     baseline = RecordedBaseline(state, elsewhere.references)

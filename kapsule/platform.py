@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 from components.existing_cluster import read_kubeconfig
 
+from .config import parse
 from .model import Sealed, Secret
 from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
 from .stack_file import existing_cluster, stack_references
@@ -18,9 +19,14 @@ from .state import RecordedState
 class Elsewhere:
     """A stack's links to what it does not manage, read from its raw config and the referenced stacks' states."""
 
-    def __init__(self, config: dict[str, str], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
-        """`references`: the recorded state of each referenced stack (`organization/project/stack`) that was found."""
+    def __init__(self, stack_file: str, config: dict[str, str], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
+        """`references`: the recorded state of each referenced stack (`organization/project/stack`) that was found.
+
+        Raises StackConfigError for a config the schema refuses, before anything is judged against another stack.
+        """
         reads = stack_references(config)
+        if reads:
+            parse(stack_file, config)  # a wrong type under the keys read is the problem to report, not what it names
         self.references: dict[str, Optional[RecordedState]] = {**dict.fromkeys(reads), **(references or {})}
         """Every stack read, with its recorded state or None when it was not given."""
         self.problems = _missing_outputs(reads, self.references)

@@ -223,3 +223,11 @@ def test_an_empty_output_of_the_other_stack_stops_the_program_naming_it(tmp_path
     with pytest.raises(StackConfigError) as raised:
         plan_stack("apps", root, read_state(dest, stack="apps"), {REFERENCE: read_state(source, stack="engk")})
     assert "kapsule:shared_registry.output: stack organization/kapsule/engk" in str(raised.value) and "exports 'registry_pull_config' empty" in str(raised.value)
+
+
+def test_a_wrong_type_under_a_read_key_is_reported_before_what_the_other_stack_lacks(tmp_path):
+    source, dest = split_with_the_registry_left_behind(tmp_path)
+    root = project_for(tmp_path, "apps", _stack_file(tmp_path, shared_config(pull_secret_namespaces="apps")))
+    with pytest.raises(StackConfigError) as raised:
+        plan_stack("apps", root, read_state(dest, stack="apps"), {REFERENCE: read_state(source, stack="engk")})
+    assert raised.value.problems == [("kapsule:shared_registry.pull_secret_namespaces", "input should be a valid list (got 'apps')")]
