@@ -24,6 +24,13 @@ from tests.test_engine_records import RECORDS, as_recorded, project_for
 KUBERNETES = RECORDS / "kubernetes"
 REFERENCE = "organization/kapsule/engk"
 KUBERNETES_LAYER = ("kapsule:registry", "kapsule:namespaces", "kapsule:ingress", "kapsule:services")
+ENGK = "urn:pulumi:engk::kapsule::"
+#: The `kubernetes` record's namespace and Services, as `pulumi state move` names them to move them.
+KUBERNETES_OBJECTS = [
+    ENGK + "kapsule:cluster:Cluster$kubernetes:core/v1:Namespace::namespace-apps",
+    ENGK + "kapsule:load_balancer:LoadBalancerService::api",
+    ENGK + "kapsule:load_balancer:LoadBalancerService::web",
+]
 
 
 def platform_config(**existing) -> dict:
@@ -212,14 +219,7 @@ def test_a_stack_split_by_state_move_plans_no_change_to_anything_it_moved(tmp_pa
     """The documented split (docs/stacks.md): move the Kubernetes layer and the registry of the `kubernetes`
     record's stack into a platform stack; planned against the moved state, nothing it moved changes."""
     export = json.loads((KUBERNETES / "export.json").read_text())
-    prefix = "urn:pulumi:engk::kapsule::"
-    top = [
-        prefix + "kapsule:cluster:Cluster$kubernetes:core/v1:Namespace::namespace-apps",
-        prefix + "kapsule:load_balancer:LoadBalancerService::api",
-        prefix + "kapsule:load_balancer:LoadBalancerService::web",
-        prefix + "kapsule:registry:RegistryNamespace::registry",
-        prefix + "kapsule:registry:RegistryPullSecret::registry-pull",
-    ]
+    top = [*KUBERNETES_OBJECTS, ENGK + "kapsule:registry:RegistryNamespace::registry", ENGK + "kapsule:registry:RegistryPullSecret::registry-pull"]
     state_file = tmp_path / "apps.json"
     state_file.write_text(json.dumps(moved(export, top, "apps")))
     root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))

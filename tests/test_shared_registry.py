@@ -22,7 +22,7 @@ from kapsule.report import format_json, format_markdown, format_text
 from kapsule.state import read_state
 from tests.conftest import encode
 from tests.test_engine_records import as_recorded, project_for
-from tests.test_platform_stack import KUBERNETES, REFERENCE, References, _stack_file, left_behind, moved, platform_config, problems
+from tests.test_platform_stack import ENGK, KUBERNETES, KUBERNETES_OBJECTS, REFERENCE, References, _stack_file, left_behind, moved, platform_config, problems
 
 PULL_CONFIG = docker_config("rg.fr-par.scw.cloud", "pull-secret-key-0123")
 SECRET = "kubernetes:core/v1:Secret"
@@ -57,26 +57,35 @@ def cluster_config(**registry) -> dict:
     return config
 
 
-@pytest.mark.parametrize(
-    ("edit", "words"),
-    [
-        (lambda c: c.update({"kapsule:existing_cluster": {"kubeconfig_file": "/k"}}),
-         "kapsule:shared_registry.stack_reference: is required: name the stack that declares the registry with export_pull_config: true"),
-        (lambda c: c["kapsule:shared_registry"].update(stack_reference="a b"), "kapsule:shared_registry.stack_reference: 'a b' is not a stack reference"),
-        (lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=[]), "kapsule:shared_registry.pull_secret_namespaces: list should have at least 1 item"),
-        (lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=["apps", "apps"]), "kapsule:shared_registry.pull_secret_namespaces: lists a namespace twice"),
-        (lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=["shop"]),
-         "kapsule:shared_registry.pull_secret_namespaces[0]: 'shop' is not created by this stack; add it to namespaces"),
-        (lambda c: c["kapsule:shared_registry"].update(output="no-dashes"), "kapsule:shared_registry.output: string should match pattern"),
-        (lambda c: c["kapsule:shared_registry"].update(token="x"), "kapsule:shared_registry.token"),
-        (lambda c: c.update({"kapsule:registry": {"name": "own-images", "pull_secret_namespaces": ["apps"]}}),
-         "kapsule:shared_registry.pull_secret_namespaces[0]: 'apps' already gets the Secret scaleway-registry from registry.pull_secret_namespaces"),
-        (lambda c: c.update({"kapsule:registry": {"name": "own-images", "is_public": True, "export_pull_config": True}}),
-         "kapsule:registry.export_pull_config: a public namespace needs no pull credentials"),
-    ],
-    ids=["no-reference", "bad-reference", "no-namespace", "twice", "undeclared-namespace", "bad-output", "unknown-key", "overlap", "public-export"],
-)
-def test_a_refused_shared_registry_is_one_clear_error(edit, words):
+#: Each refused shared registry: the change to a valid one, and the words of its one error.
+REFUSED = {
+    "no-reference": (
+        lambda c: c.update({"kapsule:existing_cluster": {"kubeconfig_file": "/k"}}),
+        "kapsule:shared_registry.stack_reference: is required: name the stack that declares the registry with export_pull_config: true",
+    ),
+    "bad-reference": (lambda c: c["kapsule:shared_registry"].update(stack_reference="a b"), "kapsule:shared_registry.stack_reference: 'a b' is not a stack reference"),
+    "no-namespace": (lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=[]), "kapsule:shared_registry.pull_secret_namespaces: list should have at least 1 item"),
+    "twice": (lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=["apps", "apps"]), "kapsule:shared_registry.pull_secret_namespaces: lists a namespace twice"),
+    "undeclared-namespace": (
+        lambda c: c["kapsule:shared_registry"].update(pull_secret_namespaces=["shop"]),
+        "kapsule:shared_registry.pull_secret_namespaces[0]: 'shop' is not created by this stack; add it to namespaces",
+    ),
+    "bad-output": (lambda c: c["kapsule:shared_registry"].update(output="no-dashes"), "kapsule:shared_registry.output: string should match pattern"),
+    "unknown-key": (lambda c: c["kapsule:shared_registry"].update(token="x"), "kapsule:shared_registry.token"),
+    "overlap": (
+        lambda c: c.update({"kapsule:registry": {"name": "own-images", "pull_secret_namespaces": ["apps"]}}),
+        "kapsule:shared_registry.pull_secret_namespaces[0]: 'apps' already gets the Secret scaleway-registry from registry.pull_secret_namespaces",
+    ),
+    "public-export": (
+        lambda c: c.update({"kapsule:registry": {"name": "own-images", "is_public": True, "export_pull_config": True}}),
+        "kapsule:registry.export_pull_config: a public namespace needs no pull credentials",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_refused_shared_registry_is_one_clear_error(case):
+    edit, words = REFUSED[case]
     config = shared_config()
     edit(config)
     assert words in problems(config)
@@ -153,13 +162,7 @@ def split_with_the_registry_left_behind(tmp_path):
     """The documented split (docs/stacks.md) of the `kubernetes` record's stack when the registry stays in the
     cluster stack: the namespace, the Services and the pull Secret move; the IAM key stays."""
     export = json.loads((KUBERNETES / "export.json").read_text())
-    prefix = "urn:pulumi:engk::kapsule::"
-    top = [
-        prefix + "kapsule:cluster:Cluster$kubernetes:core/v1:Namespace::namespace-apps",
-        prefix + "kapsule:load_balancer:LoadBalancerService::api",
-        prefix + "kapsule:load_balancer:LoadBalancerService::web",
-        prefix + "kapsule:registry:RegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps",
-    ]
+    top = [*KUBERNETES_OBJECTS, ENGK + "kapsule:registry:RegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps"]
     source, dest = tmp_path / "engk.json", tmp_path / "apps.json"
     source.write_text(json.dumps(left_behind(export, top)))
     dest.write_text(json.dumps(moved(export, top, "apps")))
