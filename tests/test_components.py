@@ -81,6 +81,22 @@ Pool("late", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
         ),
         ('PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")', ["region: 'us-east' is not a Kapsule region"], "kapsule:network:PrivateNetwork"),
         ('RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="it-mil")', ["no Container Registry"], "kapsule:registry:RegistryNamespace"),
+        (
+            'RegistryPullSecret("p", registry=RegistryNamespace("r", RegistryNamespaceSpec(name="images", is_public=True), region="fr-par"))',
+            ["RegistryPullSecret p: registry: 'images' is public; it needs no pull credentials"],
+            "kapsule:registry:RegistryPullSecret",
+        ),
+        (
+            'RegistryPullSecret("p", registry=RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="fr-par"), namespaces=["apps"])',
+            ["RegistryPullSecret p: cluster: is required with namespaces"],
+            "kapsule:registry:RegistryPullSecret",
+        ),
+        (
+            'SharedRegistryPullSecret("s", SharedRegistrySpec(pull_secret_namespaces=["apps"]), '
+            'cluster=ExistingCluster("c", ExistingClusterSpec(kubeconfig="apiVersion: v1"), region="fr-par"))',
+            ["SharedRegistryPullSecret s: stack_reference: is required: name the stack that declares the registry"],
+            "kapsule:registry:SharedRegistryPullSecret",
+        ),
     ],
 )
 def test_invalid_arguments_raise_at_construction(write_program, source, words, component):
