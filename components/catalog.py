@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from .files import read_text
 from .versions import Version
 
 #: Kubernetes regions and their zones (Kapsule also runs in it-mil).
@@ -103,11 +104,25 @@ def _offered(table: str, product: str, what: str) -> str | None:
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
 
+#: The catalogs are files of this package, a few KiB each: a larger one is refused, not read.
+MAX_CATALOG_BYTES = 1 << 20
+
+
+def read_catalog(path: Path) -> Any:
+    """A catalog file's JSON document, read within its bound."""
+    return json.loads(read_text(path, MAX_CATALOG_BYTES, "a catalog is a few KiB"))
+
+
+@functools.lru_cache(maxsize=1)
+def prices_document() -> Any:
+    """The price catalog's document, read once per process (the specs' checks and the cost report share it)."""
+    return read_catalog(PRICES_FILE)
+
+
 @functools.lru_cache(maxsize=None)
 def offered_products(table: str) -> tuple[str, ...]:
     """The products of one table of the price catalog, in its order."""
-    document = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
-    return tuple(document.get(table) or ())
+    return tuple(prices_document().get(table) or ())
 
 
 def region_problem(region: str) -> str | None:
@@ -210,7 +225,7 @@ class Catalog:
 @functools.lru_cache(maxsize=4)
 def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
     """Read a catalog file (once per process: the program, the plan and the policy rules share it)."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = read_catalog(path)
     return Catalog(
         as_of=date.fromisoformat(document["as_of"]),
         source=document["source"],

@@ -134,13 +134,13 @@ class ExistingCluster(pulumi.ComponentResource):
             name: Logical name; the Kubernetes provider is `<name>-kubernetes`.
             spec: Where the kubeconfig comes from.
             region: The stack's region (the spec's `region` wins).
-            kubeconfig: The decrypted `secure:` kubeconfig, when the spec says it is one.
+            kubeconfig: The kubeconfig's text when the caller has it already: the decrypted `secure:` value, or
+                the `kubeconfig_file` it read (then the file is not read again).
             opts: Pulumi resource options.
         """
         check(f"ExistingCluster {name}", existing_cluster_problems(spec, region=region))
-        if spec.kubeconfig is not None and kubeconfig is None:
-            kubeconfig = spec.kubeconfig
-        config_text = read_kubeconfig(spec.kubeconfig_file) if spec.kubeconfig_file is not None else None
+        if kubeconfig is None:
+            kubeconfig = read_kubeconfig(spec.kubeconfig_file) if spec.kubeconfig_file is not None else spec.kubeconfig
         super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = spec.region or region
@@ -149,8 +149,8 @@ class ExistingCluster(pulumi.ComponentResource):
             self.reference = pulumi.StackReference(spec.stack_reference, opts=pulumi.ResourceOptions(parent=self))
             self.kubeconfig = referenced_secret(self.reference, spec.stack_reference, spec.output)
             self.source = f"stack {spec.stack_reference} (output {spec.output})"
-        elif config_text is not None:
-            self.kubeconfig = pulumi.Output.secret(config_text)
+        elif spec.kubeconfig_file is not None:
+            self.kubeconfig = pulumi.Output.secret(kubeconfig)
             self.source = f"the file {spec.kubeconfig_file}"
         else:
             self.kubeconfig = pulumi.Output.secret(kubeconfig)

@@ -52,5 +52,13 @@ def read_regular(path: Path, limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
+def read_text(path: Path, limit: int, what: str) -> str:
+    """The UTF-8 text of the regular file at `path`, read as `read_regular` reads it."""
+    try:
+        return read_regular(path, limit, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileProblem("is not UTF-8 text") from None
+
+
 def _size(limit: int) -> str:
     return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"

@@ -181,9 +181,14 @@ def show_cost(args: argparse.Namespace) -> int:
     return EXIT_INVALID if unpriced or len(plans) < len(results) else EXIT_NO_CHANGES
 
 
+#: A generated document (the reference, a workflow, the editor schema) is well under this.
+MAX_GENERATED_BYTES = 4 * 1024 * 1024
+
+
 def write_generated(check: bool) -> int:
     """Write (or with `check`, compare) what is generated from the code and the stack files."""
     from . import editor_schema, reference, workflows
+    from .files import FileProblem, read_text
 
     try:
         generated = {**reference.documents(), **workflows.documents(), **editor_schema.documents()}
@@ -192,7 +197,10 @@ def write_generated(check: bool) -> int:
         return EXIT_INVALID
     stale = []
     for path, text in generated.items():
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        try:
+            current: str | None = read_text(path, MAX_GENERATED_BYTES, "a generated document is well under that")
+        except FileProblem:  # missing, or not a file this command wrote: written anew (or stale, with --check)
+            current = None
         if current == text:
             continue
         stale.append(path.relative_to(ROOT))

@@ -56,6 +56,7 @@ class StackConfig(Spec):
     services: dict[str, LoadBalancerServiceSpec] = Field(default_factory=dict)
     """LoadBalancer Services by name (a Kubernetes name), each with its Scaleway load balancer."""
     _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
+    _kubeconfig_text: Optional[str] = PrivateAttr(default=None)
 
     @property
     def secret_values(self) -> frozenset[str]:
@@ -65,6 +66,16 @@ class StackConfig(Spec):
     def with_secret_values(self, values: frozenset[str]) -> "StackConfig":
         """This config, knowing which of its values are secrets."""
         self._secret_values = frozenset(values)
+        return self
+
+    @property
+    def kubeconfig_text(self) -> Optional[str]:
+        """The text of `existing_cluster.kubeconfig_file`, once `read_config` has read it (it is read once)."""
+        return self._kubeconfig_text
+
+    def with_kubeconfig_text(self, text: str) -> "StackConfig":
+        """This config, with its kubeconfig file's text."""
+        self._kubeconfig_text = text
         return self
 
     @field_validator("namespaces")

@@ -70,8 +70,8 @@ def read_config(project: Path) -> StackConfig:
         raise refuse(error.problems) from None
     kubeconfig_file = spec.existing_cluster.kubeconfig_file if spec.existing_cluster is not None else None
     if kubeconfig_file is not None:
-        try:
-            read_kubeconfig(kubeconfig_file)  # here, where the engine runs: one error naming the key, never a traceback
+        try:  # read here, once: a problem is one error naming the key, never a traceback
+            spec.with_kubeconfig_text(read_kubeconfig(kubeconfig_file))
         except ValueError as error:
             raise refuse([(f"{CONFIG_NAMESPACE}:existing_cluster.kubeconfig_file", f"{error}; give the path of a readable kubeconfig file on this machine")]) from None
     try:
@@ -177,7 +177,7 @@ def build(config: StackConfig) -> Environment:
     cluster: Cluster | ExistingCluster
     if config.existing_cluster is not None:
         # A platform stack: the cluster, its pools and network belong to another stack or tool.
-        cluster = ExistingCluster("cluster", config.existing_cluster, region=config.region)
+        cluster = ExistingCluster("cluster", config.existing_cluster, region=config.region, kubeconfig=config.kubeconfig_text)
     else:
         assert config.cluster is not None  # the schema requires one or the other
         cluster = Cluster("cluster", config.cluster, network=network, region=config.region, tags=config.tags)

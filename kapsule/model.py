@@ -121,13 +121,19 @@ def nested_secrets(value: Any) -> Any:
     `kubernetes/k8` and `k13`). A secret that holds no `secure:` placeholder (one made from a resource's
     secret output) stays whole.
     """
-    if isinstance(value, Secret) and isinstance(value.value, (dict, list)) and _has_placeholder(value.value):
-        return _seal_placeholders(value.value)
+    if isinstance(value, Secret):
+        return _seal_placeholders(value.value) if isinstance(value.value, (dict, list)) and _has_placeholder(value.value) else value
+    return rebuilt(value, lambda node: nested_secrets(node) if isinstance(node, Secret) else node)
+
+
+def rebuilt(value: Any, node: Callable[[Any], Any]) -> Any:
+    """`value` with its mappings and lists rebuilt, and `node` giving the replacement of everything else in it
+    (a Secret included, whole: `node` decides whether to look inside)."""
     if isinstance(value, dict):
-        return {key: nested_secrets(item) for key, item in value.items()}
+        return {key: rebuilt(item, node) for key, item in value.items()}
     if isinstance(value, list):
-        return [nested_secrets(item) for item in value]
-    return value
+        return [rebuilt(item, node) for item in value]
+    return node(value)
 
 
 def any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
@@ -146,26 +152,17 @@ def _has_placeholder(value: Any) -> bool:
 
 
 def _seal_placeholders(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return nested_secrets(value)
-    if isinstance(value, str):
-        return Secret(value) if SECRET_PLACEHOLDER in value else value
-    if isinstance(value, dict):
-        return {key: _seal_placeholders(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_seal_placeholders(item) for item in value]
-    return value
+    def seal(node: Any) -> Any:
+        if isinstance(node, Secret):
+            return nested_secrets(node)
+        return Secret(node) if isinstance(node, str) and SECRET_PLACEHOLDER in node else node
+
+    return rebuilt(value, seal)
 
 
 def unsealed(value: Any) -> Any:
     """A value with its Secret wrappers removed, for rules and prices that read it and print nothing of it."""
-    if isinstance(value, Secret):
-        return unsealed(value.value)
-    if isinstance(value, dict):
-        return {key: unsealed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [unsealed(item) for item in value]
-    return value
+    return rebuilt(value, lambda node: unsealed(node.value) if isinstance(node, Secret) else node)
 
 
 def masked(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Optional
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
+from .config import parse
 from .platform import Elsewhere
 from .stack_file import decode_value, read_stack_file, stack_file_path
 from .cost import CostChange, price_stack
@@ -120,10 +121,11 @@ def plan_stack(
     problem = deploy_after_problem(stack, after, stack_names(root)) if after is not None else None
     if problem:
         raise StackConfigError(stack_file, [(DEPLOY_AFTER, problem)])
-    elsewhere = Elsewhere(stack_file, config, references)
-    if elsewhere.problems:
-        raise StackConfigError(stack_file, elsewhere.problems)
+    elsewhere = Elsewhere(config, references)
     baseline = RecordedBaseline(state, elsewhere.references)
+    if elsewhere.problems:
+        parse(stack_file, config)  # the stack file's own problems come first: a wrong type under a key read
+        raise StackConfigError(stack_file, elsewhere.problems)
     rendering = render(stack, elsewhere.config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
@@ -253,7 +255,8 @@ def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]
 
 def _owned(recorded: RecordedResource) -> bool:
     """Whether a recorded resource is one the program declares (not the stack, a default provider, or another
-    stack's outputs that a StackReference read: the engine drops those from state, and deletes nothing)."""
+    stack's outputs that a StackReference read: recorded as external, whose removal the engine's DeleteStep
+    reports as `discard`, deleting nothing; read in step.go, v3.274.1, not run here)."""
     if recorded.type in (STACK_TYPE, STACK_REFERENCE_TYPE):
         return False
     return not (recorded.type.startswith(PROVIDER_TYPE_PREFIX) and recorded.name.startswith("default"))

@@ -9,8 +9,7 @@ from typing import Any, Optional
 
 from components.existing_cluster import read_kubeconfig
 
-from .config import parse
-from .model import Sealed, Secret
+from .model import Sealed, unsealed
 from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
 from .stack_file import existing_cluster, stack_references
 from .state import RecordedState
@@ -19,14 +18,9 @@ from .state import RecordedState
 class Elsewhere:
     """A stack's links to what it does not manage, read from its raw config and the referenced stacks' states."""
 
-    def __init__(self, stack_file: str, config: dict[str, str], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
-        """`references`: the recorded state of each referenced stack (`organization/project/stack`) that was found.
-
-        Raises StackConfigError for a config the schema refuses, before anything is judged against another stack.
-        """
+    def __init__(self, config: dict[str, str], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
+        """`references`: the recorded state of each referenced stack (`organization/project/stack`) that was found."""
         reads = stack_references(config)
-        if reads:
-            parse(stack_file, config)  # a wrong type under the keys read is the problem to report, not what it names
         self.references: dict[str, Optional[RecordedState]] = {**dict.fromkeys(reads), **(references or {})}
         """Every stack read, with its recorded state or None when it was not given."""
         self.problems = _missing_outputs(reads, self.references)
@@ -59,13 +53,6 @@ def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, st
     return config, None
 
 
-def _reveal_plain(value: Any) -> Any:
-    """A recorded output's value, a secret's unwrapped; ciphertext counts as present (it cannot be read here)."""
-    while isinstance(value, Secret):
-        value = value.value
-    return "sealed" if isinstance(value, Sealed) else value
-
-
 def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
     """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
     stop on each (`require_output`), so the plan says so instead of guessing."""
@@ -77,7 +64,8 @@ def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[s
             continue
         for key, output in read:
             value = outputs.get(output)
-            if output in outputs and (_reveal_plain(value) or "") == "":
+            # Ciphertext cannot be read here, so it counts as present.
+            if output in outputs and not isinstance(unsealed(value), Sealed) and (unsealed(value) or "") == "":
                 problems.append(
                     (f"{CONFIG_NAMESPACE}:{key}", f"stack {reference} (recorded in {found.source}) exports {output!r} empty, which `pulumi up` would stop on")
                 )

@@ -20,7 +20,9 @@ from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components.catalog import PRICES_FILE
+from components.catalog import PRICES_FILE, prices_document, read_catalog
+
+from .files import FileProblem
 
 from .names import ROOT
 from .outcome import EXIT_INVALID
@@ -84,8 +86,8 @@ def parse_prices(document: Any, source: str = "components/prices.json") -> Price
 def load_prices(path: Path = PRICES_FILE) -> PriceCatalog:
     """The checked-in price catalog (read once per process)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        document = prices_document() if path == PRICES_FILE else read_catalog(path)
+    except (FileProblem, ValueError) as error:
         raise PriceError(f"{path.name}: cannot be read ({error})") from None
     return parse_prices(document, "components/prices.json" if path == PRICES_FILE else str(path))
 
@@ -196,7 +198,7 @@ def refresh_prices(zone: str) -> int:
     except OSError as error:  # requests' connection errors are OSErrors
         print(f"prices refresh: cannot reach the Scaleway API ({type(error).__name__})", file=sys.stderr)
         return EXIT_INVALID
-    current = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+    current = read_catalog(PRICES_FILE)
     document, refreshed = catalog_document(products, current, zone, date.today())
     try:
         parse_prices(document)

@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from . import names
-from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown, nested_secrets
+from .model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown, nested_secrets, rebuilt
 from .names import PROJECT, PROJECT_ID, ROOT, STACK_REFERENCE_TYPE, STACK_TYPE
 from .urns import AliasSpec, make_urn
 
@@ -193,16 +193,13 @@ def _unreadable(value: Any) -> Any:
     """A referenced stack's output as the plan can know it: a secret recorded as ciphertext is a secret whose
     value cannot be read (the `secure:` placeholder), never an unknown. That stack may have changed it since
     this one last read it, so whatever is made from it is compared blind ("may change"), not assumed same."""
-    if isinstance(value, Sealed):
-        return Secret(names.SECRET_PLACEHOLDER)
-    if isinstance(value, Secret):
-        inner = _unreadable(value.value)
-        return inner if isinstance(inner, Secret) else Secret(inner)
-    if isinstance(value, dict):
-        return {key: _unreadable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unreadable(item) for item in value]
-    return value
+    def node(leaf: Any) -> Any:
+        if isinstance(leaf, Secret):
+            inner = _unreadable(leaf.value)
+            return inner if isinstance(inner, Secret) else Secret(inner)
+        return Secret(names.SECRET_PLACEHOLDER) if isinstance(leaf, Sealed) else leaf
+
+    return rebuilt(value, node)
 
 
 def _alias(alias: Any) -> AliasSpec:

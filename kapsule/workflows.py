@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from .files import read_text
 from .messages import StackConfigError
 from .names import CONFIG_NAMESPACE, ROOT
 from .stack_file import read_stack_file, stack_file_path
@@ -135,12 +136,14 @@ def deploy_workflow(root: Path = ROOT) -> str:
 
 
 #: The preview workflow's matrix line, rewritten in place.
+#: A workflow file is a few KiB.
+MAX_WORKFLOW_BYTES = 256 * 1024
 MATRIX = re.compile(r"^(\s+stack: )\[.*\]$", re.M)
 
 
 def preview_workflow(root: Path = ROOT) -> str:
     """`.github/workflows/preview.yml` with its matrix listing every stack, in deployment order."""
-    text = (root / ".github" / "workflows" / "preview.yml").read_text(encoding="utf-8")
+    text = read_text(root / ".github" / "workflows" / "preview.yml", MAX_WORKFLOW_BYTES, "a workflow is a few KiB")
     stacks = "[" + ", ".join(json.dumps(name) for name, _ in deploy_order(root)) + "]"
     return MATRIX.sub(lambda match: match.group(1) + stacks, text, count=1)
 

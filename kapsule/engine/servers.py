@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..files import FileProblem, read_regular
+from ..files import FileProblem, read_regular, read_text
 from ..names import ROOT
 
 TOOLS = ROOT / ".tools"
@@ -207,7 +207,7 @@ class LocalCluster:
         if not tokens.is_file():
             tokens.touch(mode=0o600)
             tokens.write_text(f"{os.urandom(24).hex()},admin,admin,system:masters\n")
-        return certificate, key, tokens.read_text().split(",", 1)[0]
+        return certificate, key, read_text(tokens, 4096, "it holds one token line").split(",", 1)[0]
 
     def _write_kubeconfig(self, url: str, certificate: Path, token: str) -> None:
         import base64
@@ -217,7 +217,7 @@ class LocalCluster:
         document = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority-data": base64.b64encode(certificate.read_bytes()).decode()}}],
+            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority-data": base64.b64encode(read_regular(certificate, 64 * 1024, "a certificate is a few KiB")).decode()}}],
             "users": [{"name": "admin", "user": {"token": token}}],
             "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
             "current-context": "local",
