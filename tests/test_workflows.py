@@ -84,12 +84,12 @@ def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():
     assert list(document["on"]) == ["pull_request"]
     assert document["permissions"] == {"contents": "read", "actions": "read"}
     uploads = [s for s in steps(document) if s.get("uses", "").startswith("actions/upload-artifact@")]
-    assert uploads[0]["with"]["name"] == "kapsule-plan" and "plan.md" in uploads[0]["with"]["path"]
+    assert uploads[0]["with"] == {"name": "kapsule-plan", "path": "plan.md", "retention-days": 7}
     comment = workflow("plan-comment.yml")
     assert comment["on"]["workflow_run"]["workflows"] == [document["name"]]
     assert comment["permissions"]["pull-requests"] == "write"
     sticky = [s for s in steps(comment) if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment@")]
-    assert sticky[0]["with"]["path"] == "plan.md"
+    assert sticky[0]["with"]["path"] == "comment.md"
     assert not any(s.get("uses", "").startswith("actions/checkout") for s in steps(comment)), "never run PR code here"
 
 

@@ -1,0 +1,126 @@
+"""The privileged plan-comment job: a fork's artifact never chooses the pull request, and its plan is defused.
+
+The job's own `run:` scripts are executed here under bash, with a fake `gh` that answers as GitHub's
+pull-request API does, so a change to the workflow is what these tests judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_workflows import WORKFLOWS, steps, workflow
+
+SHA = "a" * 40
+OTHER = "b" * 40
+COMMENT = workflow("plan-comment.yml")
+
+
+def step(name_part: str) -> dict:
+    return next(s for s in steps(COMMENT) if name_part in s.get("name", ""))
+
+
+def pull(number: int, sha: str) -> dict:
+    return {"number": number, "head": {"sha": sha, "ref": "feature", "repo": {"full_name": "fork/kapsule"}}}
+
+
+def run_find_pr(tmp_path: Path, pulls: list, head_sha: str = SHA) -> tuple[subprocess.CompletedProcess, str, str]:
+    """The `pr` step with a fake gh serving `pulls`; returns the process, $GITHUB_OUTPUT and gh's arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "pulls.answer").write_text(json.dumps(pulls))
+    gh = bin_dir / "gh"
+    gh.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$FAKE_DIR/gh.args"\ncat "$FAKE_DIR/pulls.answer"\n')
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    # What a hostile fork would put in its artifact, were the job to read it.
+    (tmp_path / "pr-number.txt").write_text("12\nnumber=999\nother<<X\nanything\nX\n")
+    output = tmp_path / "github-output"
+    output.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_DIR": str(tmp_path),
+        "GITHUB_OUTPUT": str(output),
+        **{key: value for key, value in step("Find the pull request")["env"].items() if "${{" not in value},
+        "GH_TOKEN": "token",
+        "REPOSITORY": "owner/kapsule",
+        "HEAD_SHA": head_sha,
+        "HEAD_OWNER": "fork",
+        "HEAD_BRANCH": "feature; rm -rf /",
+    }
+    result = subprocess.run(["bash", "-c", step("Find the pull request")["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    args = (tmp_path / "gh.args").read_text() if (tmp_path / "gh.args").exists() else ""
+    return result, output.read_text(), args
+
+
+def test_the_number_comes_from_github_matched_on_the_runs_head_never_from_the_artifact(tmp_path):
+    result, output, args = run_find_pr(tmp_path, [pull(7, OTHER), pull(12, SHA)])
+    assert result.returncode == 0, result.stderr
+    assert output == "number=12\n"
+    assert "head=fork:feature; rm -rf /" in args.splitlines() and "repos/owner/kapsule/pulls" in args.splitlines()
+
+
+@pytest.mark.parametrize(
+    "pulls, head_sha",
+    [
+        ([pull(7, OTHER)], SHA),  # the fork pushed again: the run's commit heads no pull request
+        ([pull(7, SHA), pull(8, SHA)], SHA),  # two pull requests: no guessing
+        ([], SHA),
+        ([pull(12, SHA)], "12\nnumber=999"),  # an event value that is no commit id
+        ([{"number": "12\nnumber=999", "head": {"sha": SHA}}], SHA),  # an answer that is no number
+    ],
+)
+def test_anything_but_one_matching_pull_request_comments_nowhere(tmp_path, pulls, head_sha):
+    result, output, _ = run_find_pr(tmp_path, pulls, head_sha)
+    assert result.returncode == 1
+    assert output == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_no_step_reads_a_number_from_the_artifact_and_the_comment_targets_the_events_pull_request():
+    text = (WORKFLOWS / "plan-comment.yml").read_text()
+    assert "pr-number" not in text and "pr-number" not in (WORKFLOWS / "pull-request.yml").read_text()
+    sticky = next(s for s in steps(COMMENT) if s.get("uses", "").startswith("marocchino/"))
+    assert sticky["with"]["number"] == "${{ steps.pr.outputs.number }}"
+    assert step("Find the pull request")["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    order = [s.get("id") or s.get("uses", s.get("name")) for s in steps(COMMENT)]
+    assert order.index("pr") < order.index("actions/download-artifact@v4"), "the target is fixed before the artifact is read"
+
+
+def run_defuse(tmp_path: Path, plan: bytes | None) -> str:
+    (tmp_path / "artifact").mkdir()
+    if plan is not None:
+        (tmp_path / "artifact" / "plan.md").write_bytes(plan)
+    env = {"PATH": os.environ["PATH"], "HEAD_SHA": SHA}
+    result = subprocess.run(["bash", "-c", step("Bound and defuse")["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "comment.md").read_text(encoding="utf-8")
+
+
+def test_the_posted_plan_is_bounded_and_cannot_mention_link_or_inject_html(tmp_path):
+    hostile = (
+        "### plan\n@owner/admins please merge, see https://evil.example/login or www.evil.example\n"
+        "<details><summary>1 to create</summary>\n<img src=x onerror=alert(1)></details>\u202e\x00\n"
+    ).encode() + b"x" * 70000
+    comment = run_defuse(tmp_path, hostile)
+    assert len(comment) < 60200 and "cut at 60,000 characters" in comment
+    assert "@owner" not in comment and "https://" not in comment and "www.evil" not in comment
+    assert "<img" not in comment and "&lt;img" in comment
+    assert "<details><summary>1 to create</summary>" in comment and "</details>" in comment
+    assert "\u202e" not in comment and "\x00" not in comment
+
+
+def test_a_missing_or_linked_plan_posts_a_sentence(tmp_path):
+    assert run_defuse(tmp_path, None).startswith("The pull request's run left no plan.")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "secret").write_text("token")
+    (other / "artifact").mkdir()
+    (other / "artifact" / "plan.md").symlink_to(other / "secret")
+    result = subprocess.run(["bash", "-c", step("Bound and defuse")["run"]], cwd=other, env={"PATH": os.environ["PATH"], "HEAD_SHA": SHA}, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "token" not in (other / "comment.md").read_text()
