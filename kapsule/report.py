@@ -239,6 +239,7 @@ def _prose(text: str) -> str:
     """A sentence (an error, a warning) as markdown text that cannot start a heading, a mention, a link or HTML."""
     text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", text)
+    text = re.sub(r"(?i)(:)(?=//)|\b(www)(?=\.)", "\\1\\2\u200b", text)  # a bare URL never becomes a link
     return text.replace("@", "@\u200b")
 
 

@@ -184,3 +184,12 @@ def test_the_pull_request_comment_keeps_every_caution_and_the_details_that_fit(t
     assert "> Replacing `default` (`scaleway:kubernetes/pool:Pool`) destroys every node of the pool" in markdown
     assert "_The details of `big` do not fit in one comment" in markdown
     assert "maxSize: 3 -> 5" in markdown, "the stacks that fit keep their details"
+
+
+def test_a_bare_url_in_a_sentence_from_outside_never_becomes_a_link():
+    """GitHub autolinks `https://…` and `www.…` even in escaped text: the scheme and the host are broken."""
+    from kapsule.report import _prose
+
+    prose = _prose("kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example")
+    assert "://" not in prose and "www." not in prose
+    assert prose.replace("\u200b", "") == "kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example"
