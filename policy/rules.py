@@ -36,6 +36,8 @@ from kapsule.names import (
     SERVICE,
     VPC,
 )
+from policy.ranges import Ranges
+from policy.text import shows_anything
 
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
@@ -81,6 +83,11 @@ class AllowedNodeTypes(Settings):
 
 class RequiredTags(Settings):
     requiredTags: list[Annotated[str, Field(min_length=1, pattern=r"^[^=]+$")]] = Field(default=["env", "owner"], min_length=1)
+
+
+class SourceRanges(Settings):
+    widestIPv4Prefix: int = Field(default=8, ge=0, le=32)
+    widestIPv6Prefix: int = Field(default=32, ge=0, le=128)
 
 
 class Budget(Settings):
@@ -185,8 +192,8 @@ def _tags(resources, settings):
         tags = resource.inputs.get("tags")
         if resource.type not in TAGGED or not isinstance(tags, list):
             continue
-        # A required tag counts only with a value: `env=` or a bare `env` says nothing about the environment.
-        keys = {key for key, _, value in (str(tag).partition("=") for tag in tags) if value.strip()}
+        # A required tag counts only with a value that shows: `env=`, a bare `env` or `env=\u2800` says nothing.
+        keys = {key for key, _, value in (str(tag).partition("=") for tag in tags) if shows_anything(value)}
         missing = [key for key in settings["requiredTags"] if key not in keys]
         if missing:
             found.append((resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}"))
@@ -200,8 +207,22 @@ def _source_ranges(resources, settings):
         annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
         if spec.get("type") != "LoadBalancer" or annotations.get(PRIVATE_LB) == "true":
             continue
-        if not spec.get("loadBalancerSourceRanges"):
+        listed = spec.get("loadBalancerSourceRanges")
+        if listed is not None and not isinstance(listed, list):
+            continue  # unknown during a preview
+        if not listed:
             found.append((service, f"Service {service.name}: a public load balancer open to every address (no source_ranges)"))
+            continue
+        ranges = Ranges.of(listed)
+        if ranges.unreadable:
+            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(repr, ranges.unreadable))} are no CIDR (a.b.c.d/n or an IPv6 prefix)"))
+        open_families = ranges.open_families()
+        for family in open_families:
+            found.append((service, f"Service {service.name}: a public load balancer open to every {family} address (its source ranges cover the whole space)"))
+        wide = [n for n in ranges.wider_than(settings["widestIPv4Prefix"], settings["widestIPv6Prefix"]) if f"IPv{n.version}" not in open_families]
+        if wide:
+            allowed = f"/{settings['widestIPv4Prefix']} for IPv4, /{settings['widestIPv6Prefix']} for IPv6"
+            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(str, wide))} wider than allowed ({allowed})"))
     return found
 
 
@@ -249,7 +270,13 @@ RULES: tuple[Rule, ...] = (
         _tags,
         RequiredTags,
     ),
-    Rule("load-balancer-source-ranges", "Public load balancers restrict their source ranges.", "advisory", _source_ranges),
+    Rule(
+        "load-balancer-source-ranges",
+        "Public load balancers restrict their source ranges: no union that covers a whole family, no range wider than allowed.",
+        "advisory",
+        _source_ranges,
+        SourceRanges,
+    ),
     Rule(
         "max-monthly-cost",
         "The stack's monthly cost (the price catalog, 730 hours) stays within its budget.",

@@ -116,7 +116,9 @@ def test_the_plan_reports_violations_mandatory_as_errors_advisory_as_warnings(tm
     assert plan.exit_code == EXIT_INVALID
     assert plan.warnings == [
         "stacks/Pulumi.prod.yaml: policy load-balancer-source-ranges: Service ingress: a public load balancer open to "
-        "every address (no source_ranges)"
+        "every address (no source_ranges)",
+        "stacks/Pulumi.prod.yaml: policy load-balancer-source-ranges: Service api: a public load balancer open to "
+        "every IPv4 address (its source ranges cover the whole space)",
     ]
     assert plan_stack("prod").errors == []
 
@@ -214,3 +216,41 @@ def test_a_tag_key_holding_an_equals_sign_is_refused():
 
     rendering = render_stack("dev", lambda c: c["kapsule:tags"].update({"env=dev": ""}), check=False)
     assert isinstance(rendering.error, StackConfigError) and "is not a tag key" in str(rendering.error)
+
+
+@pytest.mark.parametrize(
+    "ranges, message",
+    [
+        (["0.0.0.0/0"], "Service api: a public load balancer open to every IPv4 address"),
+        (["0.0.0.0/1", "128.0.0.0/1"], "Service api: a public load balancer open to every IPv4 address"),
+        (["10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"], "Service api: a public load balancer open to every IPv4 address"),
+        (["::/1", "8000::/1"], "Service api: a public load balancer open to every IPv6 address"),
+        (["::ffff:0:0/96"], "Service api: a public load balancer open to every IPv4 address"),
+        (["10.0.0.0/7"], "Service api: source range(s) 10.0.0.0/7 wider than allowed (/8 for IPv4, /32 for IPv6)"),
+        (["2001::/16"], "Service api: source range(s) 2001::/16 wider than allowed"),
+        (["not-a-cidr"], "Service api: source range(s) 'not-a-cidr' are no CIDR"),
+    ],
+)
+def test_source_ranges_are_judged_by_the_address_space_they_cover(ranges, message):
+    """Any union that covers a whole family is open to everyone; the rule once checked only that the list was not empty."""
+    service = ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {}, "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ranges}})
+    found = messages("load-balancer-source-ranges", [service])
+    assert len(found) == 1 and found[0].startswith(message), found
+
+
+def test_the_widest_prefix_allowed_is_a_setting():
+    service = ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8", "2001:db8::/48"]}})
+    rule = next(r for r in RULES if r.name == "load-balancer-source-ranges")
+    assert rule.run([service]) == []
+    assert [v.message for v in rule.run([service], {"widestIPv4Prefix": 16, "widestIPv6Prefix": 56})] == [
+        "Service api: source range(s) 10.0.0.0/8, 2001:db8::/48 wider than allowed (/16 for IPv4, /56 for IPv6)"
+    ]
+    with pytest.raises(PolicyConfigError, match="widestIPv4Prefix"):
+        resolve({"load-balancer-source-ranges": {"widestIPv4Prefix": 33}})
+
+
+@pytest.mark.parametrize("value", ["\u2800", "\u115f", "\u1160", "\u3164", "\uffa0", "\u200b\u200b", "\u00a0", "\u0301", "\u2028", " \t"])
+def test_a_required_tag_needs_a_value_that_shows(value):
+    """`env=\u2800` (braille blank) and `env=\u115f` (a Hangul filler) once passed as values."""
+    assert messages("required-tags", [pool("a", tags=[f"env={value}", "owner=platform"])]) == ["Pool a: missing tag(s) env"]
+    assert messages("required-tags", [pool("a", tags=["env=prod\u2800", "owner=\u540d"])]) == []
