@@ -10,7 +10,10 @@ FORMAT ?= text
 STATE ?=
 ## NO_STATE  1 plans as if nothing were deployed: an explicit choice, never a fallback
 NO_STATE ?=
-PLAN_ARGS = --format $(FORMAT) $(if $(STATE),--state $(STATE)) $(if $(NO_STATE),--no-state)
+# The values reach the shell through the environment, quoted, never spliced into a recipe's text:
+# `make up STACK='x; touch /tmp/p #'` is a stack name the program refuses, not a second command.
+export STACK FORMAT STATE NO_STATE UP_STACK
+PLAN_ARGS = --format "$$FORMAT" $(if $(STATE),--state "$$STATE") $(if $(NO_STATE),--no-state)
 # `kapsule plan` exits 0 (no changes), 2 (changes) or 3 (destructive): a plan that worked. Anything else
 # (1, or a signal) fails the target with the plan's own code. Recipes that use it are not echoed.
 PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code; }
@@ -42,7 +45,7 @@ $(VENV)/.on-path: $(VENV)/.installed
 install: $(VENV)/.on-path ## Create .venv with the pinned dependencies.
 
 preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its recorded state: no credentials, no Pulumi CLI.
-	@$(PY) -m kapsule plan --stack $(STACK) $(PLAN_ARGS) $(PLAN_WORKED)
+	@$(PY) -m kapsule plan --stack "$$STACK" $(PLAN_ARGS) $(PLAN_WORKED)
 
 plan: $(VENV)/.on-path ## Offline plan of every stack.
 	@$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
@@ -59,10 +62,10 @@ engine: $(VENV)/.on-path ## Build the real engine from the Go module proxy into 
 	@bash tools/engine/build.sh
 
 up: engine ## Deploy UP_STACK through the real engine: with no STACK, the local stack on a local Kubernetes API.
-	@$(PY) -m kapsule.engine up --stack $(UP_STACK)
+	@$(PY) -m kapsule.engine up --stack "$$UP_STACK"
 
 pulumi-preview: engine ## Real `pulumi preview --refresh --diff` of UP_STACK, with the policy pack.
-	@$(PY) -m kapsule.engine preview --stack $(UP_STACK)
+	@$(PY) -m kapsule.engine preview --stack "$$UP_STACK"
 
 down: $(VENV)/.on-path ## Destroy the local stack and stop every local server.
 	@$(PY) -m kapsule.engine down

@@ -18,6 +18,14 @@ from .spec import Problem, Spec, check
 #: A stack reference as Pulumi takes it: `organization/project/stack` (Pulumi Cloud, and the file and
 #: object-storage backends with `organization`), or `project/stack`.
 STACK_REFERENCE = re.compile(r"([A-Za-z0-9_.-]{1,100}/){1,2}[A-Za-z0-9_.-]{1,100}")
+#: The organisation of the file and object-storage backends (their only one); `project/stack` means it too.
+OWN_ORGANIZATION = "organization"
+
+
+def foreign_organization(reference: str) -> str | None:
+    """The organisation a three-part stack reference names, when it is not this repository's own."""
+    parts = reference.split("/")
+    return parts[0] if len(parts) == 3 and parts[0] != OWN_ORGANIZATION else None
 #: A kubeconfig is a few KiB; a larger file (or a device) is refused before it is read.
 MAX_KUBECONFIG_BYTES = 1024 * 1024
 

@@ -62,3 +62,20 @@ def read_text(path: Path, limit: int, what: str) -> str:
 
 def _size(limit: int) -> str:
     return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner alone, whatever was there before: a new file made 0600,
+    then renamed over the old one, so that a file or folder left at a wider mode never holds the text."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(partial, 0o600)  # the umask can only narrow the mode; this states it
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

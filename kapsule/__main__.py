@@ -43,6 +43,7 @@ from components.catalog import today as catalog_today
 
 from .messages import StackConfigError
 from .batch import plan_stacks, progress_line
+from .exits import Parser
 from .outcome import EXIT_INVALID, EXIT_NO_CHANGES, Invalid, Plan, exit_code
 from .report import format_json, format_markdown, format_text
 from .names import ROOT
@@ -72,15 +73,6 @@ class Once(argparse.Action):
         if getattr(namespace, self.dest, None) is not None:
             parser.error(f"{option_string} is given twice; give it once")
         setattr(namespace, self.dest, values)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line exits 1: 2 means "changes"."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_INVALID)
 
 
 def parser() -> argparse.ArgumentParser:

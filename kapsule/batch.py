@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from components.catalog import TodayError
-from components.existing_cluster import STACK_REFERENCE
+from components.existing_cluster import STACK_REFERENCE, foreign_organization
 
 from policy.rules import PolicyConfigError
 
@@ -65,8 +65,8 @@ def _reference_state(reference: str, state: Optional[Path], required: bool) -> O
     if not STACK_REFERENCE.fullmatch(reference):
         return None  # validation names the key and what is allowed
     project, stack = reference.split("/")[-2:]
-    if project != PROJECT or not required or stack in (".", ".."):
-        return None
+    if project != PROJECT or not required or stack in (".", "..") or foreign_organization(reference):
+        return None  # another organisation's `engk` is not this repository's: its state is never read in its place
     where = state if state is None or state.is_dir() else state.parent
     try:
         return find_state(stack, ROOT, where, required=False) if where is not None else find_state(stack, ROOT, None)

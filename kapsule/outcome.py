@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
+from .exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
 from .model import Resource
+
+__all__ = ["EXIT_CHANGES", "EXIT_DESTRUCTIVE", "EXIT_INVALID", "EXIT_NO_CHANGES"]
 
 if TYPE_CHECKING:
     from .cost import CostChange
@@ -13,7 +16,6 @@ if TYPE_CHECKING:
 Action = Literal["create", "update", "replace", "delete", "same"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "same")
 #: Exit codes of `python -m kapsule plan`, most severe last wins: invalid beats destructive beats changes.
-EXIT_NO_CHANGES, EXIT_INVALID, EXIT_CHANGES, EXIT_DESTRUCTIVE = 0, 1, 2, 3
 #: A pull-request comment may hold 65536 characters; keep room for the summary table.
 @dataclass
 class Change:

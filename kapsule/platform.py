@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from components.existing_cluster import read_kubeconfig
+from components.existing_cluster import OWN_ORGANIZATION, foreign_organization, read_kubeconfig
 
 from .model import Sealed, unsealed
 from .names import CONFIG_NAMESPACE, SECRET_PLACEHOLDER
@@ -100,6 +100,14 @@ def _other_sources(config: dict[str, str]) -> list[str]:
 
 
 def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output: str) -> str:
+    organization = foreign_organization(reference)
+    if organization is not None:
+        what = "the registry's pull credentials come" if key == "shared_registry.output" else "the cluster's kubeconfig comes"
+        return (
+            f"{what} from stack {reference} of the organisation {organization}, not this repository's "
+            f"({OWN_ORGANIZATION}): the plan cannot see another organisation's state, so what is read from it is "
+            "known after that stack's update, and `pulumi up` reads that organisation's stack"
+        )
     if key == "shared_registry.output":
         if found is not None:
             return f"the registry's pull credentials come from stack {reference} (output {output}), as recorded in {found.source}"

@@ -267,3 +267,21 @@ def test_the_plan_goes_on_without_a_kubeconfig_file_it_cannot_read(tmp_path):
     provider = next(change for change in plan.changes if change.resource.type == "pulumi:providers:kubernetes")
     assert provider.resource.inputs["kubeconfig"] == Secret(SECRET_PLACEHOLDER)
     assert {change.resource.type for change in plan.changes} >= {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"}
+
+
+def test_another_organisations_stack_reference_is_never_planned_against_this_repositorys_state(tmp_path):
+    """`attacker-org/kapsule/engk` was planned as this repository's own `engk`, while `pulumi up` reads the other
+    organisation's stack: the plan now reads no state for it and says which organisation is read."""
+    from kapsule.batch import _reference_state
+
+    (tmp_path / "states").mkdir()
+    (tmp_path / "states" / "engk.json").write_text((KUBERNETES / "export.json").read_text())
+    assert _reference_state(REFERENCE, tmp_path / "states", True) is not None
+    assert _reference_state("kapsule/engk", tmp_path / "states", True) is not None
+    assert _reference_state("attacker-org/kapsule/engk", tmp_path / "states", True) is None
+
+    foreign = "attacker-org/kapsule/engk"
+    root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config(stack_reference=foreign)))
+    plan = plan_stack("apps", root, None, {foreign: None})
+    assert plan.notes[0].startswith(f"the cluster's kubeconfig comes from stack {foreign} of the organisation attacker-org, not this repository's (organization)")
+    assert "the plan cannot see another organisation's state" in plan.notes[0]

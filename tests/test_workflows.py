@@ -73,8 +73,8 @@ def test_workflows_run_the_commands_the_readme_documents():
     for target in ("test", "install", "plan", "pulumi-preview", "up", "down", "engine"):
         assert re.search(rf"^{target}:", MAKEFILE, re.M), target
     # Locally, one driver runs the real engine (kapsule/engine/driver.py: --refresh, --diff, the policy pack).
-    assert "$(PY) -m kapsule.engine preview --stack $(UP_STACK)" in MAKEFILE
-    assert "$(PY) -m kapsule.engine up --stack $(UP_STACK)" in MAKEFILE
+    assert "$(PY) -m kapsule.engine preview --stack \"$$UP_STACK\"" in MAKEFILE
+    assert "$(PY) -m kapsule.engine up --stack \"$$UP_STACK\"" in MAKEFILE
 
 
 def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():

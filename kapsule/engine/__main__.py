@@ -6,7 +6,8 @@
 - `destroy`: `pulumi destroy` (running the program, so its resource hooks run).
 - `down`: destroy the local stack, then stop every local server.
 
-Exit codes: 0 the command worked, 1 it did not (the engine's own error, or a guard's). Nothing else.
+Exit codes: 0 the command worked, 1 it did not (the engine's own error, a guard's, or a bad command line).
+Nothing else.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..exits import Parser
 from ..workflows import stack_name_problem
 from .driver import LOCAL_STACK, DriverError, destroy, preview, up
 from .servers import LocalCluster, ServerError
@@ -21,7 +23,7 @@ from .servers import LocalCluster, ServerError
 
 def main(argv: list[str] | None = None) -> int:
     """Run one engine command; return the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m kapsule.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m kapsule.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("up", "preview", "destroy", "down"))
     parser.add_argument("--stack", default=LOCAL_STACK, help="the stack: stacks/Pulumi.<stack>.yaml (default local)")
     args = parser.parse_args(argv)

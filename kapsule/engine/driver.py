@@ -16,16 +16,12 @@ import runpy
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
-from urllib.parse import urlparse
-
-import yaml
 
 from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
-from components.existing_cluster import MAX_KUBECONFIG_BYTES
 
-from ..files import FileProblem, read_regular
 from ..stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path
 from ..workflows import LOCAL_STACK
+from .guard import GuardError, kubeconfig_file_text, local_environment, refuse_decrypted, refuse_local_kubeconfig
 from .servers import BIN, TOOLS, local_directory
 
 #: The local stack's passphrase: it only ever encrypts secrets of the local stack, in `.pulumi-state/`.
@@ -34,9 +30,8 @@ PULUMI_HOME = TOOLS / "pulumi-home"
 PRIVATE_TMP = TOOLS / "tmp"
 #: The policy pack, as an executable the CLI launches directly (no Python language plugin needed).
 POLICY_PACK = ROOT / "policy" / "analyzer"
-#: Environment variables that would let a stack reach Scaleway.
-SCALEWAY_CREDENTIALS = ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID", "SCW_DEFAULT_ORGANIZATION_ID", "SCW_PROFILE")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: The local stack's HOME: private, empty of any account's configuration.
+LOCAL_HOME = TOOLS / "home"
 
 
 class DriverError(Exception):
@@ -44,9 +39,11 @@ class DriverError(Exception):
 
 
 def guard(stack: str, root: Path = ROOT) -> None:
-    """Refuse the local stack against anything but the local servers, and any other stack against them."""
+    """Refuse the local stack against anything but the local servers, and any other stack against them
+    (its kubeconfig file or inline kubeconfig; a `secure:` one is judged once decrypted, in workspace_stack)."""
     config = read_stack_file(stack_file_path(stack, root)).config
-    file = existing_cluster(config).get("kubeconfig_file")
+    settings = existing_cluster(config)
+    file = settings.get("kubeconfig_file")
     target = (root / Path(file).expanduser()).resolve() if isinstance(file, str) else None
     local = local_directory() / "kubeconfig"
     if stack == LOCAL_STACK:
@@ -66,19 +63,15 @@ def guard(stack: str, root: Path = ROOT) -> None:
         if scaleway or reserved:
             raise DriverError(f"the local stack never creates Scaleway resources: remove {', '.join(scaleway + reserved)} from stacks/Pulumi.{stack}.yaml")
         return
-    if target is not None and (target == local.resolve() or _loopback(target)):
+    if target is not None and target == local.resolve():
         raise DriverError(f"stack {stack} points at the local Kubernetes API ({file}): only the local stack runs there")
-
-
-def _loopback(kubeconfig: Path) -> bool:
-    """Whether a kubeconfig's clusters are on this machine."""
     try:
-        document = yaml.safe_load(read_regular(kubeconfig, MAX_KUBECONFIG_BYTES, "a kubeconfig is a few KiB"))
-    except (FileProblem, yaml.YAMLError, RecursionError):
-        return False
-    clusters = document.get("clusters") if isinstance(document, dict) else None
-    servers = [c.get("cluster", {}).get("server", "") for c in clusters or [] if isinstance(c, dict)]
-    return any(urlparse(server).hostname in LOOPBACK_HOSTS for server in servers if isinstance(server, str))
+        if target is not None:
+            refuse_local_kubeconfig(stack, f"kapsule:existing_cluster.kubeconfig_file ({file})", kubeconfig_file_text(target))
+        if isinstance(settings.get("kubeconfig"), str):
+            refuse_local_kubeconfig(stack, "kapsule:existing_cluster.kubeconfig", settings["kubeconfig"])
+    except GuardError as error:
+        raise DriverError(str(error)) from None
 
 
 def environment(stack: str) -> dict[str, str]:
@@ -98,6 +91,7 @@ def environment(stack: str) -> dict[str, str]:
     if stack == LOCAL_STACK:
         env["PULUMI_CONFIG_PASSPHRASE"] = LOCAL_PASSPHRASE
         env["PULUMI_BACKEND_URL"] = os.environ.get("KAPSULE_LOCAL_BACKEND_URL") or f"file://{ROOT / '.pulumi-state'}"
+        env["HOME"] = str(LOCAL_HOME)  # never the user's, where ~/.config/scw and ~/.kube live
     elif not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         raise DriverError(f"stack {stack}: set PULUMI_CONFIG_PASSPHRASE (it encrypts the stack's secrets)")
     return env
@@ -116,12 +110,16 @@ def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[s
     guard(stack, root)
     env = {**environment(stack), **(extra_env or {})}
     PULUMI_HOME.mkdir(parents=True, exist_ok=True)
-    PRIVATE_TMP.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for private in (PRIVATE_TMP, LOCAL_HOME):
+        private.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(private, 0o700)  # a folder made earlier, or by someone else, keeps no wider mode
     if env["PULUMI_BACKEND_URL"].startswith("file://"):
         Path(env["PULUMI_BACKEND_URL"][len("file://") :]).mkdir(parents=True, exist_ok=True)
-    # The engine's processes (plugins, the policy pack) read these; the local stack drops Scaleway credentials.
-    for key in SCALEWAY_CREDENTIALS if stack == LOCAL_STACK else ():
-        os.environ.pop(key, None)
+    # The engine's processes (plugins, the policy pack) and the program read these: the local stack gets an
+    # allow-listed environment, nothing else of the caller's.
+    if stack == LOCAL_STACK:
+        env = local_environment(env, os.environ)
+        os.environ.clear()
     os.environ.update(env)
     options = auto.LocalWorkspaceOptions(
         work_dir=str(root),
@@ -129,7 +127,13 @@ def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[s
         env_vars=env,
         pulumi_command=auto.PulumiCommand(root=str(TOOLS), skip_version_check=True),
     )
-    return auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=_program, opts=options)
+    selected = auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=_program, opts=options)
+    if stack != LOCAL_STACK:
+        try:
+            refuse_decrypted(stack, selected.get_all_config())
+        except GuardError as error:
+            raise DriverError(str(error)) from None
+    return selected
 
 
 def _program() -> None:
@@ -152,17 +156,21 @@ def scrub() -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _scrubbed(operation: Callable[[], Any]) -> Any:
+def _operation(stack: str, root: Path, env: Optional[dict[str, str]], run: Callable[[Any], Any]) -> Any:
+    """`run` on the selected stack; afterwards the provider's kubeconfig copies are removed and this process's
+    environment is the caller's again (the local stack's allow-list replaced it for the operation)."""
+    saved = dict(os.environ)
     try:
-        return operation()
+        return run(workspace_stack(stack, root=root, extra_env=env))
     finally:
         scrub()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def up(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, refresh: bool = True, env: Optional[dict[str, str]] = None) -> Any:
     """`pulumi up --refresh` with the policy pack."""
-    stack_ = workspace_stack(stack, root=root, extra_env=env)
-    return _scrubbed(lambda: stack_.up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root)))
+    return _operation(stack, root, env, lambda s: s.up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root)))
 
 
 def preview(
@@ -175,11 +183,11 @@ def preview(
     env: Optional[dict[str, str]] = None,
 ) -> Any:
     """`pulumi preview --refresh --diff` with the policy pack."""
-    stack_ = workspace_stack(stack, root=root, extra_env=env)
-    return _scrubbed(
-        lambda: stack_.preview(
-            on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)
-        )
+    return _operation(
+        stack,
+        root,
+        env,
+        lambda s: s.preview(on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)),
     )
 
 
@@ -189,11 +197,9 @@ def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = Non
     Not the Automation API's `export_stack()`, which passes `--show-secrets` and would put every secret in
     clear into the document.
     """
-    workspace = workspace_stack(stack, root=root, extra_env=env).workspace
-    return json.loads(workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout)
+    return _operation(stack, root, env, lambda s: json.loads(s.workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout))
 
 
 def destroy(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None) -> Any:
     """`pulumi destroy`, running the program (its resource hooks run before a delete)."""
-    stack_ = workspace_stack(stack, root=root, extra_env=env)
-    return _scrubbed(lambda: stack_.destroy(on_output=on_output, color="never", run_program=True))
+    return _operation(stack, root, env, lambda s: s.destroy(on_output=on_output, color="never", run_program=True))

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..files import FileProblem, read_regular, read_text
+from ..files import FileProblem, read_regular, read_text, write_private
 from ..names import ROOT
 
 TOOLS = ROOT / ".tools"
@@ -88,7 +88,8 @@ class LocalCluster:
                 raise ServerError(f"{BIN / binary} is missing: run `make engine` first")
         if not _which("etcd"):
             raise ServerError("etcd is missing: `apt-get install etcd-server` (make engine does it)")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # it holds the admin token and key: never wider, even if made earlier
         try:
             self._start_etcd()
             self._start_apiserver()
@@ -203,10 +204,10 @@ class LocalCluster:
                 ],
                 check=True, capture_output=True,
             )
-            os.chmod(key, 0o600)
         if not tokens.is_file():
-            tokens.touch(mode=0o600)
-            tokens.write_text(f"{os.urandom(24).hex()},admin,admin,system:masters\n")
+            write_private(tokens, f"{os.urandom(24).hex()},admin,admin,system:masters\n")
+        for secret in (key, tokens):
+            os.chmod(secret, 0o600)  # an older file, made at a wider mode, is narrowed before the servers read it
         return certificate, key, read_text(tokens, 4096, "it holds one token line").split(",", 1)[0]
 
     def _write_kubeconfig(self, url: str, certificate: Path, token: str) -> None:
@@ -222,8 +223,7 @@ class LocalCluster:
             "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
             "current-context": "local",
         }
-        self.kubeconfig.touch(mode=0o600)
-        self.kubeconfig.write_text(yaml.safe_dump(document))
+        write_private(self.kubeconfig, yaml.safe_dump(document))
 
 
 def _which(program: str) -> bool:
