@@ -29,9 +29,11 @@ help: ## List the targets and the variables they take.
 	@echo "Variables (make preview STACK=prod FORMAT=markdown):"
 	@sed -n 's/^## /  /p' $(MAKEFILE_LIST)
 
+# A .venv without its stamp was left half-made (an interrupted first install): it is remade, never trusted.
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@if [ -e "$(VENV)" ]; then echo "$(VENV) was left half-made or is out of date: removing it and setting it up again."; rm -rf "$(VENV)"; fi
 	@echo "Setting up $(VENV): the pinned requirements.txt (first run only; a minute or two)..."
-	@$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { echo "$(PYTHON) -m venv $(VENV) failed: on Debian, apt-get install python3-venv, then make install again."; exit 1; }
 	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt | grep -E '^(Collecting|Successfully installed)' | sed 's/^Collecting \([^ ]*\).*/  fetching \1/' || true
 	@$(PY) -c "import pulumi, pulumi_kubernetes, pulumiverse_scaleway, pydantic, yaml" || { echo "The install did not complete: run make clean, then make install again."; exit 1; }
 	@echo "Installed: $$($(PY) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages in $(VENV)."
@@ -58,7 +60,7 @@ test: engine ## The whole test suite: the offline tier on every core, then the e
 UP_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),local)
 
 engine: $(VENV)/.on-path ## Build the real engine from the Go module proxy into .tools/bin (CLI, Kubernetes provider, kube-apiserver); etcd from Debian.
-	@command -v etcd >/dev/null || { echo "Installing etcd-server and openssl (Debian's packages)..."; apt-get update -qq && apt-get install -y -qq etcd-server openssl >/dev/null; }
+	@bash tools/engine/debian.sh
 	@bash tools/engine/build.sh
 
 up: engine ## Deploy UP_STACK through the real engine: with no STACK, the local stack on a local Kubernetes API.

@@ -145,11 +145,15 @@ def test_the_admin_token_and_kubeconfig_are_private_on_every_write(tmp_path):
 
 
 def test_the_makefile_hands_stack_to_the_shell_quoted(tmp_path):
+    """`make up STACK='x; touch /tmp/p #'` ran the second command."""
     planted = tmp_path / "planted"
-    for target in ("preview", "up"):
-        result = subprocess.run(["make", "-s", target, f"STACK=x; touch {planted} #"], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "MAKEFLAGS": ""})
-        assert not planted.exists(), result.stdout + result.stderr
-        assert "is not a stack name" in result.stderr, result.stderr
+    hostile = f"STACK=x; touch {planted} #"
+    result = subprocess.run(["make", "-s", "preview", hostile], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "MAKEFLAGS": ""})
+    assert not planted.exists(), result.stdout + result.stderr
+    assert "is not a stack name" in result.stderr, result.stderr
+    for target in ("up", "pulumi-preview"):  # printed, not run: no engine build from a test
+        recipes = subprocess.run(["make", "-n", target, hostile], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "MAKEFLAGS": ""}).stdout
+        assert f"kapsule.engine {target.split('-')[-1]} --stack \"$UP_STACK\"" in recipes and "touch" not in recipes, recipes
 
 
 @pytest.mark.parametrize("argv", [["bogus"], [], ["up", "--stack"], ["up", "--nope"]])

@@ -37,8 +37,14 @@ build() {
 # The provider's command embeds its schema, stamped with its version; write those two files beside the
 # wrapper's own main (only when they change, so that an unchanged provider is not rebuilt).
 provider_schema() {
-  local dir
-  dir=$(cd "$here/kubernetes-provider" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+  local module=github.com/pulumi/pulumi-kubernetes/provider/v4 dir file
+  dir=$(cd "$here/kubernetes-provider" && go list -m -f '{{.Dir}}' "$module" 2>/dev/null) || dir=
+  for file in schema.json terraform-mapping.json; do
+    if [ -z "$dir" ] || [ ! -f "$dir/cmd/pulumi-resource-kubernetes/$file" ]; then
+      echo "engine: the module $module is not in the Go module cache (${dir:-no directory}): run (cd tools/engine/kubernetes-provider && go mod download), then make engine again" >&2
+      exit 1
+    fi
+  done
   python3 - "$dir/cmd/pulumi-resource-kubernetes" "$here/kubernetes-provider" "$KUBERNETES_PROVIDER_VERSION" <<'PY'
 import json, pathlib, sys
 source, target, version = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
@@ -53,7 +59,18 @@ for name, document in files.items():
 PY
 }
 
-(cd "$here/pulumi" && go mod download) >/dev/null
+# Every wrapper module's dependencies come down before anything reads the module cache: on a fresh
+# machine the cache is empty, and `go list -m` then answers with an empty directory.
+download() {
+  local module=$1 start=$SECONDS
+  echo "engine: downloading the Go modules of tools/engine/$module (first run: about a minute each)"
+  if ! (cd "$here/$module" && go mod download 2>&1); then
+    echo "engine: could not download the Go modules of tools/engine/$module: check the Go module proxy (go env GOPROXY), then run make engine again" >&2
+    exit 1
+  fi
+  echo "engine: tools/engine/$module modules ready in $((SECONDS - start)) s"
+}
+for module in pulumi kubernetes-provider kubernetes; do download "$module"; done
 build pulumi pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
   -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
 provider_schema
