@@ -79,6 +79,8 @@ def read_kubeconfig(path: str) -> str:
     file = Path(path).expanduser()
     try:
         raw = read_regular(file, MAX_KUBECONFIG_BYTES, "a kubeconfig is a few KiB")
+        if b"\x00" in raw:  # /proc/self/environ and other binary files: never handed on as a kubeconfig
+            raise ValueError(f"kubeconfig_file {str(file)!r} is not a kubeconfig (it holds NUL bytes): give a kubeconfig file's path")
         return raw.decode("utf-8")
     except FileProblem as error:
         raise ValueError(f"kubeconfig_file {str(file)!r} {error}") from None

@@ -161,3 +161,28 @@ def test_the_engine_command_line_exits_1_on_a_usage_error(argv):
     result = subprocess.run([sys.executable, "-m", "kapsule.engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_what_the_adversarial_pass_could_not_break_stays_unbroken(tmp_path):
+    """Regression: an `exec:` or `auth-provider` kubeconfig runs nothing and prints no token; /proc/self/environ,
+    a FIFO, /dev/zero and a 2 MB file are refused as kubeconfigs, each in one sentence."""
+    from components.existing_cluster import read_kubeconfig
+
+    ran = tmp_path / "ran"
+    document = {
+        "apiVersion": "v1",
+        "clusters": [{"name": "c", "cluster": {"server": "https://192.0.2.1:6443"}}],
+        "users": [
+            {"name": "e", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch", "args": [str(ran)]}}},
+            {"name": "a", "user": {"auth-provider": {"name": "oidc", "config": {"id-token": "idtok-secret"}}}},
+        ],
+    }
+    (tmp_path / "kc").write_text(json.dumps(document))
+    driver.guard("apps", project_with(tmp_path / "p", {"kubeconfig_file": str(tmp_path / "kc")}))
+    assert not ran.exists()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "big").write_bytes(b"a" * 2_000_000)
+    for path in ("/proc/self/environ", str(tmp_path / "fifo"), "/dev/zero", str(tmp_path / "big")):
+        with pytest.raises(ValueError) as refused:
+            read_kubeconfig(path)
+        assert len(str(refused.value).splitlines()) == 1 and "idtok-secret" not in str(refused.value)
