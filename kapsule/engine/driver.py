@@ -128,7 +128,8 @@ def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[s
         pulumi_command=auto.PulumiCommand(root=str(TOOLS), skip_version_check=True),
     )
     selected = auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=_program, opts=options)
-    if stack != LOCAL_STACK:
+    if stack != LOCAL_STACK and isinstance(existing_cluster(read_stack_file(stack_file_path(stack, root)).config).get("kubeconfig"), dict):
+        # Only a `secure:` kubeconfig needs the engine to decrypt it: one more CLI call, for those stacks alone.
         try:
             refuse_decrypted(stack, selected.get_all_config())
         except GuardError as error:

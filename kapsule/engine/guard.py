@@ -12,7 +12,7 @@ account's credentials, and a real stack never runs against the local servers.
 from __future__ import annotations
 
 import ipaddress
-import os
+import json
 import socket
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -106,8 +106,6 @@ def refuse_decrypted(stack: str, config: Mapping[str, Any]) -> None:
     value = config.get("kapsule:existing_cluster")
     raw = getattr(value, "value", value)
     try:
-        import json
-
         document = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         return
