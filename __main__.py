@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pulumi
 
-from kapsule.environment import build, read_config
+from kapsule.stackfile.environment import build, read_config
 
 environment = build(read_config(Path(__file__).resolve().parent))
 for name, value in environment.exports().items():

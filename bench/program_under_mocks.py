@@ -10,7 +10,7 @@ import pulumi
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from kapsule.stack_file import read_stack_file, stack_file_path  # noqa: E402
+from kapsule.stackfile.reading import read_stack_file, stack_file_path  # noqa: E402
 
 
 class Mocks(pulumi.runtime.Mocks):

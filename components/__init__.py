@@ -1,7 +1,12 @@
 """Pulumi components for Scaleway Kubernetes Kapsule: import these into any Pulumi Python stack.
 
-Names are imported on first use, so the pure modules (`spec`, `catalog`, `versions`, `annotations`)
-load without the Pulumi runtime.
+Names are imported on first use, so the pure modules (`spec`, `catalog`, `offers`, `versions`,
+`annotations`) load without the Pulumi runtime. One file per component (`cluster`, `pool`, `network`,
+`registry`, `load_balancer`, `ingress`, `existing_cluster`), its plain values beside it where they are
+large (`cluster_spec`, `registry_spec`, `load_balancer_spec`); a pool attaches to its cluster through
+`attached`, so the cluster never imports the pool.
+
+May import: components.
 """
 
 from __future__ import annotations
@@ -11,17 +16,17 @@ from typing import Any
 
 #: Each public name and the module that holds it.
 _HOMES: dict[str, str] = {
-    "AutoUpgradeSpec": "cluster",
-    "AutoscalerSpec": "cluster",
+    "AutoUpgradeSpec": "cluster_spec",
+    "AutoscalerSpec": "cluster_spec",
     "Cluster": "cluster",
-    "ClusterSpec": "cluster",
-    "OidcSpec": "cluster",
+    "ClusterSpec": "cluster_spec",
+    "OidcSpec": "cluster_spec",
     "ExistingCluster": "existing_cluster",
     "ExistingClusterSpec": "existing_cluster",
     "HealthCheckSpec": "load_balancer_spec",
     "LoadBalancerSpec": "load_balancer_spec",
     "ProxyProtocolSpec": "load_balancer_spec",
-    "render_annotations": "annotations",
+    "render_annotations": "load_balancer_spec",
     "IngressController": "ingress",
     "IngressSpec": "ingress",
     "LoadBalancerService": "load_balancer",
@@ -35,10 +40,10 @@ _HOMES: dict[str, str] = {
     "TaintSpec": "pool",
     "UpgradePolicySpec": "pool",
     "RegistryNamespace": "registry",
-    "RegistryNamespaceSpec": "registry",
+    "RegistryNamespaceSpec": "registry_spec",
     "RegistryPullSecret": "registry",
     "SharedRegistryPullSecret": "registry",
-    "SharedRegistrySpec": "registry",
+    "SharedRegistrySpec": "registry_spec",
     "Problem": "spec",
     "Spec": "spec",
     "SpecError": "spec",

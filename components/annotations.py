@@ -1,12 +1,9 @@
 """The Scaleway cloud controller's LoadBalancer annotations: the keys it reads, the table that maps each
-load balancer spec field to its annotation, and the rendering. Pure logic: no Pulumi runtime."""
+load balancer spec field to its annotation (`load_balancer_spec.py` renders a spec through it). Pure data: no Pulumi runtime."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, NamedTuple, Optional
-
-if TYPE_CHECKING:
-    from .load_balancer_spec import LoadBalancerSpec, Ports
+from typing import Literal, NamedTuple
 
 PREFIX = "service.beta.kubernetes.io/scw-loadbalancer-"
 
@@ -98,64 +95,3 @@ ANNOTATIONS: tuple[Annotation, ...] = (
 
 #: Controller keys the spec renders, and the spec key to use instead of the escape hatch.
 TYPED_KEYS: dict[str, str] = {a.key: " / ".join([".".join(a.field), *a.also]) for a in ANNOTATIONS}
-
-
-def _ports(value: Ports) -> str:
-    return "*" if value == "*" else ",".join(str(p) for p in value)
-
-
-def _per_port_text(value: object) -> str:
-    if isinstance(value, dict):
-        return ";".join(f"{ports}:{_scalar(v)}" for ports, v in value.items())
-    return _scalar(value)
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _text(annotation: Annotation, value: object) -> Optional[str]:
-    """The annotation text of a spec value, or None when the annotation is left out."""
-    kind = annotation.kind
-    if kind == "flag":
-        return "true" if value else None
-    if value is None or value == [] or value == {}:
-        return None
-    if kind == "ports":
-        return _ports(value)  # type: ignore[arg-type]
-    if kind == "per_port":
-        return _per_port_text(value)
-    if kind == "proxy":
-        return _ports(value.ports) if annotation.key.endswith(value.version) else None  # type: ignore[attr-defined]
-    if kind == "certificates" and isinstance(value, dict):
-        return ";".join(f"{ports}:{','.join(ids)}" for ports, ids in value.items())
-    if kind == "labels":
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # type: ignore[attr-defined]
-    return _scalar(value)
-
-
-def render_annotations(spec: LoadBalancerSpec, ip_ids: Optional[list[str]] = None) -> dict[str, str]:
-    """The Service annotations for a spec; `ip_ids` are reserved IPs made by the component (`reserve_ip`)."""
-    annotations: dict[str, str] = {}
-    for annotation in ANNOTATIONS:
-        value: object = spec
-        for part in annotation.field:
-            value = getattr(value, part)
-        if annotation.key == "ip-ids":
-            value = [*spec.ip_ids, *(ip_ids or [])]
-        text = _text(annotation, value)
-        if text is not None:
-            annotations[PREFIX + annotation.key] = text
-    annotations.update(spec.extra_annotations)
-    return dict(sorted(annotations.items()))
-
-
-def unknown_annotations(spec: LoadBalancerSpec) -> list[str]:
-    """Escape-hatch keys in the controller's prefix that it does not define: it would silently ignore them."""
-    return sorted(
-        key for key in spec.extra_annotations if key.startswith(PREFIX) and key[len(PREFIX) :] not in CONTROLLER_KEYS
-    )

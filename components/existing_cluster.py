@@ -11,8 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from .catalog import region_problem
 from .files import FileProblem, read_regular
+from .offers import region_problem
 from .spec import Problem, Spec, check
 
 #: A stack reference as Pulumi takes it: `organization/project/stack` (Pulumi Cloud, and the file and
@@ -26,6 +26,8 @@ def foreign_organization(reference: str) -> str | None:
     """The organisation a three-part stack reference names, when it is not this repository's own."""
     parts = reference.split("/")
     return parts[0] if len(parts) == 3 and parts[0] != OWN_ORGANIZATION else None
+
+
 #: A kubeconfig is a few KiB; a larger file (or a device) is refused before it is read.
 MAX_KUBECONFIG_BYTES = 1024 * 1024
 

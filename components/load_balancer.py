@@ -7,19 +7,13 @@ from typing import Literal, Optional, Union
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
-from .scaleway import loadbalancers
 
 from .aliases import former_types
-from .annotations import (
-    CONTROLLER_WRITTEN_ANNOTATION,
-    CONTROLLER_WRITTEN_LABELS,
-    PREFIX,
-    render_annotations,
-    unknown_annotations,
-)
-from .load_balancer_spec import LoadBalancerSpec, load_balancer_problems
-from .catalog import default_zone
+from .annotations import CONTROLLER_WRITTEN_ANNOTATION, CONTROLLER_WRITTEN_LABELS, PREFIX
 from .cluster import Cluster
+from .load_balancer_spec import LoadBalancerSpec, load_balancer_problems, render_annotations, unknown_annotations
+from .offers import default_zone
+from .scaleway import loadbalancers
 from .spec import IPv4Cidr, Problem, Spec, check, render_tags
 
 #: A Kubernetes object name (RFC 1123 label).

@@ -8,8 +8,8 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from .annotations import DEPRECATED_KEYS, PREFIX, TYPED_KEYS
-from .catalog import load_balancer_type_problem, load_balancer_zone_problem
+from .annotations import ANNOTATIONS, CONTROLLER_KEYS, DEPRECATED_KEYS, PREFIX, TYPED_KEYS, Annotation
+from .offers import load_balancer_type_problem, load_balancer_zone_problem
 from .spec import GoDuration, Problem, Spec
 
 HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ldap"]
@@ -217,3 +217,64 @@ def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = No
 def proxy_protocol_ports(spec: LoadBalancerSpec) -> Optional[Ports]:
     """The service ports the load balancer sends PROXY protocol to, or None."""
     return spec.proxy_protocol.ports if spec.proxy_protocol is not None else None
+
+
+def _ports(value: Ports) -> str:
+    return "*" if value == "*" else ",".join(str(p) for p in value)
+
+
+def _per_port_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ";".join(f"{ports}:{_scalar(v)}" for ports, v in value.items())
+    return _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _text(annotation: Annotation, value: object) -> Optional[str]:
+    """The annotation text of a spec value, or None when the annotation is left out."""
+    kind = annotation.kind
+    if kind == "flag":
+        return "true" if value else None
+    if value is None or value == [] or value == {}:
+        return None
+    if kind == "ports":
+        return _ports(value)  # type: ignore[arg-type]
+    if kind == "per_port":
+        return _per_port_text(value)
+    if kind == "proxy":
+        return _ports(value.ports) if annotation.key.endswith(value.version) else None  # type: ignore[attr-defined]
+    if kind == "certificates" and isinstance(value, dict):
+        return ";".join(f"{ports}:{','.join(ids)}" for ports, ids in value.items())
+    if kind == "labels":
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # type: ignore[attr-defined]
+    return _scalar(value)
+
+
+def render_annotations(spec: LoadBalancerSpec, ip_ids: Optional[list[str]] = None) -> dict[str, str]:
+    """The Service annotations for a spec; `ip_ids` are reserved IPs made by the component (`reserve_ip`)."""
+    annotations: dict[str, str] = {}
+    for annotation in ANNOTATIONS:
+        value: object = spec
+        for part in annotation.field:
+            value = getattr(value, part)
+        if annotation.key == "ip-ids":
+            value = [*spec.ip_ids, *(ip_ids or [])]
+        text = _text(annotation, value)
+        if text is not None:
+            annotations[PREFIX + annotation.key] = text
+    annotations.update(spec.extra_annotations)
+    return dict(sorted(annotations.items()))
+
+
+def unknown_annotations(spec: LoadBalancerSpec) -> list[str]:
+    """Escape-hatch keys in the controller's prefix that it does not define: it would silently ignore them."""
+    return sorted(
+        key for key in spec.extra_annotations if key.startswith(PREFIX) and key[len(PREFIX) :] not in CONTROLLER_KEYS
+    )

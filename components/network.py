@@ -7,9 +7,9 @@ from typing import Literal, Optional
 
 import pulumi
 from pydantic import field_validator
-from .scaleway import network
 
-from .catalog import default_zone, region_problem, zone_problem
+from .offers import default_zone, region_problem, zone_problem
+from .scaleway import network
 from .spec import IPv4Cidr, Problem, Spec, Tags, check, render_tags
 
 

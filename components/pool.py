@@ -6,12 +6,14 @@ from typing import Literal, Optional
 
 import pulumi
 from pydantic import Field, field_validator
-from .scaleway import kubernetes
 
 from .aliases import former_types
-from .catalog import default_zone, node_type_problem, version_problem, zone_problem
-from .cluster import Cluster, ClusterSpec
+from .catalog import version_problem
+from .cluster import Cluster
+from .cluster_spec import ClusterSpec
 from .network import PrivateNetworkSpec
+from .offers import default_zone, node_type_problem, zone_problem
+from .scaleway import kubernetes
 from .spec import GoDuration, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import pool_problem
 

@@ -112,6 +112,8 @@ GoDuration = Annotated[str, BeforeValidator(_not_a_bare_number), AfterValidator(
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 IPv4Cidr = Annotated[str, AfterValidator(_ipv4_network)]
 IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
+
+
 def _printable_tags(value: dict[str, str]) -> dict[str, str]:
     for key, text in value.items():
         if not key.strip() or "=" in key:

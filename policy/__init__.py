@@ -1,1 +1,5 @@
-"""The Kapsule policy pack: `pulumi preview --policy-pack policy`. The rules are in `policy.rules`."""
+"""The Kapsule policy pack: `pulumi preview --policy-pack policy`. The rules are in `policy.rules`, their
+vocabulary in `policy.model`, their checks in `policy.checks`.
+
+May import: kapsule.names, kapsule.files, kapsule.resources, kapsule.cost, components.
+"""

@@ -15,8 +15,9 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from kapsule.model import ResourceView  # noqa: E402
-from policy.rules import RULES, Rule  # noqa: E402
+from kapsule.resources.model import ResourceView  # noqa: E402
+from policy.model import Rule  # noqa: E402
+from policy.rules import RULES
 
 
 def subjects(args: StackValidationArgs) -> list:

@@ -11,11 +11,11 @@ from typing import Any, Callable, Optional
 import pytest
 
 from components.catalog import TODAY_VARIABLE
-from kapsule.stack_file import read_stack_file, stack_file_path
+from kapsule.stackfile.reading import read_stack_file, stack_file_path
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.model import Rendering
-from kapsule.render import render
-from kapsule.workflows import stack_names
+from kapsule.resources.model import Rendering
+from kapsule.plan.render import render
+from kapsule.stackfile.stacks import stack_names
 
 STACKS = tuple(stack_names(ROOT))
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from kapsule.names import PROJECT
-from kapsule.model import Rendering, Secret, Unknown
-from kapsule.state import SECRET_SIG, SECRET_SIG_KEY
+from kapsule.resources.model import Rendering, Secret, Unknown
+from kapsule.state.records import SECRET_SIG, SECRET_SIG_KEY
 
 SCALEWAY_PROVIDER_VERSION = "1.60.0"
 #: The default provider's inputs in a real export, with made-up credentials (sealed when written).

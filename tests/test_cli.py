@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.outcome import EXIT_CHANGES
+from kapsule.exits import EXIT_CHANGES
 from tests.conftest import render_stack
 
 

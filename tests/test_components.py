@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.spec import SpecError
-from kapsule.render import render
+from kapsule.plan.render import render
 
 NETWORK_CLUSTER = """
 import pulumi
@@ -138,7 +138,7 @@ def test_a_component_reports_every_problem_at_once_and_registers_nothing(write_p
 
 
 def test_the_spec_the_component_and_the_stack_share_one_validator():
-    from components.cluster import ClusterSpec
+    from components.cluster_spec import ClusterSpec
     from components.network import PrivateNetworkSpec, PublicGatewaySpec
     from components.pool import PoolSpec, pool_problems
 
@@ -236,7 +236,7 @@ def test_type_tokens_are_kapsule_module_name():
 
 def test_importers_get_the_catalog_checks_the_stack_files_get():
     """Cluster(...) took version 1.99.1, the end-of-life 1.32.1 and node type NOPE-XL: only the stack schema checked them."""
-    from components.cluster import ClusterSpec
+    from components.cluster_spec import ClusterSpec
     from components.load_balancer_spec import LoadBalancerSpec
     from components.pool import PoolSpec
     from components.spec import SpecError

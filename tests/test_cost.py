@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from scaleway.product_catalog.v2alpha1.marshalling import unmarshal_ListPublicCatalogProductsResponse
 
-from kapsule.cost import price_stack
-from kapsule.prices import PRICES_FILE, PriceError, load_prices, parse_prices
-from kapsule.plan import plan_stack
-from kapsule.prices import catalog_document
+from kapsule.cost.estimate import price_stack
+from kapsule.cost.prices import PRICES_FILE, PriceError, load_prices, parse_prices
+from kapsule.plan.stack import plan_stack
+from kapsule.cost.prices import catalog_document
 from kapsule.names import ROOT
-from kapsule.state import read_state
-from kapsule.model import ResourceView
+from kapsule.state.reading import read_state
+from kapsule.resources.model import ResourceView
 from policy.rules import RULES
 from tests import recorded
 from tests.conftest import STACKS, copy_project, render_stack
@@ -142,7 +142,7 @@ def test_the_plan_gives_the_cost_before_and_after_and_a_removal_is_negative(tmp_
     assert low == high == pytest.approx(-(lb + ip), abs=0.011)
     assert plan.cost.line().startswith(f"Monthly cost: EUR {plan.cost.after.low:,.2f} to")
     assert "change -EUR" in plan.cost.line()
-    from kapsule.report import format_json, format_markdown, format_text
+    from kapsule.reports.plan import format_json, format_markdown, format_text
 
     assert json.loads(format_json([plan]))[0]["cost"]["delta"] == {"low": low, "high": high}
     assert "| Monthly cost | Change |" in format_markdown([plan]) and plan.cost.line() in format_text(plan)

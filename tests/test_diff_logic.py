@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.versions import Version, pool_problem, upgrade_path, upgrade_problem
-from kapsule.safety import cni_problem
-from kapsule.diff import diff_resource
-from kapsule.replacement import forces_replacement
-from kapsule.model import SEALED, UNKNOWN, Secret
-from kapsule.state import RecordedResource, decode
+from kapsule.plan.safety import cni_problem
+from kapsule.plan.diff import diff_resource
+from kapsule.plan.replacement import forces_replacement
+from kapsule.resources.model import SEALED, UNKNOWN, Secret
+from kapsule.state.records import RecordedResource, decode
 
 POOL = "scaleway:kubernetes/pool:Pool"
 

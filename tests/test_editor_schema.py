@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from kapsule.editor_schema import MODELINE, stack_file_schema
+from kapsule.stackfile.editor_schema import MODELINE, stack_file_schema
 from kapsule.names import ROOT
 from tests.conftest import STACKS
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from kapsule.names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
-from kapsule.outcome import EXIT_CHANGES
-from kapsule.plan import plan_stack
-from kapsule.state import read_state
+from kapsule.exits import EXIT_CHANGES
+from kapsule.plan.stack import plan_stack
+from kapsule.state.reading import read_state
 
 RECORDS = ROOT / "tests" / "fixtures" / "engine-records"
 SHARED = ROOT.parent / "shared" / "engine-records"
@@ -107,7 +107,7 @@ def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
     assert web.uncertain == ['metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"]']
     api = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::api"))
     assert api.uncertain == []
-    from kapsule.report import format_json, format_text
+    from kapsule.reports.plan import format_json, format_text
 
     text = format_text(plan)
     assert text.splitlines()[0].endswith("unchanged, 1 may change")

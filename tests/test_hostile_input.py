@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kapsule.stack_file import read_stack_file
-from kapsule.messages import StackConfigError
+from kapsule.stackfile.reading import read_stack_file
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.render import render
+from kapsule.plan.render import render
 from tests.conftest import STACKS, stack_config
 
 BASES = {stack: stack_config(stack)[0] for stack in STACKS}
@@ -165,5 +165,5 @@ def test_yaml_is_only_ever_loaded_safely():
         text = path.read_text(encoding="utf-8")
         found = [pattern for pattern in unsafe if pattern in text]
         assert not found, f"{path.relative_to(ROOT)} loads YAML unsafely: {found}"
-    config = (ROOT / "kapsule" / "stack_file.py").read_text()
+    config = (ROOT / "kapsule" / "stackfile" / "reading.py").read_text()
     assert 'SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)' in config and "SAFE_LOADER(text)" in config

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsule.messages import StackConfigError
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.names import ROOT
-from kapsule.outcome import EXIT_CHANGES
-from kapsule.report import format_json, format_markdown, format_text
-from kapsule.state import StateError, read_state
+from kapsule.exits import EXIT_CHANGES
+from kapsule.reports.plan import format_json, format_markdown, format_text
+from kapsule.state.records import StateError
+from kapsule.state.reading import read_state
 from tests.conftest import render_stack
 from tests.test_engine_records import RECORDS, as_recorded, plan_of, project_for
 
@@ -172,7 +173,7 @@ def test_the_pull_request_comment_keeps_every_caution_and_the_details_that_fit(t
     document = (SCALEWAY / "Pulumi.eng.yaml").read_text()
     pools = "".join(f"    p{i}:\n      node_type: DEV1-M\n      zone: fr-par-1\n      size: 1\n" for i in range(140))
     big_file.write_text(document.replace("  kapsule:pools:\n", "  kapsule:pools:\n" + pools).replace("max_nodes", "max_nodes"))
-    from kapsule.plan import plan_stack
+    from kapsule.plan.stack import plan_stack
 
     big_root = project_for(tmp_path / "big", "eng", big_file)
     big = plan_stack("eng", big_root, None)
@@ -188,7 +189,7 @@ def test_the_pull_request_comment_keeps_every_caution_and_the_details_that_fit(t
 
 def test_a_bare_url_in_a_sentence_from_outside_never_becomes_a_link():
     """GitHub autolinks `https://…` and `www.…` even in escaped text: the scheme and the host are broken."""
-    from kapsule.report import _prose
+    from kapsule.reports.plan import _prose
 
     prose = _prose("kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example")
     assert "://" not in prose and "www." not in prose

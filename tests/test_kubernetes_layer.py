@@ -10,17 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.annotations import (
-    CONTROLLER_KEYS,
-    CONTROLLER_WRITTEN_ANNOTATION,
-    PREFIX,
-    render_annotations,
-    unknown_annotations,
-)
+from components.annotations import CONTROLLER_KEYS, CONTROLLER_WRITTEN_ANNOTATION, PREFIX
+from components.load_balancer_spec import render_annotations, unknown_annotations
 from components.load_balancer_spec import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec
 from components.ingress import IngressSpec, chart_values, service_spec
-from kapsule.model import unsealed
-from kapsule.model import Secret
+from kapsule.resources.model import unsealed
+from kapsule.resources.model import Secret
 from tests.ccm_parser import PARSERS
 from components.load_balancer import engine_annotations
 from tests.conftest import render_stack, stack_config

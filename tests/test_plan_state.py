@@ -11,10 +11,11 @@ from typing import Any, Callable
 
 import pytest
 
-from kapsule.plan import plan_stack
-from kapsule.outcome import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES, Plan
+from kapsule.plan.stack import plan_stack
+from kapsule.exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
+from kapsule.plan.outcome import Plan
 from kapsule.names import ROOT
-from kapsule.state import read_state
+from kapsule.state.reading import read_state
 from tests import recorded
 from tests.test_engine_records import as_recorded
 from tests.conftest import STACKS, copy_project, render_stack
@@ -287,8 +288,8 @@ def test_an_unreadable_state_file_is_one_clear_error(tmp_path):
 
 
 def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, deployed):
-    from kapsule import batch as cli
-    from kapsule.report import format_json
+    from kapsule.plan import batch as cli
+    from kapsule.reports.plan import format_json
 
     told: dict[str, list] = {"parallel": [], "sequential": []}
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kapsule.messages import StackConfigError
-from kapsule.model import Secret, Unknown
+from kapsule.stackfile.messages import StackConfigError
+from kapsule.resources.model import Secret, Unknown
 from kapsule.names import SECRET_PLACEHOLDER
-from kapsule.plan import plan_stack
-from kapsule.render import render
-from kapsule.state import read_state
+from kapsule.plan.stack import plan_stack
+from kapsule.plan.render import render
+from kapsule.state.reading import read_state
 from tests.conftest import encode, render_stack
 from tests.test_engine_records import RECORDS, as_recorded, project_for
 
@@ -128,7 +128,7 @@ def test_a_secure_or_file_kubeconfig_stays_sealed_and_is_never_printed(tmp_path)
     assert isinstance(error, StackConfigError) and "file-token-123" not in str(error)
     assert f"kapsule:existing_cluster.kubeconfig_file: kubeconfig_file '{tmp_path / 'nope'}' does not exist; give the path of a readable kubeconfig file" in str(error)
     root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(path))))
-    from kapsule.report import format_json, format_markdown, format_text
+    from kapsule.reports.plan import format_json, format_markdown, format_text
 
     plan = plan_stack("apps", root, None)
     for output in (format_text(plan), format_json([plan]), format_markdown([plan])):
@@ -272,7 +272,7 @@ def test_the_plan_goes_on_without_a_kubeconfig_file_it_cannot_read(tmp_path):
 def test_another_organisations_stack_reference_is_never_planned_against_this_repositorys_state(tmp_path):
     """`attacker-org/kapsule/engk` was planned as this repository's own `engk`, while `pulumi up` reads the other
     organisation's stack: the plan now reads no state for it and says which organisation is read."""
-    from kapsule.batch import _reference_state
+    from kapsule.plan.batch import _reference_state
 
     (tmp_path / "states").mkdir()
     (tmp_path / "states" / "engk.json").write_text((KUBERNETES / "export.json").read_text())

@@ -9,10 +9,10 @@ import pulumi_policy
 import pytest
 import yaml
 
-from kapsule.plan import plan_stack
-from kapsule.outcome import EXIT_INVALID
+from kapsule.plan.stack import plan_stack
+from kapsule.exits import EXIT_INVALID
 from kapsule.names import ROOT
-from kapsule.model import ResourceView
+from kapsule.resources.model import ResourceView
 from policy.rules import RULES, PolicyConfigError, evaluate, resolve, stack_config
 from tests.conftest import STACKS, copy_project
 
@@ -211,7 +211,7 @@ def test_policy_settings_that_would_switch_a_rule_off_are_refused(settings, word
 
 def test_a_tag_key_holding_an_equals_sign_is_refused():
     """`env=dev: ""` rendered as the tag `env=dev` and satisfied required-tags without a value of its own."""
-    from kapsule.messages import StackConfigError
+    from kapsule.stackfile.messages import StackConfigError
     from tests.conftest import render_stack
 
     rendering = render_stack("dev", lambda c: c["kapsule:tags"].update({"env=dev": ""}), check=False)

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.catalog import ZONES, default_zone, node_type_problem, zone_problem
+from components.offers import ZONES, default_zone, node_type_problem, zone_problem
 from components.spec import GO_DURATION, render_tags
 from kapsule.names import ROOT
-from kapsule.stack_file import read_stack_file
-from kapsule.messages import StackConfigError, format_path
+from kapsule.stackfile.reading import read_stack_file
+from kapsule.stackfile.messages import StackConfigError, format_path
 from kapsule.names import SECRET_PLACEHOLDER
 
 
@@ -112,10 +112,11 @@ def test_the_pure_modules_load_without_the_pulumi_runtime():
     import sys
 
     pure = [
-        "kapsule.model", "kapsule.names", "kapsule.urns", "kapsule.state", "kapsule.diff", "kapsule.replacement",
-        "kapsule.outcome", "kapsule.safety", "kapsule.report", "kapsule.messages", "kapsule.stack_file",
-        "kapsule.cost", "kapsule.prices", "kapsule.secrets", "kapsule.workflows",
-        "components.spec", "components.catalog", "components.versions", "components.annotations", "components.load_balancer_spec",
+        "kapsule.resources.model", "kapsule.names", "kapsule.resources.urns", "kapsule.state.records", "kapsule.state.reading",
+        "kapsule.state.backend", "kapsule.plan.diff", "kapsule.plan.replacement", "kapsule.plan.outcome", "kapsule.plan.safety",
+        "kapsule.reports.plan", "kapsule.stackfile.messages", "kapsule.stackfile.reading", "kapsule.cost.estimate",
+        "kapsule.cost.prices", "kapsule.stackfile.secrets", "kapsule.stackfile.stacks", "kapsule.generated.workflows",
+        "components.spec", "components.catalog", "components.offers", "components.versions", "components.annotations", "components.load_balancer_spec",
     ]  # fmt: skip
     check = "import sys; " + "; ".join(f"import {m}" for m in pure) + "; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pulumiverse_scaleway')))"
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
@@ -126,7 +127,7 @@ def test_the_pure_modules_load_without_the_pulumi_runtime():
 def test_a_stack_file_read_again_unchanged_is_parsed_once_and_a_changed_one_again(tmp_path, monkeypatch):
     import os
 
-    from kapsule import stack_file
+    from kapsule.stackfile import reading as stack_file
 
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text("config:\n  kapsule:region: fr-par\n", encoding="utf-8")

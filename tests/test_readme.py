@@ -8,10 +8,11 @@ import sys
 
 from pydantic import BaseModel
 
-from kapsule.config import StackConfig
+from kapsule.stackfile.schema import StackConfig
 from kapsule.names import ROOT
-from kapsule import workflows
-from kapsule.reference import COMPONENTS, _model_of, _outputs, documents
+from kapsule.generated import workflows
+from kapsule.generated.reference import COMPONENTS, _outputs, documents
+from kapsule.generated.fields import model_of
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -21,7 +22,7 @@ def models(model: type[BaseModel], seen: set | None = None) -> set[type[BaseMode
     seen = seen if seen is not None else set()
     seen.add(model)
     for field in model.model_fields.values():
-        nested = _model_of(field.annotation)
+        nested = model_of(field.annotation)
         if nested is not None and nested not in seen:
             models(nested, seen)
     return seen
@@ -36,7 +37,7 @@ def test_every_component_output_and_argument_is_described():
     import components
     import inspect
 
-    from kapsule.reference import _arguments
+    from kapsule.generated.reference import _arguments
 
     for name in COMPONENTS:
         cls = getattr(components, name)

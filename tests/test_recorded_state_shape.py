@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from kapsule.render import render
-from kapsule.stack_file import read_stack_file
+from kapsule.plan.render import render
+from kapsule.stackfile.reading import read_stack_file
 from tests import recorded
 from tests.test_engine_records import OUTPUTS_ADDED_SINCE, RECORDS
 

@@ -8,12 +8,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from kapsule.messages import StackConfigError
-from kapsule.plan import plan_stack
-from kapsule.report import format_json, format_markdown, format_text
-from kapsule.model import Rendering, Secret
-from kapsule.render import render
-from kapsule.state import read_state
+from kapsule.stackfile.messages import StackConfigError
+from kapsule.plan.stack import plan_stack
+from kapsule.reports.plan import format_json, format_markdown, format_text
+from kapsule.resources.model import Rendering, Secret
+from kapsule.plan.render import render
+from kapsule.state.reading import read_state
 from tests import recorded
 from tests.conftest import copy_project, render_stack
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from kapsule.messages import StackConfigError
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.model import Secret
-from kapsule.render import render
-from kapsule.secrets import plaintext_secrets
+from kapsule.resources.model import Secret
+from kapsule.plan.render import render
+from kapsule.stackfile.secrets import plaintext_secrets
 from tests.conftest import copy_project, render_stack
 
 STACK_FILES = sorted([*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*/Pulumi.*.yaml")])

@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from components.registry import docker_config
-from kapsule.messages import StackConfigError
-from kapsule.model import Secret, Unknown
+from kapsule.stackfile.messages import StackConfigError
+from kapsule.resources.model import Secret, Unknown
 from kapsule.names import SECRET_PLACEHOLDER
-from kapsule.plan import plan_stack
-from kapsule.render import render
-from kapsule.report import format_json, format_markdown, format_text
-from kapsule.state import read_state
+from kapsule.plan.stack import plan_stack
+from kapsule.plan.render import render
+from kapsule.reports.plan import format_json, format_markdown, format_text
+from kapsule.state.reading import read_state
 from tests.conftest import encode
 from tests.test_engine_records import as_recorded, project_for
 from tests.test_platform_stack import ENGK, KUBERNETES, KUBERNETES_OBJECTS, REFERENCE, References, _stack_file, left_behind, moved, platform_config, problems

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kapsule.plan import plan_stack
-from kapsule.report import format_json, format_text
-from kapsule.model import Secret
+from kapsule.plan.stack import plan_stack
+from kapsule.reports.plan import format_json, format_text
+from kapsule.resources.model import Secret
 from tests.conftest import render_stack, stack_config
 
 CLUSTER = "scaleway:kubernetes/cluster:Cluster"
@@ -137,7 +137,7 @@ def test_rendering_twice_gives_identical_resources(stack):
 
 
 def test_preview_leaves_computed_values_unknown():
-    from kapsule.model import UNKNOWN
+    from kapsule.resources.model import UNKNOWN
 
     rendering = render_stack("dev", preview=True)
     assert rendering.one(POOL).inputs["clusterId"] is UNKNOWN

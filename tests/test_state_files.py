@@ -12,9 +12,11 @@ from typing import Any, Callable
 import pytest
 import zstandard
 
-from kapsule.plan import plan_stack
-from kapsule.outcome import EXIT_DESTRUCTIVE
-from kapsule.state import MAX_STATE_BYTES, NoState, StateError, checkpoint_path, find_state, read_state
+from kapsule.plan.stack import plan_stack
+from kapsule.exits import EXIT_DESTRUCTIVE
+from kapsule.state.reading import MAX_STATE_BYTES, read_state
+from kapsule.state.backend import NoState, checkpoint_path, find_state
+from kapsule.state.records import StateError
 from tests import recorded
 from tests.conftest import copy_project, render_stack
 

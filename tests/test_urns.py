@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kapsule.urns import AliasSpec, alias_urns, make_urn, name_of, qualified_type
+from kapsule.resources.urns import AliasSpec, alias_urns, make_urn, name_of, qualified_type
 
 STACK = "urn:pulumi:prod::kapsule::pulumi:pulumi:Stack::kapsule-prod"
 

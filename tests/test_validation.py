@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kapsule.messages import StackConfigError
+from kapsule.stackfile.messages import StackConfigError
 from tests.conftest import render_stack
 
 
@@ -154,7 +154,7 @@ def test_the_error_is_a_pulumi_run_error_so_the_cli_shows_no_traceback():
 
 
 def test_duplicate_keys_are_refused_with_both_lines(tmp_path):
-    from kapsule.stack_file import read_stack_file
+    from kapsule.stackfile.reading import read_stack_file
 
     path = tmp_path / "Pulumi.dev.yaml"
     path.write_text("config:\n  kapsule:region: fr-par\n  kapsule:cluster:\n    name: a\n    cni: cilium\n    name: b\n")
@@ -199,7 +199,7 @@ def test_messages_name_the_fix():
 def test_a_stack_file_that_is_a_device_or_pipe_is_refused_at_once(tmp_path):
     import os
 
-    from kapsule.stack_file import read_stack_file
+    from kapsule.stackfile.reading import read_stack_file
 
     fifo = tmp_path / "Pulumi.dev.yaml"
     os.mkfifo(fifo)

@@ -147,7 +147,7 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
     import subprocess
     import sys
 
-    from kapsule import workflows
+    from kapsule.stackfile import stacks
     from tests.conftest import copy_project
 
     project = copy_project(tmp_path / "project")
@@ -157,7 +157,7 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
         encoding="utf-8",
     )
     shutil.copy(project / "policy" / "config" / "staging.json", project / "policy" / "config" / "qa.json")
-    assert [name for name, _ in workflows.deploy_order(project)] == ["dev", "staging", "prod", "qa"]
+    assert [name for name, _ in stacks.deploy_order(project)] == ["dev", "staging", "prod", "qa"]
     run = lambda *args: subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True)  # noqa: E731
     assert run("generate", "--check").returncode == 1
     assert run("generate").returncode == 0
@@ -171,16 +171,16 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
 
 
 def test_a_deploy_order_that_names_no_stack_or_loops_is_one_error(tmp_path):
-    from kapsule import workflows
-    from kapsule.messages import StackConfigError
+    from kapsule.stackfile import stacks
+    from kapsule.stackfile.messages import StackConfigError
     from tests.conftest import copy_project
 
     project = copy_project(tmp_path / "project", {"dev": lambda config: config.update({"kapsule:deploy_after": "prod"})})
     with pytest.raises(StackConfigError, match="the stacks dev, prod, staging wait for each other"):
-        workflows.deploy_order(project)
+        stacks.deploy_order(project)
     project = copy_project(tmp_path / "other", {"dev": lambda config: config.update({"kapsule:deploy_after": "qa"})})
     with pytest.raises(StackConfigError, match="'qa' is not a stack; stacks: dev, prod, staging"):
-        workflows.deploy_order(project)
+        stacks.deploy_order(project)
 
 
 def test_no_workflow_splices_an_expression_into_a_shell_step():
@@ -201,15 +201,15 @@ def test_no_workflow_splices_an_expression_into_a_shell_step():
 @pytest.mark.parametrize("name", ["$(id)", "a b", "`id`", "${{ github.token }}", "dev\n", "dév", "x" * 101])
 def test_discovery_and_generate_refuse_a_stack_file_name_that_is_not_a_stack_name(tmp_path, name):
     """`stacks/Pulumi.$(id).yaml` was planned by --all and written into deploy.yml and preview.yml."""
-    from kapsule import workflows
-    from kapsule.messages import StackConfigError
+    from kapsule.stackfile import stacks
+    from kapsule.stackfile.messages import StackConfigError
     from tests.conftest import copy_project
 
     project = copy_project(tmp_path / "project")
     shutil_copy = (project / "stacks" / "Pulumi.dev.yaml").read_text(encoding="utf-8")
     (project / "stacks" / f"Pulumi.{name}.yaml").write_text(shutil_copy, encoding="utf-8")
     with pytest.raises(StackConfigError, match="is not a stack name"):
-        workflows.stack_names(project)
+        stacks.stack_names(project)
     before = {p.name: p.read_text() for p in (project / ".github" / "workflows").glob("*.yml")}
     for args in (["generate"], ["plan", "--all", "--no-state"], ["cost", "--all"]):
         result = subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=120)

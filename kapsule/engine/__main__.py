@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from ..exits import Parser
-from ..workflows import stack_name_problem
+from ..stackfile.stacks import stack_name_problem
 from .driver import LOCAL_STACK, DriverError, destroy, preview, up
 from .servers import LocalCluster, ServerError
 

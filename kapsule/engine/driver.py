@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
-
-from ..stack_file import decode_value, existing_cluster, read_stack_file, stack_file_path
-from ..workflows import LOCAL_STACK
+from ..stackfile.reading import decode_value, existing_cluster, read_stack_file, stack_file_path
+from ..stackfile.stacks import LOCAL_STACK
 from .guard import GuardError, kubeconfig_file_text, local_environment, refuse_decrypted, refuse_local_kubeconfig
 from .servers import BIN, TOOLS, local_directory
 

@@ -26,10 +26,14 @@ from ..names import ROOT
 
 TOOLS = ROOT / ".tools"
 BIN = TOOLS / "bin"
+
+
 def local_directory() -> Path:
     """Where `make up` keeps the local cluster between commands: data, certificates, kubeconfig, process ids.
     The end-to-end tests set KAPSULE_LOCAL_DIR to a directory of their own."""
     return Path(os.environ["KAPSULE_LOCAL_DIR"]) if os.environ.get("KAPSULE_LOCAL_DIR") else TOOLS / "local"
+
+
 LOOPBACK = "127.0.0.1"
 #: How long each server may take to answer its health check.
 STARTUP_SECONDS = 60

@@ -90,9 +90,9 @@ EDITS = {
 def test_the_offline_plan_takes_the_engines_step_for_every_resource(deployed, edited, edit):
     """Each edit previewed by the real engine, and planned offline (`kapsule plan --format json`) against the
     live stack's real `pulumi stack export`: the same action for every resource."""
-    from kapsule.plan import plan_stack
-    from kapsule.report import format_json
-    from kapsule.state import read_state
+    from kapsule.plan.stack import plan_stack
+    from kapsule.reports.plan import format_json
+    from kapsule.state.reading import read_state
 
     export = deployed / "local.json"
     export.write_text(json.dumps(driver.export("local", root=deployed)))

@@ -64,8 +64,8 @@ def test_pull_secrets_come_from_the_other_stacks_export_and_follow_its_rotation(
     Secrets and never the state in clear; a second preview is a no-op; after the other stack rotates the key,
     the engine's preview updates the Secrets in place and nothing else, `up` writes the new key, and the
     offline plan from both stacks' real exports says the Secrets may change and everything else is the same."""
-    from kapsule.plan import plan_stack
-    from kapsule.state import read_state
+    from kapsule.plan.stack import plan_stack
+    from kapsule.state.reading import read_state
     from tests.e2e.conftest import base_config, kubernetes_client, write_stack
     from tests.test_engine_records import engine_only
 

@@ -1,0 +1,287 @@
+"""`python -m kapsule plan`: what `pulumi up` would do to a stack, offline, with no credentials.
+
+`python -m kapsule versions [show|refresh]`: the Kubernetes version catalog the stacks are checked against.
+
+`python -m kapsule cost`, `prices refresh`: what each stack costs a month, and the price catalog.
+
+`python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
+
+Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
+that destroys something live), 1 anything else: a bad command line, an invalid stack or state file,
+a change Kapsule refuses (upgrade path, CNI), a planner that died.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import gc
+import importlib
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from components.catalog import (
+    CATALOG_FILE,
+    TODAY_VARIABLE,
+    TodayError,
+    catalog_document,
+    load_catalog,
+    parse_day,
+    today as catalog_today,
+    write_catalog,
+)
+
+from ..exits import EXIT_INVALID, EXIT_NO_CHANGES, Parser
+from ..names import ROOT
+from ..plan.batch import plan_stacks, progress_line
+from ..plan.outcome import Invalid, Plan, exit_code
+from ..reports.plan import format_json, format_markdown, format_text
+from ..stackfile.messages import StackConfigError
+from ..stackfile.stacks import ordered_stacks, stack_name_problem, stack_names
+
+
+def stack_name(text: str) -> str:
+    """An argparse type: a stack name Pulumi would accept, by the rule stack discovery uses."""
+    problem = stack_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def day(text: str) -> date:
+    """An argparse type: a day written YYYY-MM-DD."""
+    try:
+        return parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class Once(argparse.Action):
+    """An option given at most once: `--stack dev --stack prod` is an error, not the last one silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} is given twice; give it once")
+        setattr(namespace, self.dest, values)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    main_parser = Parser(
+        prog="python -m kapsule", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser("plan", help="diff a stack's declared resources against recorded state, offline")
+    which = plan.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    which.add_argument("--all", action="store_true", help="plan every stack under stacks/")
+    plan.add_argument(
+        "--state",
+        type=Path,
+        help="a `pulumi stack export` file (with --stack), or a directory of <stack>.json exports; "
+        "default: the local file backend's checkpoint, if any",
+    )
+    plan.add_argument(
+        "--no-state", action="store_true", help="plan as if nothing were deployed (every resource a create); never the default"
+    )
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    plan.add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    cost = commands.add_parser("cost", help="each stack's monthly cost and carbon, per resource, from the price catalog")
+    cost_which = cost.add_mutually_exclusive_group(required=True)
+    cost_which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    cost_which.add_argument("--all", action="store_true", help="every stack under stacks/")
+    cost.add_argument("--state", type=Path, help="recorded state, as for plan: current pool sizes and the change; default: the local backend's, if any")
+    cost.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    prices = commands.add_parser("prices", help="the price catalog: refresh it from Scaleway's public product catalog")
+    prices.add_argument("action", choices=("refresh",))
+    prices.add_argument("--zone", default="fr-par-1", help="the zone (and its region) to price (default fr-par-1)")
+    generate = commands.add_parser(
+        "generate", aliases=["docs"], help="write what is generated: the reference in docs/, the workflows' stack lists"
+    )
+    generate.add_argument("--check", action="store_true", help="only compare: exit 1 naming each file that is out of date")
+    versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
+    versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
+    versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
+    versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
+    return main_parser
+
+
+def show_versions(day: date) -> int:
+    """Print the catalog with each minor's status on `day`."""
+    catalog = load_catalog()
+    print(f"Kubernetes versions on Kapsule, catalog as of {catalog.as_of} ({catalog.source})")
+    print(f"{'minor':<8}{'released':<12}{'deprecated':<12}{'end of support':<16}status on {day}")
+    supported = catalog.supported(day)
+    for entry in catalog.versions:
+        error, warning = catalog.check(entry.minor, day)
+        status = "unsupported" if error else ("ends soon" if warning and entry.minor in supported else "supported")
+        print(f"{entry.minor:<8}{entry.released!s:<12}{entry.deprecated or '-'!s:<12}{entry.end_of_support or '-'!s:<16}{status}")
+    stale = catalog.check(supported[-1], day)[1] if supported else None
+    if stale and "catalog" in stale:
+        print(f"warning: {stale}", file=sys.stderr)
+    return 0
+
+
+def refresh_versions(region: str) -> int:
+    """Rewrite the catalog from the Scaleway API (needs SCW_ACCESS_KEY and SCW_SECRET_KEY, or a scw profile)."""
+    from scaleway import Client
+    from scaleway.k8s.v1 import K8SV1API
+
+    # The SDK logs a missing config file as a warning before reading the environment; the message below says it all.
+    logging.getLogger("scaleway").addHandler(logging.NullHandler())
+    client = Client.from_config_file_and_env()
+    if not client.access_key or not client.secret_key:
+        print("versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)", file=sys.stderr)
+        return EXIT_INVALID
+    response = K8SV1API(client).list_versions(region=region)
+    write_catalog(catalog_document(response.versions, region, date.today()))
+    print(f"{CATALOG_FILE.relative_to(ROOT)}: {len(response.versions)} versions from the Scaleway API ({region})")
+    return 0
+
+
+def show_cost(args: argparse.Namespace) -> int:
+    """Print each stack's monthly cost; exit 1 if a stack cannot be rendered or a product has no price."""
+    from ..reports.cost import format_cost_json, format_cost_markdown, format_cost_text
+
+    names = ordered_stacks(ROOT) if args.all else [args.stack]
+    if not names:
+        print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
+        return EXIT_INVALID
+    # Recorded state gives current pool sizes and the change; without --state, the local backend's if it has one.
+    results = plan_stacks(names, args.state, lenient=args.state is None)
+    for result in results:
+        if isinstance(result, Invalid):
+            print(result.error, file=sys.stderr)
+    plans = [r for r in results if isinstance(r, Plan)]
+    if args.format == "json":
+        sys.stdout.write(format_cost_json(results))
+    elif args.format == "markdown":
+        sys.stdout.write(format_cost_markdown(results))
+    else:
+        sys.stdout.write(format_cost_text(plans))
+    unpriced = any(plan.cost and plan.cost.after.unpriced for plan in plans)
+    return EXIT_INVALID if unpriced or len(plans) < len(results) else EXIT_NO_CHANGES
+
+
+#: A generated document (the reference, a workflow, the editor schema) is well under this.
+MAX_GENERATED_BYTES = 4 * 1024 * 1024
+
+
+def write_generated(check: bool) -> int:
+    """Write (or with `check`, compare) what is generated from the code and the stack files."""
+    from ..files import FileProblem, read_text
+    from ..generated import reference, workflows
+    from ..stackfile import editor_schema
+
+    try:
+        generated = {**reference.documents(), **workflows.documents(), **editor_schema.documents()}
+    except StackConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    stale = []
+    for path, text in generated.items():
+        try:
+            current: str | None = read_text(path, MAX_GENERATED_BYTES, "a generated document is well under that")
+        except FileProblem:  # missing, or not a file this command wrote: written anew (or stale, with --check)
+            current = None
+        if current == text:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{path}: {'out of date; run `make generate`' if check else 'written'}", file=sys.stderr)
+    return EXIT_INVALID if check and stale else EXIT_NO_CHANGES
+
+
+def _loaded() -> None:
+    """Load the program's own modules too, then freeze the loaded heap and let the collector resume, less often."""
+    if gc.isenabled():
+        return
+    importlib.import_module("kapsule.stackfile.environment")  # what `__main__.py` imports on every plan
+    gc.freeze()
+    # Rendering allocates many short-lived objects; collecting the youngest every 100,000 allocations
+    # instead of 700 costs a few MiB and saves a tenth of a 200-resource plan.
+    gc.set_threshold(100_000, 50, 50)
+    gc.enable()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = parser().parse_args(argv)
+    _loaded()
+    if getattr(args, "today", None) is not None:
+        os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
+    try:
+        day = catalog_today()
+    except TodayError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    if args.command == "versions":
+        if args.action == "refresh":
+            return refresh_versions(args.region)
+        return show_versions(day)
+    if args.command in ("generate", "docs"):
+        return write_generated(check=args.check)
+    if args.command == "prices":
+        from ..cost.prices import refresh_prices
+
+        return refresh_prices(args.zone)
+    if args.command == "cost":
+        return show_cost(args)
+    if args.no_state and args.state is not None:
+        print("--no-state and --state: give one or the other", file=sys.stderr)
+        return EXIT_INVALID
+    names = ordered_stacks(ROOT) if args.all else [args.stack]
+    if not names:
+        print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to plan", file=sys.stderr)
+        return EXIT_INVALID
+    if args.state is not None and not args.state.exists():
+        print(f"--state {args.state}: does not exist; give a `pulumi stack export` file{' directory' if args.all else ''}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.all and args.state is not None and not args.state.is_dir():
+        print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.all and not (ROOT / "stacks" / f"Pulumi.{args.stack}.yaml").is_file():
+        print(f"stacks/Pulumi.{args.stack}.yaml: does not exist; stacks: {', '.join(stack_names(ROOT)) or 'none yet'}", file=sys.stderr)
+        return EXIT_INVALID
+    results = plan_stacks(names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None)
+    for result in results:
+        if isinstance(result, Invalid):
+            print(result.error, file=sys.stderr)
+    plans = [r for r in results if isinstance(r, Plan)]
+    if args.format != "text":  # the text plan shows its errors itself
+        for plan in plans:
+            for problem in plan.errors:
+                print(f"error: {problem}", file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(format_json(results))
+    elif args.format == "markdown":
+        sys.stdout.write(format_markdown(results))
+    else:
+        sys.stdout.write("\n".join(format_text(p) for p in plans))
+    return exit_code(results)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`main`, with an output that cannot be written (a closed pipe, a full disk) turned into one line and
+    exit 1, never a traceback. Ctrl-C is handled the same way, from the first import on (`_interrupted`)."""
+    try:
+        try:
+            code = main(argv)
+            sys.stdout.flush()
+            return code
+        except StackConfigError as error:
+            print(error, file=sys.stderr)
+            return EXIT_INVALID
+    except OSError as error:
+        if error.errno not in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF):
+            raise
+        # The output is gone: say so on stderr, and keep the interpreter from failing again as it flushes.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"python -m kapsule: cannot write the output ({error.strerror})", file=sys.stderr)
+        return EXIT_INVALID

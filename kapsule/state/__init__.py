@@ -1,0 +1,5 @@
+"""Recorded state: what a deployment left (`records`), read from a file bounded and checked for its
+shape and its owner (`reading`), found in the local backend or named on the command line (`backend`).
+
+May import: kapsule.names, kapsule.files, kapsule.resources.
+"""

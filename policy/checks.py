@@ -1,0 +1,148 @@
+"""Each rule's check: a plain function from the rendered resources and the rule's settings to what it found."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from components.annotations import PREFIX
+from kapsule.names import (
+    CLUSTER,
+    DELETE_ADDITIONAL_RESOURCES,
+    LB_IP,
+    MIN_SIZE,
+    NODE_TYPE,
+    POOL,
+    PRIVATE_NETWORK,
+    PUBLIC_GATEWAY,
+    PUBLIC_GATEWAY_IP,
+    REGISTRY,
+    SERVICE,
+    VPC,
+)
+from kapsule.resources.model import ResourceView
+from policy.ranges import Ranges
+from policy.text import shows_anything
+
+PRIVATE_LB = PREFIX + "private"
+
+
+#: Scaleway resources of this project that carry tags (`key=value` strings).
+TAGGED = (CLUSTER, POOL, PRIVATE_NETWORK, VPC, PUBLIC_GATEWAY, PUBLIC_GATEWAY_IP, LB_IP)
+
+
+def of_type(resources: list[ResourceView], type_: str) -> list[ResourceView]:
+    return [r for r in resources if r.type == type_]
+
+
+def autohealing(resources, settings):
+    return [(p, f"pool {p.name}: autohealing is off") for p in of_type(resources, POOL) if p.inputs.get("autohealing") is False]
+
+
+def autoscaled(resources, settings):
+    least = settings["minNodes"]
+    found = []
+    for pool in of_type(resources, POOL):
+        if pool.inputs.get("autoscaling") is False:
+            found.append((pool, f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more"))
+        elif isinstance(pool.inputs.get(MIN_SIZE), int) and pool.inputs[MIN_SIZE] < least:
+            found.append((pool, f"pool {pool.name}: min_size {pool.inputs['minSize']} is below {least}"))
+    return found
+
+
+def zones(resources, settings):
+    zones = {p.inputs.get("zone") for p in of_type(resources, POOL)}
+    # A platform stack has no pools of its own: their zones are the cluster stack's to judge.
+    if not zones or None in zones or len(zones) >= settings["minZones"]:
+        return []
+    listed = ", ".join(sorted(zones)) or "none"
+    return [(None, f"pools span {len(zones)} zone(s) ({listed}); production needs at least {settings['minZones']}")]
+
+
+def private_registry(resources, settings):
+    return [(r, f"registry namespace {r.name} is public") for r in of_type(resources, REGISTRY) if r.inputs.get("isPublic") is True]
+
+
+def keep_volumes(resources, settings):
+    return [
+        (c, f"cluster {c.inputs.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
+        for c in of_type(resources, CLUSTER)
+        if c.inputs.get(DELETE_ADDITIONAL_RESOURCES) is True
+    ]
+
+
+def protected(resources, settings):
+    kinds = {CLUSTER: "cluster", PRIVATE_NETWORK: "private network", REGISTRY: "registry namespace"}
+    return [(r, f"{kinds[r.type]} {r.name} is not protected (protect: true)") for r in resources if r.type in kinds and not r.protect]
+
+
+def dedicated(resources, settings):
+    return [
+        (c, f"cluster {c.inputs.get('name', c.name)}: type {c.inputs.get('type')} shares its control plane; use a dedicated type")
+        for c in of_type(resources, CLUSTER)
+        if isinstance(c.inputs.get("type"), str) and "dedicated" not in c.inputs["type"]
+    ]
+
+
+def node_types(resources, settings):
+    allowed = settings["allowedNodeTypes"]
+    return [
+        (p, f"pool {p.name}: node type {p.inputs['nodeType']} is not allowed ({', '.join(allowed)})")
+        for p in of_type(resources, POOL)
+        if isinstance(p.inputs.get(NODE_TYPE), str) and not any(fnmatch.fnmatchcase(p.inputs[NODE_TYPE], a) for a in allowed)
+    ]
+
+
+def tags(resources, settings):
+    found = []
+    for resource in resources:
+        tags = resource.inputs.get("tags")
+        if resource.type not in TAGGED or not isinstance(tags, list):
+            continue
+        # A required tag counts only with a value that shows: `env=`, a bare `env` or `env=\u2800` says nothing.
+        keys = {key for key, _, value in (str(tag).partition("=") for tag in tags) if shows_anything(value)}
+        missing = [key for key in settings["requiredTags"] if key not in keys]
+        if missing:
+            found.append((resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}"))
+    return found
+
+
+def source_ranges(resources, settings):
+    found = []
+    for service in of_type(resources, SERVICE):
+        spec = service.inputs.get("spec") or {}
+        annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
+        if spec.get("type") != "LoadBalancer" or annotations.get(PRIVATE_LB) == "true":
+            continue
+        listed = spec.get("loadBalancerSourceRanges")
+        if listed is not None and not isinstance(listed, list):
+            continue  # unknown during a preview
+        if not listed:
+            found.append((service, f"Service {service.name}: a public load balancer open to every address (no source_ranges)"))
+            continue
+        ranges = Ranges.of(listed)
+        if ranges.unreadable:
+            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(repr, ranges.unreadable))} are no CIDR (a.b.c.d/n or an IPv6 prefix)"))
+        open_families = ranges.open_families()
+        for family in open_families:
+            found.append((service, f"Service {service.name}: a public load balancer open to every {family} address (its source ranges cover the whole space)"))
+        wide = [n for n in ranges.wider_than(settings["widestIPv4Prefix"], settings["widestIPv6Prefix"]) if f"IPv{n.version}" not in open_families]
+        if wide:
+            allowed = f"/{settings['widestIPv4Prefix']} for IPv4, /{settings['widestIPv6Prefix']} for IPv6"
+            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(str, wide))} wider than allowed ({allowed})"))
+    return found
+
+
+def budget(resources, settings):
+    from kapsule.cost.estimate import money, price_stack  # the same numbers as `kapsule cost` and the plan
+
+    limit = settings["maxMonthly"]
+    if limit <= 0:
+        return []
+    cost = price_stack(resources)
+    spent = cost.high if settings["bound"] == "high" else cost.low
+    found = []
+    if spent > limit:
+        at = "with every autoscaled pool at its maximum" if settings["bound"] == "high" else "at its minimum size"
+        found.append((None, f"the stack costs {money(spent, cost.currency)} a month {at}, over its budget of {money(limit, cost.currency)}"))
+    found += [(None, f"not in the budget: {item}") for item in cost.unpriced]
+    return found

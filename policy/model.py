@@ -1,0 +1,91 @@
+"""A rule, its settings' models, its enforcement levels and what it finds: the policy's vocabulary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Literal, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kapsule.resources.model import ResourceView
+
+Level = Literal["advisory", "mandatory", "disabled"]
+
+
+LEVELS: tuple[str, ...] = ("advisory", "mandatory", "disabled")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule on one resource (or on the stack, with no urn)."""
+
+    rule: str
+    message: str
+    urn: Optional[str] = None
+
+
+Check = Callable[[list[ResourceView], Mapping[str, Any]], list[tuple[Optional[ResourceView], str]]]
+
+
+class Settings(BaseModel):
+    """A rule's settings: one home for their types, bounds and defaults, from which the pack's JSON schema comes."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MinNodes(Settings):
+    minNodes: int = Field(default=2, ge=1)
+
+
+class MinZones(Settings):
+    minZones: int = Field(default=2, ge=1)
+
+
+class AllowedNodeTypes(Settings):
+    allowedNodeTypes: NodeTypeList = ["DEV1-M", "DEV1-L", "DEV1-XL", "PRO2-*", "GP1-*", "POP2-*"]
+
+
+class RequiredTags(Settings):
+    requiredTags: list[Annotated[str, Field(min_length=1, pattern=r"^[^=]+$")]] = Field(default=["env", "owner"], min_length=1)
+
+
+class SourceRanges(Settings):
+    widestIPv4Prefix: int = Field(default=8, ge=0, le=32)
+    widestIPv6Prefix: int = Field(default=32, ge=0, le=128)
+
+
+class Budget(Settings):
+    maxMonthly: float = Field(default=0, ge=0, allow_inf_nan=False)
+    bound: Literal["low", "high"] = "high"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its name, what it asks, its enforcement level unless configured, and its settings' model."""
+
+    name: str
+    description: str
+    level: Level
+    check: Check
+    model: Optional[type[Settings]] = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Each setting's default."""
+        return self.model().model_dump() if self.model else {}
+
+    @property
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """Each setting's JSON schema: the pack declares it to the CLI, and the offline plan checks the same model."""
+        if self.model is None:
+            return {}
+        properties = self.model.model_json_schema()["properties"]
+        return {key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()}
+
+    def run(self, resources: list[ResourceView], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
+        """Judge every resource; `settings` override the rule's defaults."""
+        merged = {**self.settings, **(settings or {})}
+        return [Violation(self.name, message, subject.urn if subject else None) for subject, message in self.check(resources, merged)]
+
+
+NodeTypeList = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]

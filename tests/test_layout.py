@@ -1,0 +1,144 @@
+"""The layout: each room's `__init__.py` says what it may import, and the code keeps to it; no import
+circle; no module over 300 lines; the README stays a manual."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = ("kapsule", "components", "policy")
+MAX_LINES = 300
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the three packages, by dotted name."""
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The project modules `name` imports, at the top or inside a function, type-checking blocks included."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                found.add(target if target in known else base)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {target for target in found if target in known and target != name}
+
+
+def room(name: str) -> str:
+    """The room a module lives in: a subpackage of kapsule, or a package, or kapsule's own bottom modules."""
+    parts = name.split(".")
+    if parts[0] == "kapsule" and len(parts) > 2 or name in ("kapsule.engine", "kapsule.cli") or (
+        parts[0] == "kapsule" and len(parts) == 2 and (ROOT / "kapsule" / parts[1] / "__init__.py").is_file()
+    ):
+        return ".".join(parts[:2])
+    return "kapsule" if parts[0] == "kapsule" else parts[0]
+
+
+def allowed(known: dict[str, Path]) -> dict[str, set[str]]:
+    """Each room and the rooms its `__init__.py` docstring says it may import."""
+    rooms = {}
+    for name, path in known.items():
+        if path.name != "__init__.py":
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        line = re.search(r"^May import: (.*)\.$", doc, re.M)
+        assert line, f"{path.relative_to(ROOT)}: its docstring has no 'May import: ...' line"
+        rooms[room(name)] = {item.strip() for item in line.group(1).split(",")}
+    return rooms
+
+
+def upward(known: dict[str, Path]) -> list[str]:
+    """Each import that goes to a room the importer's docstring does not allow."""
+    rooms = allowed(known)
+    wrong = []
+    for name, path in known.items():
+        mine = room(name)
+        for target in imports(name, path, known):
+            theirs = room(target)
+            if theirs == mine or (name == "kapsule.__main__" and theirs == "kapsule.cli"):
+                continue
+            bottom = theirs == "kapsule" and target in {f"kapsule.{m}" for m in rooms["kapsule"] | {"exits", "names", "files"}}
+            if theirs not in rooms[mine] and not (bottom and target in rooms[mine]):
+                wrong.append(f"{name} imports {target} ({theirs} is not in {mine}'s 'May import')")
+    return wrong
+
+
+def circles_of(known: dict[str, Path]) -> list[list[str]]:
+    """Each import circle, as its sorted members."""
+    edges = {name: imports(name, path, known) for name, path in known.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in edges[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            members = []
+            while True:
+                member = stack.pop()
+                members.append(member)
+                if member == node:
+                    break
+            if len(members) > 1:
+                circles.append(sorted(members))
+
+    for node in edges:
+        if node not in index:
+            visit(node)
+    return circles
+
+
+def test_every_import_goes_to_a_room_the_importer_may_import():
+    known = modules()
+    assert len([r for r in allowed(known) if r.startswith("kapsule.")]) >= 3
+    wrong = upward(known)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_there_is_no_import_circle():
+    circles = circles_of(modules())
+    assert not circles, circles
+
+
+def test_a_planted_circle_and_a_planted_upward_import_are_found(tmp_path):
+    """The checks find what they look for: the state importing the plan, which imports it back."""
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("from kapsule.plan import b\n", encoding="utf-8")
+    b.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..state.a import x\n", encoding="utf-8")
+    known = {**modules(), "kapsule.state.a": a, "kapsule.plan.b": b}
+    assert upward(known) == ["kapsule.state.a imports kapsule.plan.b (kapsule.plan is not in kapsule.state's 'May import')"]
+    assert circles_of(known) == [["kapsule.plan.b", "kapsule.state.a"]]
+
+
+def test_no_module_is_over_300_lines():
+    long = {str(path.relative_to(ROOT)): n for path in modules().values() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, long
+
+
+def test_the_readme_is_a_manual_of_at_most_14_kb():
+    assert len((ROOT / "README.md").read_bytes()) <= 14 * 1024
