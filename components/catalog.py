@@ -38,6 +38,8 @@ class MinorSupport:
     released: date
     deprecated: Optional[date]
     end_of_support: Optional[date]
+    latest_patch: Optional[str] = None
+    """The newest `x.y.z` Kapsule offers in this minor, when the catalog was refreshed from the API."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
                 released=date.fromisoformat(item["released"]),
                 deprecated=_date(item.get("deprecated")),
                 end_of_support=_date(item.get("end_of_support")),
+                latest_patch=item.get("latest_patch"),
             )
             for item in sorted(document["versions"], key=lambda item: Version.parse(item["minor"]))
         ),
@@ -148,7 +151,7 @@ def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[
     """A catalog file's content from the API's `Version` objects (one per patch): one entry per minor.
 
     A minor's release is its first patch's; its deprecation and end of support are the latest
-    dates any of its patches carries.
+    dates any of its patches carries; its latest patch is the highest it lists.
     """
     by_minor: dict[str, list[Any]] = {}
     for version in versions:
@@ -165,6 +168,7 @@ def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[
                 "released": min(released).isoformat() if released else as_of.isoformat(),
                 "deprecated": max(deprecated).isoformat() if deprecated else None,
                 "end_of_support": max(ends).isoformat() if ends else None,
+                "latest_patch": str(max(Version.parse(v.name) for v in patches)),
             }
         )
     return {"as_of": as_of.isoformat(), "source": f"Scaleway API, k8s/v1 ListVersions, region {region}", "versions": entries}

@@ -91,13 +91,14 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
         DAY,
     )
     assert document["versions"] == [
-        {"minor": "1.35", "released": "2026-02-10", "deprecated": "2027-04-10", "end_of_support": "2027-08-10"},
-        {"minor": "1.36", "released": "2026-06-16", "deprecated": None, "end_of_support": None},
+        {"minor": "1.35", "released": "2026-02-10", "deprecated": "2027-04-10", "end_of_support": "2027-08-10", "latest_patch": "1.35.3"},
+        {"minor": "1.36", "released": "2026-06-16", "deprecated": None, "end_of_support": None, "latest_patch": "1.36.0"},
     ]
     path = tmp_path / "catalog.json"
     write_catalog(document, path)
     reread = load_catalog(path)
     assert reread.as_of == DAY and reread.supported(DAY) == ["1.35", "1.36"]
+    assert reread.find("1.35").latest_patch == "1.35.3"
 
 
 def test_refresh_without_credentials_is_one_clear_error(tmp_path):

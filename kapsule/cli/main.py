@@ -4,6 +4,9 @@
 
 `python -m kapsule cost`, `prices refresh`: what each stack costs a month, and the price catalog.
 
+`python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step per pull request,
+with the live cluster checked before each step (0 on the target, 2 steps to take, 3 a blocker, 1 invalid).
+
 `python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
 
 Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
@@ -17,21 +20,16 @@ import argparse
 import errno
 import gc
 import importlib
-import logging
 import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from components.catalog import (
-    CATALOG_FILE,
     TODAY_VARIABLE,
     TodayError,
-    catalog_document,
-    load_catalog,
     parse_day,
     today as catalog_today,
-    write_catalog,
 )
 
 from ..exits import EXIT_INVALID, EXIT_NO_CHANGES, Parser
@@ -41,6 +39,7 @@ from ..plan.outcome import Invalid, Plan, exit_code
 from ..reports.plan import format_json, format_markdown, format_text
 from ..stackfile.messages import StackConfigError
 from ..stackfile.stacks import ordered_stacks, stack_name_problem, stack_names
+from .versions import refresh_removals, refresh_versions, show_versions
 
 
 def stack_name(text: str) -> str:
@@ -103,43 +102,14 @@ def parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--check", action="store_true", help="only compare: exit 1 naming each file that is out of date")
     versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
-    versions.add_argument("action", choices=("show", "refresh"), nargs="?", default="show")
+    versions.add_argument("action", choices=("show", "refresh", "refresh-apis"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
     versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
+    from .upgrade import add_parser
+
+    add_parser(commands, stack_name, Once)
+    commands.choices["upgrade"].add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
     return main_parser
-
-
-def show_versions(day: date) -> int:
-    """Print the catalog with each minor's status on `day`."""
-    catalog = load_catalog()
-    print(f"Kubernetes versions on Kapsule, catalog as of {catalog.as_of} ({catalog.source})")
-    print(f"{'minor':<8}{'released':<12}{'deprecated':<12}{'end of support':<16}status on {day}")
-    supported = catalog.supported(day)
-    for entry in catalog.versions:
-        error, warning = catalog.check(entry.minor, day)
-        status = "unsupported" if error else ("ends soon" if warning and entry.minor in supported else "supported")
-        print(f"{entry.minor:<8}{entry.released!s:<12}{entry.deprecated or '-'!s:<12}{entry.end_of_support or '-'!s:<16}{status}")
-    stale = catalog.check(supported[-1], day)[1] if supported else None
-    if stale and "catalog" in stale:
-        print(f"warning: {stale}", file=sys.stderr)
-    return 0
-
-
-def refresh_versions(region: str) -> int:
-    """Rewrite the catalog from the Scaleway API (needs SCW_ACCESS_KEY and SCW_SECRET_KEY, or a scw profile)."""
-    from scaleway import Client
-    from scaleway.k8s.v1 import K8SV1API
-
-    # The SDK logs a missing config file as a warning before reading the environment; the message below says it all.
-    logging.getLogger("scaleway").addHandler(logging.NullHandler())
-    client = Client.from_config_file_and_env()
-    if not client.access_key or not client.secret_key:
-        print("versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)", file=sys.stderr)
-        return EXIT_INVALID
-    response = K8SV1API(client).list_versions(region=region)
-    write_catalog(catalog_document(response.versions, region, date.today()))
-    print(f"{CATALOG_FILE.relative_to(ROOT)}: {len(response.versions)} versions from the Scaleway API ({region})")
-    return 0
 
 
 def show_cost(args: argparse.Namespace) -> int:
@@ -224,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "versions":
         if args.action == "refresh":
             return refresh_versions(args.region)
+        if args.action == "refresh-apis":
+            return refresh_removals()
         return show_versions(day)
     if args.command in ("generate", "docs"):
         return write_generated(check=args.check)
@@ -233,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         return refresh_prices(args.zone)
     if args.command == "cost":
         return show_cost(args)
+    if args.command == "upgrade":
+        from .upgrade import run_upgrade
+
+        return run_upgrade(args, day)
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID

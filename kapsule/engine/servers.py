@@ -67,6 +67,8 @@ class LocalCluster:
     directory: Path = field(default_factory=local_directory)
     controllers: tuple[str, ...] = ("namespace-controller", "garbage-collector-controller", "disruption-controller")
     servers: list[Server] = field(default_factory=list)
+    runtime_config: str = ""
+    """kube-apiserver's `--runtime-config` (an API version to serve that it does not by default), if any."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -171,6 +173,7 @@ class LocalCluster:
                 "--cert-dir", str(self.directory / "certs"),
                 # No kubelet runs here: pods are bound to Node objects and never started.
                 "--disable-admission-plugins", "ServiceAccount",
+                *(["--runtime-config", self.runtime_config] if self.runtime_config else []),
             ],
             url,
         )

@@ -1,0 +1,189 @@
+"""`python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step at a time, with the
+live cluster checked before each step. Exit 0 already there, 2 steps to take and nothing blocks, 3 a blocker,
+1 invalid input."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+from components.catalog import load_catalog
+from components.existing_cluster import read_kubeconfig
+from components.versions import Version
+
+from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
+from ..names import CLUSTER, ROOT
+from ..plan.batch import reference_states
+from ..plan.stack import plan_stack
+from ..reports.plan import format_text
+from ..reports.upgrade import format_upgrade_json, format_upgrade_markdown, format_upgrade_text
+from ..stackfile.messages import StackConfigError
+from ..stackfile.reading import read_stack_file, stack_file_path
+from ..stackfile.schema import StackConfig, parse
+from ..state.backend import NoState, find_state
+from ..state.records import RecordedState, StateError
+from ..upgrade.live import LiveError, connect
+from ..upgrade.path import UpgradeError, UpgradePlan, plan_path
+from ..upgrade.preflight import as_checks, not_run, run_checks
+from ..upgrade.removals import RemovalsError, load_removals
+from ..upgrade.write import restore, write_version
+
+
+def add_parser(commands: Any, stack_name: Any, once: Any) -> None:
+    """The `upgrade` subcommand."""
+    upgrade = commands.add_parser("upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first")
+    upgrade.add_argument("--stack", type=stack_name, action=once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    upgrade.add_argument("--to", required=True, metavar="MINOR", help="the minor to reach, such as 1.36")
+    upgrade.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    upgrade.add_argument("--write", action="store_true", help="set the stack file's version to the next step only, then print that step's offline plan")
+    upgrade.add_argument("--kubeconfig", type=Path, help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)")
+    upgrade.add_argument("--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)")
+
+
+def _platform_refusal(stack_file: str, spec: StackConfig) -> str:
+    existing = spec.existing_cluster
+    assert existing is not None
+    if existing.stack_reference:
+        owner = existing.stack_reference.split("/")[-1]
+        return (
+            f"{stack_file}: kapsule:existing_cluster: this platform stack's cluster belongs to the stack {existing.stack_reference}; "
+            f"upgrade that stack: `python -m kapsule upgrade --stack {owner} --to MINOR`"
+        )
+    return f"{stack_file}: kapsule:existing_cluster: this platform stack's cluster is made elsewhere; upgrade it where it is declared"
+
+
+def _recorded_version(state: Optional[RecordedState]) -> Optional[str]:
+    clusters = [r for r in (state.resources.values() if state else ()) if r.type == CLUSTER]
+    version = clusters[0].outputs.get("version") if len(clusters) == 1 else None
+    return version if isinstance(version, str) else None
+
+
+def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
+    """The cluster's kubeconfig text, or None and why the preflight cannot run."""
+    if given is not None:
+        try:
+            return read_kubeconfig(str(given)), ""
+        except ValueError as error:
+            return None, f"--kubeconfig: {str(error).removeprefix('kubeconfig_file ')}"
+    if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") or os.environ.get("PULUMI_ACCESS_TOKEN")):
+        return None, "no credentials (no --kubeconfig, and no PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN to read the stack's kubeconfig output)"
+    if not (ROOT / ".tools" / "bin" / "pulumi").is_file():
+        return None, "the stack's kubeconfig output needs the engine (`make engine`), or pass --kubeconfig"
+    try:
+        from ..engine.driver import workspace_stack
+
+        output = workspace_stack(stack).outputs().get("kubeconfig")
+    except Exception as error:  # noqa: BLE001 the engine's own error, first line only: it names no secret
+        return None, f"the stack's kubeconfig output could not be read ({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})"
+    if output is None or not isinstance(output.value, str):
+        return None, f"the stack {stack} has no kubeconfig output: deploy it first, or pass --kubeconfig"
+    return output.value, ""
+
+
+def _line(version: str) -> Optional[str]:
+    try:
+        return Version.parse(version).line
+    except ValueError:
+        return None
+
+
+def _preflight(plan: UpgradePlan, kubeconfig: Optional[str], why: str) -> None:
+    if not plan.steps:
+        return
+    if kubeconfig is None:
+        plan.checks = not_run(why)
+        for step in plan.steps:
+            step.preflight = not_run(why)
+        return
+    try:
+        live = connect(kubeconfig)
+        server = live.version()
+        results = run_checks(live, plan, load_removals()[1])
+    except LiveError as error:
+        plan.checks = not_run(f"the cluster cannot be reached: {error}")
+        for step in plan.steps:
+            step.preflight = plan.checks
+        return
+    if _line(server.lstrip("v").split("-")[0].split("+")[0]) != _line(plan.current):
+        plan.notes.append(f"the API server runs {server}, and the stack file says {plan.current}: the path starts from the stack file")
+    plan.checks = as_checks(results)
+    for step in plan.steps:
+        step.preflight = as_checks(results, step.minor)
+
+
+def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
+    """The upgrade command; returns its exit code."""
+    path = stack_file_path(args.stack, root)
+    stack_file = str(path.relative_to(root))
+    if not path.is_file():
+        print(f"{stack_file}: does not exist; give the name of a stack under stacks/", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        spec = parse(stack_file, read_stack_file(path).config)
+        if spec.existing_cluster is not None:
+            raise UpgradeError(_platform_refusal(stack_file, spec))
+        if spec.cluster is None:
+            raise UpgradeError(f"{stack_file}: declares no kapsule:cluster, so there is nothing to upgrade")
+        try:
+            recorded = find_state(args.stack, root, args.state)
+        except NoState:
+            recorded = None
+        plan = plan_path(args.stack, stack_file, spec, spec.cluster.version, "the stack file", args.to, load_catalog(), day)
+        live_version = _recorded_version(recorded)
+        if live_version and _line(live_version) != _line(spec.cluster.version):
+            plan.notes.append(f"the recorded state has {live_version}: apply the stack file's {spec.cluster.version} before the first step")
+        load_removals()
+    except (StackConfigError, UpgradeError, StateError, RemovalsError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    _preflight(plan, *_kubeconfig(args.stack, args.kubeconfig))
+    written = None
+    if args.write:
+        written = _write(plan, path, recorded, root)
+        if isinstance(written, int):
+            return written
+    if args.format == "json":
+        sys.stdout.write(format_upgrade_json(plan, written[0] if written else None))
+    elif args.format == "markdown":
+        sys.stdout.write(format_upgrade_markdown(plan))
+    else:
+        sys.stdout.write(format_upgrade_text(plan, written[1] if written else None))
+    if plan.blockers:
+        return EXIT_DESTRUCTIVE
+    return EXIT_CHANGES if plan.steps else EXIT_NO_CHANGES
+
+
+def _write(plan: UpgradePlan, path: Path, recorded: Optional[RecordedState], root: Path) -> tuple[dict[str, Any], str] | int:
+    """Set the next step's version; then the offline plan of that step, which must update the cluster in place."""
+    if not plan.steps:
+        return {"file": plan.stack_file, "version": None}, "--write: nothing to write, the stack is on its target."
+    if plan.blockers:
+        print(f"--write: {plan.stack_file} left as it is: fix the blockers first", file=sys.stderr)
+        return EXIT_DESTRUCTIVE
+    version = plan.steps[0].version
+    try:
+        before, _ = write_version(path, version)
+    except (UpgradeError, OSError) as error:
+        print(f"--write: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        step = plan_stack(plan.stack, root, recorded, reference_states(plan.stack, None, required=False))
+    except (StackConfigError, StateError) as error:
+        restore(path, before)
+        print(f"--write: undone, the stack file with {version} does not validate: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    cluster = [c for c in step.changes if c.resource.type == CLUSTER]
+    action = cluster[0].action if cluster else "none"
+    if step.errors or action in ("replace", "delete"):
+        restore(path, before)
+        why = "; ".join(step.errors) or f"the plan would {action} the cluster"
+        print(f"--write: undone, {why}", file=sys.stderr)
+        return EXIT_INVALID
+    shown = f"--write: {plan.stack_file}: kapsule:cluster.version is now {version!r} (step 1 of {len(plan.steps)}); the offline plan of this step:\n"
+    if recorded is None:
+        shown += "(no recorded state: every resource shows as a create; pass --state to plan against what is live)\n"
+    return {"file": plan.stack_file, "version": version, "cluster_action": action}, shown + format_text(step)
