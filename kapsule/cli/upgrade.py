@@ -17,12 +17,11 @@ from components.versions import Version
 
 from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import CLUSTER, ROOT
-from ..plan.batch import reference_states
 from ..plan.stack import plan_stack
 from ..reports.plan import format_text
 from ..reports.upgrade import format_upgrade_json, format_upgrade_markdown, format_upgrade_text
 from ..stackfile.messages import StackConfigError
-from ..stackfile.reading import read_stack_file, stack_file_path
+from ..stackfile.reading import read_stack_file, stack_file_path, stack_references
 from ..stackfile.schema import StackConfig, parse
 from ..state.backend import NoState, find_state
 from ..state.records import RecordedState, StateError
@@ -171,7 +170,8 @@ def _write(plan: UpgradePlan, path: Path, recorded: Optional[RecordedState], roo
         print(f"--write: {error}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        step = plan_stack(plan.stack, root, recorded, reference_states(plan.stack, None, required=False))
+        references = stack_references(read_stack_file(path).config)
+        step = plan_stack(plan.stack, root, recorded, {reference: None for reference in references})
     except (StackConfigError, StateError) as error:
         restore(path, before)
         print(f"--write: undone, the stack file with {version} does not validate: {error}", file=sys.stderr)

@@ -147,10 +147,11 @@ def _pools(spec: StackConfig, version: str) -> list[PoolStep]:
             nodes = f"{pool.size} node{'s' if pool.size != 1 else ''}"
         follows = spec.cluster.upgrade_pools and pool.version is None
         if follows:
-            note = (
-                f"upgraded to {version} after the control plane, node by node: up to {policy.max_unavailable} node(s) drained "
-                f"at a time, up to {policy.max_surge} extra node(s) added"
-            )
+            if policy.max_unavailable:
+                pace = f"up to {policy.max_unavailable} node(s) drained at a time" + (f", up to {policy.max_surge} extra node(s) added" if policy.max_surge else "")
+            else:
+                pace = f"each node drained once one of up to {policy.max_surge} extra node(s) is up"
+            note = f"upgraded to {version} after the control plane, node by node: {pace}"
             steps.append(PoolStep(name, True, version, nodes, policy.max_unavailable, policy.max_surge, note))
             continue
         stays = pool.version or spec.cluster.version
