@@ -262,3 +262,12 @@ def test_room_to_move_counts_the_other_nodes_and_the_surge_and_says_it_is_an_est
     assert not blocks and "and 1 surge node(s) have 3.00 CPU and 7.00 GiB free: fits" in text and "an estimate" in text
     [(text, blocks)] = room_findings({"other": (1, 0)}, nodes, pods)
     assert not blocks and "not estimated" in text
+
+
+def test_a_kubeconfig_given_by_hand_that_is_not_one_is_bad_input(tmp_path, capsys):
+    root = project(tmp_path)
+    broken = tmp_path / "broken"
+    broken.write_text("clusters: [")
+    for given, message in ((broken, "the kubeconfig cannot be used"), (Path("/dev/zero"), "is not a regular file"), (tmp_path / "none", "")):
+        code, out, err = upgrade(root, capsys, "--to", "1.36", "--kubeconfig", str(given))
+        assert code == 1 and out == "" and message in err and err.count("\n") == 1 and "Traceback" not in err

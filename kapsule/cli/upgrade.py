@@ -139,7 +139,16 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     except (StackConfigError, UpgradeError, StateError, RemovalsError) as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
-    _preflight(plan, *_kubeconfig(args.stack, args.kubeconfig))
+    kubeconfig, why = _kubeconfig(args.stack, args.kubeconfig)
+    if args.kubeconfig is not None:  # a file given by hand that is not a kubeconfig is bad input, not an unreachable cluster
+        try:
+            if kubeconfig is None:
+                raise LiveError(why)
+            connect(kubeconfig)
+        except LiveError as error:
+            print(f"--kubeconfig {args.kubeconfig}: {str(error).removeprefix('--kubeconfig: ')}", file=sys.stderr)
+            return EXIT_INVALID
+    _preflight(plan, kubeconfig, why)
     written = None
     if args.write:
         written = _write(plan, path, recorded, root)
