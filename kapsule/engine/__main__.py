@@ -5,9 +5,14 @@
 - `preview`: `pulumi preview --refresh --diff` with the policy pack.
 - `destroy`: `pulumi destroy` (running the program, so its resource hooks run).
 - `down`: destroy the local stack, then stop every local server.
+- `drift [--format text|json|markdown] [--unmanaged]`: a refreshing preview with the policy pack that changes
+  nothing (no `up`, and the refresh is never written to the state): each resource whose live value differs
+  from the stack file, with the paths, the declared value beside the live one, secrets masked. The local
+  stack's API is never started for it. `--unmanaged` adds the load balancers and volumes Kapsule made for
+  the cluster that no live Service or PersistentVolume backs, with their monthly cost.
 
-Exit codes: 0 the command worked, 1 it did not (the engine's own error, a guard's, or a bad command line).
-Nothing else.
+Exit codes: 0 the command worked (`drift`: no drift), 2 drift found (`drift` only), 1 it did not work (the
+engine's own error, an unreachable cluster, no state, a guard's, or a bad command line). Nothing else.
 """
 
 from __future__ import annotations
@@ -24,9 +29,14 @@ from .servers import LocalCluster, ServerError
 def main(argv: list[str] | None = None) -> int:
     """Run one engine command; return the process exit code."""
     parser = Parser(prog="python -m kapsule.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("up", "preview", "destroy", "down"))
+    parser.add_argument("command", choices=("up", "preview", "destroy", "down", "drift"))
     parser.add_argument("--stack", default=LOCAL_STACK, help="the stack: stacks/Pulumi.<stack>.yaml (default local)")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="drift: the report's format (default text)")
+    parser.add_argument("--unmanaged", action="store_true", help="drift: also list what Kapsule made for the cluster that nothing backs any more")
     args = parser.parse_args(argv)
+    if args.command != "drift" and (args.format != "text" or args.unmanaged):
+        print("python -m kapsule.engine: --format and --unmanaged belong to drift", file=sys.stderr)
+        return 1
     problem = stack_name_problem(args.stack)
     if problem:
         print(f"python -m kapsule.engine: {problem}", file=sys.stderr)
@@ -36,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "down":
             return down()
+        if args.command == "drift":
+            from .drift import run_drift
+
+            return run_drift(args.stack, args.format, args.unmanaged)
         if args.stack == LOCAL_STACK:
             ensure_local_cluster()
         if args.command == "up":

@@ -191,6 +191,22 @@ def preview(
     )
 
 
+def drift_preview(stack: str, *, root: Path = ROOT, on_event: Callable[[Any], None], env: Optional[dict[str, str]] = None) -> Optional[str]:
+    """`pulumi preview --refresh` with the policy pack, its output kept: the caller reports from the events.
+    A preview never writes the state: the refresh it runs first is held in memory for the preview alone.
+    Returns None when the preview finished, or the engine's error lines when it stopped."""
+    from pulumi.automation.errors import CommandError
+
+    lines: list[str] = []
+    try:
+        _operation(stack, root, env, lambda s: s.preview(on_output=lines.append, on_event=on_event, refresh=True, diff=True, color="never", **policy(stack, root)))
+    except CommandError as error:
+        text = "".join(lines) + "\n" + str(error)
+        found = [line.strip() for line in text.splitlines() if line.strip().startswith(("error:", "* ")) or "error" in line.lower()[:12]]
+        return "\n".join(dict.fromkeys(found)) or "the engine stopped with no error message"
+    return None
+
+
 def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
     """`pulumi stack export` as a document: secrets stay ciphertext.
 

@@ -58,6 +58,7 @@ class Server:
     pid: int
     url: str
     log: str
+    argv: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -112,6 +113,19 @@ class LocalCluster:
         self.servers.clear()
         (self.directory / "servers.json").unlink(missing_ok=True)
 
+    def restart(self, name: str) -> None:
+        """Start one server that stopped (or was stopped) again, with its own arguments: the same port, the
+        same data, so the kubeconfig and everything recorded against it stay true."""
+        old = next(s for s in self.servers if s.name == name)
+        _stop(old.pid)
+        self.servers.remove(old)
+        server = self._spawn(name, old.argv, old.url)
+        if name == "kube-apiserver":
+            certificate, _, token = self._credentials()
+            context = ssl.create_default_context(cafile=str(certificate))
+            _wait(server, lambda: _get(f"{old.url}/readyz", token, context) == b"ok")
+        (self.directory / "servers.json").write_text(json.dumps([asdict(s) for s in self.servers], indent=2))
+
     @classmethod
     def running(cls, directory: Optional[Path] = None) -> Optional["LocalCluster"]:
         """The cluster `make up` left running in `directory`, if every one of its servers is still alive."""
@@ -133,7 +147,7 @@ class LocalCluster:
         log = self.directory / f"{name}.log"
         with log.open("ab") as out:
             process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        server = Server(name, process.pid, url, str(log))
+        server = Server(name, process.pid, url, str(log), list(argv))
         self.servers.append(server)
         return server
 

@@ -1,0 +1,6 @@
+"""Drift: what is live but not what the stack file declares, from the real engine's refreshing preview
+(`model`), reported as text, JSON and the issue's markdown (`report`); the scheduled workflow's one issue
+per stack (`issue`); and what no stack manages, from the Scaleway API (`unmanaged`).
+
+May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.cost, kapsule.reports, components.
+"""

@@ -1,0 +1,79 @@
+"""`python -m kapsule.engine drift`: the engine's refreshing preview, read for drift. Exit 0 no drift, 2 drift,
+1 anything else (no state, an unreachable cluster, the engine's error). Never "no drift" for want of an answer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..drift.model import Step, collect, step_from_event
+from ..drift.report import DriftReport, format_drift_json, format_drift_markdown, format_drift_text
+from ..exits import EXIT_CHANGES, EXIT_INVALID, EXIT_NO_CHANGES
+from ..names import ROOT
+from ..stackfile.stacks import LOCAL_STACK
+from . import driver
+from .servers import local_directory
+
+
+def _has_state(stack: str) -> bool:
+    """Whether the backend has a checkpoint of the stack: drift of a stack never deployed is not "no drift"."""
+    url = driver.environment(stack)["PULUMI_BACKEND_URL"]
+    if not url.startswith("file://"):
+        return True  # another backend: the engine itself says if the stack is missing
+    base = Path(url[len("file://") :]) / ".pulumi" / "stacks"
+    return any(base.glob(f"*/{stack}.json*")) or any(base.glob(f"{stack}.json*"))
+
+
+def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: Path = ROOT) -> int:
+    """Report drift of one stack; returns the exit code."""
+    if stack == LOCAL_STACK and not (local_directory() / "servers.json").is_file():
+        print("python -m kapsule.engine drift: the local Kubernetes API is not running (`make up` starts it); drift cannot be read", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        if not _has_state(stack):
+            print(f"python -m kapsule.engine drift: stack {stack} has no recorded state in its backend: deploy it first", file=sys.stderr)
+            return EXIT_INVALID
+    except driver.DriverError as error:
+        print(f"python -m kapsule.engine drift: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    steps: list[Step] = []
+    previewed: list[bool] = []
+
+    def on_event(event: Any) -> None:
+        pre, outputs = event.resource_pre_event, event.res_outputs_event
+        if outputs is not None and _op(outputs.metadata) == "refresh":
+            steps.append(step_from_event(outputs.metadata))
+        elif pre is not None and _op(pre.metadata) != "refresh":
+            previewed.append(True)
+            steps.append(step_from_event(pre.metadata))
+
+    try:
+        stopped = driver.drift_preview(stack, root=root, on_event=on_event)
+    except driver.DriverError as error:
+        print(f"python -m kapsule.engine drift: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    drifted = collect(steps)
+    if stopped is not None and (not previewed or not drifted):
+        # The refresh itself failed (an unreachable cluster, a missing credential), or nothing explains the stop.
+        print(f"python -m kapsule.engine drift: the engine could not read stack {stack} live:\n{stopped}", file=sys.stderr)
+        return EXIT_INVALID
+    report = DriftReport(stack, drifted)
+    if stopped is not None:
+        lines = stopped.splitlines()
+        detail = next((line[2:] for line in lines if line.startswith("* ")), lines[0])
+        report.notes.append(f"the preview stopped after the refresh, as `pulumi up` would on this drift: {detail}")
+    if unmanaged:
+        from ..drift.unmanaged import unmanaged_notes
+
+        try:
+            report.notes += unmanaged_notes(stack, root)
+        except RuntimeError as error:
+            print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
+            return EXIT_INVALID
+    sys.stdout.write({"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report))
+    return EXIT_CHANGES if drifted else EXIT_NO_CHANGES
+
+
+def _op(metadata: Any) -> str:
+    return metadata.op.value if hasattr(metadata.op, "value") else str(metadata.op)
