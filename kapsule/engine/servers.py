@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import ssl
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ..files import FileProblem, read_regular, read_text, write_private
 from ..names import ROOT
+from .processes import alive, http_get, stop_process, tail, which
 
 TOOLS = ROOT / ".tools"
 BIN = TOOLS / "bin"
@@ -93,7 +91,7 @@ class LocalCluster:
         for binary in ("kube-apiserver", "kube-controller-manager"):
             if not (BIN / binary).is_file():
                 raise ServerError(f"{BIN / binary} is missing: run `make engine` first")
-        if not _which("etcd"):
+        if not which("etcd"):
             raise ServerError("etcd is missing: `apt-get install etcd-server` (make engine does it)")
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)  # it holds the admin token and key: never wider, even if made earlier
@@ -109,7 +107,7 @@ class LocalCluster:
     def stop(self) -> None:
         """Stop every server this cluster started, last first, by its own process id."""
         for server in reversed(self.servers):
-            _stop(server.pid)
+            stop_process(server.pid)
         self.servers.clear()
         (self.directory / "servers.json").unlink(missing_ok=True)
 
@@ -117,13 +115,13 @@ class LocalCluster:
         """Start one server that stopped (or was stopped) again, with its own arguments: the same port, the
         same data, so the kubeconfig and everything recorded against it stay true."""
         old = next(s for s in self.servers if s.name == name)
-        _stop(old.pid)
+        stop_process(old.pid)
         self.servers.remove(old)
         server = self._spawn(name, old.argv, old.url)
         if name == "kube-apiserver":
             certificate, _, token = self._credentials()
             context = ssl.create_default_context(cafile=str(certificate))
-            _wait(server, lambda: _get(f"{old.url}/readyz", token, context) == b"ok")
+            _wait(server, lambda: http_get(f"{old.url}/readyz", token, context) == b"ok")
         (self.directory / "servers.json").write_text(json.dumps([asdict(s) for s in self.servers], indent=2))
 
     @classmethod
@@ -138,7 +136,7 @@ class LocalCluster:
         except (FileProblem, ValueError, TypeError) as error:
             raise ServerError(f"{record} is not this project's list of local servers ({error}): stop them and remove it") from None
         cluster = cls(directory=directory, servers=servers)
-        if all(_alive(s.pid) for s in servers):
+        if all(alive(s.pid) for s in servers):
             return cluster
         cluster.stop()  # a half-dead cluster: stop what is left, and start anew
         return None
@@ -165,7 +163,7 @@ class LocalCluster:
             ],
             url,
         )
-        _wait(server, lambda: _get(f"{url}/health") is not None)
+        _wait(server, lambda: http_get(f"{url}/health") is not None)
 
     def _start_apiserver(self) -> None:
         etcd = next(s.url for s in self.servers if s.name == "etcd")
@@ -192,7 +190,7 @@ class LocalCluster:
             url,
         )
         context = ssl.create_default_context(cafile=str(certificate))
-        _wait(server, lambda: _get(f"{url}/readyz", token, context) == b"ok")
+        _wait(server, lambda: http_get(f"{url}/readyz", token, context) == b"ok")
         self._write_kubeconfig(url, certificate, token)
 
     def _start_controller_manager(self) -> None:
@@ -210,8 +208,8 @@ class LocalCluster:
             "",
         )
         time.sleep(0.5)
-        if not _alive(self.servers[-1].pid):
-            raise ServerError(f"kube-controller-manager exited at once:\n{_tail(self.servers[-1].log)}")
+        if not alive(self.servers[-1].pid):
+            raise ServerError(f"kube-controller-manager exited at once:\n{tail(self.servers[-1].log)}")
 
     def _credentials(self) -> tuple[Path, Path, str]:
         """A self-signed serving certificate for 127.0.0.1 and an admin token, made once per directory."""
@@ -247,66 +245,12 @@ class LocalCluster:
         write_private(self.kubeconfig, yaml.safe_dump(document))
 
 
-def _which(program: str) -> bool:
-    return any((Path(folder) / program).is_file() for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
-
-
-def _get(url: str, token: str = "", context: Optional[ssl.SSLContext] = None) -> Optional[bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=2, context=context) as response:
-            return response.read(1024)
-    except (urllib.error.URLError, OSError, ssl.SSLError):
-        return None
-
-
 def _wait(server: Server, ready) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        if not _alive(server.pid):
-            raise ServerError(f"{server.name} exited before it answered:\n{_tail(server.log)}")
+        if not alive(server.pid):
+            raise ServerError(f"{server.name} exited before it answered:\n{tail(server.log)}")
         if ready():
             return
         time.sleep(0.25)
-    raise ServerError(f"{server.name} did not answer within {STARTUP_SECONDS} s:\n{_tail(server.log)}")
-
-
-def _tail(log: str, lines: int = 8) -> str:
-    try:
-        with open(log, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 4096))
-            return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child is not alive
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return True
-
-
-def _stop(pid: int, grace: float = 10) -> None:
-    """Stop one process by its id: SIGTERM, then SIGKILL after `grace` seconds."""
-    if not _alive(pid):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    raise ServerError(f"{server.name} did not answer within {STARTUP_SECONDS} s:\n{tail(server.log)}")

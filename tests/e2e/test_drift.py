@@ -83,9 +83,9 @@ def test_a_secrets_data_changed_live_is_drift_and_its_value_is_masked(deployed, 
 def test_with_the_local_api_stopped_drift_is_an_error_then_none_once_it_is_back(deployed, cluster, capsys):
     """kube-apiserver stopped (etcd and the rest still up): the engine cannot refresh, and drift exits 1 with its
     error, never 0. Started again on its own port, the same stack has no drift."""
-    from kapsule.engine.servers import _stop
+    from kapsule.engine.processes import stop_process
 
-    _stop(next(s for s in cluster.servers if s.name == "kube-apiserver").pid)
+    stop_process(next(s for s in cluster.servers if s.name == "kube-apiserver").pid)
     try:
         code, out, err = drift(deployed, capsys)
     finally:

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from kapsule.names import ROOT
 from tests.e2e.conftest import base_config, kubernetes_client, write_stack
