@@ -1,0 +1,158 @@
+"""Drift offline: the generated workflow, the issue kept through a local fake of `gh` (open, update, close),
+the report's escaping and masking, and reading the engine's events into drifted paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+
+from kapsule.drift.model import MASK, Step, collect, parse_path, value_at
+from kapsule.drift.report import DriftReport, format_drift_markdown, format_drift_text
+from kapsule.names import ROOT
+from kapsule.stackfile.stacks import deploy_order
+
+DRIFT = ROOT / ".github" / "workflows" / "drift.yml"
+SERVICE = "urn:pulumi:prod::kapsule::kapsule:load_balancer:LoadBalancerService$kubernetes:core/v1:Service::api"
+SECRET = "urn:pulumi:prod::kapsule::kapsule:registry:RegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps"
+KEY = "service.beta.kubernetes.io/scw-loadbalancer-type"
+
+
+def test_the_drift_workflow_runs_nightly_and_on_demand_never_on_pull_requests_with_minimal_permissions():
+    workflow = yaml.safe_load(DRIFT.read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"schedule", "workflow_dispatch"} and triggers["schedule"][0]["cron"]
+    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
+    job = workflow["jobs"]["drift"]
+    assert job["strategy"]["matrix"]["stack"] == [name for name, _ in deploy_order(ROOT)]
+    assert job["environment"] == "${{ matrix.stack }}"
+    deploy = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy-stack.yml").read_text())["jobs"]["up"]["env"]
+    assert {k: v for k, v in job["env"].items()} == deploy  # the deploy job's credentials, no more
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert all("${{" not in run for run in runs)
+    assert any("python -m kapsule.engine drift --stack \"$STACK\" --format markdown" in run for run in runs)
+    assert any("python -m kapsule.drift.issue --stack \"$STACK\" --code \"$CODE\"" in run for run in runs)
+
+
+FAKE_GH = textwrap.dedent(
+    '''
+    #!/usr/bin/env python3
+    """A local fake of the GitHub CLI's issue commands, keeping issues in a JSON file and logging each call."""
+    import json, os, sys
+    store = os.environ["FAKE_GH_STORE"]
+    issues = json.load(open(store)) if os.path.exists(store) else []
+    args = sys.argv[1:]
+    with open(store + ".log", "a") as log:
+        log.write(json.dumps(args) + "\\n")
+    def opt(name):
+        return args[args.index(name) + 1]
+    if args[:2] == ["issue", "list"]:
+        state = opt("--state")
+        print(json.dumps([{k: i[k] for k in ("number", "title", "body")} for i in issues if i["state"] == state]))
+    elif args[:2] == ["issue", "create"]:
+        number = len(issues) + 1
+        issues.append({"number": number, "title": opt("--title"), "body": opt("--body"), "state": "open", "comments": []})
+        print(f"https://github.com/o/r/issues/{number}")
+    elif args[:2] == ["issue", "edit"]:
+        issue = next(i for i in issues if i["number"] == int(args[2]))
+        issue["body"] = opt("--body")
+    elif args[:2] == ["issue", "close"]:
+        issue = next(i for i in issues if i["number"] == int(args[2]))
+        issue["state"] = "closed"
+        issue["comments"].append(opt("--comment"))
+    else:
+        sys.exit("fake gh: unexpected " + " ".join(args))
+    json.dump(issues, open(store, "w"))
+    '''
+).lstrip()
+
+
+def keep(tmp_path: Path, stack: str, code: int, report: str | None = None) -> subprocess.CompletedProcess:
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    gh = tmp_path / "bin" / "gh"
+    gh.write_text(FAKE_GH)
+    gh.chmod(0o755)
+    args = [sys.executable, "-m", "kapsule.drift.issue", "--stack", stack, "--code", str(code)]
+    if report is not None:
+        (tmp_path / "drift.md").write_text(report)
+        args += ["--report", str(tmp_path / "drift.md")]
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "FAKE_GH_STORE": str(tmp_path / "issues.json")}
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def issues(tmp_path: Path) -> list[dict]:
+    return json.loads((tmp_path / "issues.json").read_text()) if (tmp_path / "issues.json").exists() else []
+
+
+def report_of(stack: str, live: str) -> str:
+    drifted = collect([Step("refresh", SERVICE, "kubernetes:core/v1:Service", {f'metadata.annotations["{KEY}"]': "update"},
+                            {"inputs": {"metadata": {"annotations": {KEY: "LB-S"}}}}, {"outputs": {"metadata": {"annotations": {KEY: live}}}})])
+    return format_drift_markdown(DriftReport(stack, drifted))
+
+
+def test_the_issue_is_opened_on_drift_updated_while_it_stays_and_closed_once_clean(tmp_path):
+    # Someone's own issue with the same title, without the report's marker, is never taken over.
+    (tmp_path / "issues.json").write_text(json.dumps([{"number": 1, "title": "Drift in stack prod", "body": "my notes", "state": "open", "comments": []}]))
+    first = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-M"))
+    assert first.returncode == 0, first.stderr
+    assert "issue opened https://github.com/o/r/issues/2" in first.stdout
+    again = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"))
+    assert again.returncode == 0 and "issue #2 updated" in again.stdout
+    opened = [i for i in issues(tmp_path) if i["state"] == "open"]
+    assert [i["number"] for i in opened] == [1, 2] and "LB-GP-L" in opened[1]["body"] and "LB-GP-M" not in opened[1]["body"]
+    other = keep(tmp_path, "dev", 2, report_of("dev", "LB-GP-M"))
+    assert other.returncode == 0 and len(issues(tmp_path)) == 3  # each stack its own issue
+    clean = keep(tmp_path, "prod", 0)
+    assert clean.returncode == 0 and "issue #2 closed" in clean.stdout
+    closed = next(i for i in issues(tmp_path) if i["number"] == 2)
+    assert closed["state"] == "closed" and "No drift in stack prod any more" in closed["comments"][0]
+    assert next(i for i in issues(tmp_path) if i["number"] == 1)["state"] == "open"
+    assert "no open issue" in keep(tmp_path, "prod", 0).stdout
+
+
+def test_a_check_that_did_not_work_changes_no_issue_and_fails(tmp_path):
+    result = keep(tmp_path, "prod", 1)
+    assert result.returncode == 1 and "did not work" in result.stderr
+    assert not (tmp_path / "issues.json.log").exists()
+    wrong = keep(tmp_path, "prod", 2, report_of("dev", "x"))
+    assert wrong.returncode == 1 and "not the markdown drift report of stack prod" in wrong.stderr
+
+
+def test_text_set_live_cannot_mention_link_or_inject_html_in_the_issue():
+    hostile = "@org/admins [click](https://evil.example) <img src=x onerror=alert(1)> | `tick`"
+    body = report_of("prod", hostile)
+    row = next(line for line in body.splitlines() if line.startswith("| `kubernetes"))
+    assert "`@org/admins [click](https://evil.example) <img src=x onerror=alert(1)> \\| 'tick'`" in row
+    outside = row.replace(row[row.index("`@org"):row.index("'tick'`") + 7], "")
+    assert "@org" not in outside and "<img" not in outside and "](" not in outside
+
+
+def test_a_secret_is_masked_and_paths_are_read_as_the_engine_writes_them():
+    assert parse_path('metadata.annotations["a.b/c"]') == ["metadata", "annotations", "a.b/c"]
+    assert parse_path("spec.ports[0].port") == ["spec", "ports", 0, "port"]
+    assert value_at({"spec": {"ports": [{"port": 80}]}}, "spec.ports[0].port") == 80
+    drifted = collect([
+        Step("refresh", SECRET, "kubernetes:core/v1:Secret", {'data[".dockerconfigjson"]': "update"},
+             {"inputs": {"data": {".dockerconfigjson": "c2VjcmV0LW9uZQ=="}}}, {"outputs": {"data": {".dockerconfigjson": "c2VjcmV0LXR3bw=="}}}),
+        Step("refresh", SERVICE, "kubernetes:core/v1:Service", {}, {"inputs": {}}, {"outputs": {}}),
+    ])
+    [secret] = drifted
+    assert [(p.declared, p.live) for p in secret.paths] == [(MASK, MASK)]
+    text = format_drift_text(DriftReport("prod", drifted))
+    assert "c2VjcmV0" not in text and "[secret]" in text
+
+
+def test_a_step_the_preview_would_take_shows_the_stack_files_value_and_a_resource_gone_live_is_a_create():
+    drifted = collect([
+        Step("refresh", SERVICE, "kubernetes:core/v1:Service", {"spec.ports[0].port": "update"}, {"inputs": {"spec": {"ports": [{"port": 80}]}}}, {"outputs": {"spec": {"ports": [{"port": 8080}]}}}),
+        Step("update", SERVICE, "kubernetes:core/v1:Service", {"spec.ports[0].port": "update"}, {}, {"inputs": {"spec": {"ports": [{"port": 443}]}}}),
+        Step("refresh", SECRET, "kubernetes:core/v1:Secret", {}, {"inputs": {}}, {}),
+    ])
+    service, secret = sorted(drifted, key=lambda d: d.type, reverse=True)
+    assert [(p.path, p.declared, p.live) for p in service.paths] == [("spec.ports[0].port", 443, 8080)]
+    assert secret.action == "create" and secret.paths[0].live == "gone"
