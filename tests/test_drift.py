@@ -156,3 +156,39 @@ def test_a_step_the_preview_would_take_shows_the_stack_files_value_and_a_resourc
     service, secret = sorted(drifted, key=lambda d: d.type, reverse=True)
     assert [(p.path, p.declared, p.live) for p in service.paths] == [("spec.ports[0].port", 443, 8080)]
     assert secret.action == "create" and secret.paths[0].live == "gone"
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+CLUSTER_ID = "fr-par/0c4e2f1a-7b3d-4e5f-8a9b-1c2d3e4f5a6b"
+
+
+def scaleway_side():
+    """The Scaleway API's list responses in its wire format, read through the Scaleway SDK's own unmarshallers."""
+    from scaleway.block.v1alpha1.marshalling import unmarshal_ListVolumesResponse
+    from scaleway.lb.v1.marshalling import unmarshal_ListLbsResponse
+
+    lbs = unmarshal_ListLbsResponse(json.loads((FIXTURES / "scaleway_list_lbs_response.json").read_text())).lbs
+    volumes = unmarshal_ListVolumesResponse(json.loads((FIXTURES / "scaleway_list_volumes_response.json").read_text())).volumes
+    return lbs, volumes
+
+
+def test_unmanaged_lists_what_the_cluster_controllers_made_that_nothing_backs_with_its_monthly_cost():
+    from kapsule.cost.prices import load_prices
+    from kapsule.drift.unmanaged import format_orphans, orphans
+
+    lbs, volumes = scaleway_side()
+    prices = load_prices()
+    # The `api` Service is live (its ID annotation names its load balancer); `web` is gone. One volume has its PV.
+    services = [{"metadata": {"uid": "0f0f0f0f-0000-4000-8000-000000000000", "annotations": {"service.beta.kubernetes.io/scw-loadbalancer-id": "fr-par-1/7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71"}}}]
+    pvs = [{"metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"}, "spec": {"csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"}}}]
+    found = orphans(CLUSTER_ID, lbs, volumes, services, pvs, prices)
+    assert [(o.kind, o.id) for o in found] == [("load balancer", "6e1b3c2a-0d4f-4b8e-9a51-1f2d3c4b5a60"), ("block volume", "9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93")]
+    lb, volume = found
+    assert lb.product == "LB-S" and lb.monthly == round(prices.monthly(prices.load_balancers["LB-S"]), 2)
+    assert volume.product == "sbs_15k 50 GB" and volume.monthly == round(prices.monthly(prices.block_storage_per_gb["sbs_15k"], 50), 2)
+    notes = format_orphans(found, prices.currency)
+    assert "its Service (UID 3f6e8d2c-1a4b-4c5d-9e7f-0a1b2c3d4e5f) is gone" in notes[0]
+    assert notes[-1].startswith(f"unmanaged resources cost {prices.currency} {lb.monthly + volume.monthly:.2f} a month")
+    # The other cluster's load balancer and the hand-made volume are never listed.
+    assert not any("ffffffff" in n or "database-backups" in n for n in notes)
+    assert format_orphans([], "EUR")[0].startswith("nothing unmanaged")

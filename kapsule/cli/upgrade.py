@@ -73,14 +73,14 @@ def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
     if not (ROOT / ".tools" / "bin" / "pulumi").is_file():
         return None, "the stack's kubeconfig output needs the engine (`make engine`), or pass --kubeconfig"
     try:
-        from ..engine.driver import workspace_stack
+        from ..engine.driver import outputs
 
-        output = workspace_stack(stack).outputs().get("kubeconfig")
+        output = outputs(stack).get("kubeconfig")
     except Exception as error:  # noqa: BLE001 the engine's own error, first line only: it names no secret
         return None, f"the stack's kubeconfig output could not be read ({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})"
-    if output is None or not isinstance(output.value, str):
+    if not isinstance(output, str):
         return None, f"the stack {stack} has no kubeconfig output: deploy it first, or pass --kubeconfig"
-    return output.value, ""
+    return output, ""
 
 
 def _line(version: str) -> Optional[str]:

@@ -64,15 +64,38 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
         detail = next((line[2:] for line in lines if line.startswith("* ")), lines[0])
         report.notes.append(f"the preview stopped after the refresh, as `pulumi up` would on this drift: {detail}")
     if unmanaged:
-        from ..drift.unmanaged import unmanaged_notes
-
         try:
             report.notes += unmanaged_notes(stack, root)
-        except RuntimeError as error:
+        except (RuntimeError, driver.DriverError) as error:
             print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
             return EXIT_INVALID
     sys.stdout.write({"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report))
     return EXIT_CHANGES if drifted else EXIT_NO_CHANGES
+
+
+def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
+    """The notes of `--unmanaged`: the cluster's ID, region and kubeconfig from the stack's own outputs."""
+    from pulumi.automation.errors import CommandError
+
+    from ..cost.prices import load_prices
+    from ..drift.unmanaged import format_orphans, orphans, scaleway_resources
+    from ..upgrade.live import LiveError, connect
+
+    try:
+        values = driver.outputs(stack, root=root)
+    except CommandError as error:
+        raise RuntimeError(f"the outputs of stack {stack} could not be read: {str(error).strip().splitlines()[0][:200]}") from None
+    if not isinstance(values.get("cluster_id"), str) or not isinstance(values.get("kubeconfig"), str):
+        raise RuntimeError(f"stack {stack} manages no cluster (no cluster_id and kubeconfig outputs): run --unmanaged on its cluster stack")
+    try:
+        live = connect(values["kubeconfig"])
+        services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
+        volumes = list(live.items("/api/v1/persistentvolumes"))
+    except LiveError as error:
+        raise RuntimeError(f"the cluster of stack {stack} cannot be read: {error}") from None
+    lbs, scaleway_volumes = scaleway_resources(str(values.get("region") or "fr-par"))
+    prices = load_prices()
+    return format_orphans(orphans(values["cluster_id"], lbs, scaleway_volumes, services, volumes, prices), prices.currency)
 
 
 def _op(metadata: Any) -> str:

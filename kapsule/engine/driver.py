@@ -207,6 +207,11 @@ def drift_preview(stack: str, *, root: Path = ROOT, on_event: Callable[[Any], No
     return None
 
 
+def outputs(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """The stack's outputs, secrets decrypted (the caller never prints one): `{name: value}`."""
+    return {name: output.value for name, output in _operation(stack, root, env, lambda s: s.outputs()).items()}
+
+
 def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
     """`pulumi stack export` as a document: secrets stay ciphertext.
 

@@ -93,3 +93,36 @@ def test_with_the_local_api_stopped_drift_is_an_error_then_none_once_it_is_back(
     assert code == 1 and out == ""
     assert "could not read stack local live" in err
     assert drift(deployed, capsys)[0] == 0
+
+
+def test_unmanaged_reads_the_kubernetes_side_from_the_real_api_server(cluster):
+    """The Scaleway side from the API's list responses (tests/test_drift.py); the Services and PersistentVolumes
+    from the real kube-apiserver: a load balancer named for a live Service's UID is backed, the other is not."""
+    import dataclasses
+
+    from kubernetes import client, config
+
+    from kapsule.cost.prices import load_prices
+    from kapsule.drift.unmanaged import orphans
+    from kapsule.upgrade.live import connect
+    from tests.test_drift import CLUSTER_ID, scaleway_side
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig)))
+    core.create_namespace({"metadata": {"name": "orphans"}})
+    try:
+        service = core.create_namespaced_service("orphans", {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
+        core.create_persistent_volume({
+            "metadata": {"name": "pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"},
+            "spec": {"capacity": {"storage": "50Gi"}, "accessModes": ["ReadWriteOnce"], "csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93"}},
+        })
+        live = connect(cluster.kubeconfig.read_text())
+        services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
+        volumes = list(live.items("/api/v1/persistentvolumes"))
+        lbs, scaleway_volumes = scaleway_side()
+        lbs[0] = dataclasses.replace(lbs[0], name=f"0c4e2f1a-7b3d-4e5f-8a9b-1c2d3e4f5a6b_{service.metadata.uid}")
+        found = orphans(CLUSTER_ID, lbs, scaleway_volumes, services, volumes, load_prices())
+        # api's load balancer (its Service is not here) and the 10 GB volume (no PV here); shop's and the 50 GB one are backed.
+        assert [o.id for o in found] == ["7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71", "0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"]
+    finally:
+        core.delete_persistent_volume("pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f")
+        core.delete_namespace("orphans")
