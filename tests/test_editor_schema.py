@@ -11,7 +11,6 @@ import yaml
 
 from kapsule.stackfile.editor_schema import MODELINE, stack_file_schema
 from kapsule.names import ROOT
-from tests.conftest import STACKS
 
 SCHEMA = stack_file_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

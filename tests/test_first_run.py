@@ -13,7 +13,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from kapsule.names import ROOT
 
