@@ -105,10 +105,15 @@ def parser() -> argparse.ArgumentParser:
     versions.add_argument("action", choices=("show", "refresh", "refresh-apis"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
     versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
-    from .upgrade import add_parser
-
-    add_parser(commands, stack_name, Once)
-    commands.choices["upgrade"].add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    # Defined here, not in .upgrade: a plan never imports the upgrade's preflight to build its command line.
+    upgrade = commands.add_parser("upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first")
+    upgrade.add_argument("--stack", type=stack_name, action=Once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    upgrade.add_argument("--to", required=True, metavar="MINOR", help="the minor to reach, such as 1.36")
+    upgrade.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    upgrade.add_argument("--write", action="store_true", help="set the stack file's version to the next step only, then print that step's offline plan")
+    upgrade.add_argument("--kubeconfig", type=Path, help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)")
+    upgrade.add_argument("--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)")
+    upgrade.add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
     return main_parser
 
 

@@ -32,17 +32,6 @@ from ..upgrade.removals import RemovalsError, load_removals
 from ..upgrade.write import restore, write_version
 
 
-def add_parser(commands: Any, stack_name: Any, once: Any) -> None:
-    """The `upgrade` subcommand."""
-    upgrade = commands.add_parser("upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first")
-    upgrade.add_argument("--stack", type=stack_name, action=once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml")
-    upgrade.add_argument("--to", required=True, metavar="MINOR", help="the minor to reach, such as 1.36")
-    upgrade.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
-    upgrade.add_argument("--write", action="store_true", help="set the stack file's version to the next step only, then print that step's offline plan")
-    upgrade.add_argument("--kubeconfig", type=Path, help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)")
-    upgrade.add_argument("--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)")
-
-
 def _platform_refusal(stack_file: str, spec: StackConfig) -> str:
     existing = spec.existing_cluster
     assert existing is not None

@@ -2,5 +2,5 @@
 (`model`), reported as text, JSON and the issue's markdown (`report`); the scheduled workflow's one issue
 per stack (`issue`); and what no stack manages, from the Scaleway API (`unmanaged`).
 
-May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.cost, kapsule.reports, components.
+May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.state, kapsule.cost, kapsule.reports, components.
 """

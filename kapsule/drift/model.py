@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-#: Pulumi's marker of a secret value in state and events.
-SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+from ..state.records import SECRET_SIG_KEY as SECRET_SIGNATURE
+
 MASK = "[secret]"
 #: Types whose values under these top-level keys are secret whatever the event says.
 SECRET_FIELDS = {"kubernetes:core/v1:Secret": ("data", "stringData")}

@@ -12,6 +12,7 @@ from ..drift.report import DriftReport, format_drift_json, format_drift_markdown
 from ..exits import EXIT_CHANGES, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import ROOT
 from ..stackfile.stacks import LOCAL_STACK
+from ..state.backend import checkpoint_path
 from . import driver
 from .servers import local_directory
 
@@ -21,8 +22,7 @@ def _has_state(stack: str) -> bool:
     url = driver.environment(stack)["PULUMI_BACKEND_URL"]
     if not url.startswith("file://"):
         return True  # another backend: the engine itself says if the stack is missing
-    base = Path(url[len("file://") :]) / ".pulumi" / "stacks"
-    return any(base.glob(f"*/{stack}.json*")) or any(base.glob(f"{stack}.json*"))
+    return checkpoint_path(stack, Path(url[len("file://") :])) is not None
 
 
 def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: Path = ROOT) -> int:

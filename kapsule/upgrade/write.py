@@ -14,9 +14,9 @@ import yaml
 
 from ..files import FileProblem, read_text
 from ..stackfile.messages import display_path
+from ..stackfile.reading import MAX_STACK_FILE_BYTES
 from .path import UpgradeError
 
-MAX_STACK_FILE_BYTES = 1024 * 1024
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>['\"]?kapsule:cluster['\"]?):\s*(?:#.*)?$")
 _VERSION = re.compile(r"^(?P<indent> +)version:(?P<space>\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s#]+)(?P<rest>\s*(?:#.*)?)$")
 
