@@ -1,16 +1,18 @@
 """The layout: each room's `__init__.py` says what it may import, and the code keeps to it; no import
-circle; no module over 300 lines; the README stays a manual."""
+circle; no module over 400 lines of formatted code; the README stays a manual."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
 
 PACKAGES = ("kapsule", "components", "policy")
-MAX_LINES = 300
+MAX_LINES = 400
 
 
 def modules() -> dict[str, Path]:
@@ -135,8 +137,17 @@ def test_a_planted_circle_and_a_planted_upward_import_are_found(tmp_path):
     assert circles_of(known) == [["kapsule.plan.b", "kapsule.state.a"]]
 
 
-def test_no_module_is_over_300_lines():
-    long = {str(path.relative_to(ROOT)): n for path in modules().values() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+def formatted(path: Path) -> str:
+    """A module as the project's formatter (ruff, configured in pyproject.toml) writes it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
+        input=path.read_text(encoding="utf-8"), capture_output=True, text=True, cwd=ROOT, check=True,
+    )
+    return done.stdout
+
+
+def test_no_module_is_over_400_lines_of_formatted_code():
+    long = {str(path.relative_to(ROOT)): n for path in modules().values() if (n := len(formatted(path).splitlines())) > MAX_LINES}
     assert not long, long
 
 
