@@ -36,20 +36,31 @@ def main() -> int:
         env = {**os.environ, "KAPSULE_TOOLS": str(Path(scratch) / "tools")}
         builds = {"make engine, warm": timed(["bash", "tools/engine/build.sh"], env)}
         if args.cold:
-            builds["make engine, cold"] = timed(["bash", "tools/engine/build.sh"], {**env, "KAPSULE_TOOLS": str(Path(scratch) / "cold"), "GOCACHE": str(Path(scratch) / "gocache")})
+            builds["make engine, cold"] = timed(
+                ["bash", "tools/engine/build.sh"],
+                {**env, "KAPSULE_TOOLS": str(Path(scratch) / "cold"), "GOCACHE": str(Path(scratch) / "gocache")},
+            )
         from kapsule.engine.servers import LocalCluster
 
         if LocalCluster.running() is not None:
-            raise SystemExit("the local Kubernetes API is running (make up): run make down first; the benchmark starts its own")
+            raise SystemExit(
+                "the local Kubernetes API is running (make up): run make down first; the benchmark starts its own"
+            )
         local = {**os.environ, "KAPSULE_LOCAL_BACKEND_URL": f"file://{scratch}/state"}
         engine = [python, "-m", "kapsule.engine"]
-        rounds: dict[str, list[float]] = {"make up (local stack, first)": [], "no-op preview": [], "offline plan (local stack)": []}
+        rounds: dict[str, list[float]] = {
+            "make up (local stack, first)": [],
+            "no-op preview": [],
+            "offline plan (local stack)": [],
+        }
         try:
             rounds["make up (local stack, first)"].append(timed([*engine, "up"], local))
             for _ in range(args.rounds):
                 rounds["no-op preview"].append(timed([*engine, "preview"], local))
                 state = Path(scratch) / "state" / ".pulumi" / "stacks" / "kapsule" / "local.json"
-                rounds["offline plan (local stack)"].append(timed([python, "-m", "kapsule", "plan", "--stack", "local", "--state", str(state)], local))
+                rounds["offline plan (local stack)"].append(
+                    timed([python, "-m", "kapsule", "plan", "--stack", "local", "--state", str(state)], local)
+                )
         finally:
             subprocess.run([*engine, "down"], cwd=ROOT, env=local, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print(f"kapsule engine benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")

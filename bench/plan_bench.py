@@ -28,6 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from kapsule.names import NOT_COPIED  # noqa: E402 (the repository on the path first)
+
 #: Exactly the SDK modules the program's components construct resources from.
 SDK_IMPORTS = (
     "import pulumi, pulumi_kubernetes as k8s; "
@@ -81,7 +82,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-        kib = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        kib = next(
+            int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")
+        )
         memory = f", {kib / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         memory = ""
@@ -113,7 +116,10 @@ def main() -> int:
             # What every real preview pays before the engine does anything: the program itself starting.
             "program under SDK mocks (dev)": ([python, str(ROOT / "bench" / "program_under_mocks.py")], ROOT),
             "plan dev": ([python, "-m", "kapsule", "plan", "--stack", "dev"], project),
-            f"plan {POOLS} pools + {SERVICES} services": ([python, "-m", "kapsule", "plan", "--stack", "bench"], project),
+            f"plan {POOLS} pools + {SERVICES} services": (
+                [python, "-m", "kapsule", "plan", "--stack", "bench"],
+                project,
+            ),
         }
         times: dict[str, list[float]] = {name: [] for name in scenarios}
         memory: dict[str, int] = {name: 0 for name in scenarios}
@@ -136,7 +142,9 @@ def main() -> int:
     # The command pauses the collector while it imports (see kapsule/__main__.py); the same pause on the bare
     # import shows how much of the gain is that pause alone.
     print(f"plan --all / floor with the collector paused too: {every / paused:.2f}x")
-    print(f"program under SDK mocks / floor: {program / floor:.2f}x (target <= 1.3x: {verdict[program / floor <= 1.3]})")
+    print(
+        f"program under SDK mocks / floor: {program / floor:.2f}x (target <= 1.3x: {verdict[program / floor <= 1.3]})"
+    )
     print(f"{POOLS} pools + {SERVICES} services / dev: {big / dev:.2f}x (target <= 2x: {verdict[big / dev <= 2]})")
     print(f"peak memory: {max(memory.values())} MiB")
     return 0

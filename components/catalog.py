@@ -70,7 +70,11 @@ class Catalog:
         stale = self._staleness(today)
         entry = self.find(minor)
         if entry is None or entry.released > today:
-            hint = f"; the catalog is as of {self.as_of}: refresh it if Scaleway has released {minor} since" if stale else ""
+            hint = (
+                f"; the catalog is as of {self.as_of}: refresh it if Scaleway has released {minor} since"
+                if stale
+                else ""
+            )
             return f"{minor} is not a Kubernetes version Kapsule offers; supported: {listed}{hint}", None
         if entry.end_of_support is not None and today >= entry.end_of_support:
             move = self._next(minor, today)
@@ -171,7 +175,11 @@ def catalog_document(versions: Iterable[Any], region: str, as_of: date) -> dict[
                 "latest_patch": str(max(Version.parse(v.name) for v in patches)),
             }
         )
-    return {"as_of": as_of.isoformat(), "source": f"Scaleway API, k8s/v1 ListVersions, region {region}", "versions": entries}
+    return {
+        "as_of": as_of.isoformat(),
+        "source": f"Scaleway API, k8s/v1 ListVersions, region {region}",
+        "versions": entries,
+    }
 
 
 def _day(value: datetime | date) -> date:

@@ -109,7 +109,14 @@ class Cluster(pulumi.ComponentResource):
         self.apiserver_url = self.cluster.apiserver_url
         self.wildcard_dns = self.cluster.wildcard_dns
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
-        self.register_outputs({"id": self.id, "apiserver_url": self.apiserver_url, "wildcard_dns": self.wildcard_dns, "kubeconfig": self.kubeconfig})
+        self.register_outputs(
+            {
+                "id": self.id,
+                "apiserver_url": self.apiserver_url,
+                "wildcard_dns": self.wildcard_dns,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
 
     async def _drain_before_delete(self, args: pulumi.ResourceHookArgs) -> None:
         """Drain a pool before the engine deletes it; raising stops the deletion (components/drain.py)."""

@@ -120,14 +120,18 @@ class ClusterSpec(Spec):
     @classmethod
     def _name(cls, value: str) -> str:
         if not CLUSTER_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} must be 1 to 100 lower case letters, digits and dashes, not starting or ending with a dash")
+            raise ValueError(
+                f"{value!r} must be 1 to 100 lower case letters, digits and dashes, not starting or ending with a dash"
+            )
         return value
 
     @field_validator("cni", mode="before")
     @classmethod
     def _legacy_cni(cls, value: object) -> object:
         if value in ("weave", "flannel"):
-            raise ValueError(f"{value!r} is a legacy CNI Kapsule no longer offers; use one of {', '.join(KAPSULE_CNIS)}")
+            raise ValueError(
+                f"{value!r} is a legacy CNI Kapsule no longer offers; use one of {', '.join(KAPSULE_CNIS)}"
+            )
         return value
 
     def own_problems(self) -> list[Problem]:
@@ -158,7 +162,9 @@ def cluster_problems(
     problems: list[Problem] = []
     allowed = KOSMOS_CNIS if is_kosmos(spec.type) else KAPSULE_CNIS
     if spec.cni not in allowed:
-        problems.append(Problem(("cni",), f"{spec.cni!r} is not offered on a {spec.type} cluster; allowed: {', '.join(allowed)}"))
+        problems.append(
+            Problem(("cni",), f"{spec.cni!r} is not offered on a {spec.type} cluster; allowed: {', '.join(allowed)}")
+        )
     supported = version_problem(spec.version)
     if supported:
         problems.append(Problem(("version",), supported))
@@ -182,17 +188,25 @@ def cluster_problems(
         )
     if spec.service_dns_ip and spec.service_cidr:
         if ipaddress.IPv4Address(spec.service_dns_ip) not in ipaddress.IPv4Network(spec.service_cidr):
-            problems.append(Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}"))
+            problems.append(
+                Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}")
+            )
     if not linked:
         return problems
     if is_kosmos(spec.type):
         if network is not None:
-            problems.append(Problem((), f"is forbidden for a Kosmos cluster (cluster.type {spec.type!r})", link="network"))
+            problems.append(
+                Problem((), f"is forbidden for a Kosmos cluster (cluster.type {spec.type!r})", link="network")
+            )
         if region is None:
             problems.append(Problem((), f"is required for a Kosmos ({spec.type}) cluster", link="region"))
     elif network is None:
         problems.append(
-            Problem((), f"is required for a {spec.type} cluster: Scaleway attaches Kapsule to a private network", link="network")
+            Problem(
+                (),
+                f"is required for a {spec.type} cluster: Scaleway attaches Kapsule to a private network",
+                link="network",
+            )
         )
     if region is not None and network_region is not None and region != network_region:
         problems.append(Problem((), f"{region!r} differs from the network's region {network_region!r}", link="region"))

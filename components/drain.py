@@ -142,7 +142,9 @@ def drain_pool(
         for pod in pending:
             if pod.metadata.deletion_timestamp:
                 continue  # evicted, not gone yet
-            eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace))
+            eviction = client.V1Eviction(
+                metadata=client.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace)
+            )
             try:
                 core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, eviction)
                 report.evicted.append(_name(pod))

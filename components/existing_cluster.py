@@ -56,10 +56,17 @@ def existing_cluster_problems(spec: ExistingClusterSpec, *, region: Optional[str
     given = [key for key in ("stack_reference", "kubeconfig", "kubeconfig_file") if getattr(spec, key) is not None]
     if len(given) != 1:
         what = "none is given" if not given else f"{' and '.join(given)} are given"
-        problems.append(Problem((), f"needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; {what}"))
+        problems.append(
+            Problem(
+                (), f"needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; {what}"
+            )
+        )
     if spec.stack_reference is not None and not STACK_REFERENCE.fullmatch(spec.stack_reference):
         problems.append(
-            Problem(("stack_reference",), f"{spec.stack_reference!r} is not a stack reference: write organization/project/stack (or project/stack)")
+            Problem(
+                ("stack_reference",),
+                f"{spec.stack_reference!r} is not a stack reference: write organization/project/stack (or project/stack)",
+            )
         )
     if spec.output != "kubeconfig" and spec.stack_reference is None:
         problems.append(Problem(("output",), "names an output of the referenced stack; it needs stack_reference"))
@@ -82,7 +89,9 @@ def read_kubeconfig(path: str) -> str:
     try:
         raw = read_regular(file, MAX_KUBECONFIG_BYTES, "a kubeconfig is a few KiB")
         if b"\x00" in raw:  # /proc/self/environ and other binary files: never handed on as a kubeconfig
-            raise ValueError(f"kubeconfig_file {str(file)!r} is not a kubeconfig (it holds NUL bytes): give a kubeconfig file's path")
+            raise ValueError(
+                f"kubeconfig_file {str(file)!r} is not a kubeconfig (it holds NUL bytes): give a kubeconfig file's path"
+            )
         return raw.decode("utf-8")
     except FileProblem as error:
         raise ValueError(f"kubeconfig_file {str(file)!r} {error}") from None

@@ -71,12 +71,19 @@ def ingress_problems(spec: IngressSpec, *, region: Optional[str] = None) -> list
         )
     for path in _owned_values(spec.controller):
         if _lookup(spec.values, path) is not None:
-            problems.append(Problem(("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys"))
+            problems.append(
+                Problem(
+                    ("values", *path), "is set by this spec (replicas, proxy_protocol, the Service); use those keys"
+                )
+            )
     arguments = spec.values.get("additionalArguments") if spec.controller == "traefik" else None
     for index, arg in enumerate(arguments if isinstance(arguments, list) else []):
         if str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE):
             problems.append(
-                Problem(("values", "additionalArguments", index), "is set by this spec: the LoadBalancerService's address is published")
+                Problem(
+                    ("values", "additionalArguments", index),
+                    "is set by this spec: the LoadBalancerService's address is published",
+                )
             )
     problems += [p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region)]
     return problems
@@ -111,7 +118,9 @@ def _lookup(values: dict[str, Any], path: tuple[str, ...]) -> Any:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -146,7 +155,9 @@ def chart_values(spec: IngressSpec, service: str) -> dict[str, Any]:
     }
     merged = _merge(values, spec.values)
     given = spec.values.get("additionalArguments")
-    extra = [arg for arg in given if not str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE)] if isinstance(given, list) else []
+    extra = (
+        [arg for arg in given if not str(arg).startswith(TRAEFIK_PUBLISHED_SERVICE)] if isinstance(given, list) else []
+    )
     merged["additionalArguments"] = [f"{TRAEFIK_PUBLISHED_SERVICE}={service}", *extra]
     return merged
 

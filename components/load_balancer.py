@@ -67,7 +67,9 @@ def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = N
     names = [p.name for p in spec.ports]
     if len(set(names)) != len(names):
         problems.append(Problem(("ports",), f"repeat a name: {names}"))
-    problems += [p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region, ports=numbers)]
+    problems += [
+        p.below("load_balancer") for p in load_balancer_problems(spec.load_balancer, region=region, ports=numbers)
+    ]
     return problems
 
 
@@ -133,7 +135,10 @@ class LoadBalancerService(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, former_types(opts, self.FORMER_TYPES))
         self.spec = spec
         for key in unknown_annotations(lb):
-            pulumi.log.warn(f"Service {name}: annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored", self)
+            pulumi.log.warn(
+                f"Service {name}: annotation {key!r} is not one the Scaleway cloud controller defines; it will be ignored",
+                self,
+            )
 
         annotations: dict[str, pulumi.Input[str]] = dict(render_annotations(lb.model_copy(update={"zone": zone})))
         self.ip: Optional[loadbalancers.Ip] = None
@@ -155,7 +160,9 @@ class LoadBalancerService(pulumi.ComponentResource):
                 type="LoadBalancer",
                 selector=spec.selector,
                 ports=[
-                    k8s.core.v1.ServicePortArgs(name=p.name, port=p.port, target_port=p.target_port, protocol=p.protocol)
+                    k8s.core.v1.ServicePortArgs(
+                        name=p.name, port=p.port, target_port=p.target_port, protocol=p.protocol
+                    )
                     for p in spec.ports
                 ],
                 external_traffic_policy=spec.external_traffic_policy,

@@ -174,7 +174,9 @@ class LoadBalancerSpec(Spec):
         return value
 
 
-def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = None, ports: Optional[list[int]] = None) -> list[Problem]:
+def load_balancer_problems(
+    spec: LoadBalancerSpec, *, region: Optional[str] = None, ports: Optional[list[int]] = None
+) -> list[Problem]:
     """Every problem with a load balancer spec; its zone against `region` and its port selections against the
     Service's `ports`, when they are known."""
     problems: list[Problem] = []
@@ -184,7 +186,9 @@ def load_balancer_problems(spec: LoadBalancerSpec, *, region: Optional[str] = No
     types = spec.health_check.types()
     health = spec.health_check
     if types & {"http", "https"} and health.http_uri is None:
-        problems.append(Problem(("health_check", "http_uri"), "is required with an http or https health check (such as '/healthz')"))
+        problems.append(
+            Problem(("health_check", "http_uri"), "is required with an http or https health check (such as '/healthz')")
+        )
     if "mysql" in types and health.mysql_user is None:
         problems.append(Problem(("health_check", "mysql_user"), "is required with a mysql health check"))
     if "pgsql" in types and health.pgsql_user is None:

@@ -47,7 +47,9 @@ class PrivateNetworkSpec(Spec):
         if not subnet.is_private:
             raise ValueError(f"{value!r} is not a private range (use 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
         if subnet.prefixlen > 22:
-            raise ValueError(f"{value!r} is smaller than the /22 a Kapsule cluster takes; use a prefix of /22 or shorter")
+            raise ValueError(
+                f"{value!r} is smaller than the /22 a Kapsule cluster takes; use a prefix of /22 or shorter"
+            )
         return value
 
 

@@ -126,13 +126,18 @@ def pool_problems(
     if not spec.autoscaling:
         for key in ("min_size", "max_size"):
             if getattr(spec, key) is not None:
-                problems.append(Problem((key,), f"is set but autoscaling is false; set autoscaling: true or remove {key}"))
+                problems.append(
+                    Problem((key,), f"is set but autoscaling is false; set autoscaling: true or remove {key}")
+                )
     elif spec.min_size is None or spec.max_size is None:
         missing = "min_size" if spec.min_size is None else "max_size"
         problems.append(Problem((missing,), "is required when autoscaling is true"))
     elif spec.min_size > spec.max_size:
         problems.append(
-            Problem(("min_size",), f"{spec.min_size} is greater than max_size ({spec.max_size}); lower min_size or raise max_size")
+            Problem(
+                ("min_size",),
+                f"{spec.min_size} is greater than max_size ({spec.max_size}); lower min_size or raise max_size",
+            )
         )
     elif not spec.min_size <= spec.size <= spec.max_size:
         problems.append(
@@ -145,7 +150,10 @@ def pool_problems(
     policy = spec.upgrade_policy
     if policy.max_unavailable == 0 and policy.max_surge == 0:
         problems.append(
-            Problem(("upgrade_policy", "max_unavailable"), "max_unavailable and max_surge are both 0: an upgrade could never proceed")
+            Problem(
+                ("upgrade_policy", "max_unavailable"),
+                "max_unavailable and max_surge are both 0: an upgrade could never proceed",
+            )
         )
     if cluster is None:
         return problems
@@ -167,7 +175,10 @@ def pool_problems(
         problems.append(Problem(("zone",), zone))
     if spec.public_ip_disabled and (network is None or network.public_gateway is None):
         problems.append(
-            Problem(("public_ip_disabled",), "true needs a Public Gateway on the private network: set network.public_gateway")
+            Problem(
+                ("public_ip_disabled",),
+                "true needs a Public Gateway on the private network: set network.public_gateway",
+            )
         )
     return problems
 

@@ -68,7 +68,9 @@ class RegistryNamespace(pulumi.ComponentResource):
 def docker_config(server: str, secret_key: str) -> str:
     """A `.dockerconfigjson` document: Scaleway's registry takes `nologin` and an API secret key."""
     auth = base64.b64encode(f"nologin:{secret_key}".encode()).decode()
-    return json.dumps({"auths": {server: {"username": "nologin", "password": secret_key, "auth": auth}}}, sort_keys=True)
+    return json.dumps(
+        {"auths": {server: {"username": "nologin", "password": secret_key, "auth": auth}}}, sort_keys=True
+    )
 
 
 def pull_secrets(
@@ -139,7 +141,9 @@ class RegistryPullSecret(pulumi.ComponentResource):
         if registry.spec.is_public:
             problems.append(Problem(("registry",), f"{registry.spec.name!r} is public; it needs no pull credentials"))
         if namespaces and cluster is None:
-            problems.append(Problem(("cluster",), "is required with namespaces: its Kubernetes provider creates the Secrets"))
+            problems.append(
+                Problem(("cluster",), "is required with namespaces: its Kubernetes provider creates the Secrets")
+            )
         check(f"RegistryPullSecret {name}", problems)
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -163,7 +167,15 @@ class RegistryPullSecret(pulumi.ComponentResource):
         self.docker_config = pulumi.Output.secret(key.secret_key.apply(lambda secret: docker_config(server, secret)))
         self.secret_name = secret_name
         self.secrets = (
-            pull_secrets(name, namespaces, self.docker_config, provider=cluster.provider, parent=self, secret_name=secret_name, depends_on=opts and opts.depends_on)
+            pull_secrets(
+                name,
+                namespaces,
+                self.docker_config,
+                provider=cluster.provider,
+                parent=self,
+                secret_name=secret_name,
+                depends_on=opts and opts.depends_on,
+            )
             if cluster is not None
             else []
         )
@@ -208,11 +220,17 @@ class SharedRegistryPullSecret(pulumi.ComponentResource):
         """
         shared: Optional[pulumi.StackReference] = getattr(cluster, "reference", None)
         default = cluster.spec.stack_reference if shared is not None else None  # type: ignore[union-attr]
-        check(f"SharedRegistryPullSecret {name}", shared_registry_problems(spec, default_reference=default, linked=True))
+        check(
+            f"SharedRegistryPullSecret {name}", shared_registry_problems(spec, default_reference=default, linked=True)
+        )
         super().__init__(self.TYPE, name, None, opts)
         wanted = spec.stack_reference or default
         assert wanted is not None  # checked above
-        reference = shared if shared is not None and default == wanted else pulumi.StackReference(wanted, opts=pulumi.ResourceOptions(parent=self))
+        reference = (
+            shared
+            if shared is not None and default == wanted
+            else pulumi.StackReference(wanted, opts=pulumi.ResourceOptions(parent=self))
+        )
         self.docker_config = referenced_secret(reference, wanted, spec.output)
         self.source = f"stack {wanted} (output {spec.output})"
         self.secret_name = secret_name

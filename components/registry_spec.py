@@ -51,12 +51,23 @@ def registry_problems(spec: RegistryNamespaceSpec, *, region: Optional[str] = No
     """Every problem with a registry namespace spec, in a stack of `region` when given (its own `region` wins)."""
     problems: list[Problem] = []
     if spec.is_public and spec.pull_secret_namespaces:
-        problems.append(Problem(("pull_secret_namespaces",), "a public namespace needs no pull credentials; drop them or set is_public: false"))
+        problems.append(
+            Problem(
+                ("pull_secret_namespaces",),
+                "a public namespace needs no pull credentials; drop them or set is_public: false",
+            )
+        )
     if spec.is_public and spec.export_pull_config:
-        problems.append(Problem(("export_pull_config",), "a public namespace needs no pull credentials; drop it or set is_public: false"))
+        problems.append(
+            Problem(
+                ("export_pull_config",), "a public namespace needs no pull credentials; drop it or set is_public: false"
+            )
+        )
     where = spec.region or region
     if where is not None and where not in REGISTRY_REGIONS:
-        problems.append(Problem(("region",), f"{where!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}"))
+        problems.append(
+            Problem(("region",), f"{where!r} has no Container Registry; allowed: {', '.join(REGISTRY_REGIONS)}")
+        )
     return problems
 
 
@@ -75,13 +86,18 @@ class SharedRegistrySpec(Spec):
         return shared_registry_problems(self)
 
 
-def shared_registry_problems(spec: SharedRegistrySpec, *, default_reference: Optional[str] = None, linked: bool = False) -> list[Problem]:
+def shared_registry_problems(
+    spec: SharedRegistrySpec, *, default_reference: Optional[str] = None, linked: bool = False
+) -> list[Problem]:
     """Every problem with a shared registry's spec; `linked`: the stack's `existing_cluster.stack_reference`
     (`default_reference`) is known, so a missing `stack_reference` can be judged."""
     problems: list[Problem] = []
     if spec.stack_reference is not None and not STACK_REFERENCE.fullmatch(spec.stack_reference):
         problems.append(
-            Problem(("stack_reference",), f"{spec.stack_reference!r} is not a stack reference: write organization/project/stack (or project/stack)")
+            Problem(
+                ("stack_reference",),
+                f"{spec.stack_reference!r} is not a stack reference: write organization/project/stack (or project/stack)",
+            )
         )
     if linked and spec.stack_reference is None and default_reference is None:
         problems.append(

@@ -63,7 +63,9 @@ def _problems(error: ValidationError) -> list["Problem"]:
 
 def _go_duration(value: str) -> str:
     if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
-        raise ValueError(f"{value!r} is a bare number; durations are Go durations with a unit: {_as_duration(float(value))!r}")
+        raise ValueError(
+            f"{value!r} is a bare number; durations are Go durations with a unit: {_as_duration(float(value))!r}"
+        )
     if not GO_DURATION.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Go duration; write a number with a unit (ns, us, ms, s, m, h), such as '5s' or '500ms'"
@@ -117,7 +119,9 @@ IPv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 def _printable_tags(value: dict[str, str]) -> dict[str, str]:
     for key, text in value.items():
         if not key.strip() or "=" in key:
-            raise ValueError(f"{key!r} is not a tag key: tags render as key=value, so a key is non-empty and has no '='")
+            raise ValueError(
+                f"{key!r} is not a tag key: tags render as key=value, so a key is non-empty and has no '='"
+            )
         for part in (key, text):
             if not part.isprintable():
                 raise ValueError(f"{part!r} holds a control character; tags are printable text")

@@ -62,7 +62,9 @@ def upgrade_problem(live: str, desired: str) -> Optional[str]:
         return None
     if then.minor > now.minor + 1:
         path = " -> ".join(upgrade_path(now, then))
-        return f"{now} -> {then} skips a minor version; Kapsule upgrades one minor at a time: {path}, one apply per step"
+        return (
+            f"{now} -> {then} skips a minor version; Kapsule upgrades one minor at a time: {path}, one apply per step"
+        )
     return None
 
 
@@ -73,7 +75,9 @@ def pool_problem(pool: str, cluster: str) -> Optional[str]:
         nodes.minor == control.minor and None not in (nodes.patch, control.patch) and nodes.patch > control.patch
     )
     if ahead:
-        return f"{nodes} is ahead of the cluster's {control}; a pool never runs a newer Kubernetes than its control plane"
+        return (
+            f"{nodes} is ahead of the cluster's {control}; a pool never runs a newer Kubernetes than its control plane"
+        )
     if control.minor - nodes.minor > KUBELET_SKEW:
         return (
             f"{nodes} is {control.minor - nodes.minor} minors behind the cluster's {control}; "

@@ -35,7 +35,11 @@ def of_type(resources: list[ResourceView], type_: str) -> list[ResourceView]:
 
 
 def autohealing(resources, settings):
-    return [(p, f"pool {p.name}: autohealing is off") for p in of_type(resources, POOL) if p.inputs.get("autohealing") is False]
+    return [
+        (p, f"pool {p.name}: autohealing is off")
+        for p in of_type(resources, POOL)
+        if p.inputs.get("autohealing") is False
+    ]
 
 
 def autoscaled(resources, settings):
@@ -43,7 +47,12 @@ def autoscaled(resources, settings):
     found = []
     for pool in of_type(resources, POOL):
         if pool.inputs.get("autoscaling") is False:
-            found.append((pool, f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more"))
+            found.append(
+                (
+                    pool,
+                    f"pool {pool.name}: autoscaling is off; production pools scale between at least {least} nodes and more",
+                )
+            )
         elif isinstance(pool.inputs.get(MIN_SIZE), int) and pool.inputs[MIN_SIZE] < least:
             found.append((pool, f"pool {pool.name}: min_size {pool.inputs['minSize']} is below {least}"))
     return found
@@ -59,12 +68,19 @@ def zones(resources, settings):
 
 
 def private_registry(resources, settings):
-    return [(r, f"registry namespace {r.name} is public") for r in of_type(resources, REGISTRY) if r.inputs.get("isPublic") is True]
+    return [
+        (r, f"registry namespace {r.name} is public")
+        for r in of_type(resources, REGISTRY)
+        if r.inputs.get("isPublic") is True
+    ]
 
 
 def keep_volumes(resources, settings):
     return [
-        (c, f"cluster {c.inputs.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes")
+        (
+            c,
+            f"cluster {c.inputs.get('name', c.name)}: delete_additional_resources is true, so deleting the cluster deletes its volumes",
+        )
         for c in of_type(resources, CLUSTER)
         if c.inputs.get(DELETE_ADDITIONAL_RESOURCES) is True
     ]
@@ -72,12 +88,19 @@ def keep_volumes(resources, settings):
 
 def protected(resources, settings):
     kinds = {CLUSTER: "cluster", PRIVATE_NETWORK: "private network", REGISTRY: "registry namespace"}
-    return [(r, f"{kinds[r.type]} {r.name} is not protected (protect: true)") for r in resources if r.type in kinds and not r.protect]
+    return [
+        (r, f"{kinds[r.type]} {r.name} is not protected (protect: true)")
+        for r in resources
+        if r.type in kinds and not r.protect
+    ]
 
 
 def dedicated(resources, settings):
     return [
-        (c, f"cluster {c.inputs.get('name', c.name)}: type {c.inputs.get('type')} shares its control plane; use a dedicated type")
+        (
+            c,
+            f"cluster {c.inputs.get('name', c.name)}: type {c.inputs.get('type')} shares its control plane; use a dedicated type",
+        )
         for c in of_type(resources, CLUSTER)
         if isinstance(c.inputs.get("type"), str) and "dedicated" not in c.inputs["type"]
     ]
@@ -88,7 +111,8 @@ def node_types(resources, settings):
     return [
         (p, f"pool {p.name}: node type {p.inputs['nodeType']} is not allowed ({', '.join(allowed)})")
         for p in of_type(resources, POOL)
-        if isinstance(p.inputs.get(NODE_TYPE), str) and not any(fnmatch.fnmatchcase(p.inputs[NODE_TYPE], a) for a in allowed)
+        if isinstance(p.inputs.get(NODE_TYPE), str)
+        and not any(fnmatch.fnmatchcase(p.inputs[NODE_TYPE], a) for a in allowed)
     ]
 
 
@@ -102,7 +126,9 @@ def tags(resources, settings):
         keys = {key for key, _, value in (str(tag).partition("=") for tag in tags) if shows_anything(value)}
         missing = [key for key in settings["requiredTags"] if key not in keys]
         if missing:
-            found.append((resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}"))
+            found.append(
+                (resource, f"{resource.type.split(':')[-1]} {resource.name}: missing tag(s) {', '.join(missing)}")
+            )
     return found
 
 
@@ -117,18 +143,39 @@ def source_ranges(resources, settings):
         if listed is not None and not isinstance(listed, list):
             continue  # unknown during a preview
         if not listed:
-            found.append((service, f"Service {service.name}: a public load balancer open to every address (no source_ranges)"))
+            found.append(
+                (service, f"Service {service.name}: a public load balancer open to every address (no source_ranges)")
+            )
             continue
         ranges = Ranges.of(listed)
         if ranges.unreadable:
-            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(repr, ranges.unreadable))} are no CIDR (a.b.c.d/n or an IPv6 prefix)"))
+            found.append(
+                (
+                    service,
+                    f"Service {service.name}: source range(s) {', '.join(map(repr, ranges.unreadable))} are no CIDR (a.b.c.d/n or an IPv6 prefix)",
+                )
+            )
         open_families = ranges.open_families()
         for family in open_families:
-            found.append((service, f"Service {service.name}: a public load balancer open to every {family} address (its source ranges cover the whole space)"))
-        wide = [n for n in ranges.wider_than(settings["widestIPv4Prefix"], settings["widestIPv6Prefix"]) if f"IPv{n.version}" not in open_families]
+            found.append(
+                (
+                    service,
+                    f"Service {service.name}: a public load balancer open to every {family} address (its source ranges cover the whole space)",
+                )
+            )
+        wide = [
+            n
+            for n in ranges.wider_than(settings["widestIPv4Prefix"], settings["widestIPv6Prefix"])
+            if f"IPv{n.version}" not in open_families
+        ]
         if wide:
             allowed = f"/{settings['widestIPv4Prefix']} for IPv4, /{settings['widestIPv6Prefix']} for IPv6"
-            found.append((service, f"Service {service.name}: source range(s) {', '.join(map(str, wide))} wider than allowed ({allowed})"))
+            found.append(
+                (
+                    service,
+                    f"Service {service.name}: source range(s) {', '.join(map(str, wide))} wider than allowed ({allowed})",
+                )
+            )
     return found
 
 
@@ -143,6 +190,11 @@ def budget(resources, settings):
     found = []
     if spent > limit:
         at = "with every autoscaled pool at its maximum" if settings["bound"] == "high" else "at its minimum size"
-        found.append((None, f"the stack costs {money(spent, cost.currency)} a month {at}, over its budget of {money(limit, cost.currency)}"))
+        found.append(
+            (
+                None,
+                f"the stack costs {money(spent, cost.currency)} a month {at}, over its budget of {money(limit, cost.currency)}",
+            )
+        )
     found += [(None, f"not in the budget: {item}") for item in cost.unpriced]
     return found

@@ -46,7 +46,9 @@ class AllowedNodeTypes(Settings):
 
 
 class RequiredTags(Settings):
-    requiredTags: list[Annotated[str, Field(min_length=1, pattern=r"^[^=]+$")]] = Field(default=["env", "owner"], min_length=1)
+    requiredTags: list[Annotated[str, Field(min_length=1, pattern=r"^[^=]+$")]] = Field(
+        default=["env", "owner"], min_length=1
+    )
 
 
 class SourceRanges(Settings):
@@ -80,12 +82,17 @@ class Rule:
         if self.model is None:
             return {}
         properties = self.model.model_json_schema()["properties"]
-        return {key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()}
+        return {
+            key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()
+        }
 
     def run(self, resources: list[ResourceView], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
         """Judge every resource; `settings` override the rule's defaults."""
         merged = {**self.settings, **(settings or {})}
-        return [Violation(self.name, message, subject.urn if subject else None) for subject, message in self.check(resources, merged)]
+        return [
+            Violation(self.name, message, subject.urn if subject else None)
+            for subject, message in self.check(resources, merged)
+        ]
 
 
 NodeTypeList = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]

@@ -32,7 +32,18 @@ from policy.checks import (
     tags,
     zones,
 )
-from policy.model import LEVELS, AllowedNodeTypes, Budget, Level, MinNodes, MinZones, RequiredTags, Rule, SourceRanges, Violation
+from policy.model import (
+    LEVELS,
+    AllowedNodeTypes,
+    Budget,
+    Level,
+    MinNodes,
+    MinZones,
+    RequiredTags,
+    Rule,
+    SourceRanges,
+    Violation,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 
@@ -47,8 +58,18 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("prod-multi-zone", "Production pools span at least two zones.", "disabled", zones, MinZones),
     Rule("prod-private-registry", "Production registry namespaces are private.", "disabled", private_registry),
-    Rule("prod-keep-volumes", "Deleting a production cluster keeps its volumes (delete_additional_resources false).", "disabled", keep_volumes),
-    Rule("prod-protected", "Production cluster, private network and registry namespace are protected.", "disabled", protected),
+    Rule(
+        "prod-keep-volumes",
+        "Deleting a production cluster keeps its volumes (delete_additional_resources false).",
+        "disabled",
+        keep_volumes,
+    ),
+    Rule(
+        "prod-protected",
+        "Production cluster, private network and registry namespace are protected.",
+        "disabled",
+        protected,
+    ),
     Rule("prod-dedicated-control-plane", "Production clusters have a dedicated control plane.", "disabled", dedicated),
     Rule(
         "allowed-node-types",
@@ -103,7 +124,9 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
             level = entry.get("enforcementLevel", rule.level)
             extra = sorted(set(settings) - set(rule.settings))
             if extra:
-                raise PolicyConfigError(f"{source}: {rule.name} has no setting {', '.join(extra)}; settings: {', '.join(rule.settings) or 'none'}")
+                raise PolicyConfigError(
+                    f"{source}: {rule.name} has no setting {', '.join(extra)}; settings: {', '.join(rule.settings) or 'none'}"
+                )
             for key, value in settings.items():
                 _check_setting(rule, key, value, source)
         elif entry is not None:
@@ -141,11 +164,15 @@ def stack_config(stack: str, directory: Path = CONFIG_DIR) -> dict[str, Any]:
     except FileProblem as error:
         raise PolicyConfigError(f"{shown}: {error}") from None
     try:
-        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+        document = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite
+        )
     except UnicodeDecodeError as error:
         raise PolicyConfigError(f"{shown}: not UTF-8 text ({error.reason})") from None
     except RecursionError:
-        raise PolicyConfigError(f"{shown}: not valid JSON (it nests too deep; a policy config nests three levels)") from None
+        raise PolicyConfigError(
+            f"{shown}: not valid JSON (it nests too deep; a policy config nests three levels)"
+        ) from None
     except ValueError as error:
         raise PolicyConfigError(f"{shown}: not valid JSON ({error})") from None
     if not isinstance(document, dict):
@@ -178,7 +205,9 @@ def _finite(text: str) -> float:
     return value
 
 
-def evaluate(resources: list[ResourceView], config: Mapping[str, Any], source: str = "policy config") -> list[tuple[Level, Violation]]:
+def evaluate(
+    resources: list[ResourceView], config: Mapping[str, Any], source: str = "policy config"
+) -> list[tuple[Level, Violation]]:
     """Every violation of every enabled rule, with the level it is enforced at, in rule order."""
     found = []
     resolved = resolve(config, source)

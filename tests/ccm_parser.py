@@ -96,7 +96,9 @@ PARSERS: dict[str, Callable[[str, list[int]], None]] = {
     "proxy-protocol-v1": port_range,
     "proxy-protocol-v2": port_range,
     "type": anything,
-    "zone": one_of("fr-par-1", "fr-par-2", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3", "it-mil-1"),
+    "zone": one_of(
+        "fr-par-1", "fr-par-2", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3", "it-mil-1"
+    ),
     "connection-rate-limit": atoi,
     "enable-access-logs": parse_bool,
     "enable-http3": parse_bool,

@@ -41,19 +41,29 @@ DEFAULT_PROVIDER = "default_1_60_0_github_/api.github.com/pulumiverse"
 KUBERNETES_PROVIDER_VERSION = "4.34.2"
 
 
-def export(rendering: Rendering, *, show_secrets: bool = False, overrides: dict[str, dict[str, Any]] | None = None) -> dict:
+def export(
+    rendering: Rendering, *, show_secrets: bool = False, overrides: dict[str, dict[str, Any]] | None = None
+) -> dict:
     """The `pulumi stack export` document of a deployed rendering; `overrides[urn]` patches outputs."""
     stack_urn = f"urn:pulumi:{rendering.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{rendering.stack}"
     default_provider = f"urn:pulumi:{rendering.stack}::{PROJECT}::pulumi:providers:scaleway::{DEFAULT_PROVIDER}"
     resources: list[dict[str, Any]] = [
-        {"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": _encode(rendering.outputs, show_secrets)},
+        {
+            "urn": stack_urn,
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+            "outputs": _encode(rendering.outputs, show_secrets),
+        },
         {
             "urn": default_provider,
             "custom": True,
             "id": "7c2b1c6e-0d4f-4b7e-9a57-0b1f4c1d2e3f",
             "type": "pulumi:providers:scaleway",
             # What the default provider records of the environment: its credentials sealed, its region and zone.
-            "inputs": _encode(DEFAULT_PROVIDER_CONFIG | {"__internal": {"pluginDownloadURL": "github://api.github.com/pulumiverse"}}, False),
+            "inputs": _encode(
+                DEFAULT_PROVIDER_CONFIG | {"__internal": {"pluginDownloadURL": "github://api.github.com/pulumiverse"}},
+                False,
+            ),
             "outputs": _encode(DEFAULT_PROVIDER_CONFIG, False),
         },
     ]
@@ -65,7 +75,9 @@ def export(rendering: Rendering, *, show_secrets: bool = False, overrides: dict[
             defaults = []
             if "name" not in inputs:
                 # The bridge auto-names: `<logical name>-<7 hex>`, and lists the name as a default.
-                inputs["name"] = outputs["name"] = f"{resource.name}-{hashlib.sha256(resource.urn.encode()).hexdigest()[:7]}"
+                inputs["name"] = outputs["name"] = (
+                    f"{resource.name}-{hashlib.sha256(resource.urn.encode()).hexdigest()[:7]}"
+                )
                 defaults.append("name")
             inputs["__defaults"] = defaults
             if resource.type != "scaleway:network/vpc:Vpc":  # a resource with timeouts records them
@@ -118,7 +130,10 @@ def export(rendering: Rendering, *, show_secrets: bool = False, overrides: dict[
 def checkpoint(rendering: Rendering, **kwargs: Any) -> dict:
     """The same state as the local file backend keeps it."""
     document = export(rendering, **kwargs)
-    return {"version": 3, "checkpoint": {"stack": f"organization/{PROJECT}/{rendering.stack}", "latest": document["deployment"]}}
+    return {
+        "version": 3,
+        "checkpoint": {"stack": f"organization/{PROJECT}/{rendering.stack}", "latest": document["deployment"]},
+    }
 
 
 def write(path: Path, document: dict) -> Path:

@@ -17,7 +17,9 @@ from tests.conftest import render_stack
 def kapsule(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """Run the command with no recorded state (a backend directory that holds none)."""
     env = {**os.environ, "PULUMI_BACKEND_URL": "file:///nonexistent-kapsule-backend"}
-    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_plan_dev_prints_the_resource_tree():
@@ -25,7 +27,9 @@ def test_plan_dev_prints_the_resource_tree():
     assert result.returncode == EXIT_CHANGES, result.stderr
     out = result.stdout
     count = len(render_stack("dev", preview=True).resources)
-    assert out.startswith(f"Stack dev (stacks/Pulumi.dev.yaml), no recorded state, so every resource is a create: {count} to create\n")
+    assert out.startswith(
+        f"Stack dev (stacks/Pulumi.dev.yaml), no recorded state, so every resource is a create: {count} to create\n"
+    )
     assert "+  scaleway:kubernetes/cluster:Cluster  cluster" in out
     assert "+  scaleway:kubernetes/pool:Pool  default  [ignore_changes: size]" in out
     assert "      name: kapsule-dev" in out

@@ -79,8 +79,16 @@ Pool("late", PoolSpec(node_type="PRO2-XS", size=1), cluster=cluster)
             ["region: is required"],
             "kapsule:cluster:Cluster",
         ),
-        ('PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")', ["region: 'us-east' is not a Kapsule region"], "kapsule:network:PrivateNetwork"),
-        ('RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="it-mil")', ["no Container Registry"], "kapsule:registry:RegistryNamespace"),
+        (
+            'PrivateNetwork("n", PrivateNetworkSpec(), region="us-east")',
+            ["region: 'us-east' is not a Kapsule region"],
+            "kapsule:network:PrivateNetwork",
+        ),
+        (
+            'RegistryNamespace("r", RegistryNamespaceSpec(name="images"), region="it-mil")',
+            ["no Container Registry"],
+            "kapsule:registry:RegistryNamespace",
+        ),
         (
             'RegistryPullSecret("p", registry=RegistryNamespace("r", RegistryNamespaceSpec(name="images", is_public=True), region="fr-par"))',
             ["RegistryPullSecret p: registry: 'images' is public; it needs no pull credentials"],
@@ -110,7 +118,8 @@ def test_invalid_arguments_raise_at_construction(write_program, source, words, c
 
 def test_pool_zone_outside_the_cluster_region(write_program):
     rendering = run(
-        write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1"), cluster=cluster)\n'
+        write_program,
+        NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1"), cluster=cluster)\n',
     )
     assert isinstance(rendering.error, ValueError)
     assert "Pool p: zone: 'nl-ams-1' is not a zone of region fr-par" in str(rendering.error)
@@ -119,7 +128,8 @@ def test_pool_zone_outside_the_cluster_region(write_program):
 def test_private_nodes_need_a_public_gateway(write_program):
     rendering = run(
         write_program,
-        NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, public_ip_disabled=True), cluster=cluster)\n',
+        NETWORK_CLUSTER
+        + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, public_ip_disabled=True), cluster=cluster)\n',
     )
     assert isinstance(rendering.error, ValueError)
     assert "Pool p: public_ip_disabled: true needs a Public Gateway" in str(rendering.error)
@@ -132,7 +142,11 @@ def test_a_component_reports_every_problem_at_once_and_registers_nothing(write_p
         + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=1, zone="nl-ams-1", version="1.36.0", public_ip_disabled=True), cluster=cluster)\n',
     )
     assert isinstance(rendering.error, SpecError)
-    assert [str(problem).split(":")[0] for problem in rendering.error.problems] == ["version", "zone", "public_ip_disabled"]
+    assert [str(problem).split(":")[0] for problem in rendering.error.problems] == [
+        "version",
+        "zone",
+        "public_ip_disabled",
+    ]
     assert str(rendering.error).startswith("Pool p: version: '1.36.0' is set, but cluster.upgrade_pools is true")
     assert not [r for r in rendering.resources if "kapsule:cluster:Pool" in r.urn or "kapsule:pool:Pool" in r.urn]
 
@@ -176,7 +190,9 @@ def test_kosmos_cluster_has_no_private_network(write_program):
 
 
 def test_fixed_size_pool_tracks_its_size(write_program):
-    rendering = run(write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=2), cluster=cluster)\n')
+    rendering = run(
+        write_program, NETWORK_CLUSTER + 'Pool("p", PoolSpec(node_type="PRO2-XS", size=2), cluster=cluster)\n'
+    )
     pool = rendering.one("scaleway:kubernetes/pool:Pool")
     assert pool.ignore_changes == []
     assert pool.inputs["autoscaling"] is False and pool.inputs["size"] == 2
@@ -209,11 +225,19 @@ Cluster("main", ClusterSpec(
         "scaleDownDelayAfterAdd": "10m",
         "scaleDownUtilizationThreshold": 0.5,
     }
-    assert inputs["openIdConnectConfig"] == {"issuerUrl": "https://id.example.com", "clientId": "kapsule", "groupsClaims": ["groups"]}
+    assert inputs["openIdConnectConfig"] == {
+        "issuerUrl": "https://id.example.com",
+        "clientId": "kapsule",
+        "groupsClaims": ["groups"],
+    }
     assert inputs["featureGates"] == ["HPAScaleToZero"]
     assert inputs["admissionPlugins"] == ["AlwaysPullImages"]
     assert inputs["apiserverCertSans"] == ["k8s.example.com"]
-    assert (inputs["podCidr"], inputs["serviceCidr"], inputs["serviceDnsIp"]) == ("100.64.0.0/15", "10.32.0.0/20", "10.32.0.10")
+    assert (inputs["podCidr"], inputs["serviceCidr"], inputs["serviceDnsIp"]) == (
+        "100.64.0.0/15",
+        "10.32.0.0/20",
+        "10.32.0.10",
+    )
     assert inputs["tags"] == ["env=dev", "team=payments"]
 
 
@@ -230,7 +254,17 @@ def test_type_tokens_are_kapsule_module_name():
             assert value.TYPE == f"kapsule:{module}:{value.__name__}", value
             found.append(value.__name__)
     assert sorted(found) == sorted(
-        ["Cluster", "ExistingCluster", "IngressController", "LoadBalancerService", "Pool", "PrivateNetwork", "RegistryNamespace", "RegistryPullSecret", "SharedRegistryPullSecret"]
+        [
+            "Cluster",
+            "ExistingCluster",
+            "IngressController",
+            "LoadBalancerService",
+            "Pool",
+            "PrivateNetwork",
+            "RegistryNamespace",
+            "RegistryPullSecret",
+            "SharedRegistryPullSecret",
+        ]
     )
 
 

@@ -46,7 +46,9 @@ def test_the_checked_in_catalog_follows_its_schema():
     for table in tables:
         for name, price in table.items():
             # The shared control planes are free by Scaleway's terms, not by an estimate.
-            assert price.estimate or price.sku or price.hourly == 0, f"{name}: a price that is not an estimate says where it came from"
+            assert price.estimate or price.sku or price.hourly == 0, (
+                f"{name}: a price that is not an estimate says where it came from"
+            )
     if "seeded" in catalog.source:
         assert all(price.estimate for table in tables for price in table.values() if price.hourly > 0)
 
@@ -179,10 +181,14 @@ def test_carbon_is_shown_only_when_every_priced_product_has_a_footprint():
     products = unmarshal_ListPublicCatalogProductsResponse(json.loads(FIXTURE.read_text())).products
     document, _ = catalog_document(products, json.loads(PRICES_FILE.read_text()), "fr-par-1", date(2026, 12, 1))
     catalog = parse_prices(document)
-    pool = ResourceView("scaleway:kubernetes/pool:Pool", "p", "urn:p", {"nodeType": "PRO2-S", "size": 3, "autoscaling": False})
+    pool = ResourceView(
+        "scaleway:kubernetes/pool:Pool", "p", "urn:p", {"nodeType": "PRO2-S", "size": 3, "autoscaling": False}
+    )
     cost = price_stack([pool], catalog)
     assert cost.kg_co2e == round(0.0184 * 730 * 3, 2)
-    with_lb = price_stack([pool, ResourceView("kubernetes:core/v1:Service", "s", "urn:s", {"spec": {"type": "LoadBalancer"}})], catalog)
+    with_lb = price_stack(
+        [pool, ResourceView("kubernetes:core/v1:Service", "s", "urn:s", {"spec": {"type": "LoadBalancer"}})], catalog
+    )
     assert with_lb.kg_co2e is None  # LB-S has no footprint in the catalog
 
 
@@ -202,20 +208,38 @@ def test_the_budget_rule_uses_the_same_numbers():
 
 def test_cost_command_from_a_fresh_clone(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "kapsule", "cost", "--all", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "kapsule", "cost", "--all", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert [entry["stack"] for entry in document] == ["dev", "staging", "prod"]  # deployment order
     for entry in document:
         assert entry["after"]["low"] == round(sum(r["low"] for r in entry["resources"]), 2)
-    text = subprocess.run([sys.executable, "-m", "kapsule", "cost", "--stack", "dev"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    text = subprocess.run(
+        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert text.returncode == 0 and "a month of 730 hours" in text.stdout and "free" in text.stdout
 
 
 def test_cost_exits_1_on_an_unpriced_product(tmp_path):
-    project = copy_project(tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="GP9-XXL")})
-    result = subprocess.run([sys.executable, "-m", "kapsule", "cost", "--stack", "dev"], cwd=project, capture_output=True, text=True, timeout=180)
+    project = copy_project(
+        tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="GP9-XXL")}
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 1 and result.stdout == ""
     assert "kapsule:pools.default.node_type: 'GP9-XXL' is not an Instance type the price catalog knows" in result.stderr
     assert "run `python -m kapsule prices refresh`" in result.stderr
@@ -233,7 +257,12 @@ def test_cost_reads_the_local_backend_for_current_sizes_and_the_change(tmp_path)
 
     env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{backend}"}
     result = subprocess.run(
-        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=180, env=env
+        [sys.executable, "-m", "kapsule", "cost", "--stack", "dev", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     entry = json.loads(result.stdout)[0]
@@ -243,6 +272,10 @@ def test_cost_reads_the_local_backend_for_current_sizes_and_the_change(tmp_path)
     # A remote backend without an export is no error for cost: it prices the stack file alone.
     remote = subprocess.run(
         [sys.executable, "-m", "kapsule", "cost", "--stack", "dev", "--format", "json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180, env={**env, "PULUMI_BACKEND_URL": "s3://state"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**env, "PULUMI_BACKEND_URL": "s3://state"},
     )
     assert remote.returncode == 0 and json.loads(remote.stdout)[0]["before"] is None

@@ -21,7 +21,14 @@ def recorded(type_: str, inputs: dict, outputs: dict | None = None) -> RecordedR
     test_engine_records.py). A bridged resource's state mirrors its inputs, as right after `up`."""
     if outputs is None and "__defaults" in inputs:
         outputs = _without_bookkeeping(inputs)
-    return RecordedResource(urn=f"urn:pulumi:dev::kapsule::{type_}::x", type=type_, custom=True, id="x", inputs=inputs, outputs=outputs or {})
+    return RecordedResource(
+        urn=f"urn:pulumi:dev::kapsule::{type_}::x",
+        type=type_,
+        custom=True,
+        id="x",
+        inputs=inputs,
+        outputs=outputs or {},
+    )
 
 
 def _without_bookkeeping(value):
@@ -57,12 +64,18 @@ def test_pools_never_run_ahead_of_the_cluster_nor_beyond_the_kubelet_skew():
 
 
 def test_sealed_secrets_are_not_compared_unless_something_upstream_is_new():
-    state = recorded("kubernetes:core/v1:Secret", {"data": Secret(SEALED), "type": "Opaque"})  # as the provider records it
+    state = recorded(
+        "kubernetes:core/v1:Secret", {"data": Secret(SEALED), "type": "Opaque"}
+    )  # as the provider records it
     assert diff_resource(state.type, {"stringData": Secret({"a": "b"}), "type": "Opaque"}, state).action == "same"
     assert diff_resource(state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state).action == "same"
     mutable = {"enableSecretMutable": True}
     upstream = diff_resource(
-        state.type, {"stringData": Secret(UNKNOWN), "type": "Opaque"}, state, upstream=frozenset({POOL}), provider_inputs=mutable
+        state.type,
+        {"stringData": Secret(UNKNOWN), "type": "Opaque"},
+        state,
+        upstream=frozenset({POOL}),
+        provider_inputs=mutable,
     )
     assert upstream.action == "update" and list(upstream.changed) == ["data"]
 
@@ -71,7 +84,9 @@ def test_a_secret_whose_data_changes_is_replaced_unless_its_provider_makes_secre
     state = recorded("kubernetes:core/v1:Secret", {"data": Secret({"a": "Yg=="}), "type": "Opaque"})
     desired = {"stringData": Secret({"a": "c"}), "type": "Opaque"}
     assert diff_resource(state.type, desired, state).action == "replace"
-    assert diff_resource(state.type, desired, state, provider_inputs={"enableSecretMutable": "false"}).action == "replace"
+    assert (
+        diff_resource(state.type, desired, state, provider_inputs={"enableSecretMutable": "false"}).action == "replace"
+    )
     assert diff_resource(state.type, desired, state, provider_inputs={"enableSecretMutable": True}).action == "update"
     # The program's provider sets it: a rotated pull key updates the Secret in place.
     from tests.conftest import render_stack
@@ -118,14 +133,21 @@ def test_a_cluster_type_moves_up_in_place_and_anything_else_replaces(old, new, a
     diff = diff_resource(CLUSTER, {"type": new, "cni": "cilium"}, state)
     assert diff.action == action
     if action == "replace":
-        assert diff.reasons == [f"type {old!r} -> {new!r} is not among the cluster's available types: the provider replaces the cluster"]
+        assert diff.reasons == [
+            f"type {old!r} -> {new!r} is not among the cluster's available types: the provider replaces the cluster"
+        ]
 
 
 def test_a_cluster_network_is_replaced_only_when_it_moves_between_networks():
     pn = "11111111-2222-3333-4444-555555555555"
     attached = recorded(CLUSTER, {"__defaults": [], "privateNetworkId": pn})
-    assert diff_resource(CLUSTER, {"privateNetworkId": f"fr-par/{pn}"}, attached).action == "same"  # region prefix ignored
-    assert diff_resource(CLUSTER, {"privateNetworkId": "fr-par/99999999-2222-3333-4444-555555555555"}, attached).action == "replace"
+    assert (
+        diff_resource(CLUSTER, {"privateNetworkId": f"fr-par/{pn}"}, attached).action == "same"
+    )  # region prefix ignored
+    assert (
+        diff_resource(CLUSTER, {"privateNetworkId": "fr-par/99999999-2222-3333-4444-555555555555"}, attached).action
+        == "replace"
+    )
     assert diff_resource(CLUSTER, {}, attached).action == "replace"  # detaching is not possible in place
     detached = recorded(CLUSTER, {"__defaults": []})
     assert diff_resource(CLUSTER, {"privateNetworkId": f"fr-par/{pn}"}, detached).action == "update"  # migration
@@ -145,19 +167,39 @@ def test_a_tainted_resource_is_replaced():
 
 
 def test_plaintext_secrets_are_compared_and_a_changed_secret_type_replaces():
-    state = recorded("kubernetes:core/v1:Secret", decode({"type": "Opaque", "data": {
-        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": '{"a": "Yg=="}'}}))
+    state = recorded(
+        "kubernetes:core/v1:Secret",
+        decode(
+            {
+                "type": "Opaque",
+                "data": {
+                    "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                    "plaintext": '{"a": "Yg=="}',
+                },
+            }
+        ),
+    )
     assert state.inputs["data"] == Secret({"a": "Yg=="})
-    assert diff_resource(state.type, {"type": "Opaque", "stringData": Secret({"a": "b"})}, state).action == "same"  # base64 of "b"
-    diff = diff_resource(state.type, {"type": "kubernetes.io/dockerconfigjson", "stringData": Secret({"a": "c"})}, state)
+    assert (
+        diff_resource(state.type, {"type": "Opaque", "stringData": Secret({"a": "b"})}, state).action == "same"
+    )  # base64 of "b"
+    diff = diff_resource(
+        state.type, {"type": "kubernetes.io/dockerconfigjson", "stringData": Secret({"a": "c"})}, state
+    )
     assert diff.action == "replace" and set(diff.changed) == {"type", "data"}  # a secret is one value
 
 
 def test_bridged_defaults_are_skipped_at_every_level_and_removed_inputs_are_changes():
-    state = recorded(POOL, {
-        "__defaults": ["name"], "name": "default-1a2b3c4", "nodeType": "DEV1-M",
-        "upgradePolicy": {"__defaults": ["maxSurge"], "maxSurge": 0, "maxUnavailable": 1}, "labels": {"a": "1"},
-    })
+    state = recorded(
+        POOL,
+        {
+            "__defaults": ["name"],
+            "name": "default-1a2b3c4",
+            "nodeType": "DEV1-M",
+            "upgradePolicy": {"__defaults": ["maxSurge"], "maxSurge": 0, "maxUnavailable": 1},
+            "labels": {"a": "1"},
+        },
+    )
     same = {"nodeType": "DEV1-M", "upgradePolicy": {"maxUnavailable": 1}, "labels": {"a": "1"}}
     assert diff_resource(POOL, same, state).action == "same"
     removed = diff_resource(POOL, {"nodeType": "DEV1-M", "upgradePolicy": {"maxUnavailable": 1}}, state)
@@ -181,22 +223,31 @@ def test_replacement_follows_nested_paths_and_annotation_keys():
 
 
 def test_the_provider_normalises_node_types_and_ids_before_comparing():
-    pool = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "securityGroupId": "11111111-2222-3333-4444-555555555555"})
+    pool = recorded(
+        POOL, {"__defaults": [], "nodeType": "DEV1-M", "securityGroupId": "11111111-2222-3333-4444-555555555555"}
+    )
     same = {"nodeType": "dev1m", "securityGroupId": "fr-par-1/11111111-2222-3333-4444-555555555555"}
     assert diff_resource(POOL, same, pool).action == "same"
     assert diff_resource(POOL, {**same, "nodeType": "DEV1-L"}, pool).action == "replace"
 
 
 def test_turning_autoscaling_off_leaves_the_live_bounds_alone():
-    pool = recorded(POOL, {"__defaults": [], "nodeType": "DEV1-M", "autoscaling": True, "minSize": 1, "maxSize": 3, "size": 1})
+    pool = recorded(
+        POOL, {"__defaults": [], "nodeType": "DEV1-M", "autoscaling": True, "minSize": 1, "maxSize": 3, "size": 1}
+    )
     diff = diff_resource(POOL, {"nodeType": "DEV1-M", "autoscaling": False, "size": 2}, pool)
     assert diff.action == "update" and set(diff.changed) == {"autoscaling", "size"}
 
 
 def test_the_managed_by_label_kubernetes_keeps_is_no_change():
     # pulumi-kubernetes' Check re-adds `app.kubernetes.io/managed-by: pulumi` when the recorded inputs have it.
-    namespace = recorded("kubernetes:core/v1:Namespace", {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "pulumi"}}})
+    namespace = recorded(
+        "kubernetes:core/v1:Namespace",
+        {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "pulumi"}}},
+    )
     assert diff_resource(namespace.type, {"metadata": {"name": "apps", "labels": {}}}, namespace).action == "same"
     assert diff_resource(namespace.type, {"metadata": {"name": "apps"}}, namespace).action == "same"
-    other = diff_resource(namespace.type, {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "helm"}}}, namespace)
+    other = diff_resource(
+        namespace.type, {"metadata": {"name": "apps", "labels": {"app.kubernetes.io/managed-by": "helm"}}}, namespace
+    )
     assert other.action == "update"

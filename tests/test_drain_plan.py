@@ -23,7 +23,11 @@ def test_every_pool_is_bound_to_its_clusters_drain_hook(stack):
 
 @pytest.mark.parametrize(
     ("values", "words"),
-    [({"drain_timeout": "600"}, "bare number"), ({"drain_timeout": "ten minutes"}, "not a Go duration"), ({"drain": "no"}, "valid boolean")],
+    [
+        ({"drain_timeout": "600"}, "bare number"),
+        ({"drain_timeout": "ten minutes"}, "not a Go duration"),
+        ({"drain": "no"}, "valid boolean"),
+    ],
 )
 def test_the_drain_keys_are_validated(values, words):
     rendering = render_stack("dev", lambda c: c["kapsule:pools"]["default"].update(values), check=False)
@@ -33,7 +37,9 @@ def test_the_drain_keys_are_validated(values, words):
 def test_a_pool_replacement_is_drained_first_for_up_to_its_timeout(tmp_path):
     plan, _ = plan_of(tmp_path, "scaleway", RECORDS / "scaleway" / "edits" / "b.yaml")  # node type DEV1-M -> DEV1-L
     pool = next(c for c in plan.changes if c.resource.type == POOL and c.action == "replace")
-    assert pool.drain.startswith("drained first: its nodes are cordoned and their pods evicted, honouring PodDisruptionBudgets, for up to 30m")
+    assert pool.drain.startswith(
+        "drained first: its nodes are cordoned and their pods evicted, honouring PodDisruptionBudgets, for up to 30m"
+    )
     assert "drain: drained first" in format_text(plan)
     assert "It is drained first" in format_markdown([plan])
 

@@ -35,8 +35,8 @@ def test_the_drift_workflow_runs_nightly_and_on_demand_never_on_pull_requests_wi
     assert {k: v for k, v in job["env"].items()} == deploy  # the deploy job's credentials, no more
     runs = [step["run"] for step in job["steps"] if "run" in step]
     assert all("${{" not in run for run in runs)
-    assert any("python -m kapsule.engine drift --stack \"$STACK\" --format markdown" in run for run in runs)
-    assert any("python -m kapsule.drift.issue --stack \"$STACK\" --code \"$CODE\"" in run for run in runs)
+    assert any('python -m kapsule.engine drift --stack "$STACK" --format markdown' in run for run in runs)
+    assert any('python -m kapsule.drift.issue --stack "$STACK" --code "$CODE"' in run for run in runs)
 
 
 FAKE_GH = textwrap.dedent(
@@ -81,7 +81,11 @@ def keep(tmp_path: Path, stack: str, code: int, report: str | None = None) -> su
     if report is not None:
         (tmp_path / "drift.md").write_text(report)
         args += ["--report", str(tmp_path / "drift.md")]
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "FAKE_GH_STORE": str(tmp_path / "issues.json")}
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_GH_STORE": str(tmp_path / "issues.json"),
+    }
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
 
 
@@ -90,21 +94,37 @@ def issues(tmp_path: Path) -> list[dict]:
 
 
 def report_of(stack: str, live: str) -> str:
-    drifted = collect([Step("refresh", SERVICE, "kubernetes:core/v1:Service", {f'metadata.annotations["{KEY}"]': "update"},
-                            {"inputs": {"metadata": {"annotations": {KEY: "LB-S"}}}}, {"outputs": {"metadata": {"annotations": {KEY: live}}}})])
+    drifted = collect(
+        [
+            Step(
+                "refresh",
+                SERVICE,
+                "kubernetes:core/v1:Service",
+                {f'metadata.annotations["{KEY}"]': "update"},
+                {"inputs": {"metadata": {"annotations": {KEY: "LB-S"}}}},
+                {"outputs": {"metadata": {"annotations": {KEY: live}}}},
+            )
+        ]
+    )
     return format_drift_markdown(DriftReport(stack, drifted))
 
 
 def test_the_issue_is_opened_on_drift_updated_while_it_stays_and_closed_once_clean(tmp_path):
     # Someone's own issue with the same title, without the report's marker, is never taken over.
-    (tmp_path / "issues.json").write_text(json.dumps([{"number": 1, "title": "Drift in stack prod", "body": "my notes", "state": "open", "comments": []}]))
+    (tmp_path / "issues.json").write_text(
+        json.dumps([{"number": 1, "title": "Drift in stack prod", "body": "my notes", "state": "open", "comments": []}])
+    )
     first = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-M"))
     assert first.returncode == 0, first.stderr
     assert "issue opened https://github.com/o/r/issues/2" in first.stdout
     again = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"))
     assert again.returncode == 0 and "issue #2 updated" in again.stdout
     opened = [i for i in issues(tmp_path) if i["state"] == "open"]
-    assert [i["number"] for i in opened] == [1, 2] and "LB-GP-L" in opened[1]["body"] and "LB-GP-M" not in opened[1]["body"]
+    assert (
+        [i["number"] for i in opened] == [1, 2]
+        and "LB-GP-L" in opened[1]["body"]
+        and "LB-GP-M" not in opened[1]["body"]
+    )
     other = keep(tmp_path, "dev", 2, report_of("dev", "LB-GP-M"))
     assert other.returncode == 0 and len(issues(tmp_path)) == 3  # each stack its own issue
     clean = keep(tmp_path, "prod", 0)
@@ -128,7 +148,7 @@ def test_text_set_live_cannot_mention_link_or_inject_html_in_the_issue():
     body = report_of("prod", hostile)
     row = next(line for line in body.splitlines() if line.startswith("| `kubernetes"))
     assert "`@org/admins [click](https://evil.example) <img src=x onerror=alert(1)> \\| 'tick'`" in row
-    outside = row.replace(row[row.index("`@org"):row.index("'tick'`") + 7], "")
+    outside = row.replace(row[row.index("`@org") : row.index("'tick'`") + 7], "")
     assert "@org" not in outside and "<img" not in outside and "](" not in outside
 
 
@@ -136,11 +156,19 @@ def test_a_secret_is_masked_and_paths_are_read_as_the_engine_writes_them():
     assert parse_path('metadata.annotations["a.b/c"]') == ["metadata", "annotations", "a.b/c"]
     assert parse_path("spec.ports[0].port") == ["spec", "ports", 0, "port"]
     assert value_at({"spec": {"ports": [{"port": 80}]}}, "spec.ports[0].port") == 80
-    drifted = collect([
-        Step("refresh", SECRET, "kubernetes:core/v1:Secret", {'data[".dockerconfigjson"]': "update"},
-             {"inputs": {"data": {".dockerconfigjson": "c2VjcmV0LW9uZQ=="}}}, {"outputs": {"data": {".dockerconfigjson": "c2VjcmV0LXR3bw=="}}}),
-        Step("refresh", SERVICE, "kubernetes:core/v1:Service", {}, {"inputs": {}}, {"outputs": {}}),
-    ])
+    drifted = collect(
+        [
+            Step(
+                "refresh",
+                SECRET,
+                "kubernetes:core/v1:Secret",
+                {'data[".dockerconfigjson"]': "update"},
+                {"inputs": {"data": {".dockerconfigjson": "c2VjcmV0LW9uZQ=="}}},
+                {"outputs": {"data": {".dockerconfigjson": "c2VjcmV0LXR3bw=="}}},
+            ),
+            Step("refresh", SERVICE, "kubernetes:core/v1:Service", {}, {"inputs": {}}, {"outputs": {}}),
+        ]
+    )
     [secret] = drifted
     assert [(p.declared, p.live) for p in secret.paths] == [(MASK, MASK)]
     text = format_drift_text(DriftReport("prod", drifted))
@@ -148,11 +176,27 @@ def test_a_secret_is_masked_and_paths_are_read_as_the_engine_writes_them():
 
 
 def test_a_step_the_preview_would_take_shows_the_stack_files_value_and_a_resource_gone_live_is_a_create():
-    drifted = collect([
-        Step("refresh", SERVICE, "kubernetes:core/v1:Service", {"spec.ports[0].port": "update"}, {"inputs": {"spec": {"ports": [{"port": 80}]}}}, {"outputs": {"spec": {"ports": [{"port": 8080}]}}}),
-        Step("update", SERVICE, "kubernetes:core/v1:Service", {"spec.ports[0].port": "update"}, {}, {"inputs": {"spec": {"ports": [{"port": 443}]}}}),
-        Step("refresh", SECRET, "kubernetes:core/v1:Secret", {}, {"inputs": {}}, {}),
-    ])
+    drifted = collect(
+        [
+            Step(
+                "refresh",
+                SERVICE,
+                "kubernetes:core/v1:Service",
+                {"spec.ports[0].port": "update"},
+                {"inputs": {"spec": {"ports": [{"port": 80}]}}},
+                {"outputs": {"spec": {"ports": [{"port": 8080}]}}},
+            ),
+            Step(
+                "update",
+                SERVICE,
+                "kubernetes:core/v1:Service",
+                {"spec.ports[0].port": "update"},
+                {},
+                {"inputs": {"spec": {"ports": [{"port": 443}]}}},
+            ),
+            Step("refresh", SECRET, "kubernetes:core/v1:Secret", {}, {"inputs": {}}, {}),
+        ]
+    )
     service, secret = sorted(drifted, key=lambda d: d.type, reverse=True)
     assert [(p.path, p.declared, p.live) for p in service.paths] == [("spec.ports[0].port", 443, 8080)]
     assert secret.action == "create" and secret.paths[0].live == "gone"
@@ -168,7 +212,9 @@ def scaleway_side():
     from scaleway.lb.v1.marshalling import unmarshal_ListLbsResponse
 
     lbs = unmarshal_ListLbsResponse(json.loads((FIXTURES / "scaleway_list_lbs_response.json").read_text())).lbs
-    volumes = unmarshal_ListVolumesResponse(json.loads((FIXTURES / "scaleway_list_volumes_response.json").read_text())).volumes
+    volumes = unmarshal_ListVolumesResponse(
+        json.loads((FIXTURES / "scaleway_list_volumes_response.json").read_text())
+    ).volumes
     return lbs, volumes
 
 
@@ -179,13 +225,34 @@ def test_unmanaged_lists_what_the_cluster_controllers_made_that_nothing_backs_wi
     lbs, volumes = scaleway_side()
     prices = load_prices()
     # The `api` Service is live (its ID annotation names its load balancer); `web` is gone. One volume has its PV.
-    services = [{"metadata": {"uid": "0f0f0f0f-0000-4000-8000-000000000000", "annotations": {"service.beta.kubernetes.io/scw-loadbalancer-id": "fr-par-1/7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71"}}}]
-    pvs = [{"metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"}, "spec": {"csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"}}}]
+    services = [
+        {
+            "metadata": {
+                "uid": "0f0f0f0f-0000-4000-8000-000000000000",
+                "annotations": {
+                    "service.beta.kubernetes.io/scw-loadbalancer-id": "fr-par-1/7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71"
+                },
+            }
+        }
+    ]
+    pvs = [
+        {
+            "metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"},
+            "spec": {
+                "csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"}
+            },
+        }
+    ]
     found = orphans(CLUSTER_ID, lbs, volumes, services, pvs, prices)
-    assert [(o.kind, o.id) for o in found] == [("load balancer", "6e1b3c2a-0d4f-4b8e-9a51-1f2d3c4b5a60"), ("block volume", "9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93")]
+    assert [(o.kind, o.id) for o in found] == [
+        ("load balancer", "6e1b3c2a-0d4f-4b8e-9a51-1f2d3c4b5a60"),
+        ("block volume", "9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93"),
+    ]
     lb, volume = found
     assert lb.product == "LB-S" and lb.monthly == round(prices.monthly(prices.load_balancers["LB-S"]), 2)
-    assert volume.product == "sbs_15k 50 GB" and volume.monthly == round(prices.monthly(prices.block_storage_per_gb["sbs_15k"], 50), 2)
+    assert volume.product == "sbs_15k 50 GB" and volume.monthly == round(
+        prices.monthly(prices.block_storage_per_gb["sbs_15k"], 50), 2
+    )
     notes = format_orphans(found, prices.currency)
     assert "its Service (UID 3f6e8d2c-1a4b-4c5d-9e7f-0a1b2c3d4e5f) is gone" in notes[0]
     assert notes[-1].startswith(f"unmanaged resources cost {prices.currency} {lb.monthly + volume.monthly:.2f} a month")

@@ -44,7 +44,9 @@ def test_a_wrong_type_or_key_is_refused(edit, where):
     document = copy.deepcopy(stack_document("dev"))
     edit(document["config"])
     errors = list(VALIDATOR.iter_errors(document))
-    assert errors and any(list(error.absolute_path)[: len(where)] == where for error in errors), [e.message for e in errors]
+    assert errors and any(list(error.absolute_path)[: len(where)] == where for error in errors), [
+        e.message for e in errors
+    ]
 
 
 def test_a_secure_value_is_accepted_wherever_text_is():

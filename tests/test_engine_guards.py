@@ -20,7 +20,23 @@ from kapsule.engine.servers import LocalCluster
 from kapsule.names import ROOT
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "0.0.0.0", "[::ffff:127.0.0.1]", "127.1", "[0:0:0:0:0:0:0:1]", "localhost.", "127.0.0.2", "::", "[::ffff:0.0.0.0]", "2130706433"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "::1",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+        "127.1",
+        "[0:0:0:0:0:0:0:1]",
+        "localhost.",
+        "127.0.0.2",
+        "::",
+        "[::ffff:0.0.0.0]",
+        "2130706433",
+    ],
+)
 def test_every_spelling_of_this_machine_is_local(host):
     assert local_host(host)
 
@@ -31,7 +47,13 @@ def test_other_hosts_are_not(host):
 
 
 def kubeconfig(server: str) -> str:
-    return json.dumps({"apiVersion": "v1", "clusters": [{"name": "c", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": "tok-123"}}]})
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "clusters": [{"name": "c", "cluster": {"server": server}}],
+            "users": [{"name": "u", "user": {"token": "tok-123"}}],
+        }
+    )
 
 
 def project_with(tmp_path: Path, existing: dict) -> Path:
@@ -41,22 +63,47 @@ def project_with(tmp_path: Path, existing: dict) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("server", ["https://127.1:6443", "https://[::ffff:127.0.0.1]:6443", "https://0.0.0.0:6443", "https://localhost.:6443", "https://127.0.0.2", "https://[0:0:0:0:0:0:0:1]:6443"])
+@pytest.mark.parametrize(
+    "server",
+    [
+        "https://127.1:6443",
+        "https://[::ffff:127.0.0.1]:6443",
+        "https://0.0.0.0:6443",
+        "https://localhost.:6443",
+        "https://127.0.0.2",
+        "https://[0:0:0:0:0:0:0:1]:6443",
+    ],
+)
 def test_a_real_stack_is_refused_on_this_machine_from_a_file_or_an_inline_kubeconfig(tmp_path, server):
     (tmp_path / "kc").write_text(kubeconfig(server))
-    with pytest.raises(driver.DriverError, match=r"stack apps: kapsule:existing_cluster.kubeconfig_file \(.*\) points at this machine"):
+    with pytest.raises(
+        driver.DriverError, match=r"stack apps: kapsule:existing_cluster.kubeconfig_file \(.*\) points at this machine"
+    ):
         driver.guard("apps", project_with(tmp_path / "file", {"kubeconfig_file": str(tmp_path / "kc")}))
-    with pytest.raises(driver.DriverError, match="stack apps: kapsule:existing_cluster.kubeconfig points at this machine") as refused:
+    with pytest.raises(
+        driver.DriverError, match="stack apps: kapsule:existing_cluster.kubeconfig points at this machine"
+    ) as refused:
         driver.guard("apps", project_with(tmp_path / "inline", {"kubeconfig": kubeconfig(server)}))
     assert "tok-123" not in str(refused.value)
 
 
 def test_a_secure_kubeconfig_is_judged_once_decrypted_and_never_printed():
-    decrypted = {"kapsule:existing_cluster": SimpleNamespace(value=json.dumps({"kubeconfig": kubeconfig("https://127.1")}), secret=True)}
+    decrypted = {
+        "kapsule:existing_cluster": SimpleNamespace(
+            value=json.dumps({"kubeconfig": kubeconfig("https://127.1")}), secret=True
+        )
+    }
     with pytest.raises(GuardError, match="kapsule:existing_cluster.kubeconfig points at this machine") as refused:
         refuse_decrypted("apps", decrypted)
     assert "tok-123" not in str(refused.value)
-    refuse_decrypted("apps", {"kapsule:existing_cluster": SimpleNamespace(value=json.dumps({"kubeconfig": kubeconfig("https://192.0.2.1")}), secret=True)})
+    refuse_decrypted(
+        "apps",
+        {
+            "kapsule:existing_cluster": SimpleNamespace(
+                value=json.dumps({"kubeconfig": kubeconfig("https://192.0.2.1")}), secret=True
+            )
+        },
+    )
 
 
 def test_a_remote_kubeconfig_passes(tmp_path):
@@ -93,7 +140,13 @@ def test_the_local_stack_runs_with_an_allow_listed_environment(tmp_path, monkeyp
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     (tools / "tmp").mkdir(mode=0o777)
     os.chmod(tools / "tmp", 0o777)
-    for name, value in {"TOOLS": tools, "BIN": tools / "bin", "PULUMI_HOME": tools / "pulumi-home", "PRIVATE_TMP": tools / "tmp", "LOCAL_HOME": tools / "home"}.items():
+    for name, value in {
+        "TOOLS": tools,
+        "BIN": tools / "bin",
+        "PULUMI_HOME": tools / "pulumi-home",
+        "PRIVATE_TMP": tools / "tmp",
+        "LOCAL_HOME": tools / "home",
+    }.items():
         monkeypatch.setattr(driver, name, value)
     before = dict(os.environ)
     for key, value in CALLER.items():
@@ -105,8 +158,12 @@ def test_the_local_stack_runs_with_an_allow_listed_environment(tmp_path, monkeyp
     assert leaked == []
     assert seen["HOME"] == str(tools / "home") and seen["LANG"] == "C.UTF-8"
     assert not any(key.startswith(("SCW_", "AWS_", "GITHUB_")) for key in seen)
-    assert stat.S_IMODE((tools / "tmp").stat().st_mode) == 0o700, "a folder left at 0777 is narrowed before the token lands in it"
-    assert {k: v for k, v in os.environ.items() if k not in CALLER and k != "KAPSULE_LOCAL_BACKEND_URL"} == {k: v for k, v in before.items() if k not in CALLER}
+    assert stat.S_IMODE((tools / "tmp").stat().st_mode) == 0o700, (
+        "a folder left at 0777 is narrowed before the token lands in it"
+    )
+    assert {k: v for k, v in os.environ.items() if k not in CALLER and k != "KAPSULE_LOCAL_BACKEND_URL"} == {
+        k: v for k, v in before.items() if k not in CALLER
+    }
     assert os.environ["SCW_SECRET_KEY"] == "scw-secret", "the caller's environment is back after the operation"
 
 
@@ -148,17 +205,35 @@ def test_the_makefile_hands_stack_to_the_shell_quoted(tmp_path):
     """`make up STACK='x; touch /tmp/p #'` ran the second command."""
     planted = tmp_path / "planted"
     hostile = f"STACK=x; touch {planted} #"
-    result = subprocess.run(["make", "-s", "preview", hostile], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "MAKEFLAGS": ""})
+    result = subprocess.run(
+        ["make", "-s", "preview", hostile],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
     assert not planted.exists(), result.stdout + result.stderr
     assert "is not a stack name" in result.stderr, result.stderr
     for target in ("up", "pulumi-preview"):  # printed, not run: no engine build from a test
-        recipes = subprocess.run(["make", "-n", target, hostile], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "MAKEFLAGS": ""}).stdout
-        assert f"kapsule.engine {target.split('-')[-1]} --stack \"$UP_STACK\"" in recipes and "touch" not in recipes, recipes
+        recipes = subprocess.run(
+            ["make", "-n", target, hostile],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "MAKEFLAGS": ""},
+        ).stdout
+        assert f'kapsule.engine {target.split("-")[-1]} --stack "$UP_STACK"' in recipes and "touch" not in recipes, (
+            recipes
+        )
 
 
 @pytest.mark.parametrize("argv", [["bogus"], [], ["up", "--stack"], ["up", "--nope"]])
 def test_the_engine_command_line_exits_1_on_a_usage_error(argv):
-    result = subprocess.run([sys.executable, "-m", "kapsule.engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule.engine", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1, result.stderr
     assert "usage:" in result.stderr and "Traceback" not in result.stderr
 
@@ -173,7 +248,12 @@ def test_what_the_adversarial_pass_could_not_break_stays_unbroken(tmp_path):
         "apiVersion": "v1",
         "clusters": [{"name": "c", "cluster": {"server": "https://192.0.2.1:6443"}}],
         "users": [
-            {"name": "e", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch", "args": [str(ran)]}}},
+            {
+                "name": "e",
+                "user": {
+                    "exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch", "args": [str(ran)]}
+                },
+            },
             {"name": "a", "user": {"auth-provider": {"name": "oidc", "config": {"id-token": "idtok-secret"}}}},
         ],
     }

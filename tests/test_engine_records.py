@@ -26,7 +26,10 @@ SHARED = ROOT.parent / "shared" / "engine-records"
 OUTPUTS_ADDED_SINCE = {"region": (None, "fr-par")}
 OUTPUTS_CHANGED_SINCE = {
     "scaleway": OUTPUTS_ADDED_SINCE,
-    "kubernetes": {**OUTPUTS_ADDED_SINCE, "service_ips": ({"api": "51.15.103.53", "web": None}, {"api": "51.15.103.53", "web": "51.159.0.3"})},
+    "kubernetes": {
+        **OUTPUTS_ADDED_SINCE,
+        "service_ips": ({"api": "51.15.103.53", "web": None}, {"api": "51.15.103.53", "web": "51.159.0.3"}),
+    },
 }
 #: Service annotations the program gained after the records were made (the provider's own: what `up` waits
 #: for, and force over field conflicts). Against a record's export the engine would add them, once, as an
@@ -104,14 +107,19 @@ def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
     plan, _ = plan_of(tmp_path, "kubernetes", RECORDS / "kubernetes" / "Pulumi.engk.yaml")
     web = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::web"))
     assert as_recorded(plan)[web.resource.urn] == "same"
-    assert web.uncertain == ['metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"]']
+    assert web.uncertain == [
+        'metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"]'
+    ]
     api = next(c for c in plan.changes if c.resource.urn.endswith("kubernetes:core/v1:Service::api"))
     assert api.uncertain == []
     from kapsule.reports.plan import format_json, format_text
 
     text = format_text(plan)
     assert text.splitlines()[0].endswith("unchanged, 1 may change")
-    assert 'may change: metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"] holds a secret (a secure: value, or another stack\'s output)' in text
+    assert (
+        'may change: metadata.annotations["service.beta.kubernetes.io/scw-loadbalancer-sticky-sessions-cookie-name"] holds a secret (a secure: value, or another stack\'s output)'
+        in text
+    )
     by_urn = {r["urn"]: r for r in json.loads(format_json([plan]))[0]["resources"]}
     assert by_urn[web.resource.urn]["uncertain"] == web.uncertain and by_urn[api.resource.urn]["uncertain"] == []
 
@@ -131,11 +139,15 @@ def test_a_secure_value_the_plan_cannot_compare_is_said_to_may_change(tmp_path):
         ("kubernetes", "kubernetes:core/v1:Service", "api", ("spec", "externalTrafficPolicy"), "Local", "update"),
     ],
 )
-def test_a_value_changed_behind_the_engines_back_is_an_update_after_a_refresh(tmp_path, record_set, type_, name, path, live, action):
+def test_a_value_changed_behind_the_engines_back_is_an_update_after_a_refresh(
+    tmp_path, record_set, type_, name, path, live, action
+):
     """A refresh rewrites the recorded outputs (for pulumi-kubernetes, its recorded inputs too): the plan
     compares the stack file with those, as the provider does."""
     document = json.loads((RECORDS / record_set / "export.json").read_text(encoding="utf-8"))
-    resource = next(r for r in document["deployment"]["resources"] if r["type"] == type_ and r["urn"].endswith(f"::{name}"))
+    resource = next(
+        r for r in document["deployment"]["resources"] if r["type"] == type_ and r["urn"].endswith(f"::{name}")
+    )
     for side in ("outputs", "inputs") if type_.startswith("kubernetes:") else ("outputs",):
         target = resource[side]
         for part in path[:-1]:
@@ -161,7 +173,9 @@ def test_the_records_are_a_faithful_copy_of_the_shared_ones():
     differing: list[str] = []
 
     def walk(node: filecmp.dircmp, prefix: str) -> None:
-        differing.extend(f"{prefix}{name}" for name in node.left_only + node.right_only + node.diff_files + node.funny_files)
+        differing.extend(
+            f"{prefix}{name}" for name in node.left_only + node.right_only + node.diff_files + node.funny_files
+        )
         for name, child in node.subdirs.items():
             walk(child, f"{prefix}{name}/")
 

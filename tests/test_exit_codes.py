@@ -14,7 +14,9 @@ from tests.conftest import copy_project
 
 
 def kapsule(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=180, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=180, env=env
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,10 @@ def kapsule(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> 
         (["plan", "--stack", "dev", "--no-state", "--state", "x.json"], "give one or the other"),
         (["plan", "--stack", "dev", "--state", "/nonexistent/dev.json"], "does not exist"),
         (["plan", "--all", "--state", "/nonexistent"], "--state /nonexistent: does not exist"),
-        (["plan", "--stack", "dev", "--today", "2026-02-30"], "'2026-02-30' is not a day of the calendar: write it as YYYY-MM-DD"),
+        (
+            ["plan", "--stack", "dev", "--today", "2026-02-30"],
+            "'2026-02-30' is not a day of the calendar: write it as YYYY-MM-DD",
+        ),
         (["plan", "--stack", "dev", "--today", "20261121"], "'20261121' is not a day: write it as YYYY-MM-DD"),
         (["plan", "--stack", "dev", "--stack", "prod"], "--stack is given twice; give it once"),
         (["plan", "--stack", "nope"], "stacks/Pulumi.nope.yaml: does not exist; stacks: dev, prod, staging"),
@@ -43,7 +48,10 @@ def test_a_bad_kapsule_today_is_one_line():
 
     result = kapsule("plan", "--stack", "dev", env={**os.environ, "KAPSULE_TODAY": "next tuesday"})
     assert result.returncode == 1
-    assert result.stderr == "KAPSULE_TODAY='next tuesday' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+    assert (
+        result.stderr
+        == "KAPSULE_TODAY='next tuesday' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+    )
 
 
 def program_that(stack: str, does: str) -> str:
@@ -99,7 +107,11 @@ def test_the_example_consumer_sees_no_sdk_deprecation_warnings():
     example = ROOT / "examples" / "team-cluster"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-c", "/dev/null", "-p", "no:cacheprovider", str(example)],
-        cwd=example, capture_output=True, text=True, timeout=180, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout
     assert "1 passed" in result.stdout and "warning" not in result.stdout.lower()
@@ -111,25 +123,45 @@ def test_versions_refresh_without_credentials_prints_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCW_")}
     result = kapsule("versions", "refresh", env={**env, "HOME": str(tmp_path)})
     assert result.returncode == 1
-    assert result.stderr == "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)\n"
+    assert (
+        result.stderr
+        == "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)\n"
+    )
 
 
 def test_kapsule_today_is_written_yyyy_mm_dd_only():
     import os
 
     result = kapsule("plan", "--stack", "dev", "--no-state", env={**os.environ, "KAPSULE_TODAY": "20261121"})
-    assert result.returncode == 1 and result.stderr == "KAPSULE_TODAY='20261121' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+    assert (
+        result.returncode == 1
+        and result.stderr
+        == "KAPSULE_TODAY='20261121' is not a day: write it as YYYY-MM-DD, or unset it to check against today\n"
+    )
 
 
 def test_an_unwritable_output_and_ctrl_c_are_one_line_and_exit_1():
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "dev", "--no-state"], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=180)
+        result = subprocess.run(
+            [sys.executable, "-m", "kapsule", "plan", "--stack", "dev", "--no-state"],
+            cwd=ROOT,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=180,
+        )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().endswith("cannot write the output (No space left on device)")
     import signal
     import time
 
-    process = subprocess.Popen([sys.executable, "-m", "kapsule", "plan", "--all", "--no-state"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kapsule", "plan", "--all", "--no-state"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)  # still loading or planning: a plan of every stack takes longer
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
@@ -138,7 +170,9 @@ def test_an_unwritable_output_and_ctrl_c_are_one_line_and_exit_1():
 
 def test_deploy_after_naming_itself_or_no_stack_is_refused_by_the_plan(tmp_path):
     for after, words in (("dev", "names this stack itself"), ("qa", "'qa' is not a stack; stacks: dev, prod, staging")):
-        project = copy_project(tmp_path / after, {"dev": lambda config, after=after: config.update({"kapsule:deploy_after": after})})
+        project = copy_project(
+            tmp_path / after, {"dev": lambda config, after=after: config.update({"kapsule:deploy_after": after})}
+        )
         result = kapsule("plan", "--stack", "dev", "--no-state", cwd=project)
         assert result.returncode == 1 and f"kapsule:deploy_after: {words}" in result.stderr, result.stderr
 
@@ -148,4 +182,6 @@ def test_a_secure_value_that_is_no_ciphertext_is_refused(tmp_path):
     path = project / "stacks" / "Pulumi.dev.yaml"
     path.write_text(path.read_text().replace("kapsule:tags:\n", "kapsule:tags:\n    token:\n      secure: 12\n", 1))
     result = kapsule("plan", "--stack", "dev", "--no-state", cwd=project)
-    assert result.returncode == 1 and "kapsule:tags.token: {secure: 12} is no ciphertext" in result.stderr, result.stderr
+    assert result.returncode == 1 and "kapsule:tags.token: {secure: 12} is no ciphertext" in result.stderr, (
+        result.stderr
+    )

@@ -26,7 +26,11 @@ def executable(path: Path, text: str) -> None:
 
 def fake_go(bin_dir: Path, *, download_fails: bool = False, module_dir: str = "") -> None:
     """A `go` whose module cache is empty: `go list -m -f {{.Dir}}` answers `module_dir` (nothing, by default)."""
-    download = "echo 'go: github.com/pulumi/pulumi/pkg/v3@v3.274.1: reading proxy: 403 Forbidden' >&2; exit 1" if download_fails else "exit 0"
+    download = (
+        "echo 'go: github.com/pulumi/pulumi/pkg/v3@v3.274.1: reading proxy: 403 Forbidden' >&2; exit 1"
+        if download_fails
+        else "exit 0"
+    )
     executable(
         bin_dir / "go",
         "#!/bin/bash\n"
@@ -61,7 +65,9 @@ def test_an_empty_module_directory_stops_with_the_module_and_the_command(tmp_pat
     line = one_line(result.stderr)
     assert "github.com/pulumi/pulumi-kubernetes/provider/v4 is not in the Go module cache" in line
     assert "(cd tools/engine/kubernetes-provider && go mod download)" in line
-    assert "downloading the Go modules of tools/engine/kubernetes-provider" in result.stdout, "every wrapper module is downloaded first"
+    assert "downloading the Go modules of tools/engine/kubernetes-provider" in result.stdout, (
+        "every wrapper module is downloaded first"
+    )
 
 
 def test_a_module_directory_without_the_schema_is_refused_the_same_way(tmp_path):
@@ -122,7 +128,9 @@ def test_a_half_made_venv_is_remade_not_trusted(tmp_path):
     executable(venv / "bin" / "python", "#!/bin/sh\nexit 3\n")
     (venv / "left-over").write_text("")
     env = {**os.environ, "MAKEFLAGS": ""}
-    result = subprocess.run(["make", "-s", "install", f"VENV={venv}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["make", "-s", "install", f"VENV={venv}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "was left half-made or is out of date: removing it and setting it up again" in result.stdout
     assert not (venv / "left-over").exists() and (venv / ".installed").exists()

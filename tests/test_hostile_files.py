@@ -30,7 +30,9 @@ def project_copy(tmp_path: Path) -> Path:
 
 def kapsule(project: Path, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, "PULUMI_BACKEND_URL": "file:///nonexistent-kapsule-backend"}
-    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_a_stack_file_of_thirty_thousand_brackets_is_the_nesting_error_not_a_segfault(tmp_path):
@@ -40,7 +42,10 @@ def test_a_stack_file_of_thirty_thousand_brackets_is_the_nesting_error_not_a_seg
     (project / "policy" / "config" / "deep.json").write_text("{}", encoding="utf-8")
     result = kapsule(project, "plan", "--stack", "deep", "--no-state")
     assert result.returncode == 1, (result.returncode, result.stderr[-500:])
-    assert result.stderr == "stacks/Pulumi.deep.yaml: invalid stack config\n  (file): nests deeper than YAML can be read; stack files nest a few levels\n"
+    assert (
+        result.stderr
+        == "stacks/Pulumi.deep.yaml: invalid stack config\n  (file): nests deeper than YAML can be read; stack files nest a few levels\n"
+    )
     every = kapsule(project, "plan", "--all", "--no-state", "--format", "json")
     assert every.returncode == 1 and "nests deeper than YAML can be read" in every.stderr and "died" not in every.stderr
 
@@ -52,7 +57,9 @@ def test_the_regular_file_read_refuses_devices_and_pipes_without_blocking(tmp_pa
     reader = threading.Thread(target=lambda: outcome.append(_problem(fifo)), daemon=True)
     reader.start()
     reader.join(10)
-    assert outcome == ["is not a regular file (a device, pipe or directory)"], "a FIFO with no writer must not hang the read"
+    assert outcome == ["is not a regular file (a device, pipe or directory)"], (
+        "a FIFO with no writer must not hang the read"
+    )
     assert _problem(Path("/dev/zero")) == "is not a regular file (a device, pipe or directory)"
     assert _problem(tmp_path) == "is not a regular file (a device, pipe or directory)"
     assert _problem(tmp_path / "missing") == "does not exist"
@@ -119,7 +126,11 @@ def test_deep_state_is_not_a_readable_state_file(tmp_path):
     deep.write_text(json.dumps(document))
     with pytest.raises(StateError, match="a value nests deeper than 64 levels"):
         read_state(deep)
-    for command in (["plan", "--stack", "dev", "--state", str(deep)], ["cost", "--stack", "dev", "--state", str(deep)], ["plan", "--all", "--state", str(tmp_path), "--format", "markdown"]):
+    for command in (
+        ["plan", "--stack", "dev", "--state", str(deep)],
+        ["cost", "--stack", "dev", "--state", str(deep)],
+        ["plan", "--all", "--state", str(tmp_path), "--format", "markdown"],
+    ):
         result = kapsule(ROOT, *command)
         assert result.returncode == 1, (command, result.stderr[-300:])
         assert "Traceback" not in result.stderr + result.stdout and "RecursionError" not in result.stdout

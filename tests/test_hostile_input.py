@@ -19,7 +19,9 @@ from kapsule.plan.render import render
 from tests.conftest import STACKS, stack_config
 
 BASES = {stack: stack_config(stack)[0] for stack in STACKS}
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 hostile_scalars = st.one_of(
     st.none(),
@@ -28,11 +30,30 @@ hostile_scalars = st.one_of(
     st.sampled_from([0, -1, 2**31, 2**63, -(2**63), 10**30]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=40),
-    st.sampled_from(["", " ", "ÿ", "名前", "🚀", "\u202e", "a" * 5000, "1.35", "cilium", "DEV1-M", "fr-par-1", "true", "10s", "0.0.0.0/0"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "ÿ",
+            "名前",
+            "🚀",
+            "\u202e",
+            "a" * 5000,
+            "1.35",
+            "cilium",
+            "DEV1-M",
+            "fr-par-1",
+            "true",
+            "10s",
+            "0.0.0.0/0",
+        ]
+    ),
 )
 hostile_values = st.recursive(
     hostile_scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -119,12 +140,29 @@ def alias_bomb(width: int, depth: int) -> str:
 
 
 documents = st.one_of(
-    st.sampled_from(["", "---\n", "~\n", "[]\n", "42\n", "config:\n", "config: 7\n", "config:\n  region: fr-par\n", "\t\n", "config: {kapsule:cluster: {version: !!binary aGk=}}\n"]),
+    st.sampled_from(
+        [
+            "",
+            "---\n",
+            "~\n",
+            "[]\n",
+            "42\n",
+            "config:\n",
+            "config: 7\n",
+            "config:\n  region: fr-par\n",
+            "\t\n",
+            "config: {kapsule:cluster: {version: !!binary aGk=}}\n",
+        ]
+    ),
     st.text(max_size=200),
     st.builds(alias_bomb, st.integers(2, 10), st.integers(2, 9)),
     st.integers(40, 3000).map(lambda depth: "config:\n  kapsule:tags: " + "[" * depth + "]" * depth + "\n"),
     st.integers(40, 3000).map(lambda depth: "config:\n  kapsule:cluster: " + "{a: " * depth + "1" + "}" * depth + "\n"),
-    st.builds(lambda key, value: yaml.safe_dump({"config": {key: value}}, allow_unicode=True), st.text(max_size=20), hostile_values),
+    st.builds(
+        lambda key, value: yaml.safe_dump({"config": {key: value}}, allow_unicode=True),
+        st.text(max_size=20),
+        hostile_values,
+    ),
 )
 
 
@@ -151,14 +189,28 @@ def test_the_command_line_gives_the_message_and_no_traceback(tmp_path):
         ("empty", "", "kapsule:cluster: is required: declare the cluster and its pools here, or existing_cluster"),
     ]:
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
-        result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "kapsule", "plan", "--stack", name],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(f"stacks/Pulumi.{name}.yaml: invalid stack config\n"), result.stderr
         assert expected in result.stderr and "Traceback" not in result.stderr
 
 
 def test_yaml_is_only_ever_loaded_safely():
-    unsafe = ("yaml.load(", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all(", "UnsafeLoader", "FullLoader", "Loader=yaml.Loader")
+    unsafe = (
+        "yaml.load(",
+        "yaml.unsafe_load",
+        "yaml.full_load",
+        "yaml.load_all(",
+        "UnsafeLoader",
+        "FullLoader",
+        "Loader=yaml.Loader",
+    )
     for path in ROOT.rglob("*.py"):
         if ".venv" in path.parts or path == Path(__file__):
             continue

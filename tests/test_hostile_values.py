@@ -52,7 +52,9 @@ def test_control_characters_in_tags_are_refused(value):
 
 
 def test_the_command_line_refuses_a_stack_name_with_a_line_break():
-    result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "dev\n"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "plan", "--stack", "dev\n"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 1 and "is not a stack name" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -64,7 +66,9 @@ def test_a_recorded_version_that_is_no_version_is_refused(tmp_path, live):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(document))
     plan, _ = plan_of(tmp_path, "scaleway", SCALEWAY / "Pulumi.eng.yaml", path)
-    assert any("the recorded version" in error and "not a Kubernetes version" in error for error in plan.errors), plan.errors
+    assert any("the recorded version" in error and "not a Kubernetes version" in error for error in plan.errors), (
+        plan.errors
+    )
     assert plan.exit_code == 1
 
 
@@ -72,11 +76,18 @@ def test_a_service_named_like_the_ingress_controllers_in_its_namespace_collides(
     def edit(config):
         config["kapsule:ingress"]["namespace"] = "ingress"
         config["kapsule:services"] = {
-            "ingress": {"namespace": "ingress", "selector": {"app": "x"}, "ports": [{"name": "http", "port": 80, "target_port": 80}]}
+            "ingress": {
+                "namespace": "ingress",
+                "selector": {"app": "x"},
+                "ports": [{"name": "http", "port": 80, "target_port": 80}],
+            }
         }
 
     error = refused(edit)
-    assert "kapsule:services.ingress: the ingress controller already has a Service 'ingress' in namespace 'ingress'" in str(error)
+    assert (
+        "kapsule:services.ingress: the ingress controller already has a Service 'ingress' in namespace 'ingress'"
+        in str(error)
+    )
 
 
 def test_a_namespace_every_cluster_has_is_not_declared():
@@ -101,7 +112,12 @@ def test_a_resource_recorded_without_an_id_is_corrupt_state_not_a_replacement(tm
     root = copy_project(tmp_path / "full")
     (root / "stacks" / "Pulumi.eng.yaml").write_bytes((SCALEWAY / "Pulumi.eng.yaml").read_bytes())
     (root / "policy" / "config" / "eng.json").write_text("{}")
-    result = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", "eng", "--state", str(path)], cwd=root, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "plan", "--stack", "eng", "--state", str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "the state is corrupt" in result.stderr and "DESTROYS" not in result.stdout
 
 
@@ -172,7 +188,9 @@ def test_the_pull_request_comment_keeps_every_caution_and_the_details_that_fit(t
     big_file = tmp_path / "Pulumi.big.yaml"
     document = (SCALEWAY / "Pulumi.eng.yaml").read_text()
     pools = "".join(f"    p{i}:\n      node_type: DEV1-M\n      zone: fr-par-1\n      size: 1\n" for i in range(140))
-    big_file.write_text(document.replace("  kapsule:pools:\n", "  kapsule:pools:\n" + pools).replace("max_nodes", "max_nodes"))
+    big_file.write_text(
+        document.replace("  kapsule:pools:\n", "  kapsule:pools:\n" + pools).replace("max_nodes", "max_nodes")
+    )
     from kapsule.plan.stack import plan_stack
 
     big_root = project_for(tmp_path / "big", "eng", big_file)
@@ -193,4 +211,7 @@ def test_a_bare_url_in_a_sentence_from_outside_never_becomes_a_link():
 
     prose = _prose("kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example")
     assert "://" not in prose and "www." not in prose
-    assert prose.replace("\u200b", "") == "kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example"
+    assert (
+        prose.replace("\u200b", "")
+        == "kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example"
+    )

@@ -54,7 +54,9 @@ def test_every_emitted_annotation_is_defined_and_parses_as_the_controller_parses
         ports = [p["port"] for p in service.inputs["spec"]["ports"]]
         annotations = service.inputs["metadata"]["annotations"]
         # The Kubernetes provider's own annotations (what `up` waits for, force over conflicts) are not the controller's.
-        assert {k: v for k, v in annotations.items() if k.startswith("pulumi.com/")} == engine_annotations(service.name and "address")
+        assert {k: v for k, v in annotations.items() if k.startswith("pulumi.com/")} == engine_annotations(
+            service.name and "address"
+        )
         check_annotations({k: v for k, v in annotations.items() if not k.startswith("pulumi.com/")}, ports)
 
 
@@ -71,7 +73,9 @@ def test_what_up_waits_for_is_the_providers_own_annotation(await_until, annotati
         config["kapsule:services"]["api"]["await_until"] = await_until
 
     service = next(s for s in render_stack("prod", edit).by_type(SERVICE) if s.name == "api")
-    assert {k: v for k, v in service.inputs["metadata"]["annotations"].items() if k.startswith("pulumi.com/")} == annotations
+    assert {
+        k: v for k, v in service.inputs["metadata"]["annotations"].items() if k.startswith("pulumi.com/")
+    } == annotations
 
 
 def test_kubernetes_objects_use_the_cluster_provider_that_waits_for_pools(stack):
@@ -88,7 +92,9 @@ def test_kubernetes_objects_use_the_cluster_provider_that_waits_for_pools(stack)
 def test_controller_written_fields_are_ignored(stack):
     for service in render_stack(stack).by_type(SERVICE):
         assert f'metadata.annotations["{CONTROLLER_WRITTEN_ANNOTATION}"]' in service.ignore_changes
-        assert 'metadata.labels["k8s.scaleway.com/managed-by-scaleway-cloud-controller-manager"]' in service.ignore_changes
+        assert (
+            'metadata.labels["k8s.scaleway.com/managed-by-scaleway-cloud-controller-manager"]' in service.ignore_changes
+        )
         assert CONTROLLER_WRITTEN_ANNOTATION not in service.inputs["metadata"]["annotations"]
 
 
@@ -136,7 +142,9 @@ def test_both_controllers_agree_with_their_load_balancer(controller, proxy):
         controller_side = values["controller"]["config"]["use-proxy-protocol"] == "true"
         assert values["controller"]["service"] == {"enabled": False}
     else:
-        controller_side = "proxyProtocol" in values["ports"].get("web", {}) and "proxyProtocol" in values["ports"]["websecure"]
+        controller_side = (
+            "proxyProtocol" in values["ports"].get("web", {}) and "proxyProtocol" in values["ports"]["websecure"]
+        )
         assert values["service"] == {"enabled": False}
     assert lb_side == controller_side == proxy
 
@@ -159,7 +167,9 @@ def test_pull_secret_is_read_only_and_secret(stack):
     assert rule["permissionSetNames"] == ["ContainerRegistryReadOnly"]
     assert rule["projectIds"] == [rendering.one("scaleway:registry/namespace:Namespace").outputs["projectId"]]
     secrets = rendering.by_type(SECRET)
-    assert sorted(s.inputs["metadata"]["namespace"] for s in secrets) == sorted(config["kapsule:registry"]["pull_secret_namespaces"])
+    assert sorted(s.inputs["metadata"]["namespace"] for s in secrets) == sorted(
+        config["kapsule:registry"]["pull_secret_namespaces"]
+    )
     secret_key = key.outputs["secretKey"]
     for secret in secrets:
         assert secret.inputs["type"] == "kubernetes.io/dockerconfigjson"
@@ -207,7 +217,9 @@ def test_invalid_load_balancer_specs_are_refused(values, words):
 
 
 def test_escape_hatch_warns_only_on_keys_the_controller_does_not_define():
-    spec = LoadBalancerSpec(extra_annotations={PREFIX + "bogus": "1", PREFIX + "externally-managed": "false", "other/key": "x"})
+    spec = LoadBalancerSpec(
+        extra_annotations={PREFIX + "bogus": "1", PREFIX + "externally-managed": "false", "other/key": "x"}
+    )
     assert unknown_annotations(spec) == [PREFIX + "bogus"]
     annotations = render_annotations(spec)
     assert annotations[PREFIX + "externally-managed"] == "false" and annotations["other/key"] == "x"
@@ -259,7 +271,9 @@ def test_any_valid_spec_renders_annotations_the_controller_accepts(ports, data):
             "ssl_compatibility_level": data.draw(
                 st.sampled_from([None, "ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern"])
             ),
-            "target_node_labels": data.draw(st.dictionaries(st.sampled_from(["pool", "tier"]), st.sampled_from(["a", "b"]))),
+            "target_node_labels": data.draw(
+                st.dictionaries(st.sampled_from(["pool", "tier"]), st.sampled_from(["a", "b"]))
+            ),
         }
     )
     check_annotations(render_annotations(spec), ports)
@@ -318,7 +332,11 @@ def test_ingress_status_publishes_the_load_balancer_service(controller):
 
 def test_the_published_service_is_owned_by_the_spec():
     with pytest.raises(ValueError, match="is set by this spec"):
-        IngressSpec(controller="ingress-nginx", chart_version="1.2.3", values={"controller": {"extraArgs": {"publish-service": "a/b"}}})
+        IngressSpec(
+            controller="ingress-nginx",
+            chart_version="1.2.3",
+            values={"controller": {"extraArgs": {"publish-service": "a/b"}}},
+        )
     with pytest.raises(ValueError, match="is set by this spec"):
         IngressSpec(
             controller="traefik",
@@ -330,7 +348,9 @@ def test_the_published_service_is_owned_by_the_spec():
 def test_one_annotation_table_covers_every_load_balancer_field():
     from components.annotations import ANNOTATIONS, TYPED_KEYS
 
-    fields = {(name,) for name in LoadBalancerSpec.model_fields} | {("health_check", name) for name in HealthCheckSpec.model_fields}
+    fields = {(name,) for name in LoadBalancerSpec.model_fields} | {
+        ("health_check", name) for name in HealthCheckSpec.model_fields
+    }
     rendered = {annotation.field for annotation in ANNOTATIONS}
     # Every spec field is rendered through the table, except the component's own switches.
     assert fields - rendered == {("reserve_ip",), ("extra_annotations",), ("health_check",)}

@@ -46,8 +46,11 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 def room(name: str) -> str:
     """The room a module lives in: a subpackage of kapsule, or a package, or kapsule's own bottom modules."""
     parts = name.split(".")
-    if parts[0] == "kapsule" and len(parts) > 2 or name in ("kapsule.engine", "kapsule.cli") or (
-        parts[0] == "kapsule" and len(parts) == 2 and (ROOT / "kapsule" / parts[1] / "__init__.py").is_file()
+    if (
+        parts[0] == "kapsule"
+        and len(parts) > 2
+        or name in ("kapsule.engine", "kapsule.cli")
+        or (parts[0] == "kapsule" and len(parts) == 2 and (ROOT / "kapsule" / parts[1] / "__init__.py").is_file())
     ):
         return ".".join(parts[:2])
     return "kapsule" if parts[0] == "kapsule" else parts[0]
@@ -76,7 +79,9 @@ def upward(known: dict[str, Path]) -> list[str]:
             theirs = room(target)
             if theirs == mine or (name == "kapsule.__main__" and theirs == "kapsule.cli"):
                 continue
-            bottom = theirs == "kapsule" and target in {f"kapsule.{m}" for m in rooms["kapsule"] | {"exits", "names", "files"}}
+            bottom = theirs == "kapsule" and target in {
+                f"kapsule.{m}" for m in rooms["kapsule"] | {"exits", "names", "files"}
+            }
             if theirs not in rooms[mine] and not (bottom and target in rooms[mine]):
                 wrong.append(f"{name} imports {target} ({theirs} is not in {mine}'s 'May import')")
     return wrong
@@ -133,7 +138,9 @@ def test_a_planted_circle_and_a_planted_upward_import_are_found(tmp_path):
     a.write_text("from kapsule.plan import b\n", encoding="utf-8")
     b.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..state.a import x\n", encoding="utf-8")
     known = {**modules(), "kapsule.state.a": a, "kapsule.plan.b": b}
-    assert upward(known) == ["kapsule.state.a imports kapsule.plan.b (kapsule.plan is not in kapsule.state's 'May import')"]
+    assert upward(known) == [
+        "kapsule.state.a imports kapsule.plan.b (kapsule.plan is not in kapsule.state's 'May import')"
+    ]
     assert circles_of(known) == [["kapsule.plan.b", "kapsule.state.a"]]
 
 
@@ -141,13 +148,21 @@ def formatted(path: Path) -> str:
     """A module as the project's formatter (ruff, configured in pyproject.toml) writes it."""
     done = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
-        input=path.read_text(encoding="utf-8"), capture_output=True, text=True, cwd=ROOT, check=True,
+        input=path.read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     )
     return done.stdout
 
 
 def test_no_module_is_over_400_lines_of_formatted_code():
-    long = {str(path.relative_to(ROOT)): n for path in modules().values() if (n := len(formatted(path).splitlines())) > MAX_LINES}
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in modules().values()
+        if (n := len(formatted(path).splitlines())) > MAX_LINES
+    }
     assert not long, long
 
 

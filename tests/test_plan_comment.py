@@ -53,7 +53,14 @@ def run_find_pr(tmp_path: Path, pulls: list, head_sha: str = SHA) -> tuple[subpr
         "HEAD_OWNER": "fork",
         "HEAD_BRANCH": "feature; rm -rf /",
     }
-    result = subprocess.run(["bash", "-c", step("Find the pull request")["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", "-c", step("Find the pull request")["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     args = (tmp_path / "gh.args").read_text() if (tmp_path / "gh.args").exists() else ""
     return result, output.read_text(), args
 
@@ -89,7 +96,9 @@ def test_no_step_reads_a_number_from_the_artifact_and_the_comment_targets_the_ev
     assert sticky["with"]["number"] == "${{ steps.pr.outputs.number }}"
     assert step("Find the pull request")["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
     order = [s.get("id") or s.get("uses", s.get("name")) for s in steps(COMMENT)]
-    assert order.index("pr") < order.index("actions/download-artifact@v4"), "the target is fixed before the artifact is read"
+    assert order.index("pr") < order.index("actions/download-artifact@v4"), (
+        "the target is fixed before the artifact is read"
+    )
 
 
 def run_defuse(tmp_path: Path, plan: bytes | None) -> str:
@@ -97,7 +106,14 @@ def run_defuse(tmp_path: Path, plan: bytes | None) -> str:
     if plan is not None:
         (tmp_path / "artifact" / "plan.md").write_bytes(plan)
     env = {"PATH": os.environ["PATH"], "HEAD_SHA": SHA}
-    result = subprocess.run(["bash", "-c", step("Bound and defuse")["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", "-c", step("Bound and defuse")["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     return (tmp_path / "comment.md").read_text(encoding="utf-8")
 
@@ -122,5 +138,12 @@ def test_a_missing_or_linked_plan_posts_a_sentence(tmp_path):
     (other / "secret").write_text("token")
     (other / "artifact").mkdir()
     (other / "artifact" / "plan.md").symlink_to(other / "secret")
-    result = subprocess.run(["bash", "-c", step("Bound and defuse")["run"]], cwd=other, env={"PATH": os.environ["PATH"], "HEAD_SHA": SHA}, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", "-c", step("Bound and defuse")["run"]],
+        cwd=other,
+        env={"PATH": os.environ["PATH"], "HEAD_SHA": SHA},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0 and "token" not in (other / "comment.md").read_text()

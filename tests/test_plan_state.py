@@ -27,10 +27,14 @@ Edit = Callable[[dict[str, Any]], None]
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each real stack as if `pulumi up` had just deployed it: one export file per stack."""
     directory = tmp_path_factory.mktemp("state")
-    return {stack: recorded.write(directory / f"{stack}.json", recorded.export(render_stack(stack))) for stack in STACKS}
+    return {
+        stack: recorded.write(directory / f"{stack}.json", recorded.export(render_stack(stack))) for stack in STACKS
+    }
 
 
-def plan_after(tmp_path: Path, deployed: dict[str, Path], stack: str, edit: Edit | None = None, state: Path | None = None) -> Plan:
+def plan_after(
+    tmp_path: Path, deployed: dict[str, Path], stack: str, edit: Edit | None = None, state: Path | None = None
+) -> Plan:
     """Plan `stack` after `edit` changes its stack file, against what was deployed."""
     root = copy_project(tmp_path / "project", {stack: edit} if edit else None)
     return plan_stack(stack, root, read_state(state or deployed[stack]))
@@ -46,7 +50,9 @@ def one(plan: Plan, type_: str, name: str):
 
 
 def kapsule(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "kapsule", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_a_stack_planned_against_its_own_deployment_has_no_changes(tmp_path, deployed, stack):
@@ -81,7 +87,9 @@ def test_a_node_type_change_replaces_the_pool_and_says_what_it_destroys(tmp_path
     assert "every node of the pool" in pool.destroys
     # The Kubernetes provider waits for the pool, but its kubeconfig comes from the cluster, which stays:
     # the provider and every object on it are untouched.
-    assert {k: v for k, v in changes(plan).items() if v == "replace"} == {("scaleway:kubernetes/pool:Pool", "default"): "replace"}
+    assert {k: v for k, v in changes(plan).items() if v == "replace"} == {
+        ("scaleway:kubernetes/pool:Pool", "default"): "replace"
+    }
     assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").action == "same"
     assert plan.exit_code == EXIT_DESTRUCTIVE
 
@@ -99,7 +107,9 @@ def test_a_new_subnet_replaces_the_network_then_the_cluster_and_everything_on_it
         "privateNetworkId changed from one network to another: the provider replaces the resource"
     ]
     assert "every workload" in cluster.destroys and "delete_additional_resources is true" in cluster.destroys
-    assert one(plan, "scaleway:kubernetes/pool:Pool", "default").reasons == ["clusterId changed: the provider replaces the resource"]
+    assert one(plan, "scaleway:kubernetes/pool:Pool", "default").reasons == [
+        "clusterId changed: the provider replaces the resource"
+    ]
     assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").action == "replace"
     for change in plan.changes:
         if change.resource.type.startswith("kubernetes:"):
@@ -169,7 +179,9 @@ def test_provider_defaults_are_not_changes_but_removed_inputs_are(tmp_path, depl
 # Upgrade safety: versions and CNI against what runs.
 
 
-def deployed_at(tmp_path: Path, stack: str, cluster_version: str, pool_version: str | None = None, cni: str | None = None) -> Path:
+def deployed_at(
+    tmp_path: Path, stack: str, cluster_version: str, pool_version: str | None = None, cni: str | None = None
+) -> Path:
     rendering = render_stack(stack)
     overrides: dict[str, dict[str, Any]] = {}
     for resource in rendering.resources:
@@ -217,7 +229,9 @@ def test_pools_that_do_not_follow_the_cluster_may_not_fall_too_far_behind(tmp_pa
 def test_a_cni_change_is_refused_with_the_reason(tmp_path, deployed):
     plan = plan_after(tmp_path, deployed, "dev", state=deployed_at(tmp_path, "dev", "1.35.1", cni="calico"))
     assert len(plan.errors) == 1
-    assert plan.errors[0].startswith("stacks/Pulumi.dev.yaml: kapsule:cluster.cni: 'calico' -> 'cilium': the CNI of an existing cluster")
+    assert plan.errors[0].startswith(
+        "stacks/Pulumi.dev.yaml: kapsule:cluster.cni: 'calico' -> 'cilium': the CNI of an existing cluster"
+    )
     cluster = one(plan, "scaleway:kubernetes/cluster:Cluster", "cluster")
     assert cluster.action == "replace" and cluster.changed["cni"] == ("calico", "cilium")
 
@@ -226,10 +240,14 @@ def test_a_cni_change_is_refused_with_the_reason(tmp_path, deployed):
 
 
 def test_cli_reads_the_local_backend_checkpoint_and_exits_by_severity(tmp_path):
-    project = copy_project(tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="DEV1-L")})
+    project = copy_project(
+        tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="DEV1-L")}
+    )
     backend = tmp_path / "backend"
     for stack in STACKS:
-        recorded.write(backend / ".pulumi" / "stacks" / "kapsule" / f"{stack}.json", recorded.checkpoint(render_stack(stack)))
+        recorded.write(
+            backend / ".pulumi" / "stacks" / "kapsule" / f"{stack}.json", recorded.checkpoint(render_stack(stack))
+        )
     env = {"PATH": "/usr/bin:/bin", "PULUMI_BACKEND_URL": f"file://{backend}", "KAPSULE_TODAY": "2026-11-21"}
     assert kapsule("plan", "--stack", "staging", cwd=project, env=env).returncode == EXIT_NO_CHANGES
     dev = kapsule("plan", "--stack", "dev", cwd=project, env=env)
@@ -239,12 +257,16 @@ def test_cli_reads_the_local_backend_checkpoint_and_exits_by_severity(tmp_path):
     every = kapsule("plan", "--all", "--format", "json", cwd=project, env=env)
     assert every.returncode == EXIT_DESTRUCTIVE
     assert [p["destructive"] for p in json.loads(every.stdout)] == [True, False, False]
-    fresh = kapsule("plan", "--stack", "dev", cwd=project, env={**env, "PULUMI_BACKEND_URL": f"file://{tmp_path}/empty"})
+    fresh = kapsule(
+        "plan", "--stack", "dev", cwd=project, env={**env, "PULUMI_BACKEND_URL": f"file://{tmp_path}/empty"}
+    )
     assert fresh.returncode == EXIT_CHANGES and "no recorded state, so every resource is a create" in fresh.stdout
 
 
 def test_outputs_are_byte_identical_and_never_show_a_secret(tmp_path):
-    project = copy_project(tmp_path / "project", {"staging": lambda c: c["kapsule:cluster"].update(name="kapsule-staging-2")})
+    project = copy_project(
+        tmp_path / "project", {"staging": lambda c: c["kapsule:cluster"].update(name="kapsule-staging-2")}
+    )
     states = tmp_path / "exports"
     secrets: list[str] = []
     for stack in STACKS:
@@ -252,7 +274,11 @@ def test_outputs_are_byte_identical_and_never_show_a_secret(tmp_path):
         document = recorded.export(rendering, show_secrets=True)
         recorded.write(states / f"{stack}.json", document)
         secrets += [r.outputs["secretKey"] for r in rendering.resources if r.type == "scaleway:iam/apiKey:ApiKey"]
-        secrets += [r.outputs["kubeconfigs"][0]["token"] for r in rendering.resources if r.type == "scaleway:kubernetes/cluster:Cluster"]
+        secrets += [
+            r.outputs["kubeconfigs"][0]["token"]
+            for r in rendering.resources
+            if r.type == "scaleway:kubernetes/cluster:Cluster"
+        ]
     assert secrets
     for form in ("text", "markdown", "json"):
         first = kapsule("plan", "--all", "--state", str(states), "--format", form, cwd=project)
@@ -264,7 +290,9 @@ def test_outputs_are_byte_identical_and_never_show_a_secret(tmp_path):
 
 
 def test_markdown_is_one_comment_with_a_summary_row_per_stack(tmp_path, deployed):
-    project = copy_project(tmp_path / "project", {"prod": lambda c: c["kapsule:pools"]["fr-par-2"].update(node_type="PRO2-M")})
+    project = copy_project(
+        tmp_path / "project", {"prod": lambda c: c["kapsule:pools"]["fr-par-2"].update(node_type="PRO2-M")}
+    )
     policy = project / "policy" / "config" / "prod.json"
     policy.write_text(policy.read_text().replace('"maxMonthly": 6000', '"maxMonthly": 9000'))  # larger nodes cost more
     result = kapsule("plan", "--all", "--state", str(deployed["dev"].parent), "--format", "markdown", cwd=project)
@@ -293,15 +321,21 @@ def test_planning_stacks_in_parallel_gives_what_one_by_one_gives(monkeypatch, de
 
     told: dict[str, list] = {"parallel": [], "sequential": []}
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 4)
-    parallel = cli.plan_stacks(list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["parallel"].append(seen))
+    parallel = cli.plan_stacks(
+        list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["parallel"].append(seen)
+    )
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
-    sequential = cli.plan_stacks(list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["sequential"].append(seen))
+    sequential = cli.plan_stacks(
+        list(STACKS), deployed["dev"].parent, progress=lambda *seen: told["sequential"].append(seen)
+    )
     assert format_json(parallel) == format_json(sequential)
     assert [plan.stack for plan in parallel] == list(STACKS)
     # Progress: each stack once, counted up to the total, in the order the plans arrive.
     for seen in told.values():
         assert [done for done, _, _ in seen] == list(range(1, len(STACKS) + 1))
-        assert sorted(stack for _, _, stack in seen) == sorted(STACKS) and {total for _, total, _ in seen} == {len(STACKS)}
+        assert sorted(stack for _, _, stack in seen) == sorted(STACKS) and {total for _, total, _ in seen} == {
+            len(STACKS)
+        }
 
 
 def test_the_plan_shows_what_the_program_warns_about(tmp_path, deployed):
@@ -320,7 +354,9 @@ def test_the_plan_shows_what_the_program_warns_about(tmp_path, deployed):
 
 def test_unsetting_an_optional_computed_cluster_field_is_no_change(tmp_path):
     def with_cidrs(config):
-        config["kapsule:cluster"].update(pod_cidr="100.64.0.0/15", service_cidr="10.32.0.0/20", service_dns_ip="10.32.0.10")
+        config["kapsule:cluster"].update(
+            pod_cidr="100.64.0.0/15", service_cidr="10.32.0.0/20", service_dns_ip="10.32.0.10"
+        )
 
     state = recorded.write(tmp_path / "dev.json", recorded.export(render_stack("dev", with_cidrs)))
     plan = plan_stack("dev", copy_project(tmp_path / "project"), read_state(state))
@@ -335,7 +371,9 @@ def test_turning_on_mutable_secrets_updates_the_provider_and_nothing_on_it(tmp_p
     del provider["inputs"]["enableSecretMutable"]
     plan = plan_after(tmp_path, deployed, "dev", state=recorded.write(tmp_path / "before.json", document))
     assert changes(plan) == {("pulumi:providers:kubernetes", "cluster-kubernetes"): "update"}
-    assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").changed == {"enableSecretMutable": (None, "true")}
+    assert one(plan, "pulumi:providers:kubernetes", "cluster-kubernetes").changed == {
+        "enableSecretMutable": (None, "true")
+    }
     assert plan.exit_code == EXIT_CHANGES
 
 

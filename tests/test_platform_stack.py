@@ -36,7 +36,11 @@ KUBERNETES_OBJECTS = [
 def platform_config(**existing) -> dict:
     """The `kubernetes` record's stack as a platform stack: its Kubernetes layer (and registry) on a cluster made elsewhere."""
     document = yaml.safe_load((KUBERNETES / "Pulumi.engk.yaml").read_text())
-    config = {key: value for key, value in document["config"].items() if key in ("kapsule:region", "kapsule:tags", *KUBERNETES_LAYER)}
+    config = {
+        key: value
+        for key, value in document["config"].items()
+        if key in ("kapsule:region", "kapsule:tags", *KUBERNETES_LAYER)
+    }
     # The one `secure:` value (web's cookie name) as the engine hands it over: decrypted, here its placeholder.
     config["kapsule:services"]["web"]["load_balancer"]["sticky_sessions_cookie_name"] = SECRET_PLACEHOLDER
     config["kapsule:existing_cluster"] = existing or {"stack_reference": REFERENCE}
@@ -53,18 +57,53 @@ def problems(config: dict) -> str:
 @pytest.mark.parametrize(
     ("edit", "words"),
     [
-        (lambda c: c.update({"kapsule:cluster": {"name": "x", "version": "1.35.2", "delete_additional_resources": True}}),
-         "kapsule:cluster: a platform stack (existing_cluster) manages no cluster"),
-        (lambda c: c.update({"kapsule:pools": {"default": {"node_type": "DEV1-M", "size": 1}}}), "kapsule:pools: a platform stack (existing_cluster) manages no pools"),
-        (lambda c: c.update({"kapsule:network": {}}), "kapsule:network: a platform stack (existing_cluster) manages no private network"),
-        (lambda c: c["kapsule:existing_cluster"].update(kubeconfig_file="/etc/kube"), "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; stack_reference and kubeconfig_file are given"),
-        (lambda c: c.update({"kapsule:existing_cluster": {}}), "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; none is given"),
-        (lambda c: c["kapsule:existing_cluster"].update(stack_reference="not a reference"), "is not a stack reference: write organization/project/stack"),
-        (lambda c: c.update({"kapsule:existing_cluster": {"kubeconfig_file": "/k", "output": "kc"}}), "kapsule:existing_cluster.output: names an output of the referenced stack; it needs stack_reference"),
+        (
+            lambda c: c.update(
+                {"kapsule:cluster": {"name": "x", "version": "1.35.2", "delete_additional_resources": True}}
+            ),
+            "kapsule:cluster: a platform stack (existing_cluster) manages no cluster",
+        ),
+        (
+            lambda c: c.update({"kapsule:pools": {"default": {"node_type": "DEV1-M", "size": 1}}}),
+            "kapsule:pools: a platform stack (existing_cluster) manages no pools",
+        ),
+        (
+            lambda c: c.update({"kapsule:network": {}}),
+            "kapsule:network: a platform stack (existing_cluster) manages no private network",
+        ),
+        (
+            lambda c: c["kapsule:existing_cluster"].update(kubeconfig_file="/etc/kube"),
+            "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; stack_reference and kubeconfig_file are given",
+        ),
+        (
+            lambda c: c.update({"kapsule:existing_cluster": {}}),
+            "needs exactly one of stack_reference, kubeconfig (a secure: value) or kubeconfig_file; none is given",
+        ),
+        (
+            lambda c: c["kapsule:existing_cluster"].update(stack_reference="not a reference"),
+            "is not a stack reference: write organization/project/stack",
+        ),
+        (
+            lambda c: c.update({"kapsule:existing_cluster": {"kubeconfig_file": "/k", "output": "kc"}}),
+            "kapsule:existing_cluster.output: names an output of the referenced stack; it needs stack_reference",
+        ),
         (lambda c: c["kapsule:existing_cluster"].update(region="us-east"), "'us-east' is not a Kapsule region"),
-        (lambda c: c.pop("kapsule:existing_cluster"), "kapsule:cluster: is required: declare the cluster and its pools here, or existing_cluster"),
+        (
+            lambda c: c.pop("kapsule:existing_cluster"),
+            "kapsule:cluster: is required: declare the cluster and its pools here, or existing_cluster",
+        ),
     ],
-    ids=["cluster", "pools", "network", "two-sources", "no-source", "bad-reference", "output-without-reference", "region", "neither"],
+    ids=[
+        "cluster",
+        "pools",
+        "network",
+        "two-sources",
+        "no-source",
+        "bad-reference",
+        "output-without-reference",
+        "region",
+        "neither",
+    ],
 )
 def test_a_refused_combination_is_one_clear_error(edit, words):
     config = platform_config()
@@ -76,15 +115,23 @@ def test_a_platform_stack_registers_no_scaleway_resource_but_those_its_layer_ask
     """No network, cluster or pool; a registry it declares and a reserved load balancer IP are its own."""
     config = platform_config()
     assert {r.type for r in render("apps", encode(config)).resources if r.type.startswith("scaleway:")} == {
-        "scaleway:registry/namespace:Namespace", "scaleway:iam/application:Application", "scaleway:iam/policy:Policy",
-        "scaleway:iam/apiKey:ApiKey", "scaleway:loadbalancers/ip:Ip",
+        "scaleway:registry/namespace:Namespace",
+        "scaleway:iam/application:Application",
+        "scaleway:iam/policy:Policy",
+        "scaleway:iam/apiKey:ApiKey",
+        "scaleway:loadbalancers/ip:Ip",
     }
     config.pop("kapsule:registry")
     config["kapsule:services"]["api"]["load_balancer"]["reserve_ip"] = False
     rendering = render("apps", encode(config))
     types = {resource.type for resource in rendering.resources}
     assert not [t for t in types if t.startswith("scaleway:")], types
-    assert {"kapsule:existing_cluster:ExistingCluster", "pulumi:providers:kubernetes", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"} <= types
+    assert {
+        "kapsule:existing_cluster:ExistingCluster",
+        "pulumi:providers:kubernetes",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Service",
+    } <= types
     assert set(rendering.outputs) == {"region", "service_ips"}
 
 
@@ -107,7 +154,11 @@ def test_the_kubernetes_provider_is_built_from_the_referenced_stacks_secret_kube
     rendering = render("apps", encode(config), baseline=References({REFERENCE: {"kubeconfig": Secret(kubeconfig)}}))
     provider = rendering.one("pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == Secret(kubeconfig)
-    assert all(resource.provider.endswith("cluster-kubernetes") for resource in rendering.resources if resource.type.startswith("kubernetes:"))
+    assert all(
+        resource.provider.endswith("cluster-kubernetes")
+        for resource in rendering.resources
+        if resource.type.startswith("kubernetes:")
+    )
     unknown = render("apps", encode(config), baseline=References({})).one("pulumi:providers:kubernetes")
     assert isinstance(unknown.inputs["kubeconfig"], Secret) and isinstance(unknown.inputs["kubeconfig"].value, Unknown)
 
@@ -126,7 +177,10 @@ def test_a_secure_or_file_kubeconfig_stays_sealed_and_is_never_printed(tmp_path)
     error = render("apps", encode(missing), check=False).error
     # Where the engine runs the program: one error at the key, as every stack file problem (never a traceback).
     assert isinstance(error, StackConfigError) and "file-token-123" not in str(error)
-    assert f"kapsule:existing_cluster.kubeconfig_file: kubeconfig_file '{tmp_path / 'nope'}' does not exist; give the path of a readable kubeconfig file" in str(error)
+    assert (
+        f"kapsule:existing_cluster.kubeconfig_file: kubeconfig_file '{tmp_path / 'nope'}' does not exist; give the path of a readable kubeconfig file"
+        in str(error)
+    )
     root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(path))))
     from kapsule.reports.plan import format_json, format_markdown, format_text
 
@@ -186,7 +240,8 @@ def moved(export: dict, top_level: list[str], dest: str) -> dict:
             resource["dependencies"] = [rewritten[urn] for urn in resource["dependencies"] if urn in rewritten]
         if "propertyDependencies" in resource:
             resource["propertyDependencies"] = {
-                key: [rewritten[urn] for urn in urns if urn in rewritten] for key, urns in resource["propertyDependencies"].items()
+                key: [rewritten[urn] for urn in urns if urn in rewritten]
+                for key, urns in resource["propertyDependencies"].items()
             }
     assert len(by_urn) >= len(out) - 1
     return {"version": 3, "deployment": {**export["deployment"], "resources": out}}
@@ -210,7 +265,9 @@ def left_behind(export: dict, top_level: list[str]) -> dict:
         if "dependencies" in copy_:
             copy_["dependencies"] = [urn for urn in copy_["dependencies"] if urn not in chosen]
         if "propertyDependencies" in copy_:
-            copy_["propertyDependencies"] = {key: [u for u in urns if u not in chosen] for key, urns in copy_["propertyDependencies"].items()}
+            copy_["propertyDependencies"] = {
+                key: [u for u in urns if u not in chosen] for key, urns in copy_["propertyDependencies"].items()
+            }
         out.append(copy_)
     return {"version": 3, "deployment": {**export["deployment"], "resources": out}}
 
@@ -219,7 +276,11 @@ def test_a_stack_split_by_state_move_plans_no_change_to_anything_it_moved(tmp_pa
     """The documented split (docs/stacks.md): move the Kubernetes layer and the registry of the `kubernetes`
     record's stack into a platform stack; planned against the moved state, nothing it moved changes."""
     export = json.loads((KUBERNETES / "export.json").read_text())
-    top = [*KUBERNETES_OBJECTS, ENGK + "kapsule:registry:RegistryNamespace::registry", ENGK + "kapsule:registry:RegistryPullSecret::registry-pull"]
+    top = [
+        *KUBERNETES_OBJECTS,
+        ENGK + "kapsule:registry:RegistryNamespace::registry",
+        ENGK + "kapsule:registry:RegistryPullSecret::registry-pull",
+    ]
     state_file = tmp_path / "apps.json"
     state_file.write_text(json.dumps(moved(export, top, "apps")))
     root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))
@@ -229,8 +290,12 @@ def test_a_stack_split_by_state_move_plans_no_change_to_anything_it_moved(tmp_pa
     # Only the new component that holds the provider is created; it is no cloud resource.
     assert changed == [("urn:pulumi:apps::kapsule::kapsule:existing_cluster:ExistingCluster::cluster", "create")]
     assert not plan.destructive
-    assert len(plan.changes) == len(json.loads(state_file.read_text())["deployment"]["resources"]) - 2 + 1  # less the stack and the copied default provider, plus the new component
-    assert plan.notes == [f"the cluster comes from stack {REFERENCE}: its outputs (the kubeconfig among them) as recorded in {cluster_stack.source}"]
+    assert (
+        len(plan.changes) == len(json.loads(state_file.read_text())["deployment"]["resources"]) - 2 + 1
+    )  # less the stack and the copied default provider, plus the new component
+    assert plan.notes == [
+        f"the cluster comes from stack {REFERENCE}: its outputs (the kubeconfig among them) as recorded in {cluster_stack.source}"
+    ]
     unknown = plan_stack("apps", root, read_state(state_file, stack="apps"), {REFERENCE: None})
     assert [action for action in as_recorded(unknown).values() if action != "same"] == ["create"]
     assert "known after the cluster stack's update" in unknown.notes[0]
@@ -246,10 +311,14 @@ def test_a_combined_stack_is_still_a_cluster_stack_with_a_kubernetes_layer():
 def test_the_policy_pack_and_the_cost_report_judge_only_what_a_platform_stack_declares(tmp_path):
     """The production rules about pools, zones and the control plane are the cluster stack's to pass."""
     root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config()))
-    (root / "policy" / "config" / "apps.json").write_text((Path(__file__).parent.parent / "policy" / "config" / "prod.json").read_text())
+    (root / "policy" / "config" / "apps.json").write_text(
+        (Path(__file__).parent.parent / "policy" / "config" / "prod.json").read_text()
+    )
     plan = plan_stack("apps", root, None)
     # Its own registry is its own to protect; nothing is said of pools or a control plane it does not have.
-    assert plan.errors == ["stacks/Pulumi.apps.yaml: policy prod-protected: registry namespace registry is not protected (protect: true)"]
+    assert plan.errors == [
+        "stacks/Pulumi.apps.yaml: policy prod-protected: registry namespace registry is not protected (protect: true)"
+    ]
     assert [w for w in plan.warnings if "policy" in w and "load-balancer" not in w] == []
     lines = {line.name: line for line in plan.cost.after.lines}
     assert "cluster" not in lines and {"api", "web"} <= set(lines) and plan.cost.after.unpriced == []
@@ -262,11 +331,17 @@ def test_the_plan_goes_on_without_a_kubeconfig_file_it_cannot_read(tmp_path):
     missing = tmp_path / "console-cluster.yaml"
     root = project_for(tmp_path / "plan", "apps", _stack_file(tmp_path, platform_config(kubeconfig_file=str(missing))))
     plan = plan_stack("apps", root, None)
-    assert plan.notes[-1] == f"kubeconfig_file '{missing}' does not exist: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
+    assert (
+        plan.notes[-1]
+        == f"kubeconfig_file '{missing}' does not exist: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
+    )
     assert any(f"the kubeconfig file {missing}" in note for note in plan.notes)
     provider = next(change for change in plan.changes if change.resource.type == "pulumi:providers:kubernetes")
     assert provider.resource.inputs["kubeconfig"] == Secret(SECRET_PLACEHOLDER)
-    assert {change.resource.type for change in plan.changes} >= {"kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"}
+    assert {change.resource.type for change in plan.changes} >= {
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Service",
+    }
 
 
 def test_another_organisations_stack_reference_is_never_planned_against_this_repositorys_state(tmp_path):
@@ -283,5 +358,7 @@ def test_another_organisations_stack_reference_is_never_planned_against_this_rep
     foreign = "attacker-org/kapsule/engk"
     root = project_for(tmp_path, "apps", _stack_file(tmp_path, platform_config(stack_reference=foreign)))
     plan = plan_stack("apps", root, None, {foreign: None})
-    assert plan.notes[0].startswith(f"the cluster's kubeconfig comes from stack {foreign} of the organisation attacker-org, not this repository's (organization)")
+    assert plan.notes[0].startswith(
+        f"the cluster's kubeconfig comes from stack {foreign} of the organisation attacker-org, not this repository's (organization)"
+    )
     assert "the plan cannot see another organisation's state" in plan.notes[0]

@@ -20,12 +20,25 @@ RULE = {rule.name: rule for rule in RULES}
 
 
 def pool(name: str, **props: Any) -> ResourceView:
-    base = {"autohealing": True, "autoscaling": True, "minSize": 2, "zone": "fr-par-1", "nodeType": "PRO2-S", "tags": ["env=prod", "owner=platform"]}
+    base = {
+        "autohealing": True,
+        "autoscaling": True,
+        "minSize": 2,
+        "zone": "fr-par-1",
+        "nodeType": "PRO2-S",
+        "tags": ["env=prod", "owner=platform"],
+    }
     return ResourceView("scaleway:kubernetes/pool:Pool", name, f"urn:pool:{name}", {**base, **props})
 
 
 def cluster(protect: bool = True, **props: Any) -> ResourceView:
-    base = {"name": "kapsule-prod", "type": "kapsule-dedicated-8", "deleteAdditionalResources": False, "version": "1.35", "tags": ["env=prod", "owner=platform"]}
+    base = {
+        "name": "kapsule-prod",
+        "type": "kapsule-dedicated-8",
+        "deleteAdditionalResources": False,
+        "version": "1.35",
+        "tags": ["env=prod", "owner=platform"],
+    }
     return ResourceView("scaleway:kubernetes/cluster:Cluster", "cluster", "urn:cluster", {**base, **props}, protect)
 
 
@@ -38,12 +51,37 @@ def messages(rule: str, resources: list[ResourceView], **settings: Any) -> list[
     [
         ("prod-autohealing", [pool("a", autohealing=False)], [pool("a")], "pool a: autohealing is off"),
         ("prod-autoscaled-pools", [pool("a", minSize=1)], [pool("a", minSize=2)], "pool a: min_size 1 is below 2"),
-        ("prod-autoscaled-pools", [pool("a", autoscaling=False)], [pool("a")], "pool a: autoscaling is off; production pools scale between at least 2 nodes and more"),
-        ("prod-multi-zone", [pool("a"), pool("b")], [pool("a"), pool("b", zone="fr-par-2")], "pools span 1 zone(s) (fr-par-1); production needs at least 2"),
-        ("prod-keep-volumes", [cluster(deleteAdditionalResources=True)], [cluster()], "cluster kapsule-prod: delete_additional_resources is true, so deleting the cluster deletes its volumes"),
+        (
+            "prod-autoscaled-pools",
+            [pool("a", autoscaling=False)],
+            [pool("a")],
+            "pool a: autoscaling is off; production pools scale between at least 2 nodes and more",
+        ),
+        (
+            "prod-multi-zone",
+            [pool("a"), pool("b")],
+            [pool("a"), pool("b", zone="fr-par-2")],
+            "pools span 1 zone(s) (fr-par-1); production needs at least 2",
+        ),
+        (
+            "prod-keep-volumes",
+            [cluster(deleteAdditionalResources=True)],
+            [cluster()],
+            "cluster kapsule-prod: delete_additional_resources is true, so deleting the cluster deletes its volumes",
+        ),
         ("prod-protected", [cluster(protect=False)], [cluster()], "cluster cluster is not protected (protect: true)"),
-        ("prod-dedicated-control-plane", [cluster(type="kapsule")], [cluster()], "cluster kapsule-prod: type kapsule shares its control plane; use a dedicated type"),
-        ("allowed-node-types", [pool("a", nodeType="PLAY2-NANO")], [pool("a", nodeType="GP1-XS")], "pool a: node type PLAY2-NANO is not allowed (DEV1-M, DEV1-L, DEV1-XL, PRO2-*, GP1-*, POP2-*)"),
+        (
+            "prod-dedicated-control-plane",
+            [cluster(type="kapsule")],
+            [cluster()],
+            "cluster kapsule-prod: type kapsule shares its control plane; use a dedicated type",
+        ),
+        (
+            "allowed-node-types",
+            [pool("a", nodeType="PLAY2-NANO")],
+            [pool("a", nodeType="GP1-XS")],
+            "pool a: node type PLAY2-NANO is not allowed (DEV1-M, DEV1-L, DEV1-XL, PRO2-*, GP1-*, POP2-*)",
+        ),
         ("required-tags", [pool("a", tags=["env=prod"])], [pool("a")], "Pool a: missing tag(s) owner"),
         # A tag without a value says nothing: `env: ""` renders as a bare `env`, and `env=` is no better.
         ("required-tags", [pool("a", tags=["env", "owner=platform"])], [pool("a")], "Pool a: missing tag(s) env"),
@@ -61,26 +99,51 @@ def test_registry_and_load_balancer_rules():
     assert messages("prod-private-registry", [public]) == ["registry namespace registry is public"]
 
     def service(annotations=None, **spec):
-        return ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {"annotations": annotations or {}}, "spec": {"type": "LoadBalancer", **spec}})
+        return ResourceView(
+            "kubernetes:core/v1:Service",
+            "api",
+            "urn:s",
+            {"metadata": {"annotations": annotations or {}}, "spec": {"type": "LoadBalancer", **spec}},
+        )
 
-    assert messages("load-balancer-source-ranges", [service()]) == ["Service api: a public load balancer open to every address (no source_ranges)"]
+    assert messages("load-balancer-source-ranges", [service()]) == [
+        "Service api: a public load balancer open to every address (no source_ranges)"
+    ]
     assert messages("load-balancer-source-ranges", [service(loadBalancerSourceRanges=["10.0.0.0/8"])]) == []
-    assert messages("load-balancer-source-ranges", [service({"service.beta.kubernetes.io/scw-loadbalancer-private": "true"})]) == []
+    assert (
+        messages(
+            "load-balancer-source-ranges", [service({"service.beta.kubernetes.io/scw-loadbalancer-private": "true"})]
+        )
+        == []
+    )
 
 
 def test_unknown_values_during_a_preview_are_not_judged():
-    unknown = ResourceView("scaleway:kubernetes/pool:Pool", "a", "urn:a", {"nodeType": None, "autohealing": None, "tags": None, "zone": None})
+    unknown = ResourceView(
+        "scaleway:kubernetes/pool:Pool",
+        "a",
+        "urn:a",
+        {"nodeType": None, "autohealing": None, "tags": None, "zone": None},
+    )
     for rule in RULES:
         assert rule.run([unknown, cluster()]) == [], rule.name
 
 
 def test_settings_and_levels_come_from_the_stack_config():
-    resolved = resolve({"all": "advisory", "allowed-node-types": {"enforcementLevel": "mandatory", "allowedNodeTypes": ["PRO2-*"]}})
+    resolved = resolve(
+        {"all": "advisory", "allowed-node-types": {"enforcementLevel": "mandatory", "allowedNodeTypes": ["PRO2-*"]}}
+    )
     assert resolved["prod-autohealing"] == ("advisory", {})
     assert resolved["allowed-node-types"] == ("mandatory", {"allowedNodeTypes": ["PRO2-*"]})
     assert resolve({})["prod-autohealing"][0] == "disabled" and resolve({})["required-tags"][0] == "mandatory"
-    found = evaluate([pool("a", nodeType="DEV1-M", autohealing=False)], {"prod-autohealing": "advisory", "allowed-node-types": {"allowedNodeTypes": ["PRO2-*"]}})
-    assert [(level, v.rule) for level, v in found] == [("advisory", "prod-autohealing"), ("mandatory", "allowed-node-types")]
+    found = evaluate(
+        [pool("a", nodeType="DEV1-M", autohealing=False)],
+        {"prod-autohealing": "advisory", "allowed-node-types": {"allowedNodeTypes": ["PRO2-*"]}},
+    )
+    assert [(level, v.rule) for level, v in found] == [
+        ("advisory", "prod-autohealing"),
+        ("mandatory", "allowed-node-types"),
+    ]
     with pytest.raises(PolicyConfigError, match="unknown rule\\(s\\) prod-autohealin;"):
         resolve({"prod-autohealin": "mandatory"})
     with pytest.raises(PolicyConfigError, match="enforcement level 'block'; allowed: advisory, mandatory, disabled"):
@@ -96,7 +159,9 @@ def test_every_stack_has_a_valid_policy_config_and_prod_enforces_the_prod_rules(
     assert {name: level for name, (level, _) in prod.items() if name.startswith("prod-")} == {
         name: "mandatory" for name in RULE if name.startswith("prod-")
     }
-    assert {level for name, (level, _) in resolve(stack_config("dev")).items() if name.startswith("prod-")} == {"disabled"}
+    assert {level for name, (level, _) in resolve(stack_config("dev")).items() if name.startswith("prod-")} == {
+        "disabled"
+    }
 
 
 def test_the_plan_reports_violations_mandatory_as_errors_advisory_as_warnings(tmp_path):
@@ -127,20 +192,36 @@ def test_the_pack_registers_every_rule_and_reports_through_the_engine(monkeypatc
     packs = []
     monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda name, policies, **kw: packs.append((name, policies)))
     runpy.run_path(str(ROOT / "policy" / "__main__.py"))
-    (name, policies), = packs
+    ((name, policies),) = packs
     assert name == "kapsule-guardrails"
     assert [(p.name, p.enforcement_level.value) for p in policies] == [(r.name, r.level) for r in RULES]
     tags = next(p for p in policies if p.name == "required-tags")
     assert tags.config_schema.properties == {
-        "requiredTags": {"type": "array", "items": {"type": "string", "minLength": 1, "pattern": "^[^=]+$"}, "minItems": 1, "default": ["env", "owner"]}
+        "requiredTags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "pattern": "^[^=]+$"},
+            "minItems": 1,
+            "default": ["env", "owner"],
+        }
     }
 
     options = pulumi_policy.PolicyResourceOptions(False, [], None, [], pulumi_policy.PolicyCustomTimeouts(0, 0, 0), [])
     resource = pulumi_policy.PolicyResource(
-        "scaleway:kubernetes/pool:Pool", {"nodeType": "PRO2-S", "tags": ["env=dev"]}, "urn:pool", "default", options, None, None, [], {}
+        "scaleway:kubernetes/pool:Pool",
+        {"nodeType": "PRO2-S", "tags": ["env=dev"]},
+        "urn:pool",
+        "default",
+        options,
+        None,
+        None,
+        [],
+        {},
     )
     reported = []
-    tags.validate(pulumi_policy.StackValidationArgs([resource], {"requiredTags": ["env", "owner"]}), lambda m, urn=None: reported.append((m, urn)))
+    tags.validate(
+        pulumi_policy.StackValidationArgs([resource], {"requiredTags": ["env", "owner"]}),
+        lambda m, urn=None: reported.append((m, urn)),
+    )
     assert reported == [("Pool default: missing tag(s) owner", "urn:pool")]
 
 
@@ -154,7 +235,10 @@ def test_the_pack_runs_in_the_project_environment():
 @pytest.mark.parametrize(
     ("config", "words"),
     [
-        ({"allowed-node-types": {"allowedNodeTypes": "PRO2-*"}}, 'allowed-node-types.allowedNodeTypes: "PRO2-*" is not valid'),
+        (
+            {"allowed-node-types": {"allowedNodeTypes": "PRO2-*"}},
+            'allowed-node-types.allowedNodeTypes: "PRO2-*" is not valid',
+        ),
         ({"required-tags": {"requiredTags": "env"}}, 'required-tags.requiredTags: "env" is not valid'),
         ({"required-tags": {"requiredTags": ["env", 3]}}, "required-tags.requiredTags[1]: 3 is not valid"),
         ({"prod-multi-zone": {"minZones": "2"}}, 'prod-multi-zone.minZones: "2" is not valid'),
@@ -187,9 +271,17 @@ def test_the_plan_fails_closed_without_a_policy_config(tmp_path):
     project = copy_project(tmp_path / "project")
     (project / "policy" / "config" / "prod.json").unlink()
     result = subprocess.run(
-        [sys.executable, "-m", "kapsule", "plan", "--stack", "prod", "--no-state"], cwd=project, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "kapsule", "plan", "--stack", "prod", "--no-state"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.returncode == 1 and "policy/config/prod.json: missing" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1
+        and "policy/config/prod.json: missing" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_the_version_catalog_has_one_owner_the_program():
@@ -223,7 +315,10 @@ def test_a_tag_key_holding_an_equals_sign_is_refused():
     [
         (["0.0.0.0/0"], "Service api: a public load balancer open to every IPv4 address"),
         (["0.0.0.0/1", "128.0.0.0/1"], "Service api: a public load balancer open to every IPv4 address"),
-        (["10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"], "Service api: a public load balancer open to every IPv4 address"),
+        (
+            ["10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"],
+            "Service api: a public load balancer open to every IPv4 address",
+        ),
         (["::/1", "8000::/1"], "Service api: a public load balancer open to every IPv6 address"),
         (["::ffff:0:0/96"], "Service api: a public load balancer open to every IPv4 address"),
         (["10.0.0.0/7"], "Service api: source range(s) 10.0.0.0/7 wider than allowed (/8 for IPv4, /32 for IPv6)"),
@@ -233,13 +328,23 @@ def test_a_tag_key_holding_an_equals_sign_is_refused():
 )
 def test_source_ranges_are_judged_by_the_address_space_they_cover(ranges, message):
     """Any union that covers a whole family is open to everyone; the rule once checked only that the list was not empty."""
-    service = ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"metadata": {}, "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ranges}})
+    service = ResourceView(
+        "kubernetes:core/v1:Service",
+        "api",
+        "urn:s",
+        {"metadata": {}, "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ranges}},
+    )
     found = messages("load-balancer-source-ranges", [service])
     assert len(found) == 1 and found[0].startswith(message), found
 
 
 def test_the_widest_prefix_allowed_is_a_setting():
-    service = ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8", "2001:db8::/48"]}})
+    service = ResourceView(
+        "kubernetes:core/v1:Service",
+        "api",
+        "urn:s",
+        {"spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8", "2001:db8::/48"]}},
+    )
     rule = next(r for r in RULES if r.name == "load-balancer-source-ranges")
     assert rule.run([service]) == []
     assert [v.message for v in rule.run([service], {"widestIPv4Prefix": 16, "widestIPv6Prefix": 56})] == [
@@ -249,8 +354,12 @@ def test_the_widest_prefix_allowed_is_a_setting():
         resolve({"load-balancer-source-ranges": {"widestIPv4Prefix": 33}})
 
 
-@pytest.mark.parametrize("value", ["\u2800", "\u115f", "\u1160", "\u3164", "\uffa0", "\u200b\u200b", "\u00a0", "\u0301", "\u2028", " \t"])
+@pytest.mark.parametrize(
+    "value", ["\u2800", "\u115f", "\u1160", "\u3164", "\uffa0", "\u200b\u200b", "\u00a0", "\u0301", "\u2028", " \t"]
+)
 def test_a_required_tag_needs_a_value_that_shows(value):
     """`env=\u2800` (braille blank) and `env=\u115f` (a Hangul filler) once passed as values."""
-    assert messages("required-tags", [pool("a", tags=[f"env={value}", "owner=platform"])]) == ["Pool a: missing tag(s) env"]
+    assert messages("required-tags", [pool("a", tags=[f"env={value}", "owner=platform"])]) == [
+        "Pool a: missing tag(s) env"
+    ]
     assert messages("required-tags", [pool("a", tags=["env=prod\u2800", "owner=\u540d"])]) == []

@@ -16,7 +16,9 @@ from kapsule.stackfile.messages import StackConfigError, format_path
 from kapsule.names import SECRET_PLACEHOLDER
 
 
-@pytest.mark.parametrize("node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-2C-8G", "COPARM1-4C-16G", "PLAY2-NANO"])
+@pytest.mark.parametrize(
+    "node_type", ["DEV1-M", "DEV1-L", "PRO2-XXS", "PRO2-L", "GP1-XS", "POP2-2C-8G", "COPARM1-4C-16G", "PLAY2-NANO"]
+)
 def test_node_types_that_run_kubernetes(node_type):
     assert node_type_problem(node_type) is None
 
@@ -118,7 +120,11 @@ def test_the_pure_modules_load_without_the_pulumi_runtime():
         "kapsule.cost.prices", "kapsule.stackfile.secrets", "kapsule.stackfile.stacks", "kapsule.generated.workflows",
         "components.spec", "components.catalog", "components.offers", "components.versions", "components.annotations", "components.load_balancer_spec",
     ]  # fmt: skip
-    check = "import sys; " + "; ".join(f"import {m}" for m in pure) + "; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pulumiverse_scaleway')))"
+    check = (
+        "import sys; "
+        + "; ".join(f"import {m}" for m in pure)
+        + "; print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pulumiverse_scaleway')))"
+    )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -29,7 +29,9 @@ def models(model: type[BaseModel], seen: set | None = None) -> set[type[BaseMode
 
 
 def test_every_stack_key_has_a_description():
-    missing = [f"{m.__name__}.{name}" for m in models(StackConfig) for name, f in m.model_fields.items() if not f.description]
+    missing = [
+        f"{m.__name__}.{name}" for m in models(StackConfig) for name, f in m.model_fields.items() if not f.description
+    ]
     assert missing == []
 
 
@@ -43,7 +45,9 @@ def test_every_component_output_and_argument_is_described():
         cls = getattr(components, name)
         outputs = dict(_outputs(cls))
         assert all(outputs.values()), (name, outputs)
-        registered = re.findall(r'"(\w+)": self\.', inspect.getsource(cls).split("register_outputs(", 1)[1].split(")", 1)[0])
+        registered = re.findall(
+            r'"(\w+)": self\.', inspect.getsource(cls).split("register_outputs(", 1)[1].split(")", 1)[0]
+        )
         assert registered and set(registered) <= set(outputs), (name, registered)
         parameters = list(inspect.signature(cls.__init__).parameters)[1:]
         described = _arguments(cls)
@@ -52,7 +56,11 @@ def test_every_component_output_and_argument_is_described():
 
 def test_the_generated_reference_is_up_to_date():
     generated = {**documents(), **workflows.documents()}
-    stale = [str(path.relative_to(ROOT)) for path, text in generated.items() if not path.is_file() or path.read_text(encoding="utf-8") != text]
+    stale = [
+        str(path.relative_to(ROOT))
+        for path, text in generated.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
     assert stale == [], f"run `make generate`: {stale}"
 
 
@@ -62,10 +70,14 @@ def test_docs_check_names_a_stale_file_and_exits_1(tmp_path):
     project = copy_project(tmp_path / "project")
     page = project / "docs" / "stack-keys.md"
     page.write_text(page.read_text(encoding="utf-8").replace("Node count", "Node total"), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "kapsule", "generate", "--check"], cwd=project, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "generate", "--check"], cwd=project, capture_output=True, text=True
+    )
     assert result.returncode == 1 and "docs/stack-keys.md: out of date; run `make generate`" in result.stderr
     assert "Node total" in page.read_text(encoding="utf-8")  # --check writes nothing
-    assert subprocess.run([sys.executable, "-m", "kapsule", "generate"], cwd=project, capture_output=True).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "kapsule", "generate"], cwd=project, capture_output=True).returncode == 0
+    )
     assert "Node count" in page.read_text(encoding="utf-8")
 
 

@@ -14,8 +14,15 @@ from tests.test_engine_records import OUTPUTS_ADDED_SINCE, RECORDS
 
 def test_a_rendered_export_has_the_real_exports_urns_types_fields_and_keys():
     stack_file = read_stack_file(RECORDS / "scaleway" / "Pulumi.eng.yaml")
-    mine = {r["urn"]: r for r in recorded.export(render("eng", stack_file.config, stack_file.secret_keys, preview=False))["deployment"]["resources"]}
-    real = {r["urn"]: r for r in json.loads((RECORDS / "scaleway" / "export.json").read_text())["deployment"]["resources"]}
+    mine = {
+        r["urn"]: r
+        for r in recorded.export(render("eng", stack_file.config, stack_file.secret_keys, preview=False))["deployment"][
+            "resources"
+        ]
+    }
+    real = {
+        r["urn"]: r for r in json.loads((RECORDS / "scaleway" / "export.json").read_text())["deployment"]["resources"]
+    }
     assert sorted(mine) == sorted(real)
     bookkeeping = {"created", "modified", "additionalSecretOutputs"}  # the engine's own timestamps and options
     for urn, entry in mine.items():

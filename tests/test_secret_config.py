@@ -62,7 +62,10 @@ def leaks(rendering: Rendering, secret: str) -> list[str]:
 
 def with_secure_values(config: dict[str, Any]) -> None:
     """A Helm value and a tag that are `secure:` in the stack file, beside plain neighbours."""
-    config["kapsule:ingress"]["values"] = {"ingressRoute": {"dashboard": {"enabled": False}}, "env": [{"name": "AUTH", "value": SECURE}]}
+    config["kapsule:ingress"]["values"] = {
+        "ingressRoute": {"dashboard": {"enabled": False}},
+        "env": [{"name": "AUTH", "value": SECURE}],
+    }
     config["kapsule:tags"]["billing"] = SECURE
 
 
@@ -109,7 +112,9 @@ def test_only_the_properties_that_carry_a_secure_value_are_sealed(engine_config)
     assert isinstance(release.inputs["values"], Secret)
     assert release.inputs["values"].value["deployment"] == {"replicas": 1}
     assert (release.inputs["chart"], release.inputs["namespace"]) == ("traefik", "ingress")
-    namespace = next(r for r in rendering.resources if r.type == "kubernetes:core/v1:Namespace" and r.name == "ingress-namespace")
+    namespace = next(
+        r for r in rendering.resources if r.type == "kubernetes:core/v1:Namespace" and r.name == "ingress-namespace"
+    )
     assert namespace.inputs["metadata"]["name"] == "ingress"
 
 
@@ -178,13 +183,17 @@ def test_a_secure_value_inside_a_provider_input_type_is_sealed(tmp_path, monkeyp
     project = copy_project(tmp_path / "project", {"dev": oidc})
     config = yaml.safe_load((project / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
     config["kapsule:cluster"]["oidc"]["client_id"] = PASSWORD
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}))
+    monkeypatch.setenv(
+        "PULUMI_CONFIG", json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    )
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["kapsule:cluster"]))
     rendering = render("dev", {}, [], preview=False, program=project / "__main__.py")
     cluster = rendering.one("scaleway:kubernetes/cluster:Cluster")
     assert isinstance(cluster.inputs["openIdConnectConfig"], Secret)
     assert PASSWORD in secret_strings(cluster.inputs["openIdConnectConfig"])
-    assert cluster.inputs["name"] == "kapsule-dev" and cluster.inputs["cni"] == "cilium"  # the rest of the key stays readable
+    assert (
+        cluster.inputs["name"] == "kapsule-dev" and cluster.inputs["cni"] == "cilium"
+    )  # the rest of the key stays readable
     assert leaks(rendering, PASSWORD) == []
 
 
@@ -211,6 +220,7 @@ def test_a_value_that_only_became_secure_is_no_change(tmp_path):
     state = recorded.write(tmp_path / "dev.json", recorded.export(render_stack("dev", in_clear)))
     plan = plan_stack("dev", copy_project(tmp_path / "project", {"dev": made_secure}), read_state(state))
     assert [c.resource.urn for c in plan.changes if c.action != "same"] == []
+
     # A neighbour that changes beside the secure value is still a change, and the plaintext is never shown.
     def made_secure_and_more(config: dict[str, Any]) -> None:
         made_secure(config)

@@ -79,13 +79,26 @@ def test_the_newest_checkpoint_variant_is_read_zstd_included(tmp_path, export):
     ("edit", "words"),
     [
         (lambda d: None, "the state of stack 'dev', not 'prod'"),
-        (lambda d: [r.update(urn=r["urn"].replace("::kapsule::", "::webshop::")) for r in d["deployment"]["resources"]], "the state of project 'webshop'"),
+        (
+            lambda d: [
+                r.update(urn=r["urn"].replace("::kapsule::", "::webshop::")) for r in d["deployment"]["resources"]
+            ],
+            "the state of project 'webshop'",
+        ),
         (lambda d: d["deployment"]["resources"].append(dict(d["deployment"]["resources"][3])), "is recorded twice"),
         (lambda d: d.update(version=7), "state version 7 is not one this reads (3, 4)"),
         (lambda d: d.update(version="3"), 'state version "3" is not one this reads'),
-        (lambda d: resource(d, POOL).update(protect="false"), "protect is \"false\", but Pulumi writes true or false there"),
-        (lambda d: resource(d, POOL).update(inputs=["x"]), "inputs is [\"x\"], but Pulumi writes an object there"),
-        (lambda d: resource(d, POOL)["outputs"].update(size={"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": "hunter2"}), "a secret's plaintext is not JSON"),
+        (
+            lambda d: resource(d, POOL).update(protect="false"),
+            'protect is "false", but Pulumi writes true or false there',
+        ),
+        (lambda d: resource(d, POOL).update(inputs=["x"]), 'inputs is ["x"], but Pulumi writes an object there'),
+        (
+            lambda d: resource(d, POOL)["outputs"].update(
+                size={"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": "hunter2"}
+            ),
+            "a secret's plaintext is not JSON",
+        ),
         (lambda d: d["deployment"].update(resources={}), "deployment.resources is {}, but Pulumi writes a list there"),
     ],
 )
@@ -99,7 +112,11 @@ def test_state_that_does_not_belong_is_refused_with_one_line(tmp_path, export, e
 
 
 def test_a_recorded_version_that_is_not_a_version_is_refused(tmp_path, export):
-    path = edited(export, tmp_path, lambda d: resource(d, "scaleway:kubernetes/cluster:Cluster")["outputs"].update(version="latest"))
+    path = edited(
+        export,
+        tmp_path,
+        lambda d: resource(d, "scaleway:kubernetes/cluster:Cluster")["outputs"].update(version="latest"),
+    )
     plan = plan_stack("dev", copy_project(tmp_path / "p"), read_state(path, stack="dev"))
     assert any("recorded version 'latest' is not a Kubernetes version" in e for e in plan.errors)
 
@@ -115,7 +132,12 @@ def test_given_state_that_holds_nothing_for_the_stack_is_an_error(tmp_path):
 
 def test_a_remote_backend_without_an_export_is_an_error(tmp_path):
     with pytest.raises(NoState, match=r"PULUMI_BACKEND_URL is 's3://state'.*pulumi stack export.*--no-state"):
-        find_state("dev", tmp_path, None, {"PULUMI_BACKEND_URL": "s3://state?endpoint=https://s3.fr-par.scw.cloud&region=fr-par"})
+        find_state(
+            "dev",
+            tmp_path,
+            None,
+            {"PULUMI_BACKEND_URL": "s3://state?endpoint=https://s3.fr-par.scw.cloud&region=fr-par"},
+        )
     assert find_state("dev", tmp_path, None, {"PULUMI_BACKEND_URL": "s3://state"}, required=False) is None
 
 

@@ -32,10 +32,16 @@ from tests.conftest import STACKS
 
 DAY = date(2026, 11, 21)
 RECORDS = ROOT / "tests" / "fixtures" / "engine-records"
-CLUSTER_STACKS = [s for s in STACKS if "kapsule:cluster" in yaml.safe_load((ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text())["config"]]
+CLUSTER_STACKS = [
+    s
+    for s in STACKS
+    if "kapsule:cluster" in yaml.safe_load((ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text())["config"]
+]
 
 
-def project(tmp_path: Path, version: str = "1.33", stack: str = "edge", source: Path = ROOT / "stacks" / "Pulumi.dev.yaml") -> Path:
+def project(
+    tmp_path: Path, version: str = "1.33", stack: str = "edge", source: Path = ROOT / "stacks" / "Pulumi.dev.yaml"
+) -> Path:
     root = tmp_path / "project"
     (root / "stacks").mkdir(parents=True)
     (root / "policy" / "config").mkdir(parents=True)
@@ -72,14 +78,23 @@ def test_the_bar_a_stack_on_133_planned_to_136_takes_three_steps_and_names_the_p
     assert code == 2, err
     assert [step["version"] for step in report["steps"]] == ["1.34", "1.35", "1.36"]
     assert report["blockers"] == [] and all(step["blockers"] == [] for step in report["steps"])
-    assert {c["name"] for c in report["steps"][0]["preflight"]} >= {"removed-apis", "deprecated-api-requests", "disruption-budgets", "room-to-move"}
+    assert {c["name"] for c in report["steps"][0]["preflight"]} >= {
+        "removed-apis",
+        "deprecated-api-requests",
+        "disruption-budgets",
+        "room-to-move",
+    }
     assert all(c["status"] == "not run" and "no credentials" in c["why"] for c in report["steps"][0]["preflight"])
     assert upgrade(project(tmp_path / "b"), capsys, "--to", "1.20")[0] == 1
 
 
-@pytest.mark.parametrize("start,target", list(itertools.combinations_with_replacement(["1.33", "1.34", "1.35", "1.36"], 2)))
+@pytest.mark.parametrize(
+    "start,target", list(itertools.combinations_with_replacement(["1.33", "1.34", "1.35", "1.36"], 2))
+)
 def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(start, target):
-    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at(start), start, "the stack file", target, load_catalog(), DAY)
+    plan = plan_path(
+        "dev", "stacks/Pulumi.dev.yaml", spec_at(start), start, "the stack file", target, load_catalog(), DAY
+    )
     first, last = int(start.split(".")[1]), int(target.split(".")[1])
     assert [step.version for step in plan.steps] == [f"1.{m}" for m in range(first + 1, last + 1)]
     assert all(pool.follows and pool.version == step.version for step in plan.steps for pool in step.pools)
@@ -98,7 +113,9 @@ def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(s
 )
 def test_a_target_the_catalog_does_not_offer_or_a_downgrade_is_refused(target, message):
     with pytest.raises(UpgradeError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at("1.35"), "1.35", "the stack file", target, load_catalog(), DAY)
+        plan_path(
+            "dev", "stacks/Pulumi.dev.yaml", spec_at("1.35"), "1.35", "the stack file", target, load_catalog(), DAY
+        )
 
 
 def test_the_command_refuses_with_exit_1_and_one_line(tmp_path, capsys):
@@ -112,10 +129,17 @@ def test_the_command_refuses_with_exit_1_and_one_line(tmp_path, capsys):
 def test_a_platform_stack_is_refused_naming_the_stack_its_cluster_belongs_to(tmp_path, capsys):
     root = project(tmp_path, stack="apps", source=ROOT / "stacks" / "Pulumi.local.yaml")
     path = root / "stacks" / "Pulumi.apps.yaml"
-    path.write_text(path.read_text().replace("kubeconfig_file: .tools/local/kubeconfig", "stack_reference: organization/kapsule/dev"))
+    path.write_text(
+        path.read_text().replace(
+            "kubeconfig_file: .tools/local/kubeconfig", "stack_reference: organization/kapsule/dev"
+        )
+    )
     code, _, err = upgrade(root, capsys, "--to", "1.36", stack="apps")
     assert code == 1
-    assert "cluster belongs to the stack organization/kapsule/dev" in err and "python -m kapsule upgrade --stack dev" in err
+    assert (
+        "cluster belongs to the stack organization/kapsule/dev" in err
+        and "python -m kapsule upgrade --stack dev" in err
+    )
 
 
 def test_the_warnings_a_minor_ending_within_90_days_and_a_target_that_is_not_the_newest():
@@ -131,22 +155,47 @@ def test_the_warnings_a_minor_ending_within_90_days_and_a_target_that_is_not_the
 
 def test_a_pinned_stack_steps_through_each_minors_latest_patch_and_needs_a_catalog_that_knows_it():
     catalog = load_catalog()
-    patched = Catalog(catalog.as_of, catalog.source, tuple(MinorSupport(**{**v.__dict__, "latest_patch": f"{v.minor}.7"}) for v in catalog.versions))
-    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at("1.34.2", auto=False), "1.34.2", "the stack file", "1.36", patched, DAY)
+    patched = Catalog(
+        catalog.as_of,
+        catalog.source,
+        tuple(MinorSupport(**{**v.__dict__, "latest_patch": f"{v.minor}.7"}) for v in catalog.versions),
+    )
+    plan = plan_path(
+        "dev", "stacks/Pulumi.dev.yaml", spec_at("1.34.2", auto=False), "1.34.2", "the stack file", "1.36", patched, DAY
+    )
     assert [step.version for step in plan.steps] == ["1.35.7", "1.36.7"]
-    with pytest.raises(UpgradeError, match="lists no patch of 1.35: refresh it with `python -m kapsule versions refresh`"):
-        plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at("1.34.2", auto=False), "1.34.2", "the stack file", "1.36", catalog, DAY)
+    with pytest.raises(
+        UpgradeError, match="lists no patch of 1.35: refresh it with `python -m kapsule versions refresh`"
+    ):
+        plan_path(
+            "dev",
+            "stacks/Pulumi.dev.yaml",
+            spec_at("1.34.2", auto=False),
+            "1.34.2",
+            "the stack file",
+            "1.36",
+            catalog,
+            DAY,
+        )
 
 
 def test_pools_left_behind_say_how_far_and_block_past_the_skew_rule():
     spec = spec_at("1.33.1", auto=False, pool_version="1.33.1")
     catalog = load_catalog()
-    patched = Catalog(catalog.as_of, catalog.source, tuple(MinorSupport(**{**v.__dict__, "latest_patch": f"{v.minor}.0"}) for v in catalog.versions))
+    patched = Catalog(
+        catalog.as_of,
+        catalog.source,
+        tuple(MinorSupport(**{**v.__dict__, "latest_patch": f"{v.minor}.0"}) for v in catalog.versions),
+    )
     plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.36", patched, DAY)
     notes = [step.pools[0].note for step in plan.steps]
     assert notes[0].startswith("stays on 1.33.1 (its version is pinned): 1 minor(s) behind")
     assert all(not step.blockers for step in plan.steps)  # three minors behind is still allowed
-    later = Catalog(patched.as_of, patched.source, (*patched.versions, MinorSupport("1.37", date(2026, 10, 1), None, None, "1.37.0")))
+    later = Catalog(
+        patched.as_of,
+        patched.source,
+        (*patched.versions, MinorSupport("1.37", date(2026, 10, 1), None, None, "1.37.0")),
+    )
     plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.37", later, DAY)
     assert [bool(step.blockers) for step in plan.steps] == [False, False, False, True]
     assert "pool default: 1.33.1 is 4 minors behind the cluster's 1.37.0" in plan.steps[-1].blockers[0]
@@ -166,24 +215,42 @@ def test_write_changes_only_the_version_line_of_every_real_stack_and_it_still_va
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert len(before.splitlines()) == len(after.splitlines()) and len(changed) == 1
     assert changed[0][1].strip() == 'version: "1.36"'
-    assert [line for line in before.splitlines() if "#" in line and "version" not in line] == [line for line in after.splitlines() if "#" in line and "version" not in line]
+    assert [line for line in before.splitlines() if "#" in line and "version" not in line] == [
+        line for line in after.splitlines() if "#" in line and "version" not in line
+    ]
     assert json.loads(parse(stack, read_stack_file(path).config).model_dump_json())["cluster"]["version"] == "1.36"
-    assert "kapsule:cluster.version is now '1.36'" in out and "no recorded state: every resource shows as a create" in out
+    assert (
+        "kapsule:cluster.version is now '1.36'" in out and "no recorded state: every resource shows as a create" in out
+    )
 
 
 def test_write_against_the_real_engine_export_shows_the_cluster_updated_in_place(tmp_path, capsys):
     """The engine-record stack in the dev form (edit t: auto_upgrade, 1.35) against the export the real engine
     wrote at 1.35.2: the step to 1.36 is an update of the cluster, as edit a (1.35.2 to 1.35.3) was recorded."""
     root = project(tmp_path, stack="eng", source=RECORDS / "scaleway" / "edits" / "t.yaml")
-    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", "--format", "json", "--state", str(RECORDS / "scaleway" / "export.json"), stack="eng")
+    code, out, err = upgrade(
+        root,
+        capsys,
+        "--to",
+        "1.36",
+        "--write",
+        "--format",
+        "json",
+        "--state",
+        str(RECORDS / "scaleway" / "export.json"),
+        stack="eng",
+    )
     report = json.loads(out)
     assert code == 2, err
     assert report["written"] == {"file": "stacks/Pulumi.eng.yaml", "version": "1.36", "cluster_action": "update"}
-    assert 'version: "1.36"' in (root / "stacks" / "Pulumi.eng.yaml").read_text() or "version: '1.36'" in (root / "stacks" / "Pulumi.eng.yaml").read_text()
+    assert (
+        'version: "1.36"' in (root / "stacks" / "Pulumi.eng.yaml").read_text()
+        or "version: '1.36'" in (root / "stacks" / "Pulumi.eng.yaml").read_text()
+    )
 
 
 def test_the_edit_keeps_comments_and_quoting_and_refuses_a_flow_mapping():
-    text = 'config:\n  # the cluster\n  kapsule:cluster:\n    name: a  # its name\n    version: \'1.34\'  # bump me\n    auto_upgrade:\n      version: x\n'
+    text = "config:\n  # the cluster\n  kapsule:cluster:\n    name: a  # its name\n    version: '1.34'  # bump me\n    auto_upgrade:\n      version: x\n"
     assert edited(text, "1.35", "f") == text.replace("'1.34'", "'1.35'")
     plain = "config:\n  kapsule:cluster:\n    version: 1.34.2\n"
     assert edited(plain, "1.35.1", "f") == 'config:\n  kapsule:cluster:\n    version: "1.35.1"\n'
@@ -200,7 +267,13 @@ def test_the_markdown_is_the_step_comment_and_escapes_what_it_shows(tmp_path, ca
 
 
 def test_the_cli_prints_the_plan_and_exits_2_for_a_real_stack():
-    result = subprocess.run([sys.executable, "-m", "kapsule", "upgrade", "--stack", "dev", "--to", "1.36"], cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "KAPSULE_TODAY": "2026-11-21"})
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "upgrade", "--stack", "dev", "--to", "1.36"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "KAPSULE_TODAY": "2026-11-21"},
+    )
     assert result.returncode == 2, result.stderr
     assert "Step 1 of 1: kapsule:cluster.version 1.36" in result.stdout and "not run: no credentials" in result.stdout
 
@@ -217,24 +290,42 @@ def test_the_removals_table_parses_the_prerelease_lifecycle_of_k8s_io_api(tmp_pa
         "func (in *PodDisruptionBudgetList) APILifecycleRemoved() (major, minor int) {\n\treturn 1, 25\n}\n"
     )
     assert parse_module(tmp_path) == [
-        {"group": "policy", "version": "v1beta1", "kind": "PodDisruptionBudget", "deprecated": "1.22", "removed": "1.25", "replacement": "policy/v1 PodDisruptionBudget"}
+        {
+            "group": "policy",
+            "version": "v1beta1",
+            "kind": "PodDisruptionBudget",
+            "deprecated": "1.22",
+            "removed": "1.25",
+            "replacement": "policy/v1 PodDisruptionBudget",
+        }
     ]
     source, removals = load_removals()
-    assert "deprecation-guide" in source and any(r.api_version == "policy/v1beta1" and r.removed == "1.25" for r in removals)
+    assert "deprecation-guide" in source and any(
+        r.api_version == "policy/v1beta1" and r.removed == "1.25" for r in removals
+    )
 
 
 def test_the_committed_removals_table_is_what_the_k8s_io_api_module_says():
     """Against the upstream source itself: the module `make engine` downloads through the Go module proxy."""
     from kapsule.upgrade.removals import API_MODULE_VERSION
 
-    module = Path(subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip() or "/nonexistent") / f"k8s.io/api@{API_MODULE_VERSION}"
+    module = (
+        Path(
+            subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip() or "/nonexistent"
+        )
+        / f"k8s.io/api@{API_MODULE_VERSION}"
+    )
     if not module.is_dir():
         pytest.skip(f"k8s.io/api@{API_MODULE_VERSION} is not in the Go module cache (make engine downloads it)")
     assert json.loads(REMOVALS_FILE.read_text()) == removals_document(module, API_MODULE_VERSION)
 
 
 def test_a_helm_release_is_read_as_helm_stores_it_and_a_bomb_is_refused():
-    release = {"name": "web", "chart": {"metadata": {"name": "web", "version": "1.0.0"}}, "manifest": "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\n"}
+    release = {
+        "name": "web",
+        "chart": {"metadata": {"name": "web", "version": "1.0.0"}},
+        "manifest": "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\n",
+    }
     stored = base64.b64encode(base64.b64encode(gzip.compress(json.dumps(release).encode()))).decode()
     assert decode_release(stored)["manifest"].startswith("apiVersion: policy/v1beta1")
     bomb = base64.b64encode(base64.b64encode(gzip.compress(b"[" * (40 * 1024 * 1024)))).decode()
@@ -245,12 +336,19 @@ def test_a_helm_release_is_read_as_helm_stores_it_and_a_bomb_is_refused():
 
 
 def node(name, pool, cpu="2", memory="4Gi"):
-    return {"metadata": {"name": name, "labels": {"k8s.scaleway.com/pool-name": pool}}, "spec": {}, "status": {"allocatable": {"cpu": cpu, "memory": memory}}}
+    return {
+        "metadata": {"name": name, "labels": {"k8s.scaleway.com/pool-name": pool}},
+        "spec": {},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory}},
+    }
 
 
 def pod(node_name, cpu, memory, daemon=False):
     owners = [{"kind": "DaemonSet", "controller": True}] if daemon else [{"kind": "ReplicaSet", "controller": True}]
-    return {"metadata": {"ownerReferences": owners}, "spec": {"nodeName": node_name, "containers": [{"resources": {"requests": {"cpu": cpu, "memory": memory}}}]}}
+    return {
+        "metadata": {"ownerReferences": owners},
+        "spec": {"nodeName": node_name, "containers": [{"resources": {"requests": {"cpu": cpu, "memory": memory}}}]},
+    }
 
 
 def test_room_to_move_counts_the_other_nodes_and_the_surge_and_says_it_is_an_estimate():
@@ -268,6 +366,10 @@ def test_a_kubeconfig_given_by_hand_that_is_not_one_is_bad_input(tmp_path, capsy
     root = project(tmp_path)
     broken = tmp_path / "broken"
     broken.write_text("clusters: [")
-    for given, message in ((broken, "the kubeconfig cannot be used"), (Path("/dev/zero"), "is not a regular file"), (tmp_path / "none", "")):
+    for given, message in (
+        (broken, "the kubeconfig cannot be used"),
+        (Path("/dev/zero"), "is not a regular file"),
+        (tmp_path / "none", ""),
+    ):
         code, out, err = upgrade(root, capsys, "--to", "1.36", "--kubeconfig", str(given))
         assert code == 1 and out == "" and message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -32,7 +32,9 @@ def test_children_inherit_the_alias_their_parent_was_found_under():
         stack="prod", project="kapsule", parent=new_parent, type_="scaleway:kubernetes/pool:Pool", name="web",
         aliases=[], parent_alias=old_parent, matched={new_parent: old_parent},
     )  # fmt: skip
-    assert found == ["urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool$scaleway:kubernetes/pool:Pool::web"]
+    assert found == [
+        "urn:pulumi:prod::kapsule::kapsule:cluster:Cluster$kapsule:cluster:Pool$scaleway:kubernetes/pool:Pool::web"
+    ]
 
 
 def test_a_child_named_after_its_renamed_parent_follows_the_old_name():

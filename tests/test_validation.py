@@ -48,7 +48,11 @@ def too_many_nodes(c):
 
 CASES = [
     # (edit of the dev stack, key path, words the message must carry)
-    (cluster(cnii="cilium"), "kapsule:cluster.cnii", ["unknown key", "did you mean 'cni'", "delete_additional_resources"]),
+    (
+        cluster(cnii="cilium"),
+        "kapsule:cluster.cnii",
+        ["unknown key", "did you mean 'cni'", "delete_additional_resources"],
+    ),
     (unknown_top_level_key, "kapsule:regoin", ["unknown key", "did you mean 'region'"]),
     (pool(sise=2), "kapsule:pools.default.sise", ["unknown key", "did you mean 'size'"]),
     (cluster(version=1.35), "kapsule:cluster.version", ["the number 1.35", "quote it"]),
@@ -61,16 +65,29 @@ CASES = [
     (cluster(version="1.35.2"), "kapsule:cluster.version", ["auto_upgrade.enabled is true", "'1.35'"]),
     (cluster(auto_upgrade={"enabled": False}), "kapsule:cluster.version", ["'1.35'", "pin a patch"]),
     (cluster(version="v1.35"), "kapsule:cluster.version", ["not a Kubernetes version"]),
-    (cluster(auto_upgrade={"enabled": True, "maintenance_window_day": "funday"}),
-     "kapsule:cluster.auto_upgrade.maintenance_window_day", ["'funday'", "sunday", "any"]),
-    (cluster(auto_upgrade={"enabled": True, "maintenance_window_start_hour": 24}),
-     "kapsule:cluster.auto_upgrade.maintenance_window_start_hour", ["23", "24"]),
-    (cluster(autoscaler={"scale_down_delay_after_add": "600"}),
-     "kapsule:cluster.autoscaler.scale_down_delay_after_add", ["bare number", "Go durations", "'600ms'"]),
+    (
+        cluster(auto_upgrade={"enabled": True, "maintenance_window_day": "funday"}),
+        "kapsule:cluster.auto_upgrade.maintenance_window_day",
+        ["'funday'", "sunday", "any"],
+    ),
+    (
+        cluster(auto_upgrade={"enabled": True, "maintenance_window_start_hour": 24}),
+        "kapsule:cluster.auto_upgrade.maintenance_window_start_hour",
+        ["23", "24"],
+    ),
+    (
+        cluster(autoscaler={"scale_down_delay_after_add": "600"}),
+        "kapsule:cluster.autoscaler.scale_down_delay_after_add",
+        ["bare number", "Go durations", "'600ms'"],
+    ),
     (cluster(autoscaler={"expander": "cheapest"}), "kapsule:cluster.autoscaler.expander", ["least_waste", "price"]),
     (cluster(oidc={"issuer_url": "https://id.example.com"}), "kapsule:cluster.oidc.client_id", ["required"]),
     (cluster(name="Kapsule_Dev"), "kapsule:cluster.name", ["lower case"]),
-    (cluster(service_cidr="10.32.0.0/16", service_dns_ip="10.99.0.10"), "kapsule:cluster.service_dns_ip", ["service_cidr"]),
+    (
+        cluster(service_cidr="10.32.0.0/16", service_dns_ip="10.99.0.10"),
+        "kapsule:cluster.service_dns_ip",
+        ["service_cidr"],
+    ),
     (cluster(pod_cidr="10.32.0.0/33"), "kapsule:cluster.pod_cidr", ["IPv4 CIDR"]),
     (dev_without_network, "kapsule:network", ["required", "private network"]),
     (kosmos_with_network, "kapsule:network", ["forbidden", "Kosmos"]),
@@ -83,41 +100,145 @@ CASES = [
     (pool(root_volume_size_in_gb=10), "kapsule:pools.default.root_volume_size_in_gb", ["20"]),
     (pool(root_volume_type="b_ssd"), "kapsule:pools.default.root_volume_type", ["l_ssd, sbs_5k or sbs_15k"]),
     (pool(taints=[{"key": "gpu", "effect": "Never"}]), "kapsule:pools.default.taints[0].effect", ["NoSchedule"]),
-    (pool(upgrade_policy={"max_unavailable": 0, "max_surge": 0}),
-     "kapsule:pools.default.upgrade_policy.max_unavailable", ["never proceed"]),
+    (
+        pool(upgrade_policy={"max_unavailable": 0, "max_surge": 0}),
+        "kapsule:pools.default.upgrade_policy.max_unavailable",
+        ["never proceed"],
+    ),
     (pool(public_ip_disabled=True), "kapsule:pools.default.public_ip_disabled", ["Public Gateway"]),
     (no_node_left, "kapsule:pools", ["at least one node"]),
     (too_many_nodes, "kapsule:pools", ["151", "at most 150"]),
     (gateway_zone, "kapsule:network.public_gateway.zone", ["'nl-ams-1'", "fr-par-1"]),
     (registry(name="Team_Images"), "kapsule:registry.name", ["lower case", "global"]),
     (registry(region="it-mil"), "kapsule:registry.region", ["no Container Registry", "fr-par, nl-ams, pl-waw"]),
-    (lambda c: c.update({"kapsule:region": "us-east"}), "kapsule:region", ["'us-east'", "fr-par, nl-ams, pl-waw, it-mil"]),
+    (
+        lambda c: c.update({"kapsule:region": "us-east"}),
+        "kapsule:region",
+        ["'us-east'", "fr-par, nl-ams, pl-waw, it-mil"],
+    ),
     (lambda c: c["kapsule:network"].update(subnet="8.8.8.0/22"), "kapsule:network.subnet", ["private range"]),
     (lambda c: c["kapsule:network"].update(subnet="172.16.0.0/24"), "kapsule:network.subnet", ["/22"]),
-    (lambda c: c["kapsule:pools"].update({"Big_Pool": c["kapsule:pools"]["default"]}), "kapsule:pools.Big_Pool", ["pool names"]),
+    (
+        lambda c: c["kapsule:pools"].update({"Big_Pool": c["kapsule:pools"]["default"]}),
+        "kapsule:pools.Big_Pool",
+        ["pool names"],
+    ),
     (lambda c: c.update({"kapsule:pools": {}}), "kapsule:pools", ["is required with cluster", "at least one pool"]),
     (lambda c: c["kapsule:ingress"].pop("chart_version"), "kapsule:ingress.chart_version", ["required", "pin"]),
-    (lambda c: c["kapsule:ingress"].update(controller="haproxy"), "kapsule:ingress.controller", ["none, ingress-nginx or traefik"]),
-    (lambda c: c["kapsule:ingress"]["load_balancer"].update(proxy_protocol={"version": "v2"}),
-     "kapsule:ingress.load_balancer.proxy_protocol", ["ingress.proxy_protocol", "agree"]),
-    (lambda c: c["kapsule:ingress"].update(values={"service": {"type": "NodePort"}}), "kapsule:ingress.values.service", ["set by this spec"]),
-    (lambda c: c["kapsule:ingress"]["load_balancer"].update(zone="fr-par-3"), "kapsule:ingress.load_balancer.zone", ["cannot be placed"]),
-    (lambda c: c.update({"kapsule:services": {"web": {"namespace": "shop", "selector": {"app": "web"},
-     "ports": [{"name": "http", "port": 80, "target_port": 8080}]}}}), "kapsule:services.web.namespace", ["'shop'", "apps, default, ingress"]),
-    (lambda c: c.update({"kapsule:services": {"web": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}],
-     "load_balancer": {"sticky_sessions": "cookie"}}}}), "kapsule:services.web.load_balancer.sticky_sessions_cookie_name", ["required"]),
-    (lambda c: c.update({"kapsule:services": {"web": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}],
-     "load_balancer": {"health_check": {"type": "http"}}}}}), "kapsule:services.web.load_balancer.health_check.http_uri", ["required"]),
-    (lambda c: c.update({"kapsule:services": {"web": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}],
-     "load_balancer": {"timeout_server": "10000"}}}}), "kapsule:services.web.load_balancer.timeout_server", ["Go duration"]),
-    (lambda c: c.update({"kapsule:services": {"web": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}],
-     "load_balancer": {"proxy_protocol": {"ports": [443]}}}}}), "kapsule:services.web.load_balancer.proxy_protocol", ["[443]"]),
+    (
+        lambda c: c["kapsule:ingress"].update(controller="haproxy"),
+        "kapsule:ingress.controller",
+        ["none, ingress-nginx or traefik"],
+    ),
+    (
+        lambda c: c["kapsule:ingress"]["load_balancer"].update(proxy_protocol={"version": "v2"}),
+        "kapsule:ingress.load_balancer.proxy_protocol",
+        ["ingress.proxy_protocol", "agree"],
+    ),
+    (
+        lambda c: c["kapsule:ingress"].update(values={"service": {"type": "NodePort"}}),
+        "kapsule:ingress.values.service",
+        ["set by this spec"],
+    ),
+    (
+        lambda c: c["kapsule:ingress"]["load_balancer"].update(zone="fr-par-3"),
+        "kapsule:ingress.load_balancer.zone",
+        ["cannot be placed"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "web": {
+                        "namespace": "shop",
+                        "selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+                    }
+                }
+            }
+        ),
+        "kapsule:services.web.namespace",
+        ["'shop'", "apps, default, ingress"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "web": {
+                        "selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+                        "load_balancer": {"sticky_sessions": "cookie"},
+                    }
+                }
+            }
+        ),
+        "kapsule:services.web.load_balancer.sticky_sessions_cookie_name",
+        ["required"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "web": {
+                        "selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+                        "load_balancer": {"health_check": {"type": "http"}},
+                    }
+                }
+            }
+        ),
+        "kapsule:services.web.load_balancer.health_check.http_uri",
+        ["required"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "web": {
+                        "selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+                        "load_balancer": {"timeout_server": "10000"},
+                    }
+                }
+            }
+        ),
+        "kapsule:services.web.load_balancer.timeout_server",
+        ["Go duration"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "web": {
+                        "selector": {"app": "web"},
+                        "ports": [{"name": "http", "port": 80, "target_port": 8080}],
+                        "load_balancer": {"proxy_protocol": {"ports": [443]}},
+                    }
+                }
+            }
+        ),
+        "kapsule:services.web.load_balancer.proxy_protocol",
+        ["[443]"],
+    ),
     (registry(pull_secret_namespaces=["nope"]), "kapsule:registry.pull_secret_namespaces[0]", ["'nope'", "namespaces"]),
     (registry(is_public=True), "kapsule:registry.pull_secret_namespaces", ["public"]),
     (lambda c: c.update({"kapsule:namespaces": ["apps", "Apps"]}), "kapsule:namespaces", ["'Apps'"]),
-    (lambda c: c.update({"kapsule:namespaces": ["apps", "ingress"]}), "kapsule:ingress.namespace", ["created by the ingress controller"]),
-    (lambda c: c.update({"kapsule:services": {"Web_1": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}]}}}),
-     "kapsule:services.Web_1", ["Kubernetes names"]),
+    (
+        lambda c: c.update({"kapsule:namespaces": ["apps", "ingress"]}),
+        "kapsule:ingress.namespace",
+        ["created by the ingress controller"],
+    ),
+    (
+        lambda c: c.update(
+            {
+                "kapsule:services": {
+                    "Web_1": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "target_port": 8080}]}
+                }
+            }
+        ),
+        "kapsule:services.Web_1",
+        ["Kubernetes names"],
+    ),
 ]
 
 
@@ -157,7 +278,9 @@ def test_duplicate_keys_are_refused_with_both_lines(tmp_path):
     from kapsule.stackfile.reading import read_stack_file
 
     path = tmp_path / "Pulumi.dev.yaml"
-    path.write_text("config:\n  kapsule:region: fr-par\n  kapsule:cluster:\n    name: a\n    cni: cilium\n    name: b\n")
+    path.write_text(
+        "config:\n  kapsule:region: fr-par\n  kapsule:cluster:\n    name: a\n    cni: cilium\n    name: b\n"
+    )
     with pytest.raises(StackConfigError) as raised:
         read_stack_file(path)
     assert str(raised.value).splitlines()[1] == (
@@ -190,10 +313,19 @@ def test_messages_name_the_fix():
         config["kapsule:ingress"]["load_balancer"]["health_check"] = {"delay": 10000, "timeout": "500"}
 
     error = str(render_stack("dev", edit, check=False).error)
-    assert 'kapsule:cluster.version: YAML read this as the number 1.3, not text (an unquoted 1.30 even becomes 1.3): quote it' in error
+    assert (
+        "kapsule:cluster.version: YAML read this as the number 1.3, not text (an unquoted 1.30 even becomes 1.3): quote it"
+        in error
+    )
     assert "kapsule:pools.default.min_size: 5 is greater than max_size (3)" in error
-    assert "kapsule:ingress.load_balancer.health_check.delay: 10000 is a bare number; durations are Go durations with a unit: '10s'" in error
-    assert "kapsule:ingress.load_balancer.health_check.timeout: '500' is a bare number; durations are Go durations with a unit: '500ms'" in error
+    assert (
+        "kapsule:ingress.load_balancer.health_check.delay: 10000 is a bare number; durations are Go durations with a unit: '10s'"
+        in error
+    )
+    assert (
+        "kapsule:ingress.load_balancer.health_check.timeout: '500' is a bare number; durations are Go durations with a unit: '500ms'"
+        in error
+    )
 
 
 def test_a_stack_file_that_is_a_device_or_pipe_is_refused_at_once(tmp_path):
@@ -219,7 +351,15 @@ def test_problems_in_different_components_come_back_together_and_nothing_is_regi
         config["kapsule:ingress"]["load_balancer"]["zone"] = "fr-par-3"
 
     for edit, paths in (
-        (own_rules, ["kapsule:cluster.cni", "kapsule:pools.default.min_size", "kapsule:pools.default.max_size", "kapsule:registry.region"]),
+        (
+            own_rules,
+            [
+                "kapsule:cluster.cni",
+                "kapsule:pools.default.min_size",
+                "kapsule:pools.default.max_size",
+                "kapsule:registry.region",
+            ],
+        ),
         (
             links,
             [

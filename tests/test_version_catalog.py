@@ -38,7 +38,9 @@ def test_a_version_past_end_of_support_is_an_error_naming_the_way_out(catalog):
         "1.32 reached end of support on 2026-10-31; Scaleway force-upgrades such clusters. "
         "Supported: 1.33, 1.34, 1.35, 1.36; move to 1.33"
     )
-    assert catalog.check("1.37.0", DAY)[0].startswith("1.37 is not a Kubernetes version Kapsule offers; supported: 1.33")
+    assert catalog.check("1.37.0", DAY)[0].startswith(
+        "1.37 is not a Kubernetes version Kapsule offers; supported: 1.33"
+    )
 
 
 def test_sixty_days_before_end_of_support_a_warning_names_the_next_version(catalog):
@@ -76,9 +78,18 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
     def version(name, released, deprecated=None, end=None):
         stamp = lambda d: datetime.fromisoformat(d).replace(tzinfo=timezone.utc) if d else None  # noqa: E731
         return ApiVersion(
-            name=name, label=f"Kubernetes {name}", region="fr-par", available_cnis=[], available_container_runtimes=[],
-            available_feature_gates=[], available_admission_plugins=[], available_kubelet_args={},
-            additional_components=[], deprecated_at=stamp(deprecated), end_of_life_at=stamp(end), released_at=stamp(released),
+            name=name,
+            label=f"Kubernetes {name}",
+            region="fr-par",
+            available_cnis=[],
+            available_container_runtimes=[],
+            available_feature_gates=[],
+            available_admission_plugins=[],
+            available_kubelet_args={},
+            additional_components=[],
+            deprecated_at=stamp(deprecated),
+            end_of_life_at=stamp(end),
+            released_at=stamp(released),
         )
 
     document = catalog_document(
@@ -91,8 +102,20 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
         DAY,
     )
     assert document["versions"] == [
-        {"minor": "1.35", "released": "2026-02-10", "deprecated": "2027-04-10", "end_of_support": "2027-08-10", "latest_patch": "1.35.3"},
-        {"minor": "1.36", "released": "2026-06-16", "deprecated": None, "end_of_support": None, "latest_patch": "1.36.0"},
+        {
+            "minor": "1.35",
+            "released": "2026-02-10",
+            "deprecated": "2027-04-10",
+            "end_of_support": "2027-08-10",
+            "latest_patch": "1.35.3",
+        },
+        {
+            "minor": "1.36",
+            "released": "2026-06-16",
+            "deprecated": None,
+            "end_of_support": None,
+            "latest_patch": "1.36.0",
+        },
     ]
     path = tmp_path / "catalog.json"
     write_catalog(document, path)
@@ -104,7 +127,9 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
 def test_refresh_without_credentials_is_one_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCW_")}
     env["HOME"] = str(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "kapsule", "versions", "refresh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "kapsule", "versions", "refresh"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr

@@ -15,7 +15,9 @@ from kapsule.names import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 # The manual: the README, and the page on state and CI that lists the commands the workflows run.
-README = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "state-and-ci.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "state-and-ci.md").read_text(
+    encoding="utf-8"
+)
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
@@ -66,15 +68,18 @@ def test_workflows_run_the_commands_the_readme_documents():
                 flags = " --refresh" if with_.get("refresh") else ""
                 flags += " --diff" if with_.get("diff") else ""
                 assert with_["policyPacks"] == "policy"
-                assert re.sub(r"\$\{\{ \w+\.stack \}\}", "<stack>", with_["policyPackConfigs"]) == "policy/config/<stack>.json"
+                assert (
+                    re.sub(r"\$\{\{ \w+\.stack \}\}", "<stack>", with_["policyPackConfigs"])
+                    == "policy/config/<stack>.json"
+                )
                 flags += " --policy-pack policy --policy-pack-config policy/config/<stack>.json"
                 assert f"pulumi {with_['command']} --stack <stack>{flags}" in README, path.name
     assert {"make test", "make install", "make -s plan FORMAT=markdown STATE=recorded-state"} <= seen
     for target in ("test", "install", "plan", "pulumi-preview", "up", "down", "engine"):
         assert re.search(rf"^{target}:", MAKEFILE, re.M), target
     # Locally, one driver runs the real engine (kapsule/engine/driver.py: --refresh, --diff, the policy pack).
-    assert "$(PY) -m kapsule.engine preview --stack \"$$UP_STACK\"" in MAKEFILE
-    assert "$(PY) -m kapsule.engine up --stack \"$$UP_STACK\"" in MAKEFILE
+    assert '$(PY) -m kapsule.engine preview --stack "$$UP_STACK"' in MAKEFILE
+    assert '$(PY) -m kapsule.engine up --stack "$$UP_STACK"' in MAKEFILE
 
 
 def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():
@@ -135,10 +140,17 @@ def test_the_deploy_creates_the_export_directory_before_exporting():
 
 
 def test_pull_requests_plan_against_recorded_state_or_say_nothing_is_deployed():
-    job = next(j for j in workflow("pull-request.yml")["jobs"].values() if any(s.get("id") == "plan" for s in j["steps"]))
+    job = next(
+        j for j in workflow("pull-request.yml")["jobs"].values() if any(s.get("id") == "plan" for s in j["steps"])
+    )
     plans = {s["id"]: s for s in job["steps"] if s.get("id", "").startswith("plan")}
-    assert "STATE=recorded-state" in plans["plan"]["run"] and plans["plan"]["if"] == "steps.deployment.outputs.run-id != ''"
-    assert "NO_STATE=1" in plans["plan-new"]["run"] and plans["plan-new"]["if"] == "steps.deployment.outputs.run-id == ''"
+    assert (
+        "STATE=recorded-state" in plans["plan"]["run"]
+        and plans["plan"]["if"] == "steps.deployment.outputs.run-id != ''"
+    )
+    assert (
+        "NO_STATE=1" in plans["plan-new"]["run"] and plans["plan-new"]["if"] == "steps.deployment.outputs.run-id == ''"
+    )
 
 
 def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path):
@@ -153,12 +165,16 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
     project = copy_project(tmp_path / "project")
     staging = (project / "stacks" / "Pulumi.staging.yaml").read_text(encoding="utf-8")
     (project / "stacks" / "Pulumi.qa.yaml").write_text(
-        staging.replace("kapsule:deploy_after: dev", "kapsule:deploy_after: staging").replace("kapsule-staging", "kapsule-qa"),
+        staging.replace("kapsule:deploy_after: dev", "kapsule:deploy_after: staging").replace(
+            "kapsule-staging", "kapsule-qa"
+        ),
         encoding="utf-8",
     )
     shutil.copy(project / "policy" / "config" / "staging.json", project / "policy" / "config" / "qa.json")
     assert [name for name, _ in stacks.deploy_order(project)] == ["dev", "staging", "prod", "qa"]
-    run = lambda *args: subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True)  # noqa: E731
+    run = lambda *args: subprocess.run(
+        [sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True
+    )  # noqa: E731
     assert run("generate", "--check").returncode == 1
     assert run("generate").returncode == 0
     deploy = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))
@@ -175,7 +191,9 @@ def test_a_deploy_order_that_names_no_stack_or_loops_is_one_error(tmp_path):
     from kapsule.stackfile.messages import StackConfigError
     from tests.conftest import copy_project
 
-    project = copy_project(tmp_path / "project", {"dev": lambda config: config.update({"kapsule:deploy_after": "prod"})})
+    project = copy_project(
+        tmp_path / "project", {"dev": lambda config: config.update({"kapsule:deploy_after": "prod"})}
+    )
     with pytest.raises(StackConfigError, match="the stacks dev, prod, staging wait for each other"):
         stacks.deploy_order(project)
     project = copy_project(tmp_path / "other", {"dev": lambda config: config.update({"kapsule:deploy_after": "qa"})})
@@ -194,7 +212,9 @@ def test_no_workflow_splices_an_expression_into_a_shell_step():
                 if "${{" in step.get("run", ""):
                     spliced.append(f"{path.name}: jobs.{job_name}.steps[{index}]")
     assert spliced == []
-    export = next(s for s in workflow("deploy-stack.yml")["jobs"]["up"]["steps"] if "pulumi stack export" in s.get("run", ""))
+    export = next(
+        s for s in workflow("deploy-stack.yml")["jobs"]["up"]["steps"] if "pulumi stack export" in s.get("run", "")
+    )
     assert export["env"] == {"STACK": "${{ inputs.stack }}"} and '--stack "$STACK"' in export["run"]
 
 
@@ -212,10 +232,14 @@ def test_discovery_and_generate_refuse_a_stack_file_name_that_is_not_a_stack_nam
         stacks.stack_names(project)
     before = {p.name: p.read_text() for p in (project / ".github" / "workflows").glob("*.yml")}
     for args in (["generate"], ["plan", "--all", "--no-state"], ["cost", "--all"]):
-        result = subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 1, (args, result.stderr)
         assert "is not a stack name: 1 to 100 ASCII letters, digits, '-', '_' or '.'; rename the file" in result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
     assert {p.name: p.read_text() for p in (project / ".github" / "workflows").glob("*.yml")} == before
-    single = subprocess.run([sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True)
+    single = subprocess.run(
+        [sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True
+    )
     assert single.returncode == 1 and "is not a stack name" in single.stderr

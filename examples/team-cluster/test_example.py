@@ -22,7 +22,9 @@ class ScalewayMocks(pulumi.runtime.Mocks):
         self.created.append(args)
         outputs = dict(args.inputs)
         if args.typ == "scaleway:kubernetes/cluster:Cluster":
-            outputs["kubeconfigs"] = [{"configFile": "apiVersion: v1\nkind: Config\n", "host": "https://api", "token": "t0k3n"}]
+            outputs["kubeconfigs"] = [
+                {"configFile": "apiVersion: v1\nkind: Config\n", "host": "https://api", "token": "t0k3n"}
+            ]
         if args.typ == "scaleway:registry/namespace:Namespace":
             outputs["endpoint"] = f"rg.{args.inputs['region']}.scw.cloud/{args.inputs['name']}"
         return f"{args.name}-id", outputs

@@ -59,7 +59,9 @@ def run(project: str, mocks: Mocks) -> dict:
 async def test_the_cluster_stack_exports_the_contract_and_has_no_kubernetes_layer(project):
     mocks = Mocks()
     outputs = run(project, mocks)
-    assert {"kubeconfig", "cluster_id", "region", "registry_endpoint", "wildcard_dns", "registry_pull_config"} <= set(outputs)
+    assert {"kubeconfig", "cluster_id", "region", "registry_endpoint", "wildcard_dns", "registry_pull_config"} <= set(
+        outputs
+    )
     assert await outputs["kubeconfig"].is_secret()
     assert await outputs["registry_pull_config"].is_secret()
     auths = json.loads(await outputs["registry_pull_config"].future())["auths"]
@@ -82,9 +84,17 @@ async def test_the_apps_stack_builds_its_provider_from_the_cluster_stacks_kubeco
     provider = created[("pulumi:providers:kubernetes", "cluster-kubernetes")]
     # It reaches the provider as a secret: the engine stores it encrypted and never shows it.
     assert provider.inputs["kubeconfig"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": KUBECONFIG}
-    assert ("kubernetes:core/v1:Service", "shop") in created and ("kubernetes:core/v1:Namespace", "namespace-shop") in created
+    assert ("kubernetes:core/v1:Service", "shop") in created and (
+        "kubernetes:core/v1:Namespace",
+        "namespace-shop",
+    ) in created
     pull = created[("kubernetes:core/v1:Secret", "registry-pull-shop")]
     assert pull.inputs["type"] == "kubernetes.io/dockerconfigjson" and pull.inputs["metadata"]["namespace"] == "shop"
     # The credentials arrive through the same StackReference, still a secret.
-    assert pull.inputs["stringData"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": {".dockerconfigjson": PULL_CONFIG}}
-    assert not [m for m in mocks.created if m.typ.startswith("scaleway:")], "an application team's stack touches no Scaleway resource"
+    assert pull.inputs["stringData"] == {
+        rpc._special_sig_key: rpc._special_secret_sig,
+        "value": {".dockerconfigjson": PULL_CONFIG},
+    }
+    assert not [m for m in mocks.created if m.typ.startswith("scaleway:")], (
+        "an application team's stack touches no Scaleway resource"
+    )

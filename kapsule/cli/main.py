@@ -84,36 +84,70 @@ def parser() -> argparse.ArgumentParser:
         "default: the local file backend's checkpoint, if any",
     )
     plan.add_argument(
-        "--no-state", action="store_true", help="plan as if nothing were deployed (every resource a create); never the default"
+        "--no-state",
+        action="store_true",
+        help="plan as if nothing were deployed (every resource a create); never the default",
     )
-    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    plan.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)"
+    )
     plan.add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
-    cost = commands.add_parser("cost", help="each stack's monthly cost and carbon, per resource, from the price catalog")
+    cost = commands.add_parser(
+        "cost", help="each stack's monthly cost and carbon, per resource, from the price catalog"
+    )
     cost_which = cost.add_mutually_exclusive_group(required=True)
     cost_which.add_argument("--stack", type=stack_name, action=Once, help="the stack name: stacks/Pulumi.<stack>.yaml")
     cost_which.add_argument("--all", action="store_true", help="every stack under stacks/")
-    cost.add_argument("--state", type=Path, help="recorded state, as for plan: current pool sizes and the change; default: the local backend's, if any")
-    cost.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
+    cost.add_argument(
+        "--state",
+        type=Path,
+        help="recorded state, as for plan: current pool sizes and the change; default: the local backend's, if any",
+    )
+    cost.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)"
+    )
     prices = commands.add_parser("prices", help="the price catalog: refresh it from Scaleway's public product catalog")
     prices.add_argument("action", choices=("refresh",))
     prices.add_argument("--zone", default="fr-par-1", help="the zone (and its region) to price (default fr-par-1)")
     generate = commands.add_parser(
         "generate", aliases=["docs"], help="write what is generated: the reference in docs/, the workflows' stack lists"
     )
-    generate.add_argument("--check", action="store_true", help="only compare: exit 1 naming each file that is out of date")
-    versions = commands.add_parser("versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API")
+    generate.add_argument(
+        "--check", action="store_true", help="only compare: exit 1 naming each file that is out of date"
+    )
+    versions = commands.add_parser(
+        "versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API"
+    )
     versions.add_argument("action", choices=("show", "refresh", "refresh-apis"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
     versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
     # Defined here, not in .upgrade: a plan never imports the upgrade's preflight to build its command line.
-    upgrade = commands.add_parser("upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first")
-    upgrade.add_argument("--stack", type=stack_name, action=Once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml")
+    upgrade = commands.add_parser(
+        "upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first"
+    )
+    upgrade.add_argument(
+        "--stack", type=stack_name, action=Once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml"
+    )
     upgrade.add_argument("--to", required=True, metavar="MINOR", help="the minor to reach, such as 1.36")
-    upgrade.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)")
-    upgrade.add_argument("--write", action="store_true", help="set the stack file's version to the next step only, then print that step's offline plan")
-    upgrade.add_argument("--kubeconfig", type=Path, help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)")
-    upgrade.add_argument("--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)")
-    upgrade.add_argument("--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)")
+    upgrade.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)"
+    )
+    upgrade.add_argument(
+        "--write",
+        action="store_true",
+        help="set the stack file's version to the next step only, then print that step's offline plan",
+    )
+    upgrade.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)",
+    )
+    upgrade.add_argument(
+        "--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)"
+    )
+    upgrade.add_argument(
+        "--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)"
+    )
     return main_parser
 
 
@@ -222,15 +256,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to plan", file=sys.stderr)
         return EXIT_INVALID
     if args.state is not None and not args.state.exists():
-        print(f"--state {args.state}: does not exist; give a `pulumi stack export` file{' directory' if args.all else ''}", file=sys.stderr)
+        print(
+            f"--state {args.state}: does not exist; give a `pulumi stack export` file{' directory' if args.all else ''}",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     if args.all and args.state is not None and not args.state.is_dir():
-        print(f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack", file=sys.stderr)
+        print(
+            f"--state {args.state}: with --all, give a directory holding one <stack>.json export per stack",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     if not args.all and not (ROOT / "stacks" / f"Pulumi.{args.stack}.yaml").is_file():
-        print(f"stacks/Pulumi.{args.stack}.yaml: does not exist; stacks: {', '.join(stack_names(ROOT)) or 'none yet'}", file=sys.stderr)
+        print(
+            f"stacks/Pulumi.{args.stack}.yaml: does not exist; stacks: {', '.join(stack_names(ROOT)) or 'none yet'}",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
-    results = plan_stacks(names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None)
+    results = plan_stacks(
+        names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None
+    )
     for result in results:
         if isinstance(result, Invalid):
             print(result.error, file=sys.stderr)

@@ -57,8 +57,15 @@ def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
             return read_kubeconfig(str(given)), ""
         except ValueError as error:
             return None, f"--kubeconfig: {str(error).removeprefix('kubeconfig_file ')}"
-    if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE") or os.environ.get("PULUMI_ACCESS_TOKEN")):
-        return None, "no credentials (no --kubeconfig, and no PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN to read the stack's kubeconfig output)"
+    if not (
+        os.environ.get("PULUMI_CONFIG_PASSPHRASE")
+        or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+        or os.environ.get("PULUMI_ACCESS_TOKEN")
+    ):
+        return (
+            None,
+            "no credentials (no --kubeconfig, and no PULUMI_CONFIG_PASSPHRASE or PULUMI_ACCESS_TOKEN to read the stack's kubeconfig output)",
+        )
     if not (ROOT / ".tools" / "bin" / "pulumi").is_file():
         return None, "the stack's kubeconfig output needs the engine (`make engine`), or pass --kubeconfig"
     try:
@@ -66,7 +73,10 @@ def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
 
         output = outputs(stack).get("kubeconfig")
     except Exception as error:  # noqa: BLE001 the engine's own error, first line only: it names no secret
-        return None, f"the stack's kubeconfig output could not be read ({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})"
+        return (
+            None,
+            f"the stack's kubeconfig output could not be read ({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})",
+        )
     if not isinstance(output, str):
         return None, f"the stack {stack} has no kubeconfig output: deploy it first, or pass --kubeconfig"
     return output, ""
@@ -97,7 +107,9 @@ def _preflight(plan: UpgradePlan, kubeconfig: Optional[str], why: str) -> None:
             step.preflight = plan.checks
         return
     if _line(server.lstrip("v").split("-")[0].split("+")[0]) != _line(plan.current):
-        plan.notes.append(f"the API server runs {server}, and the stack file says {plan.current}: the path starts from the stack file")
+        plan.notes.append(
+            f"the API server runs {server}, and the stack file says {plan.current}: the path starts from the stack file"
+        )
     plan.checks = as_checks(results)
     for step in plan.steps:
         step.preflight = as_checks(results, step.minor)
@@ -120,16 +132,22 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
             recorded = find_state(args.stack, root, args.state)
         except NoState:
             recorded = None
-        plan = plan_path(args.stack, stack_file, spec, spec.cluster.version, "the stack file", args.to, load_catalog(), day)
+        plan = plan_path(
+            args.stack, stack_file, spec, spec.cluster.version, "the stack file", args.to, load_catalog(), day
+        )
         live_version = _recorded_version(recorded)
         if live_version and _line(live_version) != _line(spec.cluster.version):
-            plan.notes.append(f"the recorded state has {live_version}: apply the stack file's {spec.cluster.version} before the first step")
+            plan.notes.append(
+                f"the recorded state has {live_version}: apply the stack file's {spec.cluster.version} before the first step"
+            )
         load_removals()
     except (StackConfigError, UpgradeError, StateError, RemovalsError) as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
     kubeconfig, why = _kubeconfig(args.stack, args.kubeconfig)
-    if args.kubeconfig is not None:  # a file given by hand that is not a kubeconfig is bad input, not an unreachable cluster
+    if (
+        args.kubeconfig is not None
+    ):  # a file given by hand that is not a kubeconfig is bad input, not an unreachable cluster
         try:
             if kubeconfig is None:
                 raise LiveError(why)
@@ -154,7 +172,9 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     return EXIT_CHANGES if plan.steps else EXIT_NO_CHANGES
 
 
-def _write(plan: UpgradePlan, path: Path, recorded: Optional[RecordedState], root: Path) -> tuple[dict[str, Any], str] | int:
+def _write(
+    plan: UpgradePlan, path: Path, recorded: Optional[RecordedState], root: Path
+) -> tuple[dict[str, Any], str] | int:
     """Set the next step's version; then the offline plan of that step, which must update the cluster in place."""
     if not plan.steps:
         return {"file": plan.stack_file, "version": None}, "--write: nothing to write, the stack is on its target."

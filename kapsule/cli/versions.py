@@ -22,7 +22,9 @@ def show_versions(day: date) -> int:
     for entry in catalog.versions:
         error, warning = catalog.check(entry.minor, day)
         status = "unsupported" if error else ("ends soon" if warning and entry.minor in supported else "supported")
-        print(f"{entry.minor:<8}{entry.released!s:<12}{entry.deprecated or '-'!s:<12}{entry.end_of_support or '-'!s:<16}{status}")
+        print(
+            f"{entry.minor:<8}{entry.released!s:<12}{entry.deprecated or '-'!s:<12}{entry.end_of_support or '-'!s:<16}{status}"
+        )
     stale = catalog.check(supported[-1], day)[1] if supported else None
     if stale and "catalog" in stale:
         print(f"warning: {stale}", file=sys.stderr)
@@ -38,7 +40,10 @@ def refresh_versions(region: str) -> int:
     logging.getLogger("scaleway").addHandler(logging.NullHandler())
     client = Client.from_config_file_and_env()
     if not client.access_key or not client.secret_key:
-        print("versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)", file=sys.stderr)
+        print(
+            "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     response = K8SV1API(client).list_versions(region=region)
     write_catalog(catalog_document(response.versions, region, date.today()))
@@ -48,7 +53,14 @@ def refresh_versions(region: str) -> int:
 
 def refresh_removals() -> int:
     """Rewrite the removed-API table from the `k8s.io/api` module, through the Go module proxy."""
-    from ..upgrade.removals import API_MODULE_VERSION, REMOVALS_FILE, RemovalsError, download_module, removals_document, write_removals
+    from ..upgrade.removals import (
+        API_MODULE_VERSION,
+        REMOVALS_FILE,
+        RemovalsError,
+        download_module,
+        removals_document,
+        write_removals,
+    )
 
     try:
         document = removals_document(download_module(), API_MODULE_VERSION)
@@ -56,5 +68,7 @@ def refresh_removals() -> int:
         print(f"versions refresh-apis: {error}", file=sys.stderr)
         return EXIT_INVALID
     write_removals(document)
-    print(f"{REMOVALS_FILE.relative_to(ROOT)}: {len(document['removals'])} removed kinds from k8s.io/api {API_MODULE_VERSION}")
+    print(
+        f"{REMOVALS_FILE.relative_to(ROOT)}: {len(document['removals'])} removed kinds from k8s.io/api {API_MODULE_VERSION}"
+    )
     return 0

@@ -120,7 +120,9 @@ class _Line:
         self.estimate = False
         self.missing: list[str] = []
 
-    def add(self, table: Mapping[str, Price], key: Optional[str], label: str, low: float = 1, high: Optional[float] = None) -> Optional[Price]:
+    def add(
+        self, table: Mapping[str, Price], key: Optional[str], label: str, low: float = 1, high: Optional[float] = None
+    ) -> Optional[Price]:
         """Add `low` (to `high`) units of the product `key` of `table`; a product it lacks is noted, not priced."""
         high = low if high is None else high
         price = table.get(key) if key else None
@@ -131,15 +133,26 @@ class _Line:
         self.high += self.catalog.monthly(price, high)
         self.estimate |= price.estimate
         if self.co2 is not None and price.hourly > 0:
-            self.co2 = None if price.kg_co2e_hourly is None else self.co2 + price.kg_co2e_hourly * self.catalog.hours_per_month * high
+            self.co2 = (
+                None
+                if price.kg_co2e_hourly is None
+                else self.co2 + price.kg_co2e_hourly * self.catalog.hours_per_month * high
+            )
         return price
 
     def done(self, current: Optional[float] = None) -> CostLine:
         r = self.resource
         return CostLine(
-            urn=r.urn, type=r.type, name=r.name, what=self.what, low=round(self.low, 2), high=round(self.high, 2),
-            current=None if current is None else round(current, 2), kg_co2e=None if self.co2 is None else round(self.co2, 2),
-            estimate=self.estimate, unpriced="; ".join(self.missing) or None,
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            what=self.what,
+            low=round(self.low, 2),
+            high=round(self.high, 2),
+            current=None if current is None else round(current, 2),
+            kg_co2e=None if self.co2 is None else round(self.co2, 2),
+            estimate=self.estimate,
+            unpriced="; ".join(self.missing) or None,
         )
 
 
@@ -154,7 +167,9 @@ def _one_product(resource: ResourceView) -> Optional[tuple[str, str, str, str]]:
         if not isinstance(spec, Mapping) or spec.get("type") != "LoadBalancer":
             return None
         annotations = (inputs.get("metadata") or {}).get("annotations") or {}
-        kind = (_text(annotations.get(LB_TYPE_ANNOTATION)) if isinstance(annotations, Mapping) else None) or DEFAULT_LB_TYPE
+        kind = (
+            _text(annotations.get(LB_TYPE_ANNOTATION)) if isinstance(annotations, Mapping) else None
+        ) or DEFAULT_LB_TYPE
         return "load_balancers", kind, "load balancer type", f"{kind} load balancer"
     if resource.type in (LB_IP, GATEWAY_IP):
         return "ips", "load_balancer" if resource.type == LB_IP else "flexible", "IP kind", "reserved IP"
@@ -182,7 +197,9 @@ def price_resource(resource: ResourceView, catalog: PriceCatalog) -> Optional[Co
         return line.done()
     if resource.type.startswith("scaleway:"):
         kind = resource.type.rsplit(":", 1)[-1]
-        return CostLine(urn=resource.urn, type=resource.type, name=resource.name, what=kind, low=0.0, high=0.0, kg_co2e=0.0)
+        return CostLine(
+            urn=resource.urn, type=resource.type, name=resource.name, what=kind, low=0.0, high=0.0, kg_co2e=0.0
+        )
     return None
 
 
@@ -217,7 +234,9 @@ def price_stack(resources: Iterable[ResourceView], catalog: Optional[PriceCatalo
     """Every priced resource of a stack, in the order given, with the catalog's currency and date."""
     catalog = catalog or load_prices()
     lines = [line for line in (price_resource(r, catalog) for r in resources) if line is not None]
-    return StackCost(currency=catalog.currency, as_of=catalog.as_of, lines=lines, hours_per_month=catalog.hours_per_month)
+    return StackCost(
+        currency=catalog.currency, as_of=catalog.as_of, lines=lines, hours_per_month=catalog.hours_per_month
+    )
 
 
 def money(amount: float, currency: str = "EUR") -> str:
@@ -268,7 +287,11 @@ class CostChange:
         """The cost for machines."""
 
         def side(cost: Optional[StackCost]) -> Optional[dict[str, Any]]:
-            return None if cost is None else {"low": cost.low, "high": cost.high, "kg_co2e": cost.kg_co2e, "complete": not cost.unpriced}
+            return (
+                None
+                if cost is None
+                else {"low": cost.low, "high": cost.high, "kg_co2e": cost.kg_co2e, "complete": not cost.unpriced}
+            )
 
         return {
             "currency": self.after.currency,

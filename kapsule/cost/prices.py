@@ -145,7 +145,9 @@ def _in_place(product: Any, zone: str) -> bool:
     return (locality.zone in (None, zone)) and (locality.region in (None, region))
 
 
-def catalog_document(products: Iterable[Any], current: dict[str, Any], zone: str, today: date) -> tuple[dict[str, Any], int]:
+def catalog_document(
+    products: Iterable[Any], current: dict[str, Any], zone: str, today: date
+) -> tuple[dict[str, Any], int]:
     """The price catalog with every product the public catalog prices by the hour in `zone` refreshed.
 
     Returns the document and how many entries were refreshed; what the public catalog lacks keeps its
@@ -186,7 +188,9 @@ def refresh_prices(zone: str) -> int:
 
     logging.getLogger("scaleway").addHandler(logging.NullHandler())  # a missing config file is not an error here
     client = Client.from_config_file_and_env()
-    api = ProductCatalogV2Alpha1PublicCatalogAPI(client, bypass_validation=not (client.access_key and client.secret_key))
+    api = ProductCatalogV2Alpha1PublicCatalogAPI(
+        client, bypass_validation=not (client.access_key and client.secret_key)
+    )
     try:
         products = api.list_public_catalog_products_all(page_size=100)
     except ScalewayException as error:

@@ -44,24 +44,44 @@ def gh(*args: str) -> str:
         raise GhError("the GitHub CLI (gh) is not on PATH")
     result = subprocess.run([program, *args], capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
-        raise GhError(f"gh {args[0]} {args[1]} failed: {(result.stderr.strip().splitlines() or ['no message'])[0][:300]}")
+        raise GhError(
+            f"gh {args[0]} {args[1]} failed: {(result.stderr.strip().splitlines() or ['no message'])[0][:300]}"
+        )
     return result.stdout[:MAX_GH_OUTPUT]
 
 
 def open_issue(stack: str) -> Optional[int]:
     """The number of the stack's open drift issue, if there is one."""
     listed: Any = json.loads(
-        gh("issue", "list", "--state", "open", "--search", f'"{title(stack)}" in:title', "--json", "number,title,body", "--limit", "100") or "[]"
+        gh(
+            "issue",
+            "list",
+            "--state",
+            "open",
+            "--search",
+            f'"{title(stack)}" in:title',
+            "--json",
+            "number,title,body",
+            "--limit",
+            "100",
+        )
+        or "[]"
     )
     marker = MARKER.format(stack=stack)
-    mine = [i for i in listed if isinstance(i, dict) and i.get("title") == title(stack) and str(i.get("body", "")).startswith(marker)]
+    mine = [
+        i
+        for i in listed
+        if isinstance(i, dict) and i.get("title") == title(stack) and str(i.get("body", "")).startswith(marker)
+    ]
     return min(int(i["number"]) for i in mine) if mine else None
 
 
 def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> str:
     """Act on the stack's issue for a check's exit code; return what was done, in one line."""
     if code == 1:
-        raise GhError(f"the drift check of stack {stack} did not work (exit 1): no issue was changed; see the job's log")
+        raise GhError(
+            f"the drift check of stack {stack} did not work (exit 1): no issue was changed; see the job's log"
+        )
     if code not in (0, 2):
         raise GhError(f"--code {code}: the drift check exits 0, 1 or 2")
     number = open_issue(stack)
@@ -69,7 +89,13 @@ def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> st
     if code == 0:
         if number is None:
             return f"stack {stack}: no drift, no open issue"
-        gh("issue", "close", str(number), "--comment", f"No drift in stack {stack} any more: closed by the scheduled check{seen}.")
+        gh(
+            "issue",
+            "close",
+            str(number),
+            "--comment",
+            f"No drift in stack {stack} any more: closed by the scheduled check{seen}.",
+        )
         return f"stack {stack}: no drift; issue #{number} closed"
     if report is None:
         raise GhError("--report is needed with --code 2")
@@ -89,7 +115,9 @@ def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> st
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = Parser(prog="python -m kapsule.drift.issue", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="python -m kapsule.drift.issue", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stack", required=True, help="the stack checked")
     parser.add_argument("--code", required=True, type=int, help="the drift check's exit code: 0, 1 or 2")
     parser.add_argument("--report", type=Path, help="the check's markdown report (with --code 2)")

@@ -111,10 +111,19 @@ def collect(steps: list[Step]) -> list[Drifted]:
             action, paths = "create", [DriftPath("(resource)", "delete", "declared", "gone")]
         else:
             action = step.op if step else "update"
-            paths = [DriftPath(path, how, masked(kind, path, value_at(declared, path)), masked(kind, path, value_at(live, path))) for path, how in sorted(diff.items())]
+            paths = [
+                DriftPath(
+                    path, how, masked(kind, path, value_at(declared, path)), masked(kind, path, value_at(live, path))
+                )
+                for path, how in sorted(diff.items())
+            ]
             if not paths and not step:
                 continue
-        found.append(Drifted(urn, kind, {"create-replacement": "replace", "delete-replaced": "replace"}.get(action, action), paths))
+        found.append(
+            Drifted(
+                urn, kind, {"create-replacement": "replace", "delete-replaced": "replace"}.get(action, action), paths
+            )
+        )
     return found
 
 
@@ -125,5 +134,8 @@ def step_from_event(metadata: Any, phase: Optional[str] = None) -> Step:
         return {"inputs": state.inputs or {}, "outputs": state.outputs or {}} if state is not None else {}
 
     op = phase or (metadata.op.value if hasattr(metadata.op, "value") else str(metadata.op))
-    diff = {path: (d.diff_kind.value if hasattr(d.diff_kind, "value") else str(d.diff_kind)) for path, d in (metadata.detailed_diff or {}).items()}
+    diff = {
+        path: (d.diff_kind.value if hasattr(d.diff_kind, "value") else str(d.diff_kind))
+        for path, d in (metadata.detailed_diff or {}).items()
+    }
     return Step(op, metadata.urn, metadata.type, diff, side(metadata.old), side(metadata.new))

@@ -57,7 +57,15 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
                 "type": item.type,
                 "name": item.name,
                 "action": item.action,
-                "paths": [{"path": p.path, "kind": p.kind, "declared": json.loads(json.dumps(p.declared, default=str)), "live": json.loads(json.dumps(p.live, default=str))} for p in item.paths],
+                "paths": [
+                    {
+                        "path": p.path,
+                        "kind": p.kind,
+                        "declared": json.loads(json.dumps(p.declared, default=str)),
+                        "live": json.loads(json.dumps(p.live, default=str)),
+                    }
+                    for p in item.paths
+                ],
             }
             for item in report.drifted
         ],
@@ -79,7 +87,9 @@ def format_drift_markdown(report: DriftReport) -> str:
     lines += ["| Resource | Path | Stack file | Live | `pulumi up` would |", "|---|---|---|---|---|"]
     rows = [(item, path) for item in report.drifted for path in item.paths]
     for item, path in rows[:MAX_ROWS]:
-        lines.append(f"| {_cell(item.type + ' ' + item.name)} | {_cell(path.path)} | {_cell(display(path.declared))} | {_cell(display(path.live))} | {item.action} |")
+        lines.append(
+            f"| {_cell(item.type + ' ' + item.name)} | {_cell(path.path)} | {_cell(display(path.declared))} | {_cell(display(path.live))} | {item.action} |"
+        )
     if len(rows) > MAX_ROWS:
         lines.append(f"| and {len(rows) - MAX_ROWS} more paths | | | | |")
     lines += [

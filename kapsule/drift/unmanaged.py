@@ -49,11 +49,20 @@ def _bare(identifier: str) -> str:
     return identifier.rsplit("/", 1)[-1]
 
 
-def orphans(cluster_id: str, lbs: Iterable[Any], volumes: Iterable[Any], services: list[dict[str, Any]], pvs: list[dict[str, Any]], prices: Any) -> list[Orphan]:
+def orphans(
+    cluster_id: str,
+    lbs: Iterable[Any],
+    volumes: Iterable[Any],
+    services: list[dict[str, Any]],
+    pvs: list[dict[str, Any]],
+    prices: Any,
+) -> list[Orphan]:
     """The load balancers and volumes of the cluster that no live Service or PersistentVolume backs (pure)."""
     cluster = _bare(cluster_id)
     uids = {(s.get("metadata") or {}).get("uid") for s in services}
-    claimed = {_bare(str(((s.get("metadata") or {}).get("annotations") or {}).get(LB_ID_ANNOTATION, ""))) for s in services} - {""}
+    claimed = {
+        _bare(str(((s.get("metadata") or {}).get("annotations") or {}).get(LB_ID_ANNOTATION, ""))) for s in services
+    } - {""}
     found = []
     for lb in lbs:
         name = str(lb.name)
@@ -66,7 +75,11 @@ def orphans(cluster_id: str, lbs: Iterable[Any], volumes: Iterable[Any], service
         monthly = round(prices.monthly(price), 2) if price else None
         why = f"its Service (UID {uid.group(1)}) is gone" if uid else "no Service names it"
         found.append(Orphan("load balancer", lb.id, name, str(lb.zone), str(lb.type_).upper(), monthly, why))
-    handles = {_bare(str(((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle", ""))) for pv in pvs if ((pv.get("spec") or {}).get("csi") or {}).get("driver") == CSI_DRIVER}
+    handles = {
+        _bare(str(((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle", "")))
+        for pv in pvs
+        if ((pv.get("spec") or {}).get("csi") or {}).get("driver") == CSI_DRIVER
+    }
     names = {(pv.get("metadata") or {}).get("name") for pv in pvs}
     for volume in volumes:
         match = _CSI_NAME.search(str(volume.name))
@@ -77,7 +90,17 @@ def orphans(cluster_id: str, lbs: Iterable[Any], volumes: Iterable[Any], service
         gigabytes = (volume.size or 0) / 1e9
         price = prices.block_storage_per_gb.get(product)
         monthly = round(prices.monthly(price, gigabytes), 2) if price else None
-        found.append(Orphan("block volume", volume.id, str(volume.name), str(volume.zone), f"{product} {gigabytes:.0f} GB", monthly, "no PersistentVolume backs it"))
+        found.append(
+            Orphan(
+                "block volume",
+                volume.id,
+                str(volume.name),
+                str(volume.zone),
+                f"{product} {gigabytes:.0f} GB",
+                monthly,
+                "no PersistentVolume backs it",
+            )
+        )
     return found
 
 
@@ -89,25 +112,33 @@ def scaleway_resources(region: str, client: Any = None) -> tuple[list[Any], list
 
     client = client or Client.from_config_file_and_env()
     if client is not None and (not client.access_key or not client.secret_key):
-        raise RuntimeError("--unmanaged reads the Scaleway API: set SCW_ACCESS_KEY, SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID")
+        raise RuntimeError(
+            "--unmanaged reads the Scaleway API: set SCW_ACCESS_KEY, SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID"
+        )
     lbs, volumes = [], []
     for zone in ZONES.get(region, ()):
         try:
             lbs += LbV1ZonedAPI(client).list_lbs_all(zone=zone, tags=[CCM_TAG])
             volumes += BlockV1Alpha1API(client).list_volumes_all(zone=zone)
         except Exception as error:  # noqa: BLE001 the SDK's errors name the call and status, never the key
-            raise RuntimeError(f"the Scaleway API did not answer for {zone}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}") from None
+            raise RuntimeError(
+                f"the Scaleway API did not answer for {zone}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+            ) from None
     return lbs, volumes
 
 
 def format_orphans(found: list[Orphan], currency: str) -> list[str]:
     """One note per orphan, and the monthly total."""
     if not found:
-        return ["nothing unmanaged: every load balancer and volume the cluster's controllers made is backed by a live Service or PersistentVolume"]
+        return [
+            "nothing unmanaged: every load balancer and volume the cluster's controllers made is backed by a live Service or PersistentVolume"
+        ]
     lines = [
         f"unmanaged {o.kind} {o.name} ({o.id}, {o.zone}, {o.product}): {o.why}; "
         + (f"{currency} {o.monthly:.2f} a month" if o.monthly is not None else "no price in the catalog")
         for o in found
     ]
     total = sum(o.monthly or 0 for o in found)
-    return lines + [f"unmanaged resources cost {currency} {total:.2f} a month (prices from components/prices.json); delete them in the console once you are sure"]
+    return lines + [
+        f"unmanaged resources cost {currency} {total:.2f} a month (prices from components/prices.json); delete them in the console once you are sure"
+    ]

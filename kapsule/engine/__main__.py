@@ -28,11 +28,22 @@ from .servers import LocalCluster, ServerError
 
 def main(argv: list[str] | None = None) -> int:
     """Run one engine command; return the process exit code."""
-    parser = Parser(prog="python -m kapsule.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="python -m kapsule.engine", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=("up", "preview", "destroy", "down", "drift"))
     parser.add_argument("--stack", default=LOCAL_STACK, help="the stack: stacks/Pulumi.<stack>.yaml (default local)")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="drift: the report's format (default text)")
-    parser.add_argument("--unmanaged", action="store_true", help="drift: also list what Kapsule made for the cluster that nothing backs any more")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="drift: the report's format (default text)",
+    )
+    parser.add_argument(
+        "--unmanaged",
+        action="store_true",
+        help="drift: also list what Kapsule made for the cluster that nothing backs any more",
+    )
     args = parser.parse_args(argv)
     if args.command != "drift" and (args.format != "text" or args.unmanaged):
         print("python -m kapsule.engine: --format and --unmanaged belong to drift", file=sys.stderr)
@@ -70,7 +81,10 @@ def ensure_local_cluster() -> LocalCluster:
     """The local Kubernetes API `make up` started, or a new one on free loopback ports."""
     cluster = LocalCluster.running()
     if cluster is None:
-        print("Starting the local Kubernetes API (etcd, kube-apiserver, kube-controller-manager on 127.0.0.1)...", flush=True)
+        print(
+            "Starting the local Kubernetes API (etcd, kube-apiserver, kube-controller-manager on 127.0.0.1)...",
+            flush=True,
+        )
         cluster = LocalCluster()
         cluster.start()
     return cluster

@@ -28,11 +28,17 @@ def _has_state(stack: str) -> bool:
 def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: Path = ROOT) -> int:
     """Report drift of one stack; returns the exit code."""
     if stack == LOCAL_STACK and not (local_directory() / "servers.json").is_file():
-        print("python -m kapsule.engine drift: the local Kubernetes API is not running (`make up` starts it); drift cannot be read", file=sys.stderr)
+        print(
+            "python -m kapsule.engine drift: the local Kubernetes API is not running (`make up` starts it); drift cannot be read",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     try:
         if not _has_state(stack):
-            print(f"python -m kapsule.engine drift: stack {stack} has no recorded state in its backend: deploy it first", file=sys.stderr)
+            print(
+                f"python -m kapsule.engine drift: stack {stack} has no recorded state in its backend: deploy it first",
+                file=sys.stderr,
+            )
             return EXIT_INVALID
     except driver.DriverError as error:
         print(f"python -m kapsule.engine drift: {error}", file=sys.stderr)
@@ -56,7 +62,9 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
     drifted = collect(steps)
     if stopped is not None and (not previewed or not drifted):
         # The refresh itself failed (an unreachable cluster, a missing credential), or nothing explains the stop.
-        print(f"python -m kapsule.engine drift: the engine could not read stack {stack} live:\n{stopped}", file=sys.stderr)
+        print(
+            f"python -m kapsule.engine drift: the engine could not read stack {stack} live:\n{stopped}", file=sys.stderr
+        )
         return EXIT_INVALID
     report = DriftReport(stack, drifted)
     if stopped is not None:
@@ -69,7 +77,9 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
         except (RuntimeError, driver.DriverError) as error:
             print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
             return EXIT_INVALID
-    sys.stdout.write({"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report))
+    sys.stdout.write(
+        {"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report)
+    )
     return EXIT_CHANGES if drifted else EXIT_NO_CHANGES
 
 
@@ -84,9 +94,13 @@ def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
     try:
         values = driver.outputs(stack, root=root)
     except CommandError as error:
-        raise RuntimeError(f"the outputs of stack {stack} could not be read: {str(error).strip().splitlines()[0][:200]}") from None
+        raise RuntimeError(
+            f"the outputs of stack {stack} could not be read: {str(error).strip().splitlines()[0][:200]}"
+        ) from None
     if not isinstance(values.get("cluster_id"), str) or not isinstance(values.get("kubeconfig"), str):
-        raise RuntimeError(f"stack {stack} manages no cluster (no cluster_id and kubeconfig outputs): run --unmanaged on its cluster stack")
+        raise RuntimeError(
+            f"stack {stack} manages no cluster (no cluster_id and kubeconfig outputs): run --unmanaged on its cluster stack"
+        )
     try:
         live = connect(values["kubeconfig"])
         services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
@@ -95,7 +109,9 @@ def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
         raise RuntimeError(f"the cluster of stack {stack} cannot be read: {error}") from None
     lbs, scaleway_volumes = scaleway_resources(str(values.get("region") or "fr-par"))
     prices = load_prices()
-    return format_orphans(orphans(values["cluster_id"], lbs, scaleway_volumes, services, volumes, prices), prices.currency)
+    return format_orphans(
+        orphans(values["cluster_id"], lbs, scaleway_volumes, services, volumes, prices), prices.currency
+    )
 
 
 def _op(metadata: Any) -> str:

@@ -52,7 +52,11 @@ def guard(stack: str, root: Path = ROOT) -> None:
                 f"the local stack runs only on the local Kubernetes API: stacks/Pulumi.{stack}.yaml must say "
                 f"kapsule:existing_cluster.kubeconfig_file: {shown}"
             )
-        scaleway = [key for key in (f"{CONFIG_NAMESPACE}:registry", f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:network") if key in config]
+        scaleway = [
+            key
+            for key in (f"{CONFIG_NAMESPACE}:registry", f"{CONFIG_NAMESPACE}:cluster", f"{CONFIG_NAMESPACE}:network")
+            if key in config
+        ]
         services = decode_value(config.get(f"{CONFIG_NAMESPACE}:services", "{}"))
         reserved = [
             f"{CONFIG_NAMESPACE}:services.{name}.load_balancer.reserve_ip"
@@ -60,13 +64,17 @@ def guard(stack: str, root: Path = ROOT) -> None:
             if isinstance(service, dict) and (service.get("load_balancer") or {}).get("reserve_ip") is True
         ]
         if scaleway or reserved:
-            raise DriverError(f"the local stack never creates Scaleway resources: remove {', '.join(scaleway + reserved)} from stacks/Pulumi.{stack}.yaml")
+            raise DriverError(
+                f"the local stack never creates Scaleway resources: remove {', '.join(scaleway + reserved)} from stacks/Pulumi.{stack}.yaml"
+            )
         return
     if target is not None and target == local.resolve():
         raise DriverError(f"stack {stack} points at the local Kubernetes API ({file}): only the local stack runs there")
     try:
         if target is not None:
-            refuse_local_kubeconfig(stack, f"kapsule:existing_cluster.kubeconfig_file ({file})", kubeconfig_file_text(target))
+            refuse_local_kubeconfig(
+                stack, f"kapsule:existing_cluster.kubeconfig_file ({file})", kubeconfig_file_text(target)
+            )
         if isinstance(settings.get("kubeconfig"), str):
             refuse_local_kubeconfig(stack, "kapsule:existing_cluster.kubeconfig", settings["kubeconfig"])
     except GuardError as error:
@@ -127,7 +135,9 @@ def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[s
         pulumi_command=auto.PulumiCommand(root=str(TOOLS), skip_version_check=True),
     )
     selected = auto.create_or_select_stack(stack_name=stack, project_name=PROJECT, program=_program, opts=options)
-    if stack != LOCAL_STACK and isinstance(existing_cluster(read_stack_file(stack_file_path(stack, root)).config).get("kubeconfig"), dict):
+    if stack != LOCAL_STACK and isinstance(
+        existing_cluster(read_stack_file(stack_file_path(stack, root)).config).get("kubeconfig"), dict
+    ):
         # Only a `secure:` kubeconfig needs the engine to decrypt it: one more CLI call, for those stacks alone.
         try:
             refuse_decrypted(stack, selected.get_all_config())
@@ -143,7 +153,10 @@ def _program() -> None:
 
 def policy(stack: str, root: Path = ROOT) -> dict[str, list[str]]:
     """The policy pack and this stack's levels, as the CLI takes them."""
-    return {"policy_packs": [str(POLICY_PACK)], "policy_pack_configs": [str(root / "policy" / "config" / f"{stack}.json")]}
+    return {
+        "policy_packs": [str(POLICY_PACK)],
+        "policy_pack_configs": [str(root / "policy" / "config" / f"{stack}.json")],
+    }
 
 
 def _echo(text: str) -> None:
@@ -168,9 +181,18 @@ def _operation(stack: str, root: Path, env: Optional[dict[str, str]], run: Calla
         os.environ.update(saved)
 
 
-def up(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, refresh: bool = True, env: Optional[dict[str, str]] = None) -> Any:
+def up(
+    stack: str,
+    *,
+    root: Path = ROOT,
+    on_output: Callable[[str], None] = _echo,
+    refresh: bool = True,
+    env: Optional[dict[str, str]] = None,
+) -> Any:
     """`pulumi up --refresh` with the policy pack."""
-    return _operation(stack, root, env, lambda s: s.up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root)))
+    return _operation(
+        stack, root, env, lambda s: s.up(on_output=on_output, refresh=refresh, color="never", **policy(stack, root))
+    )
 
 
 def preview(
@@ -187,11 +209,20 @@ def preview(
         stack,
         root,
         env,
-        lambda s: s.preview(on_output=on_output, refresh=refresh, diff=True, color="never", expect_no_changes=expect_no_changes, **policy(stack, root)),
+        lambda s: s.preview(
+            on_output=on_output,
+            refresh=refresh,
+            diff=True,
+            color="never",
+            expect_no_changes=expect_no_changes,
+            **policy(stack, root),
+        ),
     )
 
 
-def drift_preview(stack: str, *, root: Path = ROOT, on_event: Callable[[Any], None], env: Optional[dict[str, str]] = None) -> Optional[str]:
+def drift_preview(
+    stack: str, *, root: Path = ROOT, on_event: Callable[[Any], None], env: Optional[dict[str, str]] = None
+) -> Optional[str]:
     """`pulumi preview --refresh` with the policy pack, its output kept: the caller reports from the events.
     A preview never writes the state: the refresh it runs first is held in memory for the preview alone.
     Returns None when the preview finished, or the engine's error lines when it stopped."""
@@ -199,10 +230,21 @@ def drift_preview(stack: str, *, root: Path = ROOT, on_event: Callable[[Any], No
 
     lines: list[str] = []
     try:
-        _operation(stack, root, env, lambda s: s.preview(on_output=lines.append, on_event=on_event, refresh=True, diff=True, color="never", **policy(stack, root)))
+        _operation(
+            stack,
+            root,
+            env,
+            lambda s: s.preview(
+                on_output=lines.append, on_event=on_event, refresh=True, diff=True, color="never", **policy(stack, root)
+            ),
+        )
     except CommandError as error:
         text = "".join(lines) + "\n" + str(error)
-        found = [line.strip() for line in text.splitlines() if line.strip().startswith(("error:", "* ")) or "error" in line.lower()[:12]]
+        found = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip().startswith(("error:", "* ")) or "error" in line.lower()[:12]
+        ]
         return "\n".join(dict.fromkeys(found)) or "the engine stopped with no error message"
     return None
 
@@ -218,9 +260,16 @@ def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = Non
     Not the Automation API's `export_stack()`, which passes `--show-secrets` and would put every secret in
     clear into the document.
     """
-    return _operation(stack, root, env, lambda s: json.loads(s.workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout))
+    return _operation(
+        stack,
+        root,
+        env,
+        lambda s: json.loads(s.workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout),
+    )
 
 
-def destroy(stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None) -> Any:
+def destroy(
+    stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None
+) -> Any:
     """`pulumi destroy`, running the program (its resource hooks run before a delete)."""
     return _operation(stack, root, env, lambda s: s.destroy(on_output=on_output, color="never", run_program=True))

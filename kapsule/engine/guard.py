@@ -69,7 +69,11 @@ def kubeconfig_servers(text: str) -> list[str]:
     except (yaml.YAMLError, RecursionError):
         return []
     clusters = document.get("clusters") if isinstance(document, dict) else None
-    servers = [(c.get("cluster") or {}).get("server") for c in clusters or [] if isinstance(c, dict) and isinstance(c.get("cluster"), dict)]
+    servers = [
+        (c.get("cluster") or {}).get("server")
+        for c in clusters or []
+        if isinstance(c, dict) and isinstance(c.get("cluster"), dict)
+    ]
     return [server for server in servers if isinstance(server, str)]
 
 
@@ -97,7 +101,9 @@ def refuse_local_kubeconfig(stack: str, where: str, text: str) -> None:
     """Refuse a real stack whose kubeconfig (from `where`) points at this machine."""
     server = local_server(text)
     if server is not None:
-        raise GuardError(f"stack {stack}: {where} points at this machine ({server}): only the local stack runs on the local Kubernetes API")
+        raise GuardError(
+            f"stack {stack}: {where} points at this machine ({server}): only the local stack runs on the local Kubernetes API"
+        )
 
 
 def refuse_decrypted(stack: str, config: Mapping[str, Any]) -> None:

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+
 def which(program: str) -> bool:
     return any((Path(folder) / program).is_file() for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
 

@@ -134,7 +134,9 @@ class LocalCluster:
         try:
             servers = [Server(**item) for item in json.loads(read_regular(record, 64 * 1024, "it lists three servers"))]
         except (FileProblem, ValueError, TypeError) as error:
-            raise ServerError(f"{record} is not this project's list of local servers ({error}): stop them and remove it") from None
+            raise ServerError(
+                f"{record} is not this project's list of local servers ({error}): stop them and remove it"
+            ) from None
         cluster = cls(directory=directory, servers=servers)
         if all(alive(s.pid) for s in servers):
             return cluster
@@ -144,7 +146,9 @@ class LocalCluster:
     def _spawn(self, name: str, argv: list[str], url: str) -> Server:
         log = self.directory / f"{name}.log"
         with log.open("ab") as out:
-            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         server = Server(name, process.pid, url, str(log), list(argv))
         self.servers.append(server)
         return server
@@ -156,10 +160,21 @@ class LocalCluster:
         server = self._spawn(
             "etcd",
             [
-                "etcd", "--name", "kapsule-local", "--data-dir", str(data),
-                "--listen-client-urls", url, "--advertise-client-urls", url,
-                "--listen-peer-urls", f"http://{LOOPBACK}:{peer}", "--initial-advertise-peer-urls", f"http://{LOOPBACK}:{peer}",
-                "--initial-cluster", f"kapsule-local=http://{LOOPBACK}:{peer}",
+                "etcd",
+                "--name",
+                "kapsule-local",
+                "--data-dir",
+                str(data),
+                "--listen-client-urls",
+                url,
+                "--advertise-client-urls",
+                url,
+                "--listen-peer-urls",
+                f"http://{LOOPBACK}:{peer}",
+                "--initial-advertise-peer-urls",
+                f"http://{LOOPBACK}:{peer}",
+                "--initial-cluster",
+                f"kapsule-local=http://{LOOPBACK}:{peer}",
             ],
             url,
         )
@@ -174,17 +189,35 @@ class LocalCluster:
             "kube-apiserver",
             [
                 str(BIN / "kube-apiserver"),
-                "--etcd-servers", etcd,
-                "--bind-address", LOOPBACK, "--advertise-address", LOOPBACK, "--secure-port", str(port),
-                "--tls-cert-file", str(certificate), "--tls-private-key-file", str(key),
-                "--token-auth-file", str(self.directory / "tokens.csv"),
-                "--authorization-mode", "RBAC",
-                "--service-account-issuer", url, "--service-account-key-file", str(key),
-                "--service-account-signing-key-file", str(key),
-                "--service-cluster-ip-range", "10.96.0.0/16",
-                "--cert-dir", str(self.directory / "certs"),
+                "--etcd-servers",
+                etcd,
+                "--bind-address",
+                LOOPBACK,
+                "--advertise-address",
+                LOOPBACK,
+                "--secure-port",
+                str(port),
+                "--tls-cert-file",
+                str(certificate),
+                "--tls-private-key-file",
+                str(key),
+                "--token-auth-file",
+                str(self.directory / "tokens.csv"),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-issuer",
+                url,
+                "--service-account-key-file",
+                str(key),
+                "--service-account-signing-key-file",
+                str(key),
+                "--service-cluster-ip-range",
+                "10.96.0.0/16",
+                "--cert-dir",
+                str(self.directory / "certs"),
                 # No kubelet runs here: pods are bound to Node objects and never started.
-                "--disable-admission-plugins", "ServiceAccount",
+                "--disable-admission-plugins",
+                "ServiceAccount",
                 *(["--runtime-config", self.runtime_config] if self.runtime_config else []),
             ],
             url,
@@ -199,11 +232,19 @@ class LocalCluster:
             "kube-controller-manager",
             [
                 str(BIN / "kube-controller-manager"),
-                "--kubeconfig", str(self.kubeconfig),
-                "--controllers", ",".join(self.controllers),
-                "--bind-address", LOOPBACK, "--secure-port", str(free_port()),
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--controllers",
+                ",".join(self.controllers),
+                "--bind-address",
+                LOOPBACK,
+                "--secure-port",
+                str(free_port()),
                 "--leader-elect=false",
-                "--service-account-private-key-file", str(key), "--root-ca-file", str(certificate),
+                "--service-account-private-key-file",
+                str(key),
+                "--root-ca-file",
+                str(certificate),
             ],
             "",
         )
@@ -213,15 +254,33 @@ class LocalCluster:
 
     def _credentials(self) -> tuple[Path, Path, str]:
         """A self-signed serving certificate for 127.0.0.1 and an admin token, made once per directory."""
-        certificate, key, tokens = self.directory / "apiserver.crt", self.directory / "apiserver.key", self.directory / "tokens.csv"
+        certificate, key, tokens = (
+            self.directory / "apiserver.crt",
+            self.directory / "apiserver.key",
+            self.directory / "tokens.csv",
+        )
         if not certificate.is_file():
             subprocess.run(
                 [
-                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                    "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "30",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(certificate),
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
                 ],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
         if not tokens.is_file():
             write_private(tokens, f"{os.urandom(24).hex()},admin,admin,system:masters\n")
@@ -237,7 +296,17 @@ class LocalCluster:
         document = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority-data": base64.b64encode(read_regular(certificate, 64 * 1024, "a certificate is a few KiB")).decode()}}],
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {
+                        "server": url,
+                        "certificate-authority-data": base64.b64encode(
+                            read_regular(certificate, 64 * 1024, "a certificate is a few KiB")
+                        ).decode(),
+                    },
+                }
+            ],
             "users": [{"name": "admin", "user": {"token": token}}],
             "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
             "current-context": "local",

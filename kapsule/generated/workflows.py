@@ -41,7 +41,13 @@ def deploy_workflow(root: Path = ROOT) -> str:
         lines.append(f"  {_job(name)}:")
         if after is not None:
             lines.append(f"    needs: {_job(after)}")
-        lines += ["    uses: ./.github/workflows/deploy-stack.yml", "    with:", f"      stack: {json.dumps(name)}", "    secrets: inherit", ""]
+        lines += [
+            "    uses: ./.github/workflows/deploy-stack.yml",
+            "    with:",
+            f"      stack: {json.dumps(name)}",
+            "    secrets: inherit",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -142,7 +148,11 @@ def drift_workflow(root: Path = ROOT) -> str:
 def documents(root: Path = ROOT) -> dict[Path, str]:
     """Each generated workflow and its text."""
     workflows = root / ".github" / "workflows"
-    return {workflows / "deploy.yml": deploy_workflow(root), workflows / "preview.yml": preview_workflow(root), workflows / "drift.yml": drift_workflow(root)}
+    return {
+        workflows / "deploy.yml": deploy_workflow(root),
+        workflows / "preview.yml": preview_workflow(root),
+        workflows / "drift.yml": drift_workflow(root),
+    }
 
 
 def _job(stack: str) -> str:

@@ -46,7 +46,12 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
     except (StackConfigError, TodayError) as error:
         return Invalid(stack=name, stack_file=stack_file, error=str(error))
     except Exception:  # noqa: BLE001 one stack's bug must not lose the other stacks' plans
-        return Invalid(stack=name, stack_file=stack_file, error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}", kind="planner")
+        return Invalid(
+            stack=name,
+            stack_file=stack_file,
+            error=f"{stack_file}: the planner failed:\n{traceback.format_exc()}",
+            kind="planner",
+        )
 
 
 def reference_states(name: str, state: Optional[Path], required: bool) -> dict[str, Optional[RecordedState]]:
@@ -58,7 +63,10 @@ def reference_states(name: str, state: Optional[Path], required: bool) -> dict[s
     """
     from ..stackfile.reading import stack_references
 
-    return {reference: _reference_state(reference, state, required) for reference in stack_references(read_stack_file(stack_file_path(name, ROOT)).config)}
+    return {
+        reference: _reference_state(reference, state, required)
+        for reference in stack_references(read_stack_file(stack_file_path(name, ROOT)).config)
+    }
 
 
 def _reference_state(reference: str, state: Optional[Path], required: bool) -> Optional[RecordedState]:

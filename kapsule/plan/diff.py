@@ -12,7 +12,15 @@ from ..names import DEFAULTS_KEY, PROVIDER_TYPE_PREFIX, SECRET, SECRET_PLACEHOLD
 from ..resources.model import SEALED, Secret, Unknown, any_leaf
 from ..state.records import RecordedResource
 from .outcome import Action
-from .replacement import COMPARED_AS, COMPUTED_WHEN_UNSET, REPLACE_WHEN, REPLACED_WITH, SECRET_DATA, forces_replacement, under
+from .replacement import (
+    COMPARED_AS,
+    COMPUTED_WHEN_UNSET,
+    REPLACE_WHEN,
+    REPLACED_WITH,
+    SECRET_DATA,
+    forces_replacement,
+    under,
+)
 
 #: The label pulumi-kubernetes put on objects it created with client-side apply; its Check keeps it on
 #: an object whose recorded inputs have it, so the program not declaring it is no change.
@@ -97,8 +105,12 @@ def diff_resource(
             reason = rules[path](_reveal(old), _reveal(new))
             if reason:
                 reasons.append(reason)
-        elif type_ == SECRET and path.split(".")[0].split("[")[0] in SECRET_DATA and not _secret_mutable(provider_inputs):
-            reasons.append("its data changed and the Kubernetes provider does not set enableSecretMutable: it is replaced")
+        elif (
+            type_ == SECRET and path.split(".")[0].split("[")[0] in SECRET_DATA and not _secret_mutable(provider_inputs)
+        ):
+            reasons.append(
+                "its data changed and the Kubernetes provider does not set enableSecretMutable: it is replaced"
+            )
     if tainted:
         reasons.append("the state marks it tainted or pending replacement")
     if changed and REPLACED_WITH.get(type_) in upstream:
@@ -162,7 +174,9 @@ def _walk(
     yield path, old, new
 
 
-def _walk_state(new: Any, state: Any, prior: Any, path: str, *, defaults: frozenset[str] = frozenset(), top: bool = False) -> Iterator[tuple[str, Any, Any]]:
+def _walk_state(
+    new: Any, state: Any, prior: Any, path: str, *, defaults: frozenset[str] = frozenset(), top: bool = False
+) -> Iterator[tuple[str, Any, Any]]:
     """Every leaf path where the new inputs may differ from a bridged resource's prior state, as (path, old, new).
 
     `state` is the recorded outputs at this path, `prior` the recorded inputs. A key only in the state is
@@ -211,7 +225,11 @@ def _checked_secret(inputs: dict[str, Any]) -> dict[str, Any]:
     data = dict(_reveal(inputs.get("data")) or {})
     for key, value in string_data.items():
         plain = _reveal(value)
-        data[key] = Secret(base64.b64encode(plain.encode()).decode()) if isinstance(plain, str) and SECRET_PLACEHOLDER not in plain else value
+        data[key] = (
+            Secret(base64.b64encode(plain.encode()).decode())
+            if isinstance(plain, str) and SECRET_PLACEHOLDER not in plain
+            else value
+        )
     result["data"] = Secret(data) if sealed or isinstance(inputs.get("data"), Secret) else data
     return result
 

@@ -27,7 +27,11 @@ class Elsewhere:
         """(key path, message) for each output `pulumi up` would stop on."""
         self.config, unread = _without_unreadable_kubeconfig(config)
         """The config to render: a kubeconfig file that cannot be read here becomes one the plan cannot see."""
-        notes = [_elsewhere(name, self.references.get(name), key, output) for name, read in reads.items() for key, output in read]
+        notes = [
+            _elsewhere(name, self.references.get(name), key, output)
+            for name, read in reads.items()
+            for key, output in read
+        ]
         notes += [_elsewhere_source(source) for source in _other_sources(config)]
         self.notes = notes + ([unread] if unread else [])
         """Where the cluster and the pull credentials come from, for people."""
@@ -47,13 +51,17 @@ def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, st
     try:
         read_kubeconfig(file)
     except ValueError as error:
-        unreadable = {key: value for key, value in existing.items() if key != "kubeconfig_file"} | {"kubeconfig": SECRET_PLACEHOLDER}
+        unreadable = {key: value for key, value in existing.items() if key != "kubeconfig_file"} | {
+            "kubeconfig": SECRET_PLACEHOLDER
+        }
         note = f"{error}: the plan goes on without it, as for a secure: kubeconfig; `pulumi up` reads it where it runs"
         return {**config, EXISTING_CLUSTER: json.dumps(unreadable)}, note
     return config, None
 
 
-def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]) -> list[tuple[str, str]]:
+def _missing_outputs(
+    reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]
+) -> list[tuple[str, str]]:
     """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
     stop on each (`require_output`), so the plan says so instead of guessing."""
     problems = []
@@ -67,7 +75,10 @@ def _missing_outputs(reads: dict[str, list[tuple[str, str]]], references: dict[s
             # Ciphertext cannot be read here, so it counts as present.
             if output in outputs and not isinstance(unsealed(value), Sealed) and (unsealed(value) or "") == "":
                 problems.append(
-                    (f"{CONFIG_NAMESPACE}:{key}", f"stack {reference} (recorded in {found.source}) exports {output!r} empty, which `pulumi up` would stop on")
+                    (
+                        f"{CONFIG_NAMESPACE}:{key}",
+                        f"stack {reference} (recorded in {found.source}) exports {output!r} empty, which `pulumi up` would stop on",
+                    )
                 )
             if output not in outputs:
                 fix = (
@@ -102,7 +113,11 @@ def _other_sources(config: dict[str, str]) -> list[str]:
 def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output: str) -> str:
     organization = foreign_organization(reference)
     if organization is not None:
-        what = "the registry's pull credentials come" if key == "shared_registry.output" else "the cluster's kubeconfig comes"
+        what = (
+            "the registry's pull credentials come"
+            if key == "shared_registry.output"
+            else "the cluster's kubeconfig comes"
+        )
         return (
             f"{what} from stack {reference} of the organisation {organization}, not this repository's "
             f"({OWN_ORGANIZATION}): the plan cannot see another organisation's state, so what is read from it is "
@@ -124,4 +139,6 @@ def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output:
 
 
 def _elsewhere_source(source: str) -> str:
-    return f"the cluster is made elsewhere: this stack manages only the Kubernetes layer on it, reached through {source}"
+    return (
+        f"the cluster is made elsewhere: this stack manages only the Kubernetes layer on it, reached through {source}"
+    )

@@ -116,6 +116,7 @@ def _unreadable(value: Any) -> Any:
     """A referenced stack's output as the plan can know it: a secret recorded as ciphertext is a secret whose
     value cannot be read (the `secure:` placeholder), never an unknown. That stack may have changed it since
     this one last read it, so whatever is made from it is compared blind ("may change"), not assumed same."""
+
     def node(leaf: Any) -> Any:
         if isinstance(leaf, Secret):
             inner = _unreadable(leaf.value)
@@ -131,7 +132,12 @@ def _alias(alias: Any) -> AliasSpec:
         return AliasSpec(urn=alias.urn)
     spec = alias.spec
     return AliasSpec(
-        name=spec.name, type=spec.type, stack=spec.stack, project=spec.project, parent=spec.parentUrn, no_parent=spec.noParent
+        name=spec.name,
+        type=spec.type,
+        stack=spec.stack,
+        project=spec.project,
+        parent=spec.parentUrn,
+        no_parent=spec.noParent,
     )
 
 
@@ -195,14 +201,21 @@ def render(
 
 
 def _render(
-    stack: str, config: dict[str, str], secret_keys: list[str], preview: bool, program: Path, baseline: Optional[Baseline]
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    preview: bool,
+    program: Path,
+    baseline: Optional[Baseline],
 ) -> Rendering:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         monitor = RecordingMonitor(KapsuleMocks(preview), baseline)
         log = WarningLog()
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=log.logger)
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=log.logger
+        )
         # The offline plan never runs resource hooks (a pool's drain): it records their names from the
         # registration request. The SDK would otherwise serve hook callbacks over a gRPC server of its own,
         # and a process that forks after that (plan --all's workers) can hang.

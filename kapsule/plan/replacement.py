@@ -71,9 +71,21 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
 #: one, the provider keeps the live value, so removing it is no change.
 COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     CLUSTER: frozenset(
-        {"type", "autoscalerConfig", "autoUpgrade", "openIdConnectConfig", "podCidr", "serviceCidr", "serviceDnsIp", "region", PROJECT_ID}
+        {
+            "type",
+            "autoscalerConfig",
+            "autoUpgrade",
+            "openIdConnectConfig",
+            "podCidr",
+            "serviceCidr",
+            "serviceDnsIp",
+            "region",
+            PROJECT_ID,
+        }
     ),
-    POOL: frozenset({MIN_SIZE, MAX_SIZE, "upgradePolicy", ROOT_VOLUME_TYPE, ROOT_VOLUME_SIZE, "zone", "region", "securityGroupId"}),
+    POOL: frozenset(
+        {MIN_SIZE, MAX_SIZE, "upgradePolicy", ROOT_VOLUME_TYPE, ROOT_VOLUME_SIZE, "zone", "region", "securityGroupId"}
+    ),
     PRIVATE_NETWORK: frozenset({"ipv4Subnet", "ipv6Subnets", "vpcId", "region", PROJECT_ID}),
     REGISTRY: frozenset({"region", PROJECT_ID}),
     VPC: frozenset({"region", PROJECT_ID}),

@@ -68,7 +68,9 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
         recorded = state.get(pool.urn)
         live = _recorded_version(recorded) if recorded else _ABSENT
         if live is not _ABSENT and not _is_version(live):
-            problems.append(f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`")
+            problems.append(
+                f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`"
+            )
             continue
         live = None if live is _ABSENT else live
         wanted = pool.inputs.get("version") if isinstance(pool.inputs.get("version"), str) else None

@@ -32,7 +32,9 @@ class RecordedBaseline:
     unknown value is a real change when something upstream is created or replaced.
     """
 
-    def __init__(self, state: Optional[RecordedState], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
+    def __init__(
+        self, state: Optional[RecordedState], references: Optional[dict[str, Optional[RecordedState]]] = None
+    ) -> None:
         self.state = state
         self.references = references or {}
         """Each referenced stack (`organization/project/stack`) and its recorded state, None when not found."""
@@ -106,7 +108,10 @@ class RecordedBaseline:
 
 
 def plan_stack(
-    stack: str, root: Path = ROOT, state: Optional[RecordedState] = None, references: Optional[dict[str, Optional[RecordedState]]] = None
+    stack: str,
+    root: Path = ROOT,
+    state: Optional[RecordedState] = None,
+    references: Optional[dict[str, Optional[RecordedState]]] = None,
 ) -> Plan:
     """Render a stack file's program offline and diff it against recorded state (none: all creates).
 
@@ -125,7 +130,9 @@ def plan_stack(
     if elsewhere.problems:
         parse(stack_file, config)  # the stack file's own problems come first: a wrong type under a key read
         raise StackConfigError(stack_file, elsewhere.problems)
-    rendering = render(stack, elsewhere.config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline)
+    rendering = render(
+        stack, elsewhere.config, secret_keys, preview=True, program=root / "__main__.py", baseline=baseline
+    )
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
     changes = []
@@ -134,7 +141,7 @@ def plan_stack(
         diff = baseline.diffs.get(resource.urn, Diff("create"))
         changes.append(_change(resource, diff, state.get(resource.urn) if state else None, drains))
     registered = {r.urn for r in rendering.resources}
-    for recorded in (state.resources.values() if state else ()):
+    for recorded in state.resources.values() if state else ():
         if recorded.urn not in registered and _owned(recorded):
             changes.append(_change(_as_resource(recorded), Diff("delete"), recorded, drains))
     changes.sort(key=lambda c: c.resource.urn)
@@ -149,7 +156,9 @@ def plan_stack(
     policy_file = root / "policy" / "config" / f"{stack}.json"
     # Rules judge values as the policy SDK hands them over: a sealed property is read, never printed.
     subjects = [ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in rendering.resources]
-    for level, violation in evaluate(subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))):
+    for level, violation in evaluate(
+        subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))
+    ):
         (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
@@ -211,7 +220,9 @@ def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> Cos
     before = None
     if state is not None:
         before = price_stack(
-            ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), outputs=unsealed(r.outputs)) for r in state.resources.values() if _owned(r)
+            ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), outputs=unsealed(r.outputs))
+            for r in state.resources.values()
+            if _owned(r)
         )
     return CostChange(after=after, before=before)
 
@@ -239,7 +250,12 @@ def _drain_note(resource: Resource, action: str, drains: dict[str, tuple[bool, s
     )
 
 
-def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource], drains: Optional[dict[str, tuple[bool, str]]] = None) -> Change:
+def _change(
+    resource: Resource,
+    diff: Diff,
+    recorded: Optional[RecordedResource],
+    drains: Optional[dict[str, tuple[bool, str]]] = None,
+) -> Change:
     reasons = list(diff.reasons)
     lost = None
     if diff.action in ("replace", "delete"):
@@ -247,8 +263,13 @@ def _change(resource: Resource, diff: Diff, recorded: Optional[RecordedResource]
         if recorded is not None and recorded.protect:
             reasons.append("protected: `pulumi up` refuses until protect is turned off in the stack file")
     return Change(
-        resource=resource, action=diff.action, changed=diff.changed, reasons=reasons, destroys=lost,
-        uncertain=list(diff.sealed), drain=_drain_note(resource, diff.action, drains or {}),
+        resource=resource,
+        action=diff.action,
+        changed=diff.changed,
+        reasons=reasons,
+        destroys=lost,
+        uncertain=list(diff.sealed),
+        drain=_drain_note(resource, diff.action, drains or {}),
     )
 
 

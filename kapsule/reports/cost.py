@@ -23,7 +23,11 @@ def _amount(line: CostLine, currency: str) -> str:
 
 def _carbon(cost: CostChange) -> str:
     kg = cost.after.kg_co2e
-    return f"{kg:,.2f} kg CO2e a month at most" if kg is not None else "unknown (the price catalog has no footprint for every product yet)"
+    return (
+        f"{kg:,.2f} kg CO2e a month at most"
+        if kg is not None
+        else "unknown (the price catalog has no footprint for every product yet)"
+    )
 
 
 def format_cost_text(plans: list[Plan]) -> str:
@@ -94,7 +98,9 @@ def format_cost_markdown(results: list[Plan | Invalid]) -> str:
         currency = cost.after.currency
         lines += [f"### `{result.stack}`: {cost.after.total()} a month", ""]
         lines += ["| Resource | What | Monthly |", "|---|---|---:|"]
-        lines += [f"| `{line.name}` | {line.what} | {_amount(line, currency)} |" for line in cost.after.lines if not line.free]
+        lines += [
+            f"| `{line.name}` | {line.what} | {_amount(line, currency)} |" for line in cost.after.lines if not line.free
+        ]
         free = sorted({line.name for line in cost.after.lines if line.free})
         lines += ["", f"Free: {', '.join(f'`{n}`' for n in free) or 'nothing'}. Carbon: {_carbon(cost)}.", ""]
     return "\n".join(lines)

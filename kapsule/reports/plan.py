@@ -94,7 +94,10 @@ def _detail(change: Change) -> list[str]:
         return [f"{printable(key)}: {display(value)}" for key, value in sorted(change.resource.inputs.items())]
     lines = [f"{printable(path)}: {_old(old)} -> {display(new)}" for path, (old, new) in sorted(change.changed.items())]
     lines += [f"replace: {printable(reason)}" for reason in change.reasons]
-    lines += [f"may change: {printable(path)} holds a secret (a secure: value, or another stack's output) only the engine can compare" for path in change.uncertain]
+    lines += [
+        f"may change: {printable(path)} holds a secret (a secure: value, or another stack's output) only the engine can compare"
+        for path in change.uncertain
+    ]
     if change.destroys:
         lines.append(f"DESTROYS {printable(change.destroys)}")
     if change.drain:
@@ -118,12 +121,16 @@ def format_text(plan: Plan) -> str:
     for depth, change in _tree(plan):
         resource = change.resource
         indent = "    " * depth
-        lines.append(f"{indent}{SYMBOLS[change.action]:<2} {printable(resource.type)}  {printable(resource.name)}{_flags(resource)}")
+        lines.append(
+            f"{indent}{SYMBOLS[change.action]:<2} {printable(resource.type)}  {printable(resource.name)}{_flags(resource)}"
+        )
         lines += [f"{indent}      {line}" for line in _detail(change)]
     if plan.cost is not None:
         lines += ["", plan.cost.line()]
     lines += ["", "Outputs:"]
-    lines += [f"    {key}: {display(value)}" for key, value in sorted(plan.outputs.items()) if key not in plan.output_changes]
+    lines += [
+        f"    {key}: {display(value)}" for key, value in sorted(plan.outputs.items()) if key not in plan.output_changes
+    ]
     lines += [f"{line}" for line in _output_lines(plan, "  ")]
     for label, items in (("Error", plan.errors), ("Warning", plan.warnings)):
         lines += [f"{label}: {printable(item)}" for item in items]
@@ -149,7 +156,9 @@ def format_json(results: list[Plan | Invalid]) -> str:
     document = []
     for result in results:
         if isinstance(result, Invalid):
-            document.append({"stack": result.stack, "stack_file": result.stack_file, "error": result.error, "invalid": result.kind})
+            document.append(
+                {"stack": result.stack, "stack_file": result.stack_file, "error": result.error, "invalid": result.kind}
+            )
             continue
         document.append(
             {
@@ -168,7 +177,9 @@ def format_json(results: list[Plan | Invalid]) -> str:
                         "name": change.resource.name,
                         "action": change.action,
                         "properties": masked(change.resource.inputs),
-                        "changed": {k: {"old": masked(o), "new": masked(n)} for k, (o, n) in sorted(change.changed.items())},
+                        "changed": {
+                            k: {"old": masked(o), "new": masked(n)} for k, (o, n) in sorted(change.changed.items())
+                        },
                         "reasons": change.reasons,
                         "destroys": change.destroys,
                         "protect": change.resource.protect,
@@ -179,7 +190,9 @@ def format_json(results: list[Plan | Invalid]) -> str:
                     for change in result.changes
                 ],
                 "outputs": masked(result.outputs),
-                "output_changes": {k: {"old": masked(o), "new": masked(n)} for k, (o, n) in sorted(result.output_changes.items())},
+                "output_changes": {
+                    k: {"old": masked(o), "new": masked(n)} for k, (o, n) in sorted(result.output_changes.items())
+                },
                 "cost": result.cost.document() if result.cost is not None else None,
             }
         )
@@ -247,7 +260,13 @@ def _markdown_head(result: Plan | Invalid) -> str:
     """A stack's title, and everything that must never be cut: errors, warnings and cautions."""
     if isinstance(result, Invalid):
         return f"\n### {_code(result.stack)}: invalid {result.kind}\n\n```text\n{_fence_safe(printable_lines(result.error))}\n```\n"
-    lines = ["", f"### {_code(result.stack)}: {summary(result)}", "", f"{_code(result.stack_file)}, {_prose(_state_line(result))}.", ""]
+    lines = [
+        "",
+        f"### {_code(result.stack)}: {summary(result)}",
+        "",
+        f"{_code(result.stack_file)}, {_prose(_state_line(result))}.",
+        "",
+    ]
     if result.cost is not None:
         lines += [_prose(result.cost.line()) + ".", ""]
     for note in result.notes:
@@ -258,8 +277,16 @@ def _markdown_head(result: Plan | Invalid) -> str:
         lines += ["> [!WARNING]", f"> {_prose(warning)}", ""]
     for change in (c for c in result.changes if c.destructive):
         verb = "Replacing" if change.action == "replace" else "Deleting"
-        drain = f" It is {_prose(change.drain)}." if change.drain and change.drain.startswith("drained") else (f" The {_prose(change.drain)}." if change.drain else "")
-        lines += ["> [!CAUTION]", f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.{drain}", ""]
+        drain = (
+            f" It is {_prose(change.drain)}."
+            if change.drain and change.drain.startswith("drained")
+            else (f" The {_prose(change.drain)}." if change.drain else "")
+        )
+        lines += [
+            "> [!CAUTION]",
+            f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.{drain}",
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -271,9 +298,24 @@ def _markdown_details(result: Plan) -> str:
     lines: list[str] = []
     outputs = _output_lines(result, "    ")
     if changed or outputs:
-        lines += ["```diff", *_diff_lines(changed), *[_fence_safe(f"{line[0]} output {line[1:].strip()}") for line in outputs], "```", ""]
+        lines += [
+            "```diff",
+            *_diff_lines(changed),
+            *[_fence_safe(f"{line[0]} output {line[1:].strip()}") for line in outputs],
+            "```",
+            "",
+        ]
     if created:
-        lines += [f"<details><summary>{len(created)} to create</summary>", "", "```diff", *_diff_lines(created), "```", "", "</details>", ""]
+        lines += [
+            f"<details><summary>{len(created)} to create</summary>",
+            "",
+            "```diff",
+            *_diff_lines(created),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -288,11 +330,15 @@ def _diff_lines(changes: list[tuple[int, Change]]) -> list[str]:
     lines = []
     for depth, change in changes:
         mark, indent = marks[change.action], "  " * depth
-        lines.append(_fence_safe(f"{mark} {indent}{printable(change.resource.type)}  {printable(change.resource.name)}{_flags(change.resource)}"))
+        lines.append(
+            _fence_safe(
+                f"{mark} {indent}{printable(change.resource.type)}  {printable(change.resource.name)}{_flags(change.resource)}"
+            )
+        )
         lines += [_fence_safe(f"{mark} {indent}    {line}") for line in _detail(change)]
     return lines
 
 
 def _fence_safe(text: str) -> str:
     """Text that cannot close the code fence it is printed in."""
-    return text.replace("```", "\'\'\'")
+    return text.replace("```", "'''")

@@ -14,7 +14,10 @@ MARKER = "<!-- kapsule-upgrade -->"
 
 def _step_lines(step: Step, index: int, total: int) -> list[str]:
     ends = f", supported until {step.end_of_support}" if step.end_of_support else ""
-    lines = [f"Step {index} of {total}: kapsule:cluster.version {step.version}{ends}", "  1. the control plane is upgraded to " + step.version]
+    lines = [
+        f"Step {index} of {total}: kapsule:cluster.version {step.version}{ends}",
+        "  1. the control plane is upgraded to " + step.version,
+    ]
     for number, pool in enumerate(step.pools, start=2):
         lines.append(f"  {number}. pool {pool.name} ({pool.nodes}): {pool.note}")
     lines += [f"  warning: {warning}" for warning in step.warnings]
@@ -52,16 +55,26 @@ def format_upgrade_text(plan: UpgradePlan, written: Optional[str] = None) -> str
         lines.append(f"Blocked: {len(blockers)} blocker(s) to fix before the upgrade:")
         lines += [f"  - {blocker}" for blocker in blockers]
     elif plan.steps:
-        lines.append(f"Nothing blocks: {len(plan.steps)} step(s), one pull request each; `--write` sets the next one ({plan.steps[0].version}).")
+        lines.append(
+            f"Nothing blocks: {len(plan.steps)} step(s), one pull request each; `--write` sets the next one ({plan.steps[0].version})."
+        )
         if any(check.status == "not run" for check in plan.checks):
-            lines.append("The preflight did not run in full: run it against the cluster (--kubeconfig) before merging a step.")
+            lines.append(
+                "The preflight did not run in full: run it against the cluster (--kubeconfig) before merging a step."
+            )
     if written:
         lines.append(written)
     return "\n".join(lines) + "\n"
 
 
 def _check_json(check: Check) -> dict[str, Any]:
-    return {"name": check.name, "title": check.title, "status": check.status, "findings": check.findings, "why": check.why}
+    return {
+        "name": check.name,
+        "title": check.title,
+        "status": check.status,
+        "findings": check.findings,
+        "why": check.why,
+    }
 
 
 def upgrade_document(plan: UpgradePlan, written: Optional[dict[str, Any]] = None) -> dict[str, Any]:
@@ -78,7 +91,15 @@ def upgrade_document(plan: UpgradePlan, written: Optional[dict[str, Any]] = None
                 "minor": step.minor,
                 "end_of_support": step.end_of_support.isoformat() if step.end_of_support else None,
                 "pools": [
-                    {"name": p.name, "follows": p.follows, "version": p.version, "nodes": p.nodes, "max_unavailable": p.max_unavailable, "max_surge": p.max_surge, "note": p.note}
+                    {
+                        "name": p.name,
+                        "follows": p.follows,
+                        "version": p.version,
+                        "nodes": p.nodes,
+                        "max_unavailable": p.max_unavailable,
+                        "max_surge": p.max_surge,
+                        "note": p.note,
+                    }
                     for p in step.pools
                 ],
                 "warnings": step.warnings,
@@ -108,12 +129,21 @@ def format_upgrade_markdown(plan: UpgradePlan) -> str:
     if not plan.steps:
         return "\n".join(lines + [f"Already on {_code(plan.target)}: nothing to upgrade."]) + "\n"
     step = plan.steps[0]
-    lines.append(f"This pull request is step 1 of {len(plan.steps)}: {_code('kapsule:cluster.version')} becomes {_code(step.version)}.")
+    lines.append(
+        f"This pull request is step 1 of {len(plan.steps)}: {_code('kapsule:cluster.version')} becomes {_code(step.version)}."
+    )
     lines += ["", "| Step | Version | End of support | Blockers |", "|---:|---|---|---:|"]
     for index, each in enumerate(plan.steps, start=1):
         lines.append(f"| {index} | {_code(each.version)} | {each.end_of_support or ''} | {len(each.blockers)} |")
-    lines += ["", "### What Kapsule does in this step", "", f"1. The control plane is upgraded to {_code(step.version)}."]
-    lines += [f"{n}. Pool {_code(p.name)} ({_prose(p.nodes)}): {_prose(p.note)}." for n, p in enumerate(step.pools, start=2)]
+    lines += [
+        "",
+        "### What Kapsule does in this step",
+        "",
+        f"1. The control plane is upgraded to {_code(step.version)}.",
+    ]
+    lines += [
+        f"{n}. Pool {_code(p.name)} ({_prose(p.nodes)}): {_prose(p.note)}." for n, p in enumerate(step.pools, start=2)
+    ]
     lines += ["", "### Preflight", "", "| Check | Result |", "|---|---|"]
     for check in step.preflight:
         result = f"not run: {_prose(check.why or '')}" if check.status == "not run" else check.status
@@ -124,6 +154,9 @@ def format_upgrade_markdown(plan: UpgradePlan) -> str:
     cautions = plan.warnings + step.warnings
     if cautions:
         lines += ["", *[f"> warning: {_prose(w)}" for w in cautions]]
-    lines += ["", f"**{'Blocked: fix the blockers above before merging.' if step.blockers else 'Nothing blocks this step.'}**"]
+    lines += [
+        "",
+        f"**{'Blocked: fix the blockers above before merging.' if step.blockers else 'Nothing blocks this step.'}**",
+    ]
     lines.append("See docs/upgrades.md for each blocker's fix and the steps that follow.")
     return "\n".join(lines) + "\n"

@@ -122,7 +122,11 @@ def nested_secrets(value: Any) -> Any:
     secret output) stays whole.
     """
     if isinstance(value, Secret):
-        return _seal_placeholders(value.value) if isinstance(value.value, (dict, list)) and _has_placeholder(value.value) else value
+        return (
+            _seal_placeholders(value.value)
+            if isinstance(value.value, (dict, list)) and _has_placeholder(value.value)
+            else value
+        )
     return rebuilt(value, lambda node: nested_secrets(node) if isinstance(node, Secret) else node)
 
 

@@ -70,11 +70,17 @@ def alias_urns(
         parent_name = name_of(parent)
         add(_inherited(stack, project, type_, name, parent_name, parent_alias))
         for urn in collapsed:
-            add(_inherited(stack, project, urn.split("::")[2].rsplit("$", 1)[-1], name_of(urn), parent_name, parent_alias))
+            add(
+                _inherited(
+                    stack, project, urn.split("::")[2].rsplit("$", 1)[-1], name_of(urn), parent_name, parent_alias
+                )
+            )
     return found
 
 
-def _collapse(alias: AliasSpec, stack: str, project: str, parent: str, type_: str, name: str, matched: Mapping[str, str]) -> str:
+def _collapse(
+    alias: AliasSpec, stack: str, project: str, parent: str, type_: str, name: str, matched: Mapping[str, str]
+) -> str:
     if alias.urn:
         return alias.urn
     old_parent = parent

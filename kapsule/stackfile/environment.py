@@ -71,7 +71,14 @@ def read_config(project: Path) -> StackConfig:
         try:  # read here, once: a problem is one error naming the key, never a traceback
             spec.with_kubeconfig_text(read_kubeconfig(kubeconfig_file))
         except ValueError as error:
-            raise refuse([(f"{CONFIG_NAMESPACE}:existing_cluster.kubeconfig_file", f"{error}; give the path of a readable kubeconfig file on this machine")]) from None
+            raise refuse(
+                [
+                    (
+                        f"{CONFIG_NAMESPACE}:existing_cluster.kubeconfig_file",
+                        f"{error}; give the path of a readable kubeconfig file on this machine",
+                    )
+                ]
+            ) from None
     try:
         day = catalog_today()
     except TodayError as error:
@@ -92,7 +99,9 @@ def seal_secret_inputs(secrets: frozenset[str]) -> None:
         return
 
     def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
-        return pulumi.ResourceTransformationResult({key: seal(value, secrets) for key, value in args.props.items()}, args.opts)
+        return pulumi.ResourceTransformationResult(
+            {key: seal(value, secrets) for key, value in args.props.items()}, args.opts
+        )
 
     pulumi.runtime.register_stack_transformation(transformation)
 
@@ -175,7 +184,9 @@ def build(config: StackConfig) -> Environment:
     cluster: Cluster | ExistingCluster
     if config.existing_cluster is not None:
         # A platform stack: the cluster, its pools and network belong to another stack or tool.
-        cluster = ExistingCluster("cluster", config.existing_cluster, region=config.region, kubeconfig=config.kubeconfig_text)
+        cluster = ExistingCluster(
+            "cluster", config.existing_cluster, region=config.region, kubeconfig=config.kubeconfig_text
+        )
     else:
         assert config.cluster is not None  # the schema requires one or the other
         cluster = Cluster("cluster", config.cluster, network=network, region=config.region, tags=config.tags)
@@ -186,7 +197,9 @@ def build(config: StackConfig) -> Environment:
     registry = (
         RegistryNamespace("registry", config.registry, region=config.region) if config.registry is not None else None
     )
-    environment = Environment(network=network, cluster=cluster, pools=pools, registry=registry, secret_values=config.secret_values)
+    environment = Environment(
+        network=network, cluster=cluster, pools=pools, registry=registry, secret_values=config.secret_values
+    )
     _build_kubernetes(environment, config)
     return environment
 
@@ -210,7 +223,9 @@ def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
     }
 
     def after(*namespaces: str) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(depends_on=[environment.namespaces[n] for n in namespaces if n in environment.namespaces])
+        return pulumi.ResourceOptions(
+            depends_on=[environment.namespaces[n] for n in namespaces if n in environment.namespaces]
+        )
 
     if config.ingress.controller != "none":
         environment.ingress = IngressController("ingress", config.ingress, cluster=cluster, tags=config.tags)
@@ -219,7 +234,11 @@ def _build_kubernetes(environment: Environment, config: StackConfig) -> None:
         for name, spec in config.services.items()
     }
     registry = config.registry
-    if environment.registry is not None and registry is not None and (registry.pull_secret_namespaces or registry.export_pull_config):
+    if (
+        environment.registry is not None
+        and registry is not None
+        and (registry.pull_secret_namespaces or registry.export_pull_config)
+    ):
         environment.pull_secret = RegistryPullSecret(
             "registry-pull",
             registry=environment.registry,

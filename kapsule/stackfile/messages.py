@@ -39,7 +39,10 @@ def namespace_problem(key: str, namespace: str, name: str, namespaces: tuple[str
     shown = key if PLAIN_KEY.fullmatch(key.replace(":", "", 1)) else repr(key)
     close = difflib.get_close_matches(namespace, namespaces, n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}:{name}`?" if close else ""
-    return shown, f"unknown config namespace {namespace!r}: a stack file here uses {', '.join(f'`{n}:`' for n in namespaces)}{hint}"
+    return (
+        shown,
+        f"unknown config namespace {namespace!r}: a stack file here uses {', '.join(f'`{n}:`' for n in namespaces)}{hint}",
+    )
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -80,7 +83,9 @@ def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseM
     if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
         key = str(loc[-1]) if loc and PLAIN_KEY.fullmatch(str(loc[-1])) else "key"
         aside = " (an unquoted 1.30 even becomes 1.3)" if isinstance(value, float) else ""
-        return format_path(loc), f"YAML read this as the number {value!r}, not text{aside}: quote it, as in `{key}: \"{value}\"`"
+        return format_path(
+            loc
+        ), f'YAML read this as the number {value!r}, not text{aside}: quote it, as in `{key}: "{value}"`'
     message = item["msg"]
     return format_path(loc), f"{message[0].lower()}{message[1:]} (got {shown(value)})"
 

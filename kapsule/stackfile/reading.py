@@ -61,7 +61,9 @@ def _read(path: Path) -> StackFile:
     except FileProblem as error:
         raise StackConfigError(display, [("(file)", str(error))]) from None
     except UnicodeDecodeError as error:
-        raise StackConfigError(display, [("(file)", f"is not UTF-8 text ({error.reason} at byte {error.start})")]) from None
+        raise StackConfigError(
+            display, [("(file)", f"is not UTF-8 text ({error.reason} at byte {error.start})")]
+        ) from None
     if _too_deep(text):
         raise StackConfigError(display, [("(file)", TOO_DEEP)])
     loader = SAFE_LOADER(text)
@@ -143,7 +145,9 @@ def _too_deep(text: str) -> bool:
     return False
 
 
-def _duplicate_key(node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None) -> Optional[tuple[str, str]]:
+def _duplicate_key(
+    node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None
+) -> Optional[tuple[str, str]]:
     """The first mapping key given twice in a composed YAML document, as (key path, message), or None.
 
     Pulumi's YAML reader refuses duplicate keys; PyYAML keeps the last one silently. The walk is
@@ -191,7 +195,10 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
         item, path, depth = stack.pop()
         count += 1
         if count > MAX_VALUES:
-            return key, f"expands to more than {MAX_VALUES} values (YAML aliases?); a stack value is a few hundred at most"
+            return (
+                key,
+                f"expands to more than {MAX_VALUES} values (YAML aliases?); a stack value is a few hundred at most",
+            )
         if depth > MAX_DEPTH:
             return path, f"nests more than {MAX_DEPTH} levels deep"
         if isinstance(item, dict):
@@ -199,12 +206,18 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
                 if not isinstance(child_key, str):
                     return f"{path}[{child_key!r}]", "keys must be strings; quote the key"
                 if control_character(child_key, allowed=""):
-                    return f"{path}[{child_key!r}]", f"the key holds the control character {control_character(child_key, allowed='')!r}; keys are printable text"
+                    return (
+                        f"{path}[{child_key!r}]",
+                        f"the key holds the control character {control_character(child_key, allowed='')!r}; keys are printable text",
+                    )
                 stack.append((child, f"{path}{key_part(child_key)}", depth + 1))
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
         elif isinstance(item, str) and control_character(item):
-            return path, f"holds the control character {control_character(item)!r}; values are printable text (line breaks and tabs aside)"
+            return (
+                path,
+                f"holds the control character {control_character(item)!r}; values are printable text (line breaks and tabs aside)",
+            )
         elif isinstance(item, float) and (math.isnan(item) or math.isinf(item)):
             return path, f"{item!r} is not a number a stack value may hold"
         elif not (item is None or isinstance(item, (str, bool, int, float))):
@@ -218,7 +231,12 @@ def control_character(text: str, allowed: str = "\n\t") -> Optional[str]:
     if text.isprintable():
         return None
     for character in text:
-        if not character.isprintable() and character not in allowed and character != " " and unicodedata.category(character) in CONTROL_CATEGORIES:
+        if (
+            not character.isprintable()
+            and character not in allowed
+            and character != " "
+            and unicodedata.category(character) in CONTROL_CATEGORIES
+        ):
             return character
     return None
 
@@ -246,7 +264,10 @@ def _strip_secure(value: Any, path: tuple[Any, ...], found: list[tuple[Any, ...]
         if set(value) == {"secure"}:
             if not isinstance(value["secure"], str) or not value["secure"]:
                 where = str(path[0]) + "".join(key_part(part) for part in path[1:])
-                raise _SecureProblem(where, f"{{secure: {shown(value['secure'])}}} is no ciphertext: set it with `pulumi config set --secret --path '{where}' ...`")
+                raise _SecureProblem(
+                    where,
+                    f"{{secure: {shown(value['secure'])}}} is no ciphertext: set it with `pulumi config set --secret --path '{where}' ...`",
+                )
             found.append(path)
             return SECRET_PLACEHOLDER
         return {k: _strip_secure(v, (*path, k), found) for k, v in value.items()}
@@ -289,11 +310,15 @@ def stack_references(config: dict[str, str]) -> dict[str, list[tuple[str, str]]]
     cluster_reference = existing.get("stack_reference")
     if isinstance(cluster_reference, str):
         output = existing.get("output", "kubeconfig")
-        found.setdefault(cluster_reference, []).append(("existing_cluster.output", output if isinstance(output, str) else "kubeconfig"))
+        found.setdefault(cluster_reference, []).append(
+            ("existing_cluster.output", output if isinstance(output, str) else "kubeconfig")
+        )
     shared = shared_registry(config)
     if shared:
         reference = shared.get("stack_reference", cluster_reference)
         output = shared.get("output", "registry_pull_config")
         if isinstance(reference, str):
-            found.setdefault(reference, []).append(("shared_registry.output", output if isinstance(output, str) else "registry_pull_config"))
+            found.setdefault(reference, []).append(
+                ("shared_registry.output", output if isinstance(output, str) else "registry_pull_config")
+            )
     return found

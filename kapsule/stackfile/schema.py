@@ -16,7 +16,12 @@ from components.load_balancer import DNS_LABEL, LoadBalancerServiceSpec, service
 from components.network import PrivateNetworkSpec, network_problems
 from components.offers import region_problem
 from components.pool import PoolSpec, pool_problems
-from components.registry_spec import RegistryNamespaceSpec, SharedRegistrySpec, registry_problems, shared_registry_problems
+from components.registry_spec import (
+    RegistryNamespaceSpec,
+    SharedRegistrySpec,
+    registry_problems,
+    shared_registry_problems,
+)
 from components.spec import Problem, Spec, SpecError, Tags
 
 from ..names import CONFIG_NAMESPACE
@@ -86,7 +91,9 @@ class StackConfig(Spec):
             if not re.fullmatch(DNS_LABEL, name):
                 raise ValueError(f"{name!r} is not a Kubernetes namespace name (lower case letters, digits, dashes)")
             if name in BUILT_IN_NAMESPACES:
-                raise ValueError(f"{name!r} exists in every cluster already; list only the namespaces this stack creates")
+                raise ValueError(
+                    f"{name!r} exists in every cluster already; list only the namespaces this stack creates"
+                )
         if len(set(value)) != len(value):
             raise ValueError(f"lists a namespace twice: {value}")
         return value
@@ -105,7 +112,11 @@ class StackConfig(Spec):
         problems = self._cluster_problems() if self.existing_cluster is None else self._platform_problems()
         for name, service in self.services.items():
             if not re.fullmatch(DNS_LABEL, name):
-                problems.append(Problem(("services", name), "service names are Kubernetes names: lower case letters, digits, dashes"))
+                problems.append(
+                    Problem(
+                        ("services", name), "service names are Kubernetes names: lower case letters, digits, dashes"
+                    )
+                )
             problems += _at(("services", name), service_problems(service, region=self.cluster_region))
         problems += _at(("ingress",), ingress_problems(self.ingress, region=self.cluster_region))
         if self.registry is not None:
@@ -123,7 +134,11 @@ class StackConfig(Spec):
         if self.existing_cluster is not None:
             return "platform"
         layer = self.namespaces or self.services or self.ingress.controller != "none"
-        layer = layer or (self.registry is not None and self.registry.pull_secret_namespaces) or self.shared_registry is not None
+        layer = (
+            layer
+            or (self.registry is not None and self.registry.pull_secret_namespaces)
+            or self.shared_registry is not None
+        )
         return "cluster and platform" if layer else "cluster"
 
     def _cluster_problems(self) -> list[Problem]:
@@ -131,7 +146,12 @@ class StackConfig(Spec):
         network = self.network
         problems: list[Problem] = []
         if self.cluster is None:
-            return [Problem(("cluster",), "is required: declare the cluster and its pools here, or existing_cluster for a cluster made elsewhere")]
+            return [
+                Problem(
+                    ("cluster",),
+                    "is required: declare the cluster and its pools here, or existing_cluster for a cluster made elsewhere",
+                )
+            ]
         if network is not None:
             problems += _at(("network",), network_problems(network, region=self.region))
         problems += _at(("cluster",), cluster_problems(self.cluster, network=network, region=self.region))
@@ -139,14 +159,25 @@ class StackConfig(Spec):
             problems.append(Problem(("pools",), "is required with cluster: declare at least one pool"))
         for name, pool in self.pools.items():
             if not POOL_NAME.fullmatch(name):
-                problems.append(Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes"))
-            problems += _at(("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network))
+                problems.append(
+                    Problem(("pools", name), "pool names are 1 to 40 lower case letters, digits and dashes")
+                )
+            problems += _at(
+                ("pools", name), pool_problems(pool, cluster=self.cluster, region=self.region, network=network)
+            )
         if self.pools and self.cluster.type == "kapsule" and sum(p.fewest_nodes for p in self.pools.values()) < 1:
-            problems.append(Problem(("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size"))
+            problems.append(
+                Problem(
+                    ("pools",), "a shared (kapsule) control plane must keep at least one node; raise a size or min_size"
+                )
+            )
         most = sum(p.most_nodes for p in self.pools.values())
         if most > self.cluster.max_nodes:
             problems.append(
-                Problem(("pools",), f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}")
+                Problem(
+                    ("pools",),
+                    f"can grow to {most} nodes but a {self.cluster.type} control plane takes at most {self.cluster.max_nodes}",
+                )
             )
         return problems
 
@@ -154,7 +185,10 @@ class StackConfig(Spec):
         """A platform stack: the cluster is made elsewhere, so no cluster, pool or network is declared here."""
         assert self.existing_cluster is not None
         problems = [
-            Problem((key,), f"a platform stack (existing_cluster) manages no {what}: remove {key}, or remove existing_cluster to manage the cluster here")
+            Problem(
+                (key,),
+                f"a platform stack (existing_cluster) manages no {what}: remove {key}, or remove existing_cluster to manage the cluster here",
+            )
             for key, what, declared in (
                 ("cluster", "cluster", self.cluster is not None),
                 ("pools", "pools", bool(self.pools)),
@@ -162,7 +196,9 @@ class StackConfig(Spec):
             )
             if declared
         ]
-        return problems + _at(("existing_cluster",), existing_cluster_problems(self.existing_cluster, region=self.region))
+        return problems + _at(
+            ("existing_cluster",), existing_cluster_problems(self.existing_cluster, region=self.region)
+        )
 
     def _shared_registry_problems(self, shared: SharedRegistrySpec) -> list[Problem]:
         """Its stack reference (or the existing cluster's), and no namespace given two `scaleway-registry` Secrets."""
@@ -194,26 +230,43 @@ class StackConfig(Spec):
         if self.ingress.controller != "none":
             if self.ingress.namespace in self.namespaces:
                 problems.append(
-                    Problem(("ingress", "namespace"), f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces")
+                    Problem(
+                        ("ingress", "namespace"),
+                        f"{self.ingress.namespace!r} is created by the ingress controller; remove it from namespaces",
+                    )
                 )
             available.add(self.ingress.namespace)
         targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
         if self.registry is not None:
-            targets += [(("registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.registry.pull_secret_namespaces)]
+            targets += [
+                (("registry", "pull_secret_namespaces", i), n)
+                for i, n in enumerate(self.registry.pull_secret_namespaces)
+            ]
         if self.shared_registry is not None:
-            targets += [(("shared_registry", "pull_secret_namespaces", i), n) for i, n in enumerate(self.shared_registry.pull_secret_namespaces)]
+            targets += [
+                (("shared_registry", "pull_secret_namespaces", i), n)
+                for i, n in enumerate(self.shared_registry.pull_secret_namespaces)
+            ]
         # The ingress controller's Service is named after the controller ("ingress"), in its namespace.
-        owners = {(self.ingress.namespace, "ingress"): "the ingress controller"} if self.ingress.controller != "none" else {}
+        owners = (
+            {(self.ingress.namespace, "ingress"): "the ingress controller"} if self.ingress.controller != "none" else {}
+        )
         for name, service in self.services.items():
             owner = owners.setdefault((service.namespace, name), f"services.{name}")
             if owner != f"services.{name}":
                 problems.append(
-                    Problem(("services", name), f"{owner} already has a Service {name!r} in namespace {service.namespace!r}; rename one or move it to another namespace")
+                    Problem(
+                        ("services", name),
+                        f"{owner} already has a Service {name!r} in namespace {service.namespace!r}; rename one or move it to another namespace",
+                    )
                 )
         for path, namespace in targets:
             if namespace not in available:
                 problems.append(
-                    Problem(path, f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})")
+                    Problem(
+                        path,
+                        f"{namespace!r} is not created by this stack; add it to namespaces ({', '.join(sorted(available))})",
+                    )
                 )
         return problems
 

@@ -24,8 +24,27 @@ LeafPath = tuple[Any, ...]
 
 #: The last word(s) of a key name that make its value a credential (`dbPassword`, `client_secret`, `passwords`).
 CREDENTIAL_WORDS = frozenset(
-    {"secret", "secrets", "password", "passwords", "passwd", "pwd", "pw", "pass", "passphrase", "token", "tokens",
-     "credential", "credentials", "kubeconfig", "apikey", "secretkey", "privatekey", "bearer", "dsn"}
+    {
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "pw",
+        "pass",
+        "passphrase",
+        "token",
+        "tokens",
+        "credential",
+        "credentials",
+        "kubeconfig",
+        "apikey",
+        "secretkey",
+        "privatekey",
+        "bearer",
+        "dsn",
+    }
 )
 #: Two-word endings with the same meaning (`access_token`, `connectionString`, `webhookUrl`).
 CREDENTIAL_PAIRS = frozenset({("access", "token"), ("auth", "token"), ("connection", "string"), ("webhook", "url")})
@@ -73,9 +92,19 @@ def plaintext_secrets(config: dict[str, Any], secure: Iterable[LeafPath | str]) 
             looks = looks_like(leaf, name)
             if looks and path[-1] == KEY_LEAF:
                 # Never print the key itself: it is the credential.
-                found.append((_dotted(path[:-2]), f"one of its keys looks like {looks}; a key is never secret: move it into a `secure:` value"))
+                found.append(
+                    (
+                        _dotted(path[:-2]),
+                        f"one of its keys looks like {looks}; a key is never secret: move it into a `secure:` value",
+                    )
+                )
             elif looks:
-                found.append((_dotted(path), f"looks like {looks} in plain text; store it with `pulumi config set --secret` (a `secure:` value)"))
+                found.append(
+                    (
+                        _dotted(path),
+                        f"looks like {looks} in plain text; store it with `pulumi config set --secret` (a `secure:` value)",
+                    )
+                )
     return found
 
 
@@ -218,7 +247,9 @@ def _latin(name: str) -> str:
     return "".join(out)
 
 
-def secret_leaves(config: dict[str, Any], secret_keys: Iterable[str], secure_paths: Iterable[LeafPath]) -> set[LeafPath]:
+def secret_leaves(
+    config: dict[str, Any], secret_keys: Iterable[str], secure_paths: Iterable[LeafPath]
+) -> set[LeafPath]:
     """The leaves of `config` that hold secrets.
 
     The engine names secret keys only as a whole; the stack file says which leaves under them are

@@ -29,7 +29,15 @@ def checkpoint_path(stack: str, directory: Path) -> Optional[Path]:
     `<stack>.json`, `.json.gz` and `.json.zst` the newest, as the CLI reads it."""
     stacks = directory / ".pulumi" / "stacks"
     for candidate in (stacks / PROJECT / f"{stack}.json", stacks / f"{stack}.json"):
-        variants = [p for p in (candidate, candidate.with_name(candidate.name + ".gz"), candidate.with_name(candidate.name + ".zst")) if p.is_file()]
+        variants = [
+            p
+            for p in (
+                candidate,
+                candidate.with_name(candidate.name + ".gz"),
+                candidate.with_name(candidate.name + ".zst"),
+            )
+            if p.is_file()
+        ]
         if variants:
             return max(variants, key=lambda p: p.stat().st_mtime_ns)
     return None
@@ -55,7 +63,9 @@ def find_state(
                     return read_state(path, stack=stack)
             if not required:
                 return None
-            raise NoState(f"--state {state}: holds no {stack}.json export; export it with `pulumi stack export --stack {stack} --file {state}/{stack}.json`, or plan with --no-state")
+            raise NoState(
+                f"--state {state}: holds no {stack}.json export; export it with `pulumi stack export --stack {stack} --file {state}/{stack}.json`, or plan with --no-state"
+            )
         if not state.exists():
             raise NoState(f"--state {state}: no such file")
         return read_state(state, stack=stack)

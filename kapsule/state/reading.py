@@ -48,7 +48,9 @@ def read_state(path: Path, display: Optional[str] = None, *, stack: Optional[str
                 "restore an earlier export, or repair it with `pulumi refresh` and `pulumi state repair`"
             )
         if urn in state.resources:
-            raise StateError(f"{shown}: the resource {urn} is recorded twice; the state is corrupt (repair it with `pulumi state repair`)")
+            raise StateError(
+                f"{shown}: the resource {urn} is recorded twice; the state is corrupt (repair it with `pulumi state repair`)"
+            )
         state.resources[urn] = RecordedResource(
             urn=urn,
             type=item["type"],
@@ -80,7 +82,9 @@ def _typed(item: dict, key: str, kind: Any, shown: str, where: str) -> Any:
     if value is None:
         return None
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise StateError(f"{shown}: {where}.{key} is {json.dumps(value)[:40]}, but Pulumi writes {JSON_TYPES.get(kind, kind)} there")
+        raise StateError(
+            f"{shown}: {where}.{key} is {json.dumps(value)[:40]}, but Pulumi writes {JSON_TYPES.get(kind, kind)} there"
+        )
     return value
 
 
@@ -98,7 +102,9 @@ def _check_owner(urn: str, stack: Optional[str], shown: str) -> None:
     if project != PROJECT:
         raise StateError(f"{shown}: the state of project {project!r}, not {PROJECT!r}; give this project's export")
     if stack is not None and owner_stack != stack:
-        raise StateError(f"{shown}: the state of stack {owner_stack!r}, not {stack!r}; export it with `pulumi stack export --stack {stack}`")
+        raise StateError(
+            f"{shown}: the state of stack {owner_stack!r}, not {stack!r}; export it with `pulumi stack export --stack {stack}`"
+        )
 
 
 def _load(path: Path, shown: str) -> Any:
@@ -126,7 +132,9 @@ def _load(path: Path, shown: str) -> Any:
     except (OSError, ValueError, EOFError) as error:
         raise StateError(f"{shown}: not a readable Pulumi state file ({error})") from None
     except RecursionError:
-        raise StateError(f"{shown}: not a readable Pulumi state file (it nests deeper than {MAX_STATE_DEPTH} levels)") from None
+        raise StateError(
+            f"{shown}: not a readable Pulumi state file (it nests deeper than {MAX_STATE_DEPTH} levels)"
+        ) from None
 
 
 MAX_STATE_CONTAINERS = 2_000_000
@@ -139,7 +147,9 @@ def _check_shape(raw: bytes, shown: str) -> None:
     state for that never to matter.
     """
     if raw.count(b"{") + raw.count(b"[") > MAX_STATE_CONTAINERS:
-        raise StateError(f"{shown}: not a readable Pulumi state file (more than {MAX_STATE_CONTAINERS:,} objects and lists; a stack's state holds far fewer)")
+        raise StateError(
+            f"{shown}: not a readable Pulumi state file (more than {MAX_STATE_CONTAINERS:,} objects and lists; a stack's state holds far fewer)"
+        )
 
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -86,14 +86,18 @@ class RecordedState:
 def decode(value: Any, shown: str = "state", depth: int = 0) -> Any:
     """A state value with its secrets turned into `Secret` (plaintext) or `SEALED` (ciphertext)."""
     if depth > MAX_STATE_DEPTH:
-        raise StateError(f"{shown}: not a readable Pulumi state file (a value nests deeper than {MAX_STATE_DEPTH} levels)")
+        raise StateError(
+            f"{shown}: not a readable Pulumi state file (a value nests deeper than {MAX_STATE_DEPTH} levels)"
+        )
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
             if "plaintext" in value:
                 try:
                     plaintext = json.loads(value["plaintext"])
                 except (TypeError, ValueError, RecursionError):
-                    raise StateError(f"{shown}: a secret's plaintext is not JSON; export it again with `pulumi stack export --show-secrets`") from None
+                    raise StateError(
+                        f"{shown}: a secret's plaintext is not JSON; export it again with `pulumi stack export --show-secrets`"
+                    ) from None
                 return Secret(decode(plaintext, shown, depth + 1))
             return Secret(SEALED)
         return {k: decode(v, shown, depth + 1) for k, v in value.items()}
@@ -106,8 +110,19 @@ def decode(value: Any, shown: str = "state", depth: int = 0) -> Any:
 
 #: The fields of a recorded resource this reads, with the JSON type the engine writes them as.
 RESOURCE_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "urn": str, "type": str, "custom": bool, "delete": bool, "id": str, "inputs": dict, "outputs": dict,
-    "parent": str, "protect": bool, "taint": bool, "pendingReplacement": bool, "provider": str, "dependencies": list,
+    "urn": str,
+    "type": str,
+    "custom": bool,
+    "delete": bool,
+    "id": str,
+    "inputs": dict,
+    "outputs": dict,
+    "parent": str,
+    "protect": bool,
+    "taint": bool,
+    "pendingReplacement": bool,
+    "provider": str,
+    "dependencies": list,
 }
 
 

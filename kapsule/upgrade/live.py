@@ -27,19 +27,32 @@ class Live:
         self.api = api_client
         self.truncated: list[str] = []
 
-    def get(self, path: str, query: Optional[list[tuple[str, Any]]] = None, accept: str = "application/json", raw: bool = False) -> Any:
+    def get(
+        self,
+        path: str,
+        query: Optional[list[tuple[str, Any]]] = None,
+        accept: str = "application/json",
+        raw: bool = False,
+    ) -> Any:
         """One GET, its body read within the bound; JSON decoded unless `raw`."""
         from kubernetes.client.exceptions import ApiException
 
         try:
             response = self.api.call_api(
-                path, "GET", query_params=query or [], header_params={"Accept": accept}, auth_settings=["BearerToken"],
-                _preload_content=False, _request_timeout=TIMEOUT,
+                path,
+                "GET",
+                query_params=query or [],
+                header_params={"Accept": accept},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=TIMEOUT,
             )[0]
         except ApiException as error:
             raise LiveError(f"GET {path}: {error.status} {error.reason}") from None
         except Exception as error:  # noqa: BLE001 urllib3's connection errors carry the address, never a token
-            raise LiveError(f"GET {path}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else 'no answer'}") from None
+            raise LiveError(
+                f"GET {path}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else 'no answer'}"
+            ) from None
         body = response.read(MAX_RESPONSE_BYTES + 1)
         response.release_conn()
         if len(body) > MAX_RESPONSE_BYTES:
@@ -51,7 +64,9 @@ class Live:
         except json.JSONDecodeError:
             raise LiveError(f"GET {path}: the answer is not JSON") from None
 
-    def items(self, path: str, *, metadata_only: bool = False, selector: Optional[str] = None) -> Iterator[dict[str, Any]]:
+    def items(
+        self, path: str, *, metadata_only: bool = False, selector: Optional[str] = None
+    ) -> Iterator[dict[str, Any]]:
         """Every object of a list, page by page, at most MAX_OBJECTS (the rest is noted in `truncated`)."""
         token, seen = None, 0
         while True:
@@ -89,7 +104,9 @@ class Live:
                 name = resource.get("name", "")
                 if "/" in name or "list" not in (resource.get("verbs") or []):
                     continue
-                found.setdefault((group, resource.get("kind", "")), (f"{base}/{name}", bool(resource.get("namespaced"))))
+                found.setdefault(
+                    (group, resource.get("kind", "")), (f"{base}/{name}", bool(resource.get("namespaced")))
+                )
         return found
 
 
@@ -100,4 +117,6 @@ def connect(kubeconfig: str) -> Live:
     try:
         return Live(kubernetes_client(kubeconfig))
     except Exception as error:  # noqa: BLE001 the client's kubeconfig errors name a key, never its value
-        raise LiveError(f"the kubeconfig cannot be used: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}") from None
+        raise LiveError(
+            f"the kubeconfig cannot be used: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
+        ) from None

@@ -62,7 +62,12 @@ class Step:
     def blockers(self) -> list[str]:
         """What must be fixed before this step: a pool left too far behind, a preflight check's findings."""
         found = [pool.blocker for pool in self.pools if pool.blocker]
-        return found + [f"{check.title}: {finding}" for check in self.preflight if check.status == "blocked" for finding in check.findings]
+        return found + [
+            f"{check.title}: {finding}"
+            for check in self.preflight
+            if check.status == "blocked"
+            for finding in check.findings
+        ]
 
 
 @dataclass
@@ -101,7 +106,16 @@ def step_version(minor: str, spec: StackConfig, catalog: Catalog, stack_file: st
     return patch
 
 
-def plan_path(stack: str, stack_file: str, spec: StackConfig, current: str, current_from: str, target: str, catalog: Catalog, today: date) -> UpgradePlan:
+def plan_path(
+    stack: str,
+    stack_file: str,
+    spec: StackConfig,
+    current: str,
+    current_from: str,
+    target: str,
+    catalog: Catalog,
+    today: date,
+) -> UpgradePlan:
     """The steps from `current` to `target`; UpgradeError for a target the catalog does not offer or a downgrade."""
     try:
         wanted = Version.parse(target)
@@ -109,7 +123,9 @@ def plan_path(stack: str, stack_file: str, spec: StackConfig, current: str, curr
         raise UpgradeError(f"--to {target!r}: not a Kubernetes minor; write it as x.y, such as 1.36") from None
     supported = catalog.supported(today)
     if wanted.patch is not None:
-        raise UpgradeError(f"--to {target}: give the minor ({wanted.line}); the step's patch follows the stack's auto_upgrade setting")
+        raise UpgradeError(
+            f"--to {target}: give the minor ({wanted.line}); the step's patch follows the stack's auto_upgrade setting"
+        )
     error, _ = catalog.check(target, today)
     if error:
         raise UpgradeError(f"--to {target}: {error}")
@@ -119,20 +135,28 @@ def plan_path(stack: str, stack_file: str, spec: StackConfig, current: str, curr
             f"--to {target}: {stack_file} is on {current}, and Kapsule never downgrades a cluster; give {now.line} or later (offered: {', '.join(supported)})"
         )
     if wanted.major != now.major:
-        raise UpgradeError(f"--to {target}: changes the major version of {current}; Kapsule upgrades one minor at a time")
+        raise UpgradeError(
+            f"--to {target}: changes the major version of {current}; Kapsule upgrades one minor at a time"
+        )
     plan = UpgradePlan(stack, stack_file, current, current_from, target, [])
     for minor in [now.step(i).line for i in range(1, wanted.minor - now.minor + 1)]:
         entry = catalog.find(minor)
         if entry is None or entry.released > today:
-            raise UpgradeError(f"--to {target}: the path passes {minor}, which the version catalog does not offer (offered: {', '.join(supported)})")
+            raise UpgradeError(
+                f"--to {target}: the path passes {minor}, which the version catalog does not offer (offered: {', '.join(supported)})"
+            )
         version = step_version(minor, spec, catalog, stack_file)
         step = Step(version, minor, entry.end_of_support, _pools(spec, version))
         if entry.end_of_support is not None and (entry.end_of_support - today).days <= ENDS_SOON_DAYS:
             days = (entry.end_of_support - today).days
-            step.warnings.append(f"{minor} reaches end of support on {entry.end_of_support}, in {days} days: plan the next step soon after")
+            step.warnings.append(
+                f"{minor} reaches end of support on {entry.end_of_support}, in {days} days: plan the next step soon after"
+            )
         plan.steps.append(step)
     if supported and Version.parse(supported[-1]) > wanted:
-        plan.warnings.append(f"{target} is not the newest supported minor: {supported[-1]} is; each minor ends about 14 months after its release")
+        plan.warnings.append(
+            f"{target} is not the newest supported minor: {supported[-1]} is; each minor ends about 14 months after its release"
+        )
     return plan
 
 
@@ -148,7 +172,9 @@ def _pools(spec: StackConfig, version: str) -> list[PoolStep]:
         follows = spec.cluster.upgrade_pools and pool.version is None
         if follows:
             if policy.max_unavailable:
-                pace = f"up to {policy.max_unavailable} node(s) drained at a time" + (f", up to {policy.max_surge} extra node(s) added" if policy.max_surge else "")
+                pace = f"up to {policy.max_unavailable} node(s) drained at a time" + (
+                    f", up to {policy.max_surge} extra node(s) added" if policy.max_surge else ""
+                )
             else:
                 pace = f"each node drained once one of up to {policy.max_surge} extra node(s) is up"
             note = f"upgraded to {version} after the control plane, node by node: {pace}"
@@ -159,6 +185,8 @@ def _pools(spec: StackConfig, version: str) -> list[PoolStep]:
         problem = pool_problem(stays, version)
         behind = Version.parse(version).minor - Version.parse(stays).minor
         note = f"stays on {stays} ({why}): {behind} minor(s) behind the control plane, at most 3 allowed"
-        blocker = f"pool {name}: {problem}; upgrade it (kapsule:pools.{name}.version) before this step" if problem else None
+        blocker = (
+            f"pool {name}: {problem}; upgrade it (kapsule:pools.{name}.version) before this step" if problem else None
+        )
         steps.append(PoolStep(name, False, stays, nodes, policy.max_unavailable, policy.max_surge, note, blocker))
     return steps

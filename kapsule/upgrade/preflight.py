@@ -54,8 +54,14 @@ def run_checks(live: Live, plan: UpgradePlan, removals: tuple[Removal, ...]) -> 
     pools = {p.name: (p.max_unavailable, p.max_surge) for p in first if p.follows}
     staying = [p.name for p in first if not p.follows]
     nodes = list(live.items("/api/v1/nodes"))
-    behind = {n["metadata"]["name"] for n in nodes if any(in_pool((n["metadata"].get("labels") or {}).get(POOL_NAME_LABEL), s) for s in staying)}
-    pods = [p for p in live.items("/api/v1/pods") if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    behind = {
+        n["metadata"]["name"]
+        for n in nodes
+        if any(in_pool((n["metadata"].get("labels") or {}).get(POOL_NAME_LABEL), s) for s in staying)
+    }
+    pods = [
+        p for p in live.items("/api/v1/pods") if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
     moving = [p for p in pods if (p.get("spec") or {}).get("nodeName") not in behind]
     results["disruption-budgets"] = _budgets(live)
     results["pods-without-controller"], results["local-storage"] = _pods(moving)
@@ -81,13 +87,19 @@ def _classify(removal: Removal, what: str, minors: list[str], current: str) -> F
     if removal.removed in minors:
         return Finding(f"{where}, removed in {removal.removed}{instead}", removal.removed, True)
     if Version.parse(removal.removed) <= Version.parse(Version.parse(current).line):
-        return Finding(f"{where}, already removed in {removal.removed}: its manifest cannot be applied again{instead}", None, False)
+        return Finding(
+            f"{where}, already removed in {removal.removed}: its manifest cannot be applied again{instead}", None, False
+        )
     return Finding(f"{where}, removed in {removal.removed}, after this path{instead}", None, False)
 
 
 def _relevant(removals: Iterable[Removal], minors: list[str]) -> list[Removal]:
     last = Version.parse(minors[-1]) if minors else None
-    return [r for r in removals if last is None or r.deprecated is None or Version.parse(r.deprecated) <= last or r.removed in minors]
+    return [
+        r
+        for r in removals
+        if last is None or r.deprecated is None or Version.parse(r.deprecated) <= last or r.removed in minors
+    ]
 
 
 def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[Removal, ...]) -> list[Finding]:
@@ -109,7 +121,12 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
             for field in meta.get("managedFields") or []:
                 removal = table.get((str(field.get("apiVersion", "")), kind))
                 if removal:
-                    found = _classify(removal, f"{name} (stored fields written by {field.get('manager', 'a client')})", minors, current)
+                    found = _classify(
+                        removal,
+                        f"{name} (stored fields written by {field.get('manager', 'a client')})",
+                        minors,
+                        current,
+                    )
                     findings.setdefault(found.text, found)
             applied = (meta.get("annotations") or {}).get(LAST_APPLIED, "")
             if applied and len(applied) <= MAX_ANNOTATION_BYTES:
@@ -117,7 +134,11 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
                     manifest = json.loads(applied)
                 except json.JSONDecodeError:
                     continue
-                removal = table.get((str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")))) if isinstance(manifest, dict) else None
+                removal = (
+                    table.get((str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))))
+                    if isinstance(manifest, dict)
+                    else None
+                )
                 if removal:
                     found = _classify(removal, f"{name} (last applied with kubectl)", minors, current)
                     findings.setdefault(found.text, found)
@@ -126,7 +147,9 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
             removal = table.get((str(document.get("apiVersion", "")), str(document.get("kind", ""))))
             if removal:
                 meta = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
-                found = _classify(removal, f"Helm release {release}: {removal.kind} {meta.get('name', '?')}", minors, current)
+                found = _classify(
+                    removal, f"Helm release {release}: {removal.kind} {meta.get('name', '?')}", minors, current
+                )
                 findings.setdefault(found.text, found)
     return list(findings.values())
 
@@ -153,9 +176,17 @@ def _requested(live: Live, minors: list[str]) -> list[Finding]:
             removed = labels.get("removed_release", "")
             what = f"a client still calls {api} {resource}"
             if removed in minors:
-                findings.append(Finding(f"{what}, removed in {removed}: find the client in the API server's audit log or in `kubectl get --raw /metrics`", removed, True))
+                findings.append(
+                    Finding(
+                        f"{what}, removed in {removed}: find the client in the API server's audit log or in `kubectl get --raw /metrics`",
+                        removed,
+                        True,
+                    )
+                )
             else:
-                findings.append(Finding(f"{what}, deprecated{f', removed in {removed}' if removed else ''}", None, False))
+                findings.append(
+                    Finding(f"{what}, deprecated{f', removed in {removed}' if removed else ''}", None, False)
+                )
     return findings
 
 
@@ -164,10 +195,18 @@ def _budgets(live: Live) -> list[Finding]:
     for budget in live.items("/apis/policy/v1/poddisruptionbudgets"):
         meta, spec, status = budget.get("metadata") or {}, budget.get("spec") or {}, budget.get("status") or {}
         name = f"{meta.get('namespace')}/{meta.get('name')}"
-        expected, healthy, desired = status.get("expectedPods", 0), status.get("currentHealthy", 0), status.get("desiredHealthy", 0)
+        expected, healthy, desired = (
+            status.get("expectedPods", 0),
+            status.get("currentHealthy", 0),
+            status.get("desiredHealthy", 0),
+        )
         if status.get("disruptionsAllowed", 0) != 0 or not expected:
             continue
-        rule = f"minAvailable {spec['minAvailable']}" if "minAvailable" in spec else f"maxUnavailable {spec.get('maxUnavailable')}"
+        rule = (
+            f"minAvailable {spec['minAvailable']}"
+            if "minAvailable" in spec
+            else f"maxUnavailable {spec.get('maxUnavailable')}"
+        )
         if healthy >= desired:
             findings.append(
                 Finding(
@@ -178,7 +217,13 @@ def _budgets(live: Live) -> list[Finding]:
                 )
             )
         else:
-            findings.append(Finding(f"PodDisruptionBudget {name} ({rule}) is already short: {healthy} of {desired} pods healthy", None, False))
+            findings.append(
+                Finding(
+                    f"PodDisruptionBudget {name} ({rule}) is already short: {healthy} of {desired} pods healthy",
+                    None,
+                    False,
+                )
+            )
     return findings
 
 
@@ -188,15 +233,25 @@ def _pods(pods: list[dict[str, Any]]) -> tuple[list[Finding], list[Finding]]:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         name = f"{meta.get('namespace')}/{meta.get('name')}"
         owners = meta.get("ownerReferences") or []
-        if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}) or any(o.get("kind") == "DaemonSet" for o in owners):
+        if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}) or any(
+            o.get("kind") == "DaemonSet" for o in owners
+        ):
             continue  # a drain leaves them alone, as `kubectl drain` does
         if not any(o.get("controller") for o in owners):
-            orphans.append(Finding(f"pod {name} has no controller: a drain deletes it and nothing recreates it; run it under a Deployment", None, True))
+            orphans.append(
+                Finding(
+                    f"pod {name} has no controller: a drain deletes it and nothing recreates it; run it under a Deployment",
+                    None,
+                    True,
+                )
+            )
         volumes = [v.get("name") for v in spec.get("volumes") or [] if "emptyDir" in v]
         if volumes:
             local.append(
-                Finding(f"pod {name} keeps data in emptyDir volume(s) {', '.join(map(str, volumes))}: a drain deletes that data; move it to a PersistentVolumeClaim", None, True)
+                Finding(
+                    f"pod {name} keeps data in emptyDir volume(s) {', '.join(map(str, volumes))}: a drain deletes that data; move it to a PersistentVolumeClaim",
+                    None,
+                    True,
+                )
             )
     return orphans, local
-
-

@@ -29,9 +29,11 @@ GUIDE = "https://kubernetes.io/docs/reference/using-api/deprecation-guide/"
 #: A prerelease-lifecycle file is a few KiB; a register.go less.
 MAX_GO_FILE_BYTES = 1024 * 1024
 
-_LIFECYCLE = re.compile(r"func \(in \*(\w+)\) APILifecycle(Deprecated|Removed)\(\) \(major, minor int\) \{\s*return (\d+), (\d+)")
+_LIFECYCLE = re.compile(
+    r"func \(in \*(\w+)\) APILifecycle(Deprecated|Removed)\(\) \(major, minor int\) \{\s*return (\d+), (\d+)"
+)
 _REPLACEMENT = re.compile(
-    r'func \(in \*(\w+)\) APILifecycleReplacement\(\) schema\.GroupVersionKind \{\s*'
+    r"func \(in \*(\w+)\) APILifecycleReplacement\(\) schema\.GroupVersionKind \{\s*"
     r'return schema\.GroupVersionKind\{Group: "([^"]*)", Version: "([^"]*)", Kind: "([^"]*)"\}'
 )
 _GROUP = re.compile(r'const GroupName = "([^"]*)"')
@@ -73,7 +75,9 @@ def load_removals(path: Path = REMOVALS_FILE) -> tuple[str, tuple[Removal, ...]]
             Version.parse(entry.removed)
         return str(document["source"]), entries
     except (KeyError, TypeError, ValueError) as error:
-        raise RemovalsError(f"{path.name}: not a removals table ({error}); rebuild it with `python -m kapsule versions refresh-apis`") from None
+        raise RemovalsError(
+            f"{path.name}: not a removals table ({error}); rebuild it with `python -m kapsule versions refresh-apis`"
+        ) from None
 
 
 def by_api(removals: tuple[Removal, ...]) -> dict[tuple[str, str], Removal]:
@@ -96,7 +100,10 @@ def parse_module(directory: Path) -> list[dict[str, Any]]:
         dates: dict[str, dict[str, str]] = {}
         for match in _LIFECYCLE.finditer(text):
             dates.setdefault(match.group(1), {})[match.group(2)] = f"{match.group(3)}.{match.group(4)}"
-        replacements = {m.group(1): f"{m.group(2) + '/' if m.group(2) else ''}{m.group(3)} {m.group(4)}" for m in _REPLACEMENT.finditer(text)}
+        replacements = {
+            m.group(1): f"{m.group(2) + '/' if m.group(2) else ''}{m.group(3)} {m.group(4)}"
+            for m in _REPLACEMENT.finditer(text)
+        }
         for kind, known in sorted(dates.items()):
             if kind.endswith("List") or "Removed" not in known:
                 continue
@@ -127,16 +134,24 @@ def download_module(version: str = API_MODULE_VERSION) -> Path:
     """The `k8s.io/api` module's directory, downloaded through the Go module proxy (`go mod download`)."""
     try:
         result = subprocess.run(
-            ["go", "mod", "download", "-json", f"k8s.io/api@{version}"], capture_output=True, text=True, timeout=600, check=False
+            ["go", "mod", "download", "-json", f"k8s.io/api@{version}"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise RemovalsError(f"`go mod download k8s.io/api@{version}` could not run ({error}); install the Go toolchain") from None
+        raise RemovalsError(
+            f"`go mod download k8s.io/api@{version}` could not run ({error}); install the Go toolchain"
+        ) from None
     try:
         directory = json.loads(result.stdout).get("Dir") if result.stdout.strip() else None
     except json.JSONDecodeError:
         directory = None
     if result.returncode != 0 or not directory:
-        raise RemovalsError(f"`go mod download k8s.io/api@{version}` failed: {result.stderr.strip()[-400:] or result.stdout.strip()[-400:]}")
+        raise RemovalsError(
+            f"`go mod download k8s.io/api@{version}` failed: {result.stderr.strip()[-400:] or result.stdout.strip()[-400:]}"
+        )
     return Path(directory)
 
 

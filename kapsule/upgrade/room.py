@@ -17,7 +17,9 @@ ESTIMATE = "an estimate from requests and allocatable; selectors, taints and spr
 def in_pool(label: object, pool: str) -> bool:
     """Whether a node's pool-name label names `pool`: Scaleway's pool name is the program's logical name with
     the 7-character suffix Pulumi's autonaming adds (`default-1a2b3c4`), or the logical name itself."""
-    return isinstance(label, str) and (label == pool or re.fullmatch(re.escape(pool) + r"-[0-9a-f]{7}", label) is not None)
+    return isinstance(label, str) and (
+        label == pool or re.fullmatch(re.escape(pool) + r"-[0-9a-f]{7}", label) is not None
+    )
 
 
 def _quantity(value: Any) -> Decimal:
@@ -53,7 +55,9 @@ def _show(cpu: Decimal, memory: Decimal) -> str:
     return f"{float(cpu):.2f} CPU and {float(memory) / 2**30:.2f} GiB"
 
 
-def room_findings(pools: dict[str, tuple[int, int]], nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+def room_findings(
+    pools: dict[str, tuple[int, int]], nodes: list[dict[str, Any]], pods: list[dict[str, Any]]
+) -> list[tuple[str, bool]]:
     """(text, blocks) for each pool the upgrade drains: `pools` maps its name to (max_unavailable, max_surge)."""
     used: dict[str, list[Decimal]] = {}
     for pod in pods:
@@ -67,13 +71,22 @@ def room_findings(pools: dict[str, tuple[int, int]], nodes: list[dict[str, Any]]
     for node in nodes:
         allocatable = (node.get("status") or {}).get("allocatable") or {}
         if not (node.get("spec") or {}).get("unschedulable"):
-            capacity[node["metadata"]["name"]] = (_quantity(allocatable.get("cpu")), _quantity(allocatable.get("memory")))
+            capacity[node["metadata"]["name"]] = (
+                _quantity(allocatable.get("cpu")),
+                _quantity(allocatable.get("memory")),
+            )
     findings = []
     for pool, (unavailable, surge) in pools.items():
-        members = [n["metadata"]["name"] for n in nodes if in_pool((n["metadata"].get("labels") or {}).get(POOL_NAME_LABEL), pool)]
+        members = [
+            n["metadata"]["name"]
+            for n in nodes
+            if in_pool((n["metadata"].get("labels") or {}).get(POOL_NAME_LABEL), pool)
+        ]
         members = [m for m in members if m in capacity]
         if not members:
-            findings.append((f"pool {pool}: no schedulable node carries the label {POOL_NAME_LABEL}={pool}: not estimated", False))
+            findings.append(
+                (f"pool {pool}: no schedulable node carries the label {POOL_NAME_LABEL}={pool}: not estimated", False)
+            )
             continue
         down = max(1, unavailable)
         fullest = sorted(members, key=lambda m: tuple(used.get(m, [Decimal(0), Decimal(0)])), reverse=True)[:down]

@@ -18,7 +18,9 @@ from ..stackfile.reading import MAX_STACK_FILE_BYTES
 from .path import UpgradeError
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>['\"]?kapsule:cluster['\"]?):\s*(?:#.*)?$")
-_VERSION = re.compile(r"^(?P<indent> +)version:(?P<space>\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s#]+)(?P<rest>\s*(?:#.*)?)$")
+_VERSION = re.compile(
+    r"^(?P<indent> +)version:(?P<space>\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s#]+)(?P<rest>\s*(?:#.*)?)$"
+)
 
 
 def edited(text: str, version: str, shown: str) -> str:
@@ -40,8 +42,10 @@ def edited(text: str, version: str, shown: str) -> str:
             if found and not _deeper(lines, number + 1, index, indent):
                 old = found.group("value")
                 quote = old[0] if old[0] in "'\"" else '"'
-                ending = lines[index][len(body):]
-                lines[index] = f"{found.group('indent')}version:{found.group('space')}{quote}{version}{quote}{found.group('rest')}{ending}"
+                ending = lines[index][len(body) :]
+                lines[index] = (
+                    f"{found.group('indent')}version:{found.group('space')}{quote}{version}{quote}{found.group('rest')}{ending}"
+                )
                 return "".join(lines)
         break
     raise UpgradeError(
@@ -53,7 +57,9 @@ def edited(text: str, version: str, shown: str) -> str:
 def _deeper(lines: list[str], start: int, index: int, indent: int) -> bool:
     """Whether line `index` sits under a nested key rather than directly under kapsule:cluster."""
     first = next(
-        len(line) - len(line.lstrip(" ")) for line in lines[start:] if line.strip() and not line.lstrip().startswith("#")
+        len(line) - len(line.lstrip(" "))
+        for line in lines[start:]
+        if line.strip() and not line.lstrip().startswith("#")
     )
     return indent != first
 
@@ -70,7 +76,9 @@ def write_version(path: Path, version: str) -> tuple[str, str]:
     expected = copy.deepcopy(before)
     expected["config"]["kapsule:cluster"]["version"] = version
     if after != expected:
-        raise UpgradeError(f"{shown}: editing the version line would change more than kapsule:cluster.version; set it to {version!r} by hand")
+        raise UpgradeError(
+            f"{shown}: editing the version line would change more than kapsule:cluster.version; set it to {version!r} by hand"
+        )
     mode = path.stat().st_mode & 0o777
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

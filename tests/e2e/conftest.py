@@ -24,9 +24,15 @@ ENGINE = ROOT / ".tools" / "bin"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without the engine the tier cannot run: say so once, as an error, never as a pass."""
-    missing = [name for name in ("pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kube-controller-manager") if not (ENGINE / name).is_file()]
+    missing = [
+        name
+        for name in ("pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kube-controller-manager")
+        if not (ENGINE / name).is_file()
+    ]
     if missing:
-        raise pytest.UsageError(f"the end-to-end tests need the engine ({', '.join(missing)} missing from .tools/bin): run `make engine`")
+        raise pytest.UsageError(
+            f"the end-to-end tests need the engine ({', '.join(missing)} missing from .tools/bin): run `make engine`"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +79,9 @@ def base_config(cluster: Any) -> dict[str, Any]:
 def write_stack(root: Path, config: dict[str, Any]) -> None:
     """Write the local stack file, keeping the salt its passphrase encrypts with."""
     salt = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())["encryptionsalt"]
-    (root / "stacks" / "Pulumi.local.yaml").write_text(yaml.safe_dump({"config": config, "encryptionsalt": salt}, sort_keys=False))
+    (root / "stacks" / "Pulumi.local.yaml").write_text(
+        yaml.safe_dump({"config": config, "encryptionsalt": salt}, sort_keys=False)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +124,11 @@ def s3_server(tmp_path: Path) -> Iterator[str]:
     """moto's S3-compatible server on loopback, with a bucket; stopped by its own process id."""
     port = free_port()
     log = (tmp_path / "moto.log").open("wb")
-    process = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         import boto3
 
@@ -124,7 +136,11 @@ def s3_server(tmp_path: Path) -> Iterator[str]:
         while True:
             try:
                 s3 = boto3.client(
-                    "s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id="local", aws_secret_access_key="local", region_name="fr-par"
+                    "s3",
+                    endpoint_url=f"http://127.0.0.1:{port}",
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                    region_name="fr-par",
                 )
                 s3.create_bucket(Bucket="kapsule-state", CreateBucketConfiguration={"LocationConstraint": "fr-par"})
                 break

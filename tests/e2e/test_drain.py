@@ -40,18 +40,31 @@ def pod(api_client, namespace: str, name: str, node: str, labels: dict, owner: d
     metadata = {"name": name, "labels": labels}
     if owner:
         metadata["ownerReferences"] = [owner]
-    core.create_namespaced_pod(namespace, {
-        "metadata": metadata,
-        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [{"name": "app", "image": "app:1"}]},
-    })
-    core.patch_namespaced_pod_status(name, namespace, {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
+    core.create_namespaced_pod(
+        namespace,
+        {
+            "metadata": metadata,
+            "spec": {
+                "nodeName": node,
+                "terminationGracePeriodSeconds": 0,
+                "containers": [{"name": "app", "image": "app:1"}],
+            },
+        },
+    )
+    core.patch_namespaced_pod_status(
+        name, namespace, {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    )
 
 
 def budget(api_client, namespace: str, min_available: int) -> None:
     from kubernetes import client
 
     client.PolicyV1Api(api_client).create_namespaced_pod_disruption_budget(
-        namespace, {"metadata": {"name": "web"}, "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": "web"}}}}
+        namespace,
+        {
+            "metadata": {"name": "web"},
+            "spec": {"minAvailable": min_available, "selector": {"matchLabels": {"app": "web"}}},
+        },
     )
 
 
@@ -80,13 +93,27 @@ def test_a_pool_is_cordoned_and_every_evictable_pod_evicted_one_disruption_at_a_
     pod(api_client, namespace, "web-3", f"{namespace}-new-1", {"app": "web"})
     # A DaemonSet of its own (no DaemonSet controller runs here, so it makes no pod), owning a pod on the old
     # pool: the garbage collector keeps a pod whose owner exists.
-    daemonset = client.AppsV1Api(api_client).create_namespaced_daemon_set(namespace, {
-        "metadata": {"name": "agent"},
-        "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                 "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{"name": "agent", "image": "agent:1"}]}}},
-    })
-    pod(api_client, namespace, "agent", f"{namespace}-old-1", {"app": "agent"},
-        owner={"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": daemonset.metadata.uid})
+    daemonset = client.AppsV1Api(api_client).create_namespaced_daemon_set(
+        namespace,
+        {
+            "metadata": {"name": "agent"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {"containers": [{"name": "agent", "image": "agent:1"}]},
+                },
+            },
+        },
+    )
+    pod(
+        api_client,
+        namespace,
+        "agent",
+        f"{namespace}-old-1",
+        {"app": "agent"},
+        owner={"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": daemonset.metadata.uid},
+    )
     budget(api_client, namespace, 3)
     wait_for_budget(api_client, namespace, 1)
 

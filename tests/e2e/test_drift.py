@@ -21,10 +21,16 @@ def drift(project, capsys, format="json"):
 
 
 def checkpoint(local_dir):
-    return {p: p.read_bytes() for p in (local_dir / "state").rglob("*.json*") if p.is_file() and "backups" not in p.parts and "history" not in p.parts}
+    return {
+        p: p.read_bytes()
+        for p in (local_dir / "state").rglob("*.json*")
+        if p.is_file() and "backups" not in p.parts and "history" not in p.parts
+    }
 
 
-def test_an_annotation_and_a_port_changed_live_are_drift_with_both_paths_and_nothing_is_written(deployed, cluster, local_dir, capsys):
+def test_an_annotation_and_a_port_changed_live_are_drift_with_both_paths_and_nothing_is_written(
+    deployed, cluster, local_dir, capsys
+):
     api = kubernetes_client(cluster)
     assert drift(deployed, capsys)[0] == 0
     before = checkpoint(local_dir)
@@ -44,7 +50,11 @@ def test_an_annotation_and_a_port_changed_live_are_drift_with_both_paths_and_not
         code, text, _ = drift(deployed, capsys, "text")
         assert code == 2 and "stack file: leastconn  live: roundrobin" in text
         code, markdown, _ = drift(deployed, capsys, "markdown")
-        assert markdown.startswith("<!-- kapsule-drift:local -->") and "`roundrobin`" in markdown and "pulumi up --stack local" in markdown
+        assert (
+            markdown.startswith("<!-- kapsule-drift:local -->")
+            and "`roundrobin`" in markdown
+            and "pulumi up --stack local" in markdown
+        )
     finally:
         api.patch_namespaced_service("web", "apps", [{"op": "replace", "path": "/spec/ports/0/port", "value": 80}])
         driver.up("local", root=deployed, on_output=lambda _: None)
@@ -61,7 +71,11 @@ def test_a_secrets_data_changed_live_is_drift_and_its_value_is_masked(deployed, 
     registry = registry_stack("drift-key-77a1")
     registry.up(on_output=lambda _: None, color="never")
     try:
-        edited(lambda c: c.update({"kapsule:shared_registry": {"stack_reference": REFERENCE, "pull_secret_namespaces": ["apps"]}}))
+        edited(
+            lambda c: c.update(
+                {"kapsule:shared_registry": {"stack_reference": REFERENCE, "pull_secret_namespaces": ["apps"]}}
+            )
+        )
         driver.up("local", root=deployed, on_output=lambda _: None)
         planted = base64.b64encode(b'{"auths": {"rg.fr-par.scw.cloud": {"password": "planted-c0ffee"}}}').decode()
         api.patch_namespaced_secret("scaleway-registry", "apps", {"data": {".dockerconfigjson": planted}})
@@ -70,10 +84,18 @@ def test_a_secrets_data_changed_live_is_drift_and_its_value_is_masked(deployed, 
         report = json.loads(out)
         secret = next(r for r in report["resources"] if r["type"] == "kubernetes:core/v1:Secret")
         assert any(p["path"].startswith("data") for p in secret["paths"])
-        assert all(p["declared"] in ("[secret]", None) and p["live"] in ("[secret]", None) for p in secret["paths"] if p["path"].startswith("data"))
+        assert all(
+            p["declared"] in ("[secret]", None) and p["live"] in ("[secret]", None)
+            for p in secret["paths"]
+            if p["path"].startswith("data")
+        )
         for format in ("text", "markdown", "json"):
             _, shown, shown_err = drift(deployed, capsys, format)
-            assert "planted-c0ffee" not in shown + shown_err and planted not in shown + shown_err and "drift-key-77a1" not in shown + shown_err
+            assert (
+                "planted-c0ffee" not in shown + shown_err
+                and planted not in shown + shown_err
+                and "drift-key-77a1" not in shown + shown_err
+            )
     finally:
         edited(lambda c: None)
         driver.up("local", root=deployed, on_output=lambda _: None)
@@ -110,11 +132,22 @@ def test_unmanaged_reads_the_kubernetes_side_from_the_real_api_server(cluster):
     core = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig)))
     core.create_namespace({"metadata": {"name": "orphans"}})
     try:
-        service = core.create_namespaced_service("orphans", {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})
-        core.create_persistent_volume({
-            "metadata": {"name": "pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"},
-            "spec": {"capacity": {"storage": "50Gi"}, "accessModes": ["ReadWriteOnce"], "csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93"}},
-        })
+        service = core.create_namespaced_service(
+            "orphans", {"metadata": {"name": "shop"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}
+        )
+        core.create_persistent_volume(
+            {
+                "metadata": {"name": "pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"},
+                "spec": {
+                    "capacity": {"storage": "50Gi"},
+                    "accessModes": ["ReadWriteOnce"],
+                    "csi": {
+                        "driver": "csi.scaleway.com",
+                        "volumeHandle": "fr-par-1/9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93",
+                    },
+                },
+            }
+        )
         live = connect(cluster.kubeconfig.read_text())
         services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
         volumes = list(live.items("/api/v1/persistentvolumes"))

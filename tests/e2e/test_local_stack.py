@@ -22,10 +22,16 @@ def engine_steps(project: Path, **options: Any) -> dict[str, str]:
         pre = event.resource_pre_event
         if pre is not None:
             op = pre.metadata.op.value if hasattr(pre.metadata.op, "value") else str(pre.metadata.op)
-            steps[pre.metadata.urn] = {"create-replacement": "replace", "delete-replaced": "replace", "replace": "replace"}.get(op, op)
+            steps[pre.metadata.urn] = {
+                "create-replacement": "replace",
+                "delete-replaced": "replace",
+                "replace": "replace",
+            }.get(op, op)
 
     stack = driver.workspace_stack("local", root=project)
-    stack.preview(on_output=lambda _: None, on_event=on_event, refresh=False, color="never", **driver.policy("local", project))
+    stack.preview(
+        on_output=lambda _: None, on_event=on_event, refresh=False, color="never", **driver.policy("local", project)
+    )
     return steps
 
 
@@ -66,11 +72,19 @@ def test_a_field_another_manager_took_is_taken_back_by_up(deployed, cluster):
 
     api = kubernetes_client(cluster)
     key = "service.beta.kubernetes.io/scw-loadbalancer-type"
-    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "apps", "annotations": {key: "LB-GP-L"}}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "api", "namespace": "apps", "annotations": {key: "LB-GP-L"}},
+    }
     api.api_client.call_api(
-        "/api/v1/namespaces/apps/services/api", "PATCH",
+        "/api/v1/namespaces/apps/services/api",
+        "PATCH",
         query_params=[("fieldManager", "kubectl-annotate"), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml"}, body=body, response_type="object", auth_settings=["BearerToken"],
+        header_params={"Content-Type": "application/apply-patch+yaml"},
+        body=body,
+        response_type="object",
+        auth_settings=["BearerToken"],
     )
     assert api.read_namespaced_service("api", "apps").metadata.annotations[key] == "LB-GP-L"
     driver.up("local", root=deployed, on_output=lambda _: None)
@@ -79,10 +93,15 @@ def test_a_field_another_manager_took_is_taken_back_by_up(deployed, cluster):
 
 EDITS = {
     "annotation": lambda c: c["kapsule:services"]["web"]["load_balancer"].update(forward_port_algorithm="roundrobin"),
-    "port-added": lambda c: c["kapsule:services"]["api"]["ports"].append({"name": "http", "port": 80, "target_port": 8080}),
+    "port-added": lambda c: c["kapsule:services"]["api"]["ports"].append(
+        {"name": "http", "port": 80, "target_port": 8080}
+    ),
     "service-removed": lambda c: c["kapsule:services"].pop("web"),
     "namespace-added": lambda c: c["kapsule:namespaces"].append("jobs"),
-    "service-moved": lambda c: (c["kapsule:namespaces"].append("jobs"), c["kapsule:services"]["api"].update(namespace="jobs")),
+    "service-moved": lambda c: (
+        c["kapsule:namespaces"].append("jobs"),
+        c["kapsule:services"]["api"].update(namespace="jobs"),
+    ),
 }
 
 
@@ -128,7 +147,11 @@ def test_the_policy_pack_runs_in_the_cli(deployed, edited):
 
 
 def test_no_plaintext_kubeconfig_token_reaches_the_state_or_the_export(deployed, cluster, local_dir):
-    token = next(line for line in cluster.kubeconfig.read_text().splitlines() if "token:" in line).split("token:")[1].strip()
+    token = (
+        next(line for line in cluster.kubeconfig.read_text().splitlines() if "token:" in line)
+        .split("token:")[1]
+        .strip()
+    )
     export = json.dumps(driver.export("local", root=deployed))
     assert token not in export and "ciphertext" in export
     for path in (local_dir / "state").rglob("*"):
@@ -148,7 +171,11 @@ def test_destroy_refuses_while_a_resource_is_protected(deployed, cluster):
     from tests.e2e.conftest import kubernetes_client
 
     stack = driver.workspace_stack("local", root=deployed)
-    urn = next(r["urn"] for r in driver.export("local", root=deployed)["deployment"]["resources"] if r["type"] == "kubernetes:core/v1:Namespace")
+    urn = next(
+        r["urn"]
+        for r in driver.export("local", root=deployed)["deployment"]["resources"]
+        if r["type"] == "kubernetes:core/v1:Namespace"
+    )
     stack._run_pulumi_cmd_sync(["state", "protect", urn, "--yes", "--stack", "local"])
     try:
         with pytest.raises(CommandError) as refused:
@@ -159,4 +186,8 @@ def test_destroy_refuses_while_a_resource_is_protected(deployed, cluster):
     finally:
         stack._run_pulumi_cmd_sync(["state", "unprotect", urn, "--yes", "--stack", "local"])
     driver.destroy("local", root=deployed, on_output=lambda _: None)
-    assert [r for r in driver.export("local", root=deployed)["deployment"].get("resources", []) if r["type"].startswith("kubernetes:core")] == []
+    assert [
+        r
+        for r in driver.export("local", root=deployed)["deployment"].get("resources", [])
+        if r["type"].startswith("kubernetes:core")
+    ] == []

@@ -23,7 +23,9 @@ from kapsule.names import PROJECT
 
 REGISTRY_STACK = "registry"
 REFERENCE = f"organization/{PROJECT}/{REGISTRY_STACK}"
-SECRET_URN = "urn:pulumi:local::kapsule::kapsule:registry:SharedRegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps"
+SECRET_URN = (
+    "urn:pulumi:local::kapsule::kapsule:registry:SharedRegistryPullSecret$kubernetes:core/v1:Secret::registry-pull-apps"
+)
 
 
 def registry_stack(key: str, kubeconfig: Optional[Path] = None) -> Any:
@@ -77,7 +79,14 @@ def test_pull_secrets_come_from_the_other_stacks_export_and_follow_its_rotation(
         edited(
             lambda c: (
                 c["kapsule:namespaces"].append("jobs"),
-                c.update({"kapsule:shared_registry": {"stack_reference": REFERENCE, "pull_secret_namespaces": ["apps", "jobs"]}}),
+                c.update(
+                    {
+                        "kapsule:shared_registry": {
+                            "stack_reference": REFERENCE,
+                            "pull_secret_namespaces": ["apps", "jobs"],
+                        }
+                    }
+                ),
             )
         )
         driver.up("local", root=deployed, on_output=lambda _: None)
@@ -98,7 +107,9 @@ def test_pull_secrets_come_from_the_other_stacks_export_and_follow_its_rotation(
         # The StackReference is read on every run; the plan lists only what the program declares.
         # (The local stack's kubeconfig is a file, so the reference is the shared registry's own.)
         reads = [urn for urn, step in engine.items() if step == "read"]
-        assert reads == [f"urn:pulumi:local::kapsule::kapsule:registry:SharedRegistryPullSecret$pulumi:pulumi:StackReference::{REFERENCE}"]
+        assert reads == [
+            f"urn:pulumi:local::kapsule::kapsule:registry:SharedRegistryPullSecret$pulumi:pulumi:StackReference::{REFERENCE}"
+        ]
         engine = {urn: step for urn, step in engine.items() if step != "read"}
         assert set(engine.values()) == {"same"}
         # The offline plan, from both stacks' real exports, cannot read the encrypted credentials: it says the
@@ -106,10 +117,17 @@ def test_pull_secrets_come_from_the_other_stacks_export_and_follow_its_rotation(
         (deployed / "local.json").write_text(json.dumps(export))
         other = local_dir / "registry.json"
         other.write_text(registry.workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", REGISTRY_STACK]).stdout)
-        plan = plan_stack("local", deployed, read_state(deployed / "local.json", stack="local"), {REFERENCE: read_state(other, stack=REGISTRY_STACK)})
+        plan = plan_stack(
+            "local",
+            deployed,
+            read_state(deployed / "local.json", stack="local"),
+            {REFERENCE: read_state(other, stack=REGISTRY_STACK)},
+        )
         secrets = [change for change in plan.changes if change.resource.type == "kubernetes:core/v1:Secret"]
         assert len(secrets) == 2 and all(secret.uncertain for secret in secrets), secrets
-        assert {c.resource.urn: c.action for c in plan.changes if c not in secrets} == {urn: "same" for urn in engine if not engine_only(urn)}
+        assert {c.resource.urn: c.action for c in plan.changes if c not in secrets} == {
+            urn: "same" for urn in engine if not engine_only(urn)
+        }
         driver.up("local", root=deployed, on_output=lambda _: None)
         assert live_password(api, "apps") == live_password(api, "jobs") == "second-key-51d0"
     finally:
@@ -119,7 +137,9 @@ def test_pull_secrets_come_from_the_other_stacks_export_and_follow_its_rotation(
         registry.workspace.remove_stack(REGISTRY_STACK, force=True)
 
 
-def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_stack_reference(deployed, cluster, local_dir, monkeypatch):
+def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_stack_reference(
+    deployed, cluster, local_dir, monkeypatch
+):
     """The layout of docs/stacks.md on the real engine: a platform stack that names only
     `existing_cluster.stack_reference` and `shared_registry.pull_secret_namespaces` builds its Kubernetes provider
     from the other stack's secret `kubeconfig` output and its pull Secret from `registry_pull_config`, both read
@@ -134,9 +154,15 @@ def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_st
     from tests.e2e.conftest import kubernetes_client
 
     api = kubernetes_client(cluster)
-    token = next(line for line in cluster.kubeconfig.read_text().splitlines() if "token:" in line).split("token:")[1].strip()
+    token = (
+        next(line for line in cluster.kubeconfig.read_text().splitlines() if "token:" in line)
+        .split("token:")[1]
+        .strip()
+    )
     monkeypatch.setenv("PULUMI_BACKEND_URL", driver.environment(driver.LOCAL_STACK)["PULUMI_BACKEND_URL"])
-    (deployed / "policy" / "config" / "apps.json").write_text((deployed / "policy" / "config" / "local.json").read_text())
+    (deployed / "policy" / "config" / "apps.json").write_text(
+        (deployed / "policy" / "config" / "local.json").read_text()
+    )
     config = {
         "kapsule:region": "fr-par",
         "kapsule:tags": {"env": "e2e", "owner": "apps"},
@@ -163,7 +189,9 @@ def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_st
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", driver.LOCAL_PASSPHRASE)
     with pytest.raises(CommandError) as refused:
         driver.preview("apps", root=deployed, on_output=lambda _: None, refresh=False)
-    assert "kapsule:existing_cluster.kubeconfig_file: kubeconfig_file" in str(refused.value) and "does not exist" in str(refused.value)
+    assert "kapsule:existing_cluster.kubeconfig_file: kubeconfig_file" in str(
+        refused.value
+    ) and "does not exist" in str(refused.value)
     assert "Traceback" not in str(refused.value), str(refused.value)
     driver.workspace_stack("apps", root=deployed).workspace.remove_stack("apps", force=True)
     (deployed / "stacks" / "Pulumi.apps.yaml").write_text(yaml.safe_dump({"config": config}))
@@ -177,7 +205,10 @@ def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_st
         said = str(refused.value)
         assert "eliding undecryptable secrets" in said
         # Both outputs are elided; whichever the program reads first stops it.
-        assert any(f"stack {REFERENCE}'s output '{output}' is empty here" in said for output in ("kubeconfig", "registry_pull_config")), said
+        assert any(
+            f"stack {REFERENCE}'s output '{output}' is empty here" in said
+            for output in ("kubeconfig", "registry_pull_config")
+        ), said
         assert "give both stacks the same PULUMI_CONFIG_PASSPHRASE" in said and "Traceback" not in said
         assert "shop" not in [n.metadata.name for n in api.list_namespace().items]
         driver.workspace_stack("apps", root=deployed).workspace.remove_stack("apps", force=True)
@@ -189,10 +220,15 @@ def test_a_platform_stack_reaches_its_cluster_and_its_credentials_through_one_st
         export = driver.export("apps", root=deployed)
         resources = {r["urn"].split("::")[-1]: r for r in export["deployment"]["resources"]}
         provider = resources["cluster-kubernetes"]
-        assert set(provider["inputs"]["kubeconfig"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}, "the kubeconfig reaches the provider as a secret"
+        assert set(provider["inputs"]["kubeconfig"]) == {"4dabf18193072939515e22adb298388d", "ciphertext"}, (
+            "the kubeconfig reaches the provider as a secret"
+        )
         # One StackReference, the existing cluster's, read for both outputs.
         assert [urn for urn in resources if urn.startswith("organization/")] == [REFERENCE]
-        for text in (json.dumps(export), *(p.read_bytes().decode(errors="replace") for p in (local_dir / "state").rglob("*") if p.is_file())):
+        for text in (
+            json.dumps(export),
+            *(p.read_bytes().decode(errors="replace") for p in (local_dir / "state").rglob("*") if p.is_file()),
+        ):
             assert token not in text and "apps-key-7f3a" not in text
         driver.preview("apps", root=deployed, on_output=lambda _: None, expect_no_changes=True)
     finally:

@@ -50,12 +50,28 @@ def test_two_concurrent_ups_one_is_refused_by_the_lock_and_no_state_is_lost(proj
     host = urlparse(s3_server).netloc
     # The documented form, with the two parameters a server without TLS needs.
     backend = f"s3://kapsule-state?endpoint={host}&region=fr-par&s3ForcePathStyle=true&disableSSL=true"
-    env = {**os.environ, "KAPSULE_LOCAL_BACKEND_URL": backend, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "fr-par"}
+    env = {
+        **os.environ,
+        "KAPSULE_LOCAL_BACKEND_URL": backend,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": "fr-par",
+    }
 
     def run(script: str, **kwargs):
-        return subprocess.Popen([sys.executable, "-c", script, str(project)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+        return subprocess.Popen(
+            [sys.executable, "-c", script, str(project)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            **kwargs,
+        )
 
-    bucket = boto3.client("s3", endpoint_url=s3_server, aws_access_key_id="local", aws_secret_access_key="local", region_name="fr-par")
+    bucket = boto3.client(
+        "s3", endpoint_url=s3_server, aws_access_key_id="local", aws_secret_access_key="local", region_name="fr-par"
+    )
     try:
         write_stack(project, s3_config(cluster, "nothing"))
         first = run(UP)
@@ -73,7 +89,9 @@ def test_two_concurrent_ups_one_is_refused_by_the_lock_and_no_state_is_lost(proj
         api = kubernetes_client(cluster)
         while True:  # the Service exists once the waiting update created it; then its address comes
             try:
-                api.patch_namespaced_service_status("edge", "s3-apps", {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}})
+                api.patch_namespaced_service_status(
+                    "edge", "s3-apps", {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}
+                )
                 break
             except Exception:  # noqa: BLE001 not created yet
                 assert time.monotonic() < deadline, "the waiting update never created the Service"
@@ -82,10 +100,20 @@ def test_two_concurrent_ups_one_is_refused_by_the_lock_and_no_state_is_lost(proj
         preview = run(PREVIEW)
         assert preview.wait(300) == 0
         summary = json.loads(preview.stdout.read().strip().splitlines()[-1])
-        assert summary == {"same": 6}, summary  # the stack, the cluster component, its provider, the namespace, the Service and its component
+        assert summary == {"same": 6}, (
+            summary
+        )  # the stack, the cluster component, its provider, the namespace, the Service and its component
     finally:
         subprocess.run(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from kapsule.engine import driver; driver.destroy('local', root=Path(sys.argv[1]), on_output=lambda _: None)", str(project)],
-            env=env, cwd=ROOT, capture_output=True, timeout=300,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from kapsule.engine import driver; driver.destroy('local', root=Path(sys.argv[1]), on_output=lambda _: None)",
+                str(project),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=300,
         )
         write_stack(project, base_config(cluster))

@@ -29,7 +29,10 @@ namespace = k8s.core.v1.Namespace(
 )
 # The Secret `scaleway-registry` in `shop`, made from the cluster stack's `registry_pull_config`.
 pull = SharedRegistryPullSecret(
-    "registry-pull", SharedRegistrySpec(pull_secret_namespaces=["shop"]), cluster=cluster, opts=pulumi.ResourceOptions(depends_on=[namespace])
+    "registry-pull",
+    SharedRegistrySpec(pull_secret_namespaces=["shop"]),
+    cluster=cluster,
+    opts=pulumi.ResourceOptions(depends_on=[namespace]),
 )
 shop = LoadBalancerService(
     "shop",

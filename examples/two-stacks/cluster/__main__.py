@@ -23,7 +23,12 @@ cluster = Cluster(
     network=network,
     tags=tags,
 )
-Pool("workers", PoolSpec(node_type="PRO2-S", size=3, autoscaling=True, min_size=2, max_size=6), cluster=cluster, tags=tags)
+Pool(
+    "workers",
+    PoolSpec(node_type="PRO2-S", size=3, autoscaling=True, min_size=2, max_size=6),
+    cluster=cluster,
+    tags=tags,
+)
 images = RegistryNamespace("images", RegistryNamespaceSpec(name=f"shared-{pulumi.get_stack()}-images"), region="fr-par")
 # Read-only pull credentials (an IAM application limited to ContainerRegistryReadOnly, and its key): no
 # namespaces here, so no Kubernetes object; the application teams make their pull Secrets from the export.
