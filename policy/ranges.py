@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Iterable, Union
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -46,6 +47,16 @@ class Ranges:
             if list(ipaddress.collapse_addresses(family)) == [everything]:  # type: ignore[arg-type]
                 whole.append(f"IPv{version}")
         return whole
+
+    def open_share(self) -> dict[str, Fraction]:
+        """Each family's share of its whole address space that the union of the ranges opens, exactly:
+        overlapping ranges count once, so 255 ranges of /8 open 255/256 of IPv4 however they are listed."""
+        shares = {}
+        for version, bits in ((4, 32), (6, 128)):
+            family = [n for n in self.networks if n.version == version]
+            opened = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+            shares[f"IPv{version}"] = Fraction(opened, 2**bits)
+        return shares
 
     def wider_than(self, ipv4_prefix: int, ipv6_prefix: int) -> list[Network]:
         """The ranges whose prefix is shorter (wider) than the widest allowed for their family."""

@@ -363,3 +363,16 @@ def test_a_required_tag_needs_a_value_that_shows(value):
         "Pool a: missing tag(s) env"
     ]
     assert messages("required-tags", [pool("a", tags=["env=prod\u2800", "owner=\u540d"])]) == []
+
+
+def test_open_share_counts_the_union_of_each_family_once():
+    """The share the ranges open, exactly: overlaps count once, mapped IPv6 counts as IPv4, families apart."""
+    from fractions import Fraction
+
+    from policy.ranges import Ranges
+
+    slash8s = [f"{first}.0.0.0/8" for first in range(255)]
+    assert Ranges.of(slash8s).open_share() == {"IPv4": Fraction(255, 256), "IPv6": 0}
+    assert Ranges.of([*slash8s, "10.0.0.0/8", "::ffff:255.0.0.0/104"]).open_share()["IPv4"] == 1
+    assert Ranges.of(["203.0.113.0/24", "203.0.113.7/32"]).open_share() == {"IPv4": Fraction(1, 2**24), "IPv6": 0}
+    assert Ranges.of(["2001:db8::/32", "not a range"]).open_share() == {"IPv4": 0, "IPv6": Fraction(1, 2**32)}
