@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .api_access import RunRule, acl_rules
 from .attached import AttachedPool
 from .cluster_spec import ClusterSpec, cluster_problems
 from .network import PrivateNetwork
@@ -36,6 +37,7 @@ class Cluster(pulumi.ComponentResource):
         network: Optional[PrivateNetwork] = None,
         region: Optional[str] = None,
         tags: Optional[dict[str, str]] = None,
+        run_rules: Sequence[RunRule] = (),
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
@@ -46,6 +48,7 @@ class Cluster(pulumi.ComponentResource):
             network: The PrivateNetwork the cluster attaches to; required for Kapsule, forbidden for Kosmos.
             region: The region; required for Kosmos, else the network's.
             tags: Tags added to the cluster, below the spec's own.
+            run_rules: Rules a CI run added to the allow-list for itself (`kapsule access open`): kept while it runs.
             opts: Pulumi resource options.
         """
         check(
@@ -105,6 +108,19 @@ class Cluster(pulumi.ComponentResource):
             tags=render_tags(tags or {}, spec.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=spec.protect),
         )
+        #: The API server's allow-list: one per cluster, its id the cluster's; None keeps Scaleway's default (open).
+        self.acl: Optional[kubernetes.Acl] = None
+        access = spec.api_access
+        if access is not None:
+            rules = acl_rules(access, () if access.full_isolation else run_rules)
+            self.acl = kubernetes.Acl(
+                f"{name}-api-access",
+                cluster_id=self.cluster.id,
+                region=region,
+                acl_rules=[kubernetes.AclAclRuleArgs(**rule) for rule in rules] or None,
+                no_ip_allowed=True if access.full_isolation else None,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.id = self.cluster.id
         self.apiserver_url = self.cluster.apiserver_url
         self.wildcard_dns = self.cluster.wildcard_dns
@@ -152,12 +168,16 @@ class Cluster(pulumi.ComponentResource):
                     "Cluster.provider: declare at least one Pool of this cluster first; its kubeconfig works only once a pool is ready"
                 )
             # The kubeconfig comes from the cluster alone: a replaced pool must not make it unknown, or
-            # pulumi-kubernetes replaces the provider and every object on it. depends_on keeps the order.
+            # pulumi-kubernetes replaces the provider and every object on it. depends_on keeps the order:
+            # the pools, and the allow-list, so nothing reaches the API server before its access is set.
+            waits_for: list[pulumi.Resource] = [pool.pool for pool in self.pools]
+            if self.acl is not None:
+                waits_for.append(self.acl)
             self._provider = k8s.Provider(
                 f"{self._name}-kubernetes",
                 kubeconfig=self.kubeconfig,
                 # Secret data changes in place (a rotated pull key) instead of deleting and recreating the Secret.
                 enable_secret_mutable=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[pool.pool for pool in self.pools]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
         return self._provider

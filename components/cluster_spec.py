@@ -8,6 +8,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
+from .api_access import ApiAccessSpec, api_access_problems
 from .catalog import version_problem
 from .network import PrivateNetworkSpec
 from .offers import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem
@@ -115,6 +116,8 @@ class ClusterSpec(Spec):
     """Extra tags for the cluster."""
     protect: bool = False
     """Pulumi `protect` on the cluster."""
+    api_access: Optional[ApiAccessSpec] = None
+    """Who may reach the API server (its allow-list, or full isolation); unset: Scaleway's default, open to every address."""
 
     @field_validator("name")
     @classmethod
@@ -191,6 +194,8 @@ def cluster_problems(
             problems.append(
                 Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}")
             )
+    if spec.api_access is not None:
+        problems += [p.below("api_access") for p in api_access_problems(spec.api_access, cluster_type=spec.type)]
     if not linked:
         return problems
     if is_kosmos(spec.type):

@@ -17,6 +17,7 @@ SECRET_PLACEHOLDER = "[secret]"
 
 CLUSTER = "scaleway:kubernetes/cluster:Cluster"
 POOL = "scaleway:kubernetes/pool:Pool"
+ACL = "scaleway:kubernetes/acl:Acl"
 VPC = "scaleway:network/vpc:Vpc"
 PRIVATE_NETWORK = "scaleway:network/privateNetwork:PrivateNetwork"
 PUBLIC_GATEWAY = "scaleway:network/publicGateway:PublicGateway"

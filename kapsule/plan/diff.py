@@ -14,6 +14,7 @@ from ..state.records import RecordedResource
 from .outcome import Action
 from .replacement import (
     COMPARED_AS,
+    COMPARED_WHOLE,
     COMPUTED_WHEN_UNSET,
     REPLACE_WHEN,
     REPLACED_WITH,
@@ -75,7 +76,8 @@ def diff_resource(
     bridged = DEFAULTS_KEY in recorded.inputs
     defaults = recorded.defaults | COMPUTED_WHEN_UNSET.get(type_, frozenset())
     if bridged:
-        pairs = _walk_state(desired, recorded.outputs, recorded.inputs, "", defaults=defaults, top=True)
+        whole = COMPARED_WHOLE.get(type_, frozenset())
+        pairs = _walk_state(desired, recorded.outputs, recorded.inputs, "", defaults=defaults, top=True, whole=whole)
     else:
         olds = _without_kept_label(recorded.inputs, desired) if type_.startswith("kubernetes:") else recorded.inputs
         news = _checked_secret(desired) if type_ == SECRET else desired
@@ -175,7 +177,14 @@ def _walk(
 
 
 def _walk_state(
-    new: Any, state: Any, prior: Any, path: str, *, defaults: frozenset[str] = frozenset(), top: bool = False
+    new: Any,
+    state: Any,
+    prior: Any,
+    path: str,
+    *,
+    defaults: frozenset[str] = frozenset(),
+    top: bool = False,
+    whole: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, Any, Any]]:
     """Every leaf path where the new inputs may differ from a bridged resource's prior state, as (path, old, new).
 
@@ -183,6 +192,7 @@ def _walk_state(
     computed by the provider: no change. A key the program set before (in `prior`) and no longer sets is
     removed, unless the provider filled it in (`__defaults`, or Optional and Computed at the top level).
     The bridge's bookkeeping (`__defaults`, `__meta`, `__pulumi_raw_state_delta`) is never compared.
+    A path in `whole` (a set, in the provider's schema) is compared as one value.
     """
     if isinstance(new, dict) and isinstance(state, dict) and not _is_secret(new) and not _is_secret(state):
         prior = prior if isinstance(prior, dict) and not _is_secret(prior) else {}
@@ -194,6 +204,8 @@ def _walk_state(
             if key not in new:
                 if key not in filled:
                     yield child, state.get(key, prior.get(key)), None
+            elif key in state and child in whole:
+                yield child, state[key], new[key]
             elif key in state:
                 yield from _walk_state(new[key], state[key], prior.get(key), child)
             else:

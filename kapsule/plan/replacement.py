@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ..names import (
+    ACL,
     API_KEY,
     CLUSTER,
     DELETE_ADDITIONAL_RESOURCES,
@@ -61,6 +62,9 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     GATEWAY_NETWORK: ("gatewayId", "privateNetworkId", "zone"),
     LB_IP: ("zone", PROJECT_ID, "isIpv6"),
     API_KEY: ("applicationId", "expiresAt", "defaultProjectId"),
+    # terraform-provider-scaleway internal/services/k8s/acl.go, aclSchema: `cluster_id` ForceNew (compared
+    # without its region, dsf.Locality) and `region` (regional.Schema(), ForceNew); the rules change in place.
+    ACL: ("clusterId", "region"),
     NAMESPACE: ("metadata.name",),
     SECRET: ("metadata.name", "metadata.namespace", "type"),
     SERVICE: ("metadata.name", "metadata.namespace", "spec.clusterIP"),
@@ -92,6 +96,7 @@ COMPUTED_WHEN_UNSET: dict[str, frozenset[str]] = {
     PUBLIC_GATEWAY: frozenset({"name", "zone", PROJECT_ID, "ipId", "bastionPort", "enableSmtp", "allowedIpRanges"}),
     LB_IP: frozenset({"zone", PROJECT_ID}),
     API_KEY: frozenset({"defaultProjectId"}),
+    ACL: frozenset({"region"}),
 }
 
 #: Control plane types a cluster can move up to in place; anything else is not among its available types.
@@ -132,6 +137,22 @@ def _without_case_and_hyphens(value: Any) -> Any:
     return value.lower().replace("-", "") if isinstance(value, str) else value
 
 
+def _acl_rule_set(value: Any) -> Any:
+    """`acl_rules` is a TypeSet (acl.go): order does not count, nor the computed `id` and `srn` of each rule,
+    nor an unset field against the false or empty value Read writes back (flattenACL)."""
+    if not isinstance(value, list):
+        return value
+    rules = []
+    for rule in value:
+        if not isinstance(rule, dict):
+            return value
+        rules.append((rule.get("ip") or "", bool(rule.get("scalewayRanges")), rule.get("description") or ""))
+    return sorted(rules)
+
+
+#: Properties compared as one value, not element by element: the provider's TypeSets.
+COMPARED_WHOLE: dict[str, frozenset[str]] = {ACL: frozenset({"aclRules"})}
+
 #: How the provider normalises a value before comparing it (its DiffSuppressFunc).
 COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {
     (CLUSTER, "privateNetworkId"): _without_locality,
@@ -139,6 +160,8 @@ COMPARED_AS: dict[tuple[str, str], Callable[[Any], Any]] = {
     (POOL, "securityGroupId"): _without_locality,
     (PUBLIC_GATEWAY, "ipId"): _without_locality,
     (PUBLIC_GATEWAY, "type"): lambda value: value.lower() if isinstance(value, str) else value,
+    (ACL, "clusterId"): _without_locality,
+    (ACL, "aclRules"): _acl_rule_set,
 }
 
 #: pulumi-kubernetes replaces a Secret whose data changes, unless its provider sets enableSecretMutable.

@@ -17,6 +17,7 @@ from ..stackfile.reading import decode_value, read_stack_file, stack_file_path
 from ..stackfile.schema import parse
 from ..stackfile.stacks import DEPLOY_AFTER, deploy_after_problem, stack_names
 from ..state.records import RecordedResource, RecordedState
+from .access import access_lines
 from .diff import Diff, diff_resource
 from .elsewhere import Elsewhere
 from .outcome import Change, Plan
@@ -147,6 +148,8 @@ def plan_stack(
     changes.sort(key=lambda c: c.resource.urn)
     errors = safety_problems(rendering.resources, state)
     warnings = disruption_warnings(changes)
+    access_notes, access_warnings = access_lines(changes)
+    warnings += access_warnings
     if state is not None and state.pending:
         warnings.append(
             f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "
@@ -163,7 +166,7 @@ def plan_stack(
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     return Plan(
-        notes=elsewhere.notes,
+        notes=elsewhere.notes + access_notes,
         output_changes=output_changes(state.outputs or {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -23,6 +24,7 @@ from components import (
     RegistryPullSecret,
     SharedRegistryPullSecret,
 )
+from components.api_access import RUN_RULES_VARIABLE, RunRule, parse_run_rules
 from components.catalog import TodayError, today as catalog_today
 from components.existing_cluster import MOVED, read_kubeconfig
 
@@ -189,7 +191,14 @@ def build(config: StackConfig) -> Environment:
         )
     else:
         assert config.cluster is not None  # the schema requires one or the other
-        cluster = Cluster("cluster", config.cluster, network=network, region=config.region, tags=config.tags)
+        cluster = Cluster(
+            "cluster",
+            config.cluster,
+            network=network,
+            region=config.region,
+            tags=config.tags,
+            run_rules=run_rules() if config.cluster.api_access is not None else (),
+        )
     pools = {
         name: Pool(name, spec, cluster=cluster, tags=config.tags, opts=pulumi.ResourceOptions(parent=cluster))
         for name, spec in config.pools.items()
@@ -202,6 +211,15 @@ def build(config: StackConfig) -> Environment:
     )
     _build_kubernetes(environment, config)
     return environment
+
+
+def run_rules() -> list[RunRule]:
+    """The allow-list rules this CI run added for itself (`kapsule access open`, through the environment): the
+    program keeps them while the run lasts, so applying the stack file never locks the run out mid-deploy."""
+    try:
+        return parse_run_rules(os.environ.get(RUN_RULES_VARIABLE))
+    except ValueError as error:
+        raise pulumi.RunError(str(error)) from None
 
 
 def _build_kubernetes(environment: Environment, config: StackConfig) -> None:

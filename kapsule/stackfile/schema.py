@@ -309,6 +309,8 @@ def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
             continue
         if namespace == CONFIG_NAMESPACE:
             values[name] = decode_value(raw)
+    values, refused = _platform_api_access(values)
+    problems += refused
     try:
         spec = StackConfig.model_validate(values)
     except ValidationError as error:
@@ -316,3 +318,27 @@ def parse(stack_file: str, config: dict[str, Any]) -> StackConfig:
     if problems:
         raise StackConfigError(stack_file, problems)
     return spec
+
+
+def _platform_api_access(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A platform stack's `api_access`, refused with the reason and taken out, so every other problem still shows."""
+    if values.get("existing_cluster") is None:
+        return values, []
+    problems = []
+    values = dict(values)
+    for key in ("cluster", "existing_cluster"):
+        block = values.get(key)
+        if isinstance(block, dict) and "api_access" in block:
+            problems.append(
+                (
+                    f"{CONFIG_NAMESPACE}:{key}.api_access",
+                    "a platform stack (existing_cluster) cannot declare who reaches the API server: the cluster stack "
+                    "owns the allow-list; declare api_access under kapsule:cluster in the stack that manages the cluster",
+                )
+            )
+            rest = {k: v for k, v in block.items() if k != "api_access"}
+            if rest or key == "existing_cluster":
+                values[key] = rest
+            else:
+                del values[key]
+    return values, problems

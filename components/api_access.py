@@ -1,0 +1,249 @@
+"""ApiAccessSpec: who may reach a cluster's API server (Scaleway's allow-list), and the rules a CI run adds for itself.
+
+Pure logic over `ipaddress`, with no Pulumi runtime: the cluster component renders the spec into one
+`kubernetes.Acl`, the stack schema checks it, and `python -m kapsule access` reads and writes the
+automation's own rules in the format defined here.
+
+Scaleway's side (terraform-provider-scaleway, internal/services/k8s/acl.go): one ACL per cluster, its id
+the cluster's; `acl_rules` is a set (order does not matter) of `ip` (a CIDR) or `scaleway_ranges`, each
+with a description; `no_ip_allowed` (full isolation) is exactly-one-of with `acl_rules`; deleting the
+resource sets the list back to `0.0.0.0/0` plus Scaleway's ranges (the default of every new cluster).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from datetime import datetime, timezone
+from typing import NamedTuple, Optional
+
+from pydantic import Field, field_validator
+
+from .offers import is_kosmos
+from .spec import Problem, Spec
+
+#: Every description the automation writes starts so; a declared range may not use it.
+RUN_PREFIX = "kapsule-run "
+#: `kapsule-run <run id>-<attempt> <what> until <UTC time>`: the run, and when the rule stops being its own.
+RUN_DESCRIPTION = re.compile(
+    r"kapsule-run (?P<run>[0-9]{1,20}-[0-9]{1,6}) (?P<what>[A-Za-z0-9._/-]{1,80}) until "
+    r"(?P<until>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)"
+)
+#: The environment variable through which `kapsule access open` hands the run's rules to the program.
+RUN_RULES_VARIABLE = "KAPSULE_API_ACCESS_RUN_RULES"
+#: A description is shown in plans and the console: printable text, short.
+MAX_DESCRIPTION = 200
+
+
+class AllowedRangeSpec(Spec):
+    """One range allowed to reach the API server."""
+
+    range: str
+    """An IPv4 or IPv6 CIDR, such as `203.0.113.0/24`; no host bits set."""
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    """Who or what uses it (an office, a VPN egress): shown in plans and the console."""
+
+    @field_validator("range")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a CIDR such as 203.0.113.0/24 or 2001:db8::/48") from None
+        if value != str(network):
+            # Scaleway stores the network in this form: any other spelling would show as a change on every plan.
+            raise ValueError(f"{value!r} is not written as its network: write {str(network)!r}")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        if not value.isprintable() or not value.strip():
+            raise ValueError("a description is printable text (it is shown in plans and in the Scaleway console)")
+        if value.startswith(RUN_PREFIX):
+            raise ValueError(f"descriptions starting with {RUN_PREFIX.strip()!r} are the CI automation's own rules")
+        return value
+
+
+class ApiAccessSpec(Spec):
+    """Who may reach the API server: listed ranges (with Scaleway's own, optionally), or nobody (full isolation)."""
+
+    allowed: list[AllowedRangeSpec] = Field(default_factory=list)
+    """The ranges allowed to reach the API server, each with a description."""
+    scaleway_ranges: bool = False
+    """Also allow every address Scaleway's own services use; a Kosmos cluster needs it for its Scaleway pools."""
+    full_isolation: bool = False
+    """No address at all: the API server is reached only from inside the cluster's private network."""
+
+    def own_problems(self) -> list[Problem]:
+        """The spec's own rules (see `api_access_problems`)."""
+        return api_access_problems(self)
+
+    @property
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The listed ranges, parsed."""
+        return [ipaddress.ip_network(item.range) for item in self.allowed]
+
+
+def api_access_problems(spec: ApiAccessSpec, *, cluster_type: Optional[str] = None) -> list[Problem]:
+    """Every problem with an allow-list and, when `cluster_type` is given, with the cluster it guards."""
+    problems: list[Problem] = []
+    if spec.full_isolation and (spec.allowed or spec.scaleway_ranges):
+        declared = [
+            key for key, on in (("allowed", bool(spec.allowed)), ("scaleway_ranges", spec.scaleway_ranges)) if on
+        ]
+        problems.append(
+            Problem(
+                ("full_isolation",),
+                f"full isolation allows no address, so it cannot be combined with {' or '.join(declared)}; "
+                "keep full_isolation: true alone, or list the ranges and remove full_isolation",
+            )
+        )
+    if not spec.full_isolation and not spec.allowed and not spec.scaleway_ranges:
+        problems.append(
+            Problem(
+                (),
+                "allows nobody, yet is not full isolation: list ranges under allowed, set scaleway_ranges: true, "
+                "or set full_isolation: true; remove api_access to keep Scaleway's default (open to every address)",
+            )
+        )
+    seen: dict[object, int] = {}
+    for index, network in enumerate(spec.networks):
+        if network in seen:
+            problems.append(
+                Problem(("allowed", index, "range"), f"{network} is listed already (allowed[{seen[network]}])")
+            )
+        seen.setdefault(network, index)
+    if cluster_type is not None and is_kosmos(cluster_type):
+        if spec.full_isolation:
+            problems.append(
+                Problem(
+                    ("full_isolation",),
+                    f"a Kosmos ({cluster_type}) cluster has no private network, so full isolation would leave no way "
+                    "to its API server; list the ranges of its nodes instead",
+                )
+            )
+        elif not spec.scaleway_ranges:
+            problems.append(
+                Problem(
+                    ("scaleway_ranges",),
+                    f"a Kosmos ({cluster_type}) cluster's Scaleway pools reach the API server from Scaleway's ranges: "
+                    "set scaleway_ranges: true (and list the egress ranges of its external nodes under allowed)",
+                )
+            )
+    return problems
+
+
+def acl_rules(spec: ApiAccessSpec, run_rules: list[RunRule] | tuple[RunRule, ...] = ()) -> list[dict[str, object]]:
+    """The ACL's rules as the provider takes them (snake_case): the declared ranges, Scaleway's, then the runs'."""
+    rules: list[dict[str, object]] = [{"ip": item.range, "description": item.description} for item in spec.allowed]
+    if spec.scaleway_ranges:
+        rules.append({"scaleway_ranges": True, "description": "Scaleway's own ranges (api_access.scaleway_ranges)"})
+    rules += [{"ip": rule.ip, "description": rule.description} for rule in run_rules]
+    return rules
+
+
+class RunRule(NamedTuple):
+    """A rule a CI run added for its own egress address, until a time."""
+
+    ip: str
+    """The runner's one address, as a /32 or /128."""
+    description: str
+    """`kapsule-run <run>-<attempt> <what> until <time>` (RUN_DESCRIPTION)."""
+
+    @property
+    def run(self) -> str:
+        return RUN_DESCRIPTION.fullmatch(self.description).group("run")  # type: ignore[union-attr]
+
+    @property
+    def until(self) -> datetime:
+        """When the rule stops being the run's own: drift reports it after that, and a deploy removes it."""
+        text = RUN_DESCRIPTION.fullmatch(self.description).group("until")  # type: ignore[union-attr]
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.until
+
+
+def single_address_problem(text: str) -> Optional[str]:
+    """Why `text` is not exactly one public address (a bare address, /32 or /128), or None when it is."""
+    text = text.strip()
+    if not text:
+        return "no address"
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return f"{_quoted(text)} is not an IP address"
+    if network.num_addresses != 1:
+        return f"{text} is a range of {network.num_addresses} addresses, not one address"
+    address = network.network_address
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return f"{address} is an IPv4-mapped IPv6 address; give the IPv4 address {address.ipv4_mapped}"
+    for flag, kind in (
+        ("is_loopback", "a loopback"),
+        ("is_link_local", "a link-local"),
+        ("is_multicast", "a multicast"),
+        ("is_unspecified", "the unspecified"),
+        ("is_private", "a private or reserved"),
+        ("is_reserved", "a reserved"),
+    ):
+        if getattr(address, flag):
+            return f"{address} is {kind} address, not the public address the API server sees"
+    if not address.is_global:
+        return f"{address} is not a globally routable address"
+    return None
+
+
+def as_host_range(text: str) -> str:
+    """One address as the /32 or /128 the ACL takes (the caller checked it with `single_address_problem`)."""
+    network = ipaddress.ip_network(text.strip(), strict=False)
+    return f"{network.network_address}/{network.max_prefixlen}"
+
+
+def run_description(run: str, what: str, until: datetime) -> str:
+    """The description of a run's rule: the run (`<id>-<attempt>`), what it is (`owner/repo/workflow`), its expiry."""
+    text = f"{RUN_PREFIX}{run} {what} until {until.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    if not RUN_DESCRIPTION.fullmatch(text):
+        raise ValueError(f"{_quoted(text)} is not a run rule's description ({RUN_DESCRIPTION.pattern})")
+    return text
+
+
+def run_rule(ip: object, description: object) -> Optional[RunRule]:
+    """A live or handed-over rule as a RunRule when it is one the automation wrote, else None."""
+    if not isinstance(ip, str) or not isinstance(description, str) or not RUN_DESCRIPTION.fullmatch(description):
+        return None
+    if single_address_problem(ip) is not None:
+        return None
+    return RunRule(as_host_range(ip), description)
+
+
+def parse_run_rules(text: Optional[str]) -> list[RunRule]:
+    """The run rules handed to the program (`RUN_RULES_VARIABLE`, a JSON list of {ip, description}); a
+    ValueError names what is wrong. Written by `kapsule access open` in the same job, and still checked."""
+    if not text:
+        return []
+    if len(text) > 64 * 1024:
+        raise ValueError(f"{RUN_RULES_VARIABLE} is {len(text)} characters; it holds a few rules")
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError(f"{RUN_RULES_VARIABLE} is not JSON; `kapsule access open` writes it") from None
+    if not isinstance(document, list) or len(document) > 50:
+        raise ValueError(f"{RUN_RULES_VARIABLE} must be a JSON list of at most 50 {{ip, description}} objects")
+    rules = []
+    for index, item in enumerate(document):
+        rule = run_rule(item.get("ip"), item.get("description")) if isinstance(item, dict) else None
+        if rule is None or set(item) != {"ip", "description"}:
+            raise ValueError(
+                f"{RUN_RULES_VARIABLE}[{index}] is not a run's rule: one public address and a description "
+                f"{RUN_PREFIX.strip()!r} <run>-<attempt> <what> until <UTC time>"
+            )
+        rules.append(rule)
+    return rules
+
+
+def _quoted(text: str) -> str:
+    """Outside text, made one short inert line."""
+    shown = repr(text[:80])
+    return shown + ("..." if len(text) > 80 else "")
