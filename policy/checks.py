@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+from fractions import Fraction
 
 from components.annotations import PREFIX
 from kapsule.names import (
+    ACL,
     CLUSTER,
     DELETE_ADDITIONAL_RESOURCES,
     LB_IP,
@@ -177,6 +179,48 @@ def source_ranges(resources, settings):
                 )
             )
     return found
+
+
+def api_server_allow_list(resources, settings):
+    """Each cluster's API server: an allow-list whose ranges, together, open at most the allowed share of each
+    family. The union counts (Ranges.open_share, as for load balancers); Scaleway's own ranges are not counted."""
+    acls = of_type(resources, ACL)
+    found = [
+        (
+            c,
+            f"cluster {c.inputs.get('name', c.name)}: the API server is open to every address "
+            "(no kapsule:cluster.api_access; Scaleway's default)",
+        )
+        for c in of_type(resources, CLUSTER)
+        if not acls
+    ]
+    limits = {"IPv4": settings["maxIPv4Share"], "IPv6": settings["maxIPv6Share"]}
+    for acl in acls:
+        rules = acl.inputs.get("aclRules")
+        if acl.inputs.get("noIpAllowed") is True or not isinstance(rules, list):
+            continue  # full isolation, or not known during a preview
+        ranges = Ranges.of(rule["ip"] for rule in rules if isinstance(rule, dict) and isinstance(rule.get("ip"), str))
+        if ranges.unreadable:
+            found.append(
+                (acl, f"API server allow-list {acl.name}: {', '.join(map(repr, ranges.unreadable))} are no CIDR")
+            )
+        for family, share in ranges.open_share().items():
+            if share > Fraction(limits[family]):
+                found.append(
+                    (
+                        acl,
+                        f"API server allow-list {acl.name}: its {family} ranges open {_share(share)} of every {family} "
+                        f"address, more than the {_share(Fraction(limits[family]))} allowed",
+                    )
+                )
+    return found
+
+
+def _share(share: Fraction) -> str:
+    """A share of an address space as a reader compares it: `1/256 (0.39%)`; the union as a count of /N."""
+    if share == 0:
+        return "none"
+    return f"{share.numerator}/{share.denominator}" if share.numerator < 10**6 else f"{float(share):.3g}"
 
 
 def budget(resources, settings):

@@ -56,6 +56,11 @@ class SourceRanges(Settings):
     widestIPv6Prefix: int = Field(default=32, ge=0, le=128)
 
 
+class ApiServerAllowList(Settings):
+    maxIPv4Share: float = Field(default=2**-16, gt=0, le=1, allow_inf_nan=False)
+    maxIPv6Share: float = Field(default=2**-32, gt=0, le=1, allow_inf_nan=False)
+
+
 class Budget(Settings):
     maxMonthly: float = Field(default=0, ge=0, allow_inf_nan=False)
     bound: Literal["low", "high"] = "high"

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from kapsule.files import FileProblem, MissingFile, read_regular
 from kapsule.resources.model import ResourceView
 from policy.checks import (
+    api_server_allow_list,
     autohealing,
     autoscaled,
     budget,
@@ -35,6 +36,7 @@ from policy.checks import (
 from policy.model import (
     LEVELS,
     AllowedNodeTypes,
+    ApiServerAllowList,
     Budget,
     Level,
     MinNodes,
@@ -91,6 +93,13 @@ RULES: tuple[Rule, ...] = (
         "advisory",
         source_ranges,
         SourceRanges,
+    ),
+    Rule(
+        "api-server-allow-list",
+        "Cluster API servers have an allow-list whose ranges open at most the allowed share of each address family.",
+        "advisory",
+        api_server_allow_list,
+        ApiServerAllowList,
     ),
     Rule(
         "max-monthly-cost",

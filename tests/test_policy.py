@@ -125,8 +125,9 @@ def test_unknown_values_during_a_preview_are_not_judged():
         "urn:a",
         {"nodeType": None, "autohealing": None, "tags": None, "zone": None},
     )
+    acl = ResourceView("scaleway:kubernetes/acl:Acl", "cluster-api-access", "urn:acl", {"aclRules": None})
     for rule in RULES:
-        assert rule.run([unknown, cluster()]) == [], rule.name
+        assert rule.run([unknown, cluster(), acl]) == [], rule.name
 
 
 def test_settings_and_levels_come_from_the_stack_config():
