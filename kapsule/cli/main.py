@@ -7,6 +7,9 @@
 `python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step per pull request,
 with the live cluster checked before each step (0 on the target, 2 steps to take, 3 a blocker, 1 invalid).
 
+`python -m kapsule access open|close --stack NAME`: a CI run's own address in the API server's allow-list,
+added before the jobs that need the API server and removed after them (docs/api-access.md).
+
 `python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
 
 Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
@@ -148,6 +151,21 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument(
         "--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)"
     )
+    access = commands.add_parser(
+        "access", help="add this CI run's own address to the API server's allow-list (open), or take it out (close)"
+    )
+    access.add_argument("action", choices=("open", "close"))
+    access.add_argument(
+        "--stack", type=stack_name, action=Once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml"
+    )
+    access.add_argument(
+        "--address-from-env",
+        metavar="VARIABLE",
+        help="read the runner's address from this environment variable (default: ask KAPSULE_ADDRESS_URL's service)",
+    )
+    access.add_argument(
+        "--ttl-hours", type=float, default=6.0, help="how long the rule is the run's own (default 6, a job's limit)"
+    )
     return main_parser
 
 
@@ -244,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         return refresh_prices(args.zone)
     if args.command == "cost":
         return show_cost(args)
+    if args.command == "access":
+        from ..access.acl import run_access
+
+        if not 0 < args.ttl_hours <= 24:
+            print("--ttl-hours: between 0 and 24 hours", file=sys.stderr)
+            return EXIT_INVALID
+        return run_access(args.action, args.stack, args.address_from_env, args.ttl_hours)
     if args.command == "upgrade":
         from .upgrade import run_upgrade
 

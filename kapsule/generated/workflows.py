@@ -86,7 +86,7 @@ concurrency:
 
 jobs:
   drift:
-    runs-on: ubuntu-latest
+    runs-on: ${{ vars.KAPSULE_PRIVATE_RUNNER || 'ubuntu-latest' }}
     timeout-minutes: 90
     strategy:
       fail-fast: false
@@ -122,6 +122,13 @@ jobs:
       # into the engine's own PULUMI_HOME, at the version the pinned SDK asks for.
       - name: Install the Scaleway provider plugin
         run: PULUMI_HOME=.tools/pulumi-home .tools/bin/pulumi plugin install resource scaleway "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pulumiverse-scaleway"))')" --server github://api.github.com/pulumiverse
+      # The API server's allow-list (kapsule:cluster.api_access): this runner's own address, for this run only.
+      - name: Open the API server's allow-list to this runner
+        env:
+          STACK: ${{ matrix.stack }}
+          KAPSULE_PRIVATE_RUNNER: ${{ vars.KAPSULE_PRIVATE_RUNNER }}
+          KAPSULE_ADDRESS_URL: ${{ vars.KAPSULE_ADDRESS_URL }}
+        run: .venv/bin/python -m kapsule access open --stack "$STACK"
       - name: Check drift
         id: drift
         env:
@@ -137,6 +144,12 @@ jobs:
           CODE: ${{ steps.drift.outputs.code }}
           RUN_URL: ${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}
         run: .venv/bin/python -m kapsule.drift.issue --stack "$STACK" --code "$CODE" --report drift.md --run-url "$RUN_URL"
+      - name: Close the API server's allow-list to this runner
+        if: always()
+        env:
+          STACK: ${{ matrix.stack }}
+          KAPSULE_PRIVATE_RUNNER: ${{ vars.KAPSULE_PRIVATE_RUNNER }}
+        run: .venv/bin/python -m kapsule access close --stack "$STACK"
 """
 
 
