@@ -56,6 +56,10 @@ class SourceRanges(Settings):
     widestIPv6Prefix: int = Field(default=32, ge=0, le=128)
 
 
+class MaxNodeAge(Settings):
+    maxDays: int = Field(default=30, ge=1)
+
+
 class Budget(Settings):
     maxMonthly: float = Field(default=0, ge=0, allow_inf_nan=False)
     bound: Literal["low", "high"] = "high"
