@@ -7,6 +7,9 @@
 `python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step per pull request,
 with the live cluster checked before each step (0 on the target, 2 steps to take, 3 a blocker, 1 invalid).
 
+`python -m kapsule rotate --stack NAME [--apply]`: replace the nodes past their pool's max_node_age_days, one at
+a time, within the disruption budgets (0 nothing to do, 2 nodes to rotate, 3 a blocker, 1 invalid).
+
 `python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
 
 Exit codes, one meaning each: 0 no changes, 2 changes, 3 destructive changes (a replace or delete
@@ -148,6 +151,9 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument(
         "--today", type=day, help="check versions against the catalog as of YYYY-MM-DD (default today)"
     )
+    from .rotate import add_parser as add_rotate
+
+    add_rotate(commands, stack_name, Once)
     return main_parser
 
 
@@ -248,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         from .upgrade import run_upgrade
 
         return run_upgrade(args, day)
+    if args.command == "rotate":
+        from .rotate import run_rotate
+
+        return run_rotate(args)
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID
