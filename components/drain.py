@@ -43,6 +43,8 @@ class DrainReport:
     nodes: list[str] = field(default_factory=list)
     evicted: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    cordoned: list[str] = field(default_factory=list)
+    """The nodes this drain cordoned (the others already were)."""
 
 
 def parse_duration(text: str) -> float:
@@ -102,16 +104,61 @@ def drain_pool(
     Raises DrainBlocked past `timeout_seconds`, naming the pods still there and the budgets that hold them.
     """
     from kubernetes import client
+
+    nodes = client.CoreV1Api(api_client).list_node(label_selector=f"{POOL_NAME_LABEL}={pool_name}").items
+    still = _drain(api_client, nodes, f"pool {pool_name}", timeout_seconds, log, poll_seconds)
+    if isinstance(still, DrainReport):
+        return still
+    raise DrainBlocked(
+        f"pool {pool_name} could not be drained within {timeout_seconds:g} s, so it is not deleted (its nodes stay "
+        f"cordoned; nothing was lost). Still on it: {still}. Let the budgets allow a disruption (more "
+        "replicas elsewhere), raise drain_timeout, or set drain: false for this pool to delete it at once"
+    )
+
+
+def drain_node(
+    api_client: Any,
+    node_name: str,
+    timeout_seconds: float,
+    *,
+    log: Callable[[str], None] = lambda _: None,
+    poll_seconds: float = POLL_SECONDS,
+) -> DrainReport:
+    """Cordon one node, then evict its evictable pods until none is left (`cordoned`: whether this drain did it).
+
+    Raises DrainBlocked past `timeout_seconds`, naming the pods still there and the budgets that hold them; the
+    node stays cordoned, for the caller to decide.
+    """
+    from kubernetes import client
+
+    node = client.CoreV1Api(api_client).read_node(node_name)
+    still = _drain(api_client, [node], f"node {node_name}", timeout_seconds, log, poll_seconds)
+    if isinstance(still, DrainReport):
+        return still
+    raise DrainBlocked(f"node {node_name} could not be drained within {timeout_seconds:g} s. Still on it: {still}")
+
+
+def _drain(
+    api_client: Any,
+    nodes: list[Any],
+    subject: str,
+    timeout_seconds: float,
+    log: Callable[[str], None],
+    poll_seconds: float,
+) -> DrainReport | str:
+    """Cordon the nodes, then evict until no evictable pod is left: the report, or past the timeout the pods
+    still there and the budgets that hold them."""
+    from kubernetes import client
     from kubernetes.client.rest import ApiException
 
     core, policy = client.CoreV1Api(api_client), client.PolicyV1Api(api_client)
     report = DrainReport()
-    nodes = core.list_node(label_selector=f"{POOL_NAME_LABEL}={pool_name}").items
     for node in nodes:
         report.nodes.append(node.metadata.name)
         if not node.spec.unschedulable:
             core.patch_node(node.metadata.name, {"spec": {"unschedulable": True}})
-    log(f"pool {pool_name}: {len(nodes)} node(s) cordoned")
+            report.cordoned.append(node.metadata.name)
+    log(f"{subject}: {len(nodes)} node(s) cordoned")
     deadline = time.monotonic() + timeout_seconds
     while True:
         pending = []
@@ -125,7 +172,7 @@ def drain_pool(
                     continue
                 pending.append(pod)
         if not pending:
-            log(f"pool {pool_name}: drained, {len(report.evicted)} pod(s) evicted")
+            log(f"{subject}: drained, {len(report.evicted)} pod(s) evicted")
             return report
         if time.monotonic() > deadline:
             lines = []
@@ -134,11 +181,7 @@ def drain_pool(
                 held = f", held by {', '.join(budgets)}" if budgets else ""
                 state = "terminating" if pod.metadata.deletion_timestamp else "not evicted"
                 lines.append(f"{_name(pod)} ({state}{held})")
-            raise DrainBlocked(
-                f"pool {pool_name} could not be drained within {timeout_seconds:g} s, so it is not deleted (its nodes stay "
-                f"cordoned; nothing was lost). Still on it: {'; '.join(lines)}. Let the budgets allow a disruption (more "
-                "replicas elsewhere), raise drain_timeout, or set drain: false for this pool to delete it at once"
-            )
+            return "; ".join(lines)
         for pod in pending:
             if pod.metadata.deletion_timestamp:
                 continue  # evicted, not gone yet
@@ -148,7 +191,7 @@ def drain_pool(
             try:
                 core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, eviction)
                 report.evicted.append(_name(pod))
-                log(f"pool {pool_name}: evicted {_name(pod)}")
+                log(f"{subject}: evicted {_name(pod)}")
             except ApiException as error:
                 if error.status not in (404, 429):  # gone already; a budget says not now
                     raise

@@ -17,6 +17,9 @@ from .scaleway import kubernetes
 from .spec import GoDuration, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import pool_problem
 
+#: The largest `max_node_age_days` a pool may declare: a year.
+MAX_NODE_AGE_DAYS = 365
+
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
@@ -87,6 +90,8 @@ class PoolSpec(Spec):
     """Before the pool is deleted (replaced or removed), cordon its nodes and evict their pods through the eviction API, which honours PodDisruptionBudgets; `false` deletes it at once, stopping its workloads."""
     drain_timeout: GoDuration = "30m"
     """The longest the drain may take (a Go duration); past it the pool is not deleted and the update fails, naming the pods and budgets that block."""
+    max_node_age_days: Optional[int] = Field(default=None, ge=1, le=MAX_NODE_AGE_DAYS)
+    """The oldest a node may grow, in days (Scaleway recommends 30): older nodes are reported by the drift check and replaced by `python -m kapsule rotate`; unset, nodes may grow old."""
 
     @field_validator("node_type")
     @classmethod
@@ -217,7 +222,9 @@ class Pool(pulumi.ComponentResource):
         check(f"Pool {name}", pool_problems(spec, cluster=cluster.spec, region=cluster.region, network=network))
         zone = spec.zone or default_zone(cluster.region)
 
-        super().__init__(self.TYPE, name, None, former_types(opts, self.FORMER_TYPES))
+        # The maximum node age is no Scaleway input: it is the component's own, where the policy pack reads it.
+        props = {"maxNodeAgeDays": spec.max_node_age_days} if spec.max_node_age_days is not None else None
+        super().__init__(self.TYPE, name, props, former_types(opts, self.FORMER_TYPES))
         self.spec = spec
         self.zone = zone
         self.cluster = cluster

@@ -24,6 +24,8 @@ PUBLIC_GATEWAY = "scaleway:network/publicGateway:PublicGateway"
 PUBLIC_GATEWAY_IP = "scaleway:network/publicGatewayIp:PublicGatewayIp"
 GATEWAY_NETWORK = "scaleway:network/gatewayNetwork:GatewayNetwork"
 REGISTRY = "scaleway:registry/namespace:Namespace"
+#: The project's own pool component (`components.pool.Pool.TYPE`): its input `maxNodeAgeDays` is the pool's `max_node_age_days`.
+POOL_COMPONENT = "kapsule:pool:Pool"
 LB_IP = "scaleway:loadbalancers/ip:Ip"
 API_KEY = "scaleway:iam/apiKey:ApiKey"
 K8S_PROVIDER = "pulumi:providers:kubernetes"

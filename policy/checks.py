@@ -14,6 +14,7 @@ from kapsule.names import (
     MIN_SIZE,
     NODE_TYPE,
     POOL,
+    POOL_COMPONENT,
     PRIVATE_NETWORK,
     PUBLIC_GATEWAY,
     PUBLIC_GATEWAY_IP,
@@ -57,6 +58,18 @@ def autoscaled(resources, settings):
             )
         elif isinstance(pool.inputs.get(MIN_SIZE), int) and pool.inputs[MIN_SIZE] < least:
             found.append((pool, f"pool {pool.name}: min_size {pool.inputs['minSize']} is below {least}"))
+    return found
+
+
+def node_age(resources, settings):
+    longest = settings["maxDays"]
+    found = []
+    for pool in of_type(resources, POOL_COMPONENT):
+        days = pool.inputs.get("maxNodeAgeDays")
+        if days is None:
+            found.append((pool, f"pool {pool.name}: max_node_age_days is not set; set it to {longest} or fewer"))
+        elif isinstance(days, int) and days > longest:
+            found.append((pool, f"pool {pool.name}: max_node_age_days {days} is over {longest}; lower it"))
     return found
 
 

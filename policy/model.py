@@ -61,6 +61,10 @@ class ApiServerAllowList(Settings):
     maxIPv6Share: float = Field(default=2**-32, gt=0, le=1, allow_inf_nan=False)
 
 
+class MaxNodeAge(Settings):
+    maxDays: int = Field(default=30, ge=1)
+
+
 class Budget(Settings):
     maxMonthly: float = Field(default=0, ge=0, allow_inf_nan=False)
     bound: Literal["low", "high"] = "high"

@@ -10,7 +10,8 @@ checks that shape against the real `scaleway` export: the same URNs (the stack, 
 name), types, fields and top-level input keys, and outputs the real export also has. The engine's
 habits: the stack resource, a default provider, `__defaults` and auto-generated names on bridged
 resources, `__meta` in their outputs, a Secret's `stringData` recorded as `data`, the engine's
-`version` input on explicit providers, no inputs on components, and every secret as ciphertext (or
+`version` input on explicit providers, no inputs on components but the ones the program gives (a pool's
+`maxNodeAgeDays`), and every secret as ciphertext (or
 as JSON plaintext, as `pulumi stack export --show-secrets` writes it). Tests of the plan's rules
 against the engine's own word use the real exports (`test_engine_records.py`, `test_hostile_values.py`).
 """
@@ -98,7 +99,8 @@ def export(
             "outputs": _encode(outputs, show_secrets),
             "parent": resource.parent or stack_urn,
         }
-        if resource.custom:  # the engine records no inputs for a component
+        # The engine records a component's inputs as the program gave them: here only a pool's maxNodeAgeDays.
+        if resource.custom or inputs:
             entry["inputs"] = _encode(inputs, show_secrets)
         if resource.depends_on:
             entry["dependencies"] = resource.depends_on

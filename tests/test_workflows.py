@@ -33,7 +33,7 @@ def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_workflow_is_valid_against_the_github_workflow_schema():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    assert len(files) == 6
+    assert len(files) == 7
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *files],
         capture_output=True,
@@ -243,3 +243,19 @@ def test_discovery_and_generate_refuse_a_stack_file_name_that_is_not_a_stack_nam
         [sys.executable, "-m", "kapsule", "plan", "--stack", name], cwd=project, capture_output=True, text=True
     )
     assert single.returncode == 1 and "is not a stack name" in single.stderr
+
+
+def test_the_rotation_runs_weekly_and_on_demand_per_cluster_stack_in_its_environment():
+    """`rotate --apply` per deployed cluster stack, in the stack's environment (prod's reviewers approve it), with
+    the deploy job's credentials, the report in the job summary, and only a blocker or an error failing the job."""
+    document = workflow("rotate.yml")
+    assert set(document["on"]) == {"schedule", "workflow_dispatch"}
+    job = document["jobs"]["rotate"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert job["environment"] == "${{ matrix.stack }}"
+    assert job["env"] == workflow("deploy-stack.yml")["jobs"]["up"]["env"]
+    step = next(s for s in job["steps"] if "kapsule rotate" in s.get("run", ""))
+    assert step["env"] == {"STACK": "${{ matrix.stack }}"}
+    assert '--stack "$STACK" --apply' in step["run"] and '>> "$GITHUB_STEP_SUMMARY"' in step["run"]
+    assert "--kubeconfig" not in step["run"], "the kubeconfig is read through the driver, never written to a file"
+    assert {"run": "make engine"} in job["steps"]

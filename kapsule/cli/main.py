@@ -9,6 +9,8 @@ with the live cluster checked before each step (0 on the target, 2 steps to take
 
 `python -m kapsule access open|close --stack NAME`: a CI run's own address in the API server's allow-list,
 added before the jobs that need the API server and removed after them (docs/api-access.md).
+`python -m kapsule rotate --stack NAME [--apply]`: replace the nodes past their pool's max_node_age_days, one at
+a time, within the disruption budgets (0 nothing to do, 2 nodes to rotate, 3 a blocker, 1 invalid).
 
 `python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
 
@@ -166,6 +168,9 @@ def parser() -> argparse.ArgumentParser:
     access.add_argument(
         "--ttl-hours", type=float, default=6.0, help="how long the rule is the run's own (default 6, a job's limit)"
     )
+    from .rotate import add_parser as add_rotate
+
+    add_rotate(commands, stack_name, Once)
     return main_parser
 
 
@@ -273,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         from .upgrade import run_upgrade
 
         return run_upgrade(args, day)
+    if args.command == "rotate":
+        from .rotate import run_rotate
+
+        return run_rotate(args)
     if args.no_state and args.state is not None:
         print("--no-state and --state: give one or the other", file=sys.stderr)
         return EXIT_INVALID

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..drift.age import AgedNode, age_document, age_markdown, age_text
 from ..drift.model import Step, collect, step_from_event
-from ..drift.report import DriftReport, format_drift_json, format_drift_markdown, format_drift_text
+from ..drift.report import DriftReport, drift_document, format_drift_markdown, format_drift_text
 from ..exits import EXIT_CHANGES, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import ROOT
 from ..stackfile.stacks import LOCAL_STACK
@@ -77,10 +80,59 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
         except (RuntimeError, driver.DriverError) as error:
             print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
             return EXIT_INVALID
-    sys.stdout.write(
-        {"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report)
-    )
-    return EXIT_CHANGES if drifted else EXIT_NO_CHANGES
+    aged, why = node_age(stack, root)
+    if why:
+        report.notes.append(f"node age was not checked: {why}")
+    sys.stdout.write(with_age(report, aged, format))
+    return EXIT_CHANGES if drifted or aged else EXIT_NO_CHANGES
+
+
+def with_age(report: DriftReport, aged: list[AgedNode], format: str) -> str:
+    """The drift report in its format, with the nodes past their pool's age after it (as `aged_nodes` in JSON)."""
+    if format == "json":
+        document = drift_document(report)
+        document["aged_nodes"] = age_document(aged)
+        document["drift"] = document["drift"] or bool(aged)
+        return json.dumps(document, indent=2) + "\n"
+    if format == "markdown":
+        return format_drift_markdown(report) + age_markdown(report.stack, aged)
+    return format_drift_text(report) + age_text(report.stack, aged)
+
+
+def node_age(stack: str, root: Path = ROOT) -> tuple[list[AgedNode], str]:
+    """The nodes past their pool's max_node_age_days (from the Scaleway API and the cluster, through the stack's own
+    outputs), or why they could not be read. Nothing when no pool declares a maximum age."""
+    from ..rotate.apply import inspect
+    from ..rotate.plan import new_plan
+    from ..rotate.scaleway import Kapsule, ScalewayError, client
+    from ..stackfile.messages import StackConfigError
+    from ..stackfile.reading import read_stack_file, stack_file_path
+    from ..stackfile.schema import parse
+    from ..upgrade.live import LiveError, connect
+
+    path = stack_file_path(stack, root)
+    try:
+        spec = parse(str(path.relative_to(root)), read_stack_file(path).config)
+    except StackConfigError as error:
+        return [], str(error).splitlines()[0]
+    if spec.cluster is None or not any(p.max_node_age_days for p in spec.pools.values()):
+        return [], ""
+    try:
+        values = driver.outputs(stack, root=root)
+        cluster_id, kubeconfig = values.get("cluster_id"), values.get("kubeconfig")
+        if not isinstance(cluster_id, str) or not isinstance(kubeconfig, str):
+            return [], "the stack has no cluster_id and kubeconfig outputs"
+        kapsule, live = Kapsule(client(), spec.region), connect(kubeconfig)
+    except (ScalewayError, LiveError, driver.DriverError) as error:
+        return [], str(error)
+    except Exception as error:  # noqa: BLE001 the engine's own error, first line only: it names no secret
+        return [], f"the stack's outputs could not be read ({type(error).__name__})"
+    plan = new_plan(stack, str(path.relative_to(root)), spec, datetime.now(timezone.utc))
+    inspect(plan, spec, kapsule, cluster_id.rsplit("/", 1)[-1], "", live, "")
+    missing = [f"{c.title}: {c.why}" for c in plan.checks if c.status == "not run" and c.name.endswith("-nodes")]
+    if missing:
+        return [], "; ".join(missing)
+    return [AgedNode(r.pool, r.node, r.age_days, r.max_age_days) for r in plan.due], ""
 
 
 def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:

@@ -255,3 +255,21 @@ def _pods(pods: list[dict[str, Any]]) -> tuple[list[Finding], list[Finding]]:
                 )
             )
     return orphans, local
+
+
+#: The checks a drain of some nodes needs, whatever takes them out: an upgrade, or a node rotation.
+DRAIN_CHECKS = ("disruption-budgets", "pods-without-controller", "local-storage", "room-to-move")
+
+
+def drain_checks(live: Live, pools: dict[str, tuple[int, int]], draining: set[str]) -> dict[str, list[Finding]]:
+    """The drain checks alone, for the pods on the `draining` nodes: budgets that allow no disruption, pods with
+    no controller, local storage, and room to move for `pools` (name: (max_unavailable, max_surge))."""
+    nodes = list(live.items("/api/v1/nodes"))
+    pods = [
+        p for p in live.items("/api/v1/pods") if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
+    moving = [p for p in pods if (p.get("spec") or {}).get("nodeName") in draining]
+    results: dict[str, list[Finding]] = {"disruption-budgets": _budgets(live)}
+    results["pods-without-controller"], results["local-storage"] = _pods(moving)
+    results["room-to-move"] = [Finding(text, None, blocks) for text, blocks in room_findings(pools, nodes, pods)]
+    return results

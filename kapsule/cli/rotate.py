@@ -1,0 +1,179 @@
+"""`python -m kapsule rotate --stack NAME [--apply]`: the nodes past their pool's `max_node_age_days`, oldest first,
+with the drain checks; `--apply` replaces them one at a time. Exit 0 nothing to do (or all done), 2 nodes to rotate
+(or left for the next run, or not known: the nodes could not be read), 3 a blocker, 1 invalid input (and
+`--apply` without the nodes)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
+from ..names import CLUSTER, ROOT
+from ..reports.rotate import format_rotate_json, format_rotate_markdown, format_rotate_text
+from ..rotate.apply import POLL_SECONDS, apply, inspect
+from ..rotate.plan import RotationPlan, new_plan
+from ..rotate.scaleway import Kapsule, ScalewayError, client
+from ..stackfile.messages import StackConfigError
+from ..stackfile.reading import read_stack_file, stack_file_path
+from ..stackfile.schema import StackConfig, parse
+from ..state.backend import NoState, find_state
+from ..state.records import StateError
+from ..upgrade.live import Live, LiveError, connect
+from .upgrade import _kubeconfig
+
+
+def duration(text: str) -> float:
+    """An argparse type: a Go duration (`30m`, `4h`) in seconds, above zero."""
+    from components.drain import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error}; write a Go duration such as 30m or 4h") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no time at all; give a Go duration above zero, such as 30m")
+    return seconds
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number of nodes, 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of nodes, 1 or more")
+    return int(text)
+
+
+def add_parser(commands: argparse._SubParsersAction, stack_name: object, once: type) -> None:
+    """The `rotate` command line."""
+    rotate = commands.add_parser(
+        "rotate", help="replace nodes past their pool's max_node_age_days, one at a time, within the budgets"
+    )
+    rotate.add_argument(
+        "--stack", type=stack_name, action=once, required=True, help="the stack name: stacks/Pulumi.<stack>.yaml"
+    )
+    rotate.add_argument("--apply", action="store_true", help="replace the nodes (default: only plan)")
+    rotate.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="output format (default text)"
+    )
+    rotate.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="the cluster's kubeconfig file (default: the stack's kubeconfig output, through the engine)",
+    )
+    rotate.add_argument(
+        "--state", type=Path, help="recorded state, for the cluster's id (default: the local backend's)"
+    )
+    rotate.add_argument(
+        "--deadline",
+        type=duration,
+        default=duration("4h"),
+        metavar="DURATION",
+        help="the whole run's deadline (default 4h)",
+    )
+    rotate.add_argument(
+        "--max-nodes",
+        type=count,
+        default=10,
+        metavar="N",
+        help="at most this many nodes replaced in one run (default 10)",
+    )
+    rotate.add_argument(
+        "--drain-timeout",
+        type=duration,
+        metavar="DURATION",
+        help="the longest one node's drain may take (default: its pool's drain_timeout)",
+    )
+
+
+def _cluster_id(spec: StackConfig, kapsule: Kapsule, stack: str, root: Path, state: Optional[Path]) -> str:
+    """The cluster's id: from the recorded state when there is one, else the project's cluster of the pinned name."""
+    try:
+        recorded = find_state(stack, root, state)
+    except NoState:
+        recorded = None
+    clusters = [r for r in (recorded.resources.values() if recorded else ()) if r.type == CLUSTER]
+    if len(clusters) == 1 and isinstance(clusters[0].id, str) and clusters[0].id:
+        return clusters[0].id.rsplit("/", 1)[-1]
+    assert spec.cluster is not None
+    return kapsule.cluster_id(spec.cluster.name)
+
+
+def run_rotate(
+    args: argparse.Namespace,
+    root: Path = ROOT,
+    now: Optional[datetime] = None,
+    poll_seconds: float = POLL_SECONDS,
+) -> int:
+    """The rotate command; returns its exit code."""
+    path = stack_file_path(args.stack, root)
+    stack_file = str(path.relative_to(root))
+    if not path.is_file():
+        print(f"{stack_file}: does not exist; give the name of a stack under stacks/", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        spec = parse(stack_file, read_stack_file(path).config)
+    except StackConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    if spec.existing_cluster is not None or spec.cluster is None:
+        print(
+            f"{stack_file}: declares no kapsule:cluster and kapsule:pools, so it has no nodes to rotate; "
+            "run rotate on the stack that declares the pools",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    plan = new_plan(args.stack, stack_file, spec, now or datetime.now(timezone.utc))
+    if not any(days for days in plan.pools.values()):
+        plan.notes.append("no pool declares max_node_age_days: set it on a pool (Scaleway recommends 30)")
+    kapsule, cluster_id, scaleway_why = None, None, ""
+    try:
+        kapsule = Kapsule(client(), spec.region)
+        cluster_id = _cluster_id(spec, kapsule, args.stack, root, args.state)
+    except ScalewayError as error:
+        scaleway_why = str(error)
+    except StateError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    kubeconfig, kube_why = _kubeconfig(args.stack, args.kubeconfig)
+    live: Optional[Live] = None
+    if kubeconfig is not None:
+        try:
+            live = connect(kubeconfig)
+        except LiveError as error:
+            kube_why = str(error)
+    if args.kubeconfig is not None and live is None:  # a file given by hand that is no kubeconfig is bad input
+        print(f"--kubeconfig {args.kubeconfig}: {kube_why.removeprefix('--kubeconfig: ')}", file=sys.stderr)
+        return EXIT_INVALID
+    sides = inspect(plan, spec, kapsule, cluster_id, scaleway_why, live, kube_why)
+    if args.apply:
+        if sides is None or kapsule is None or live is None:
+            why = "; ".join(f"{c.title}: {c.why}" for c in plan.not_run[:2])
+            print(f"--apply: the nodes could not be read, so nothing was touched ({why})", file=sys.stderr)
+            return EXIT_INVALID
+        if not plan.blockers:
+            apply(
+                plan,
+                sides,
+                spec,
+                kapsule,
+                live,
+                deadline_seconds=args.deadline,
+                max_nodes=args.max_nodes,
+                drain_timeout=args.drain_timeout,
+                poll_seconds=poll_seconds,
+                log=lambda line: print(line, file=sys.stderr),
+            )
+    output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format, format_rotate_text)
+    sys.stdout.write(output(plan))
+    return exit_code(plan)
+
+
+def exit_code(plan: RotationPlan) -> int:
+    """3 a blocker; 2 nodes to rotate, left for the next run, or not known; 0 nothing (left) to do."""
+    if plan.blockers:
+        return EXIT_DESTRUCTIVE
+    left = plan.remaining if plan.applied else plan.due
+    return EXIT_CHANGES if left or not plan.read else EXIT_NO_CHANGES

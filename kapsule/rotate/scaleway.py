@@ -1,0 +1,134 @@
+"""The Scaleway side of a rotation, through the Scaleway SDK (`scaleway.k8s.v1.K8SV1API`): the cluster, its pools
+and nodes, and `replace_node`. Every call has a deadline; lists are read page by page within a budget.
+
+The SDK's own HTTP calls carry no timeout, so each runs in a worker thread that the caller stops waiting for
+at its deadline. The answers are the account's: another cluster or pool of the project is never touched, and
+an answer that does not unmarshal is an error, never a partial list."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Optional, TypeVar
+
+from .nodes import ScalewayNode
+
+#: One call's deadline, seconds.
+CALL_SECONDS = 30.0
+#: Items per page, and pages read at most per list (a Kapsule cluster has at most 500 nodes).
+PAGE_SIZE = 100
+MAX_PAGES = 10
+
+T = TypeVar("T")
+
+
+class ScalewayError(RuntimeError):
+    """The Scaleway API could not be read or refused a call: the message names the call, never a key."""
+
+
+def client() -> Any:
+    """The SDK's client from its config file and SCW_* variables; ScalewayError when there are no credentials."""
+    from scaleway import Client
+
+    # The SDK logs each request with its headers at DEBUG, the secret key among them: never below ERROR here.
+    logging.getLogger("scaleway").setLevel(logging.ERROR)
+    try:
+        found = Client.from_config_file_and_env()
+    except Exception as error:  # noqa: BLE001 a config file the SDK cannot read: its message names the file
+        raise ScalewayError(f"the Scaleway SDK's configuration cannot be read ({type(error).__name__})") from None
+    if not found.access_key or not found.secret_key:
+        raise ScalewayError("no Scaleway credentials (SCW_ACCESS_KEY and SCW_SECRET_KEY, or the SDK's config file)")
+    return found
+
+
+def bounded(call: Callable[[], T], what: str, seconds: float = CALL_SECONDS) -> T:
+    """`call()` within `seconds`; ScalewayError naming `what` when it fails or does not answer in time."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = call()
+        except BaseException as error:  # noqa: BLE001 handed to the caller below
+            result["error"] = error
+
+    worker = threading.Thread(target=run, name=f"scaleway {what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise ScalewayError(f"{what}: no answer within {seconds:g} s")
+    if "error" in result:
+        error = result["error"]
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise ScalewayError(f"{what}: {type(error).__name__}{': ' + first if first else ''}")
+    return result["value"]
+
+
+class Kapsule:
+    """One cluster's pools and nodes through the SDK."""
+
+    def __init__(self, sdk_client: Any, region: str) -> None:
+        from scaleway.k8s.v1 import K8SV1API
+
+        self.api = K8SV1API(sdk_client)
+        self.region = region
+        self.project_id: Optional[str] = getattr(sdk_client, "default_project_id", None)
+
+    def cluster_id(self, name: str) -> str:
+        """The id of the project's one cluster named exactly `name` in the region."""
+        found = []
+        for page in range(1, MAX_PAGES + 1):
+            answer = bounded(
+                lambda page=page: self.api.list_clusters(
+                    region=self.region, project_id=self.project_id, name=name, page=page, page_size=PAGE_SIZE
+                ),
+                f"list_clusters (region {self.region})",
+            )
+            found += [c for c in answer.clusters if c.name == name]
+            if len(answer.clusters) < PAGE_SIZE:
+                break
+        if len(found) != 1:
+            where = f"the project {self.project_id}" if self.project_id else "the account"
+            raise ScalewayError(
+                f"{len(found) or 'no'} cluster(s) named {name} in {self.region} in {where}"
+                + (": deploy the stack first" if not found else ": give the cluster's recorded state (--state)")
+            )
+        return str(found[0].id)
+
+    def pools(self, cluster_id: str) -> list[tuple[str, str]]:
+        """(id, name) of each pool of the cluster."""
+        pools: list[tuple[str, str]] = []
+        for page in range(1, MAX_PAGES + 1):
+            answer = bounded(
+                lambda page=page: self.api.list_pools(
+                    cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE
+                ),
+                f"list_pools (cluster {cluster_id})",
+            )
+            pools += [(str(p.id), str(p.name)) for p in answer.pools]
+            if len(answer.pools) < PAGE_SIZE:
+                return pools
+        raise ScalewayError(f"list_pools (cluster {cluster_id}): more than {MAX_PAGES * PAGE_SIZE} pools")
+
+    def nodes(self, cluster_id: str) -> list[ScalewayNode]:
+        """Every node of the cluster."""
+        nodes: list[ScalewayNode] = []
+        for page in range(1, MAX_PAGES + 1):
+            answer = bounded(
+                lambda page=page: self.api.list_nodes(
+                    cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE
+                ),
+                f"list_nodes (cluster {cluster_id})",
+            )
+            nodes += [
+                ScalewayNode(
+                    str(n.id), str(n.name), str(n.pool_id), str(n.provider_id or ""), n.created_at, str(n.status)
+                )
+                for n in answer.nodes
+            ]
+            if len(answer.nodes) < PAGE_SIZE:
+                return nodes
+        raise ScalewayError(f"list_nodes (cluster {cluster_id}): more than {MAX_PAGES * PAGE_SIZE} nodes")
+
+    def replace(self, node_id: str) -> None:
+        """Scaleway's ReplaceNode: the node's server is replaced by a new one."""
+        bounded(lambda: self.api.replace_node(node_id=node_id, region=self.region), f"replace_node {node_id}")

@@ -1,0 +1,233 @@
+"""`kapsule rotate` offline: the order (oldest first), both sides matched and what is on one side only, each
+pool's `max_unavailable`, the refusals of the command line, the Scaleway calls as the real SDK sends them
+(to a loopback API), the formats, and `max_node_age_days` in the schema and the policy."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kapsule.cli.main import main
+from kapsule.reports.rotate import format_rotate_json, format_rotate_markdown, format_rotate_text
+from kapsule.rotate.nodes import KubeNode, PoolRule, ScalewayNode, due, kube_node, match, out_of_service
+from kapsule.rotate.plan import Blocker, Rotation, RotationPlan, policy_check
+from kapsule.upgrade.path import Check
+from tests.scaleway_api import CLUSTER_ID, node, pool, serve
+
+NOW = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+POOLS = [PoolRule("default", "p1", "default-1a2b3c4", 30, 1, 0), PoolRule("big", "p2", "big-7d8e9f0", 20, 2, 0)]
+
+
+def scw(name: str, pool_id: str, days: float, status: str = "ready") -> ScalewayNode:
+    return ScalewayNode(
+        f"id-{name}", name, pool_id, f"scaleway://instance/fr-par-1/{name}", NOW - timedelta(days=days), status
+    )
+
+
+def kube(name: str, ready: bool = True, cordoned: bool = False) -> KubeNode:
+    return KubeNode(name, f"scaleway://instance/fr-par-1/{name}", ready, cordoned)
+
+
+def test_nodes_past_their_pools_age_come_oldest_first_across_pools():
+    nodes = [scw("a", "p1", 31), scw("b", "p1", 45), scw("c", "p2", 21), scw("d", "p1", 29), scw("e", "p2", 19)]
+    matched = match(POOLS, nodes, [kube(n.name) for n in nodes])
+    assert [m.scaleway.name for m in due(matched.members, POOLS, NOW)] == ["b", "a", "c"]
+
+
+def test_a_node_on_one_side_only_or_claimed_twice_is_reported_and_never_a_member():
+    nodes = [scw("a", "p1", 40), scw("b", "p1", 40), scw("c", "p1", 40), scw("other", "p9", 90)]
+    twin = KubeNode("c-twin", "scaleway://instance/fr-par-1/c", True, False)
+    matched = match(POOLS, nodes, [kube("a"), kube("c"), twin, kube("ghost"), kube("other")])
+    assert [m.scaleway.name for m in matched.members] == ["a"]
+    assert matched.alone == [
+        "Scaleway node b (pool default, ready) has no Kubernetes Node with provider id scaleway://instance/fr-par-1/b: left alone",
+        "Scaleway node c (pool default): its provider id is claimed more than once (c, c-twin): left alone",
+        "Kubernetes Node ghost has no Scaleway node in this cluster with provider id scaleway://instance/fr-par-1/ghost: left alone",
+    ]
+
+
+def test_a_node_object_from_the_api_server_is_read_defensively():
+    assert kube_node({"metadata": {"name": "n"}, "spec": {"providerID": "p", "unschedulable": True}}) == KubeNode(
+        "n", "p", False, True
+    )
+    ready = {"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    assert kube_node(ready) == KubeNode("n", "", True, False)
+    assert kube_node({"metadata": {"name": ["not", "a", "name"]}}) is None
+    assert kube_node({"metadata": "x", "spec": [], "status": 3}) is None
+
+
+@pytest.mark.parametrize(
+    ("max_unavailable", "down", "refused"),
+    [(1, [], False), (1, ["x"], True), (2, ["x"], False), (2, ["x", "y"], True), (0, [], True)],
+)
+def test_a_pool_never_has_more_nodes_out_of_service_than_its_upgrade_policy_allows(max_unavailable, down, refused):
+    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, max_unavailable, 1)
+    nodes = [scw("a", "p1", 40), scw("x", "p1", 1), scw("y", "p1", 1), scw("z", "p1", 1), scw("w", "p2", 1, "creating")]
+    kubes = [kube("a"), kube("x", cordoned="x" in down), kube("y", ready="y" not in down), kube("z"), kube("w")]
+    members = match([rule, POOLS[1]], nodes, kubes).members
+    why = out_of_service(rule, members, nodes, "id-a")
+    assert (why is not None) == refused
+    if max_unavailable == 0:
+        assert "max_unavailable is 0" in why
+    elif refused:
+        assert f"{len(down)} node(s) already out of service ({', '.join(down)})" in why
+    check = policy_check([rule], members, nodes, [m for m in members if m.scaleway.name == "a"])
+    assert check.status == ("blocked" if refused else "passed")
+
+
+def test_a_scaleway_node_not_ready_counts_as_out_of_service_even_without_its_kubernetes_node():
+    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, 1, 0)
+    nodes = [scw("a", "p1", 40), scw("b", "p1", 1, "creating")]
+    members = match([rule], nodes, [kube("a")]).members
+    assert "1 node(s) already out of service (b)" in out_of_service(rule, members, nodes, "id-a")
+
+
+def plan(**changes) -> RotationPlan:
+    result = RotationPlan("dev", "stacks/Pulumi.dev.yaml", NOW, {"default": 30, "spare": None})
+    result.due = [
+        Rotation("default", "scw-old", "id-old", NOW - timedelta(days=45), 45.0, 30),
+        Rotation("default", "scw-older`<b>", "id-2", NOW - timedelta(days=31), 31.0, 30),
+    ]
+    result.alone = ["Kubernetes Node ghost has no Scaleway node: left alone"]
+    result.checks = [Check("scaleway-nodes", "nodes", "passed"), Check("kubernetes-nodes", "kube", "passed")]
+    for key, value in changes.items():
+        setattr(result, key, value)
+    return result
+
+
+def test_the_formats_say_the_same_thing():
+    stopped = Blocker("scw-old", "node scw-old could not be drained within 60 s", "let the budgets allow a disruption")
+    done = plan(applied=True, rotated=["scw-old"], stopped=stopped)
+    text = format_rotate_text(done)
+    assert "1. scw-old (pool default): 45.0 days, over 30  (replaced)" in text
+    assert "pool spare: no max_node_age_days (not rotated)" in text
+    assert "one side only: Kubernetes Node ghost" in text
+    assert "Blocked: 1 blocker(s)." in text and "fix: let the budgets allow a disruption" in text
+    document = json.loads(format_rotate_json(done))
+    assert [d["node"] for d in document["due"]] == ["scw-old", "scw-older`<b>"]
+    assert document["stopped"] == {"node": "scw-old", "reason": stopped.reason, "fix": stopped.fix}
+    assert document["rotated"] == ["scw-old"] and document["applied"] is True
+    markdown = format_rotate_markdown(done)
+    assert "| 1 | `scw-old` | `default` | 45.0 days | 30 | yes |" in markdown
+    assert "| 2 | `scw-older'<b>` |" in markdown  # a name from the API stays inline code, its backtick made inert
+    assert "2 node(s) to rotate" in format_rotate_text(plan())
+    assert "Nothing to rotate" in format_rotate_text(plan(due=[]))
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["rotate", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_offline_the_plan_says_which_checks_could_not_run(capsys, monkeypatch, tmp_path):
+    for name in ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCW_CONFIG_PATH", str(tmp_path / "none.yaml"))
+    monkeypatch.delenv("PULUMI_ACCESS_TOKEN", raising=False)
+    code, out, err = cli(capsys, "--stack", "dev", "--format", "json")
+    document = json.loads(out)
+    assert code == 2, "not known is never 'nothing to do'"
+    assert {c["name"] for c in document["not_run"]} == {c["name"] for c in document["checks"]}
+    assert "no Scaleway credentials" in document["checks"][0]["why"]
+    assert "no credentials" in document["checks"][1]["why"]
+    assert document["pools"] == [{"name": "default", "max_node_age_days": 30}]
+    code, out, err = cli(capsys, "--stack", "dev", "--apply")
+    assert code == 1 and out == "" and err.startswith("--apply: the nodes could not be read, so nothing was touched")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--stack", "nope"], "stacks/Pulumi.nope.yaml: does not exist"),
+        (["--stack", "local"], "stacks/Pulumi.local.yaml: declares no kapsule:cluster and kapsule:pools"),
+        (["--stack", "dev", "--deadline", "soon"], "write a Go duration"),
+        (["--stack", "dev", "--deadline", "0s"], "no time at all"),
+        (["--stack", "dev", "--max-nodes", "0"], "a whole number of nodes, 1 or more"),
+        (["--stack", "dev", "--stack", "prod"], "--stack is given twice"),
+        (["--stack", "dev", "--format", "yaml"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(capsys, argv, expected):
+    try:
+        code = main(["rotate", *argv])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 1 and expected in err and "Traceback" not in err
+
+
+def test_a_kubeconfig_file_that_is_none_is_bad_input(capsys, tmp_path):
+    bad = tmp_path / "kubeconfig"
+    bad.write_text("not: [a kubeconfig")
+    code, out, err = cli(capsys, "--stack", "dev", "--kubeconfig", str(bad))
+    assert code == 1 and err.startswith(f"--kubeconfig {bad}: ") and out == ""
+
+
+@pytest.fixture
+def scaleway(monkeypatch):
+    yield from serve(monkeypatch)
+
+
+def test_the_scaleway_calls_are_the_sdks_own_requests(scaleway):
+    from kapsule.rotate.scaleway import Kapsule, client
+
+    scaleway.pools = [pool("p1", "default-1a2b3c4")]
+    scaleway.nodes = [node(f"n{i}", f"scw-{i}", "p1", f"scaleway://instance/fr-par-1/{i}", NOW) for i in range(150)]
+    kapsule = Kapsule(client(), "fr-par")
+    assert kapsule.cluster_id("kapsule-rotate") == CLUSTER_ID
+    assert [p for p in kapsule.pools(CLUSTER_ID)] == [("p1", "default-1a2b3c4")]
+    assert len(kapsule.nodes(CLUSTER_ID)) == 150
+    kapsule.replace("n7")
+    base = "/k8s/v1/regions/fr-par"
+    assert [(m, p, q.get("page")) for m, p, q, _ in scaleway.requests] == [
+        ("GET", f"{base}/clusters", ["1"]),
+        ("GET", f"{base}/clusters/{CLUSTER_ID}/pools", ["1"]),
+        ("GET", f"{base}/clusters/{CLUSTER_ID}/nodes", ["1"]),
+        ("GET", f"{base}/clusters/{CLUSTER_ID}/nodes", ["2"]),
+        ("POST", f"{base}/nodes/n7/replace", None),
+    ]
+    assert scaleway.requests[0][2]["name"] == ["kapsule-rotate"]
+    assert scaleway.requests[-1][3] == {}, "ReplaceNode's body is an empty object"
+
+
+def test_a_refused_or_silent_scaleway_api_is_one_error_naming_the_call(scaleway, monkeypatch):
+    import kapsule.rotate.scaleway as module
+    from kapsule.rotate.scaleway import Kapsule, ScalewayError, client
+
+    scaleway.nodes = [node("n1", "scw-1", "p1", "scaleway://instance/fr-par-1/1", NOW)]
+    scaleway.replace_status = 409
+    kapsule = Kapsule(client(), "fr-par")
+    with pytest.raises(ScalewayError, match=r"^replace_node n1: ScalewayException"):
+        kapsule.replace("n1")
+    with pytest.raises(ScalewayError, match="no cluster\\(s\\) named absent"):
+        kapsule.cluster_id("absent")
+    with pytest.raises(ScalewayError, match="no answer within 0.2 s"):
+        module.bounded(lambda: __import__("time").sleep(5), "list_nodes", seconds=0.2)
+
+
+def test_max_node_age_days_is_validated_and_prods_policy_requires_it_at_most_30():
+    from components.pool import Pool, PoolSpec
+    from kapsule.names import POOL_COMPONENT
+    from kapsule.resources.model import ResourceView
+    from policy.rules import evaluate, stack_config
+
+    assert Pool.TYPE == POOL_COMPONENT
+    assert PoolSpec(node_type="DEV1-M", size=1, max_node_age_days=30).max_node_age_days == 30
+    for wrong in (0, 366, "30", True, 7.5):
+        with pytest.raises(ValueError):
+            PoolSpec(node_type="DEV1-M", size=1, max_node_age_days=wrong)
+    config = stack_config("prod")
+
+    def found(inputs):
+        pools = [ResourceView(POOL_COMPONENT, "fr-par-1", "urn:x", inputs, False)]
+        return [(level, v.message) for level, v in evaluate(pools, config) if v.rule == "max-node-age"]
+
+    assert found({"maxNodeAgeDays": 30}) == []
+    assert found({"maxNodeAgeDays": 31}) == [("mandatory", "pool fr-par-1: max_node_age_days 31 is over 30; lower it")]
+    assert found({}) == [("mandatory", "pool fr-par-1: max_node_age_days is not set; set it to 30 or fewer")]
+    assert [
+        v for _, v in evaluate([ResourceView(POOL_COMPONENT, "p", "urn:x", {}, False)], {}) if v.rule == "max-node-age"
+    ] == []
