@@ -1,4 +1,11 @@
 # The two commands a new user needs: `make preview` and `make test`. Both set up .venv on first use.
+# Make never evaluates a value given on the command line or in the environment: each one is frozen to its
+# literal text before anything reads it (`$(value X)` is that text, and `:=` stores it unexpanded), so that
+# `make help STACK='$(shell touch f)'` runs nothing. Whether STACK was given is read before it is frozen.
+# Every command-line variable is frozen (make exports them all), and each environment variable this file reads.
+STACK_GIVEN := $(filter command line environment,$(origin STACK))
+$(foreach variable,$(.VARIABLES),$(if $(filter command line,$(origin $(variable))),$(eval override $(variable) := $$(value $(variable)))))
+$(foreach variable,PYTHON VENV STACK FORMAT STATE NO_STATE PULUMI_BACKEND_URL,$(if $(filter environment,$(origin $(variable))),$(eval override $(variable) := $$(value $(variable)))))
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -21,7 +28,7 @@ PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help preview plan test up down pulumi-preview engine e2e install bench docs generate clean
+.PHONY: help preview plan test up down pulumi-preview engine lint-tools e2e install bench docs generate clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets and the variables they take.
@@ -52,16 +59,19 @@ preview: $(VENV)/.on-path ## Offline plan of STACK (default dev) against its rec
 plan: $(VENV)/.on-path ## Offline plan of every stack.
 	@$(PY) -m kapsule plan --all $(PLAN_ARGS) $(PLAN_WORKED)
 
-test: engine ## The whole test suite: the offline tier on every core, then the end-to-end tier on the real engine.
+test: engine lint-tools ## The whole test suite: the offline tier on every core, then the end-to-end tier on the real engine.
 	$(PY) -m pytest -q -n auto --ignore=tests/e2e
 	$(PY) -m pytest -q tests/e2e
 
 ## UP_STACK  the stack `make up`, `make pulumi-preview` and `make down` act on: STACK when given, else local
-UP_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),local)
+UP_STACK := $(if $(STACK_GIVEN),$(STACK),local)
 
 engine: $(VENV)/.on-path ## Build the real engine from the Go module proxy into .tools/bin (CLI, Kubernetes provider, kube-apiserver); etcd from Debian.
 	@bash tools/engine/debian.sh
 	@bash tools/engine/build.sh
+
+lint-tools: ## Build actionlint, the workflow linter the tests run, from the Go module proxy into .tools/bin.
+	@bash tools/lint/build.sh
 
 up: engine ## Deploy UP_STACK through the real engine: with no STACK, the local stack on a local Kubernetes API.
 	@$(PY) -m kapsule.engine up --stack "$$UP_STACK"

@@ -15,21 +15,16 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
-from kapsule.resources.model import ResourceView  # noqa: E402
+from policy.engine_view import settings, subjects  # noqa: E402
 from policy.model import Rule  # noqa: E402
-from policy.rules import RULES
-
-
-def subjects(args: StackValidationArgs) -> list:
-    """The stack's resources as the rules see them."""
-    return [ResourceView(r.resource_type, r.name, r.urn, r.props, bool(r.opts.protect)) for r in args.resources]
+from policy.rules import RULES  # noqa: E402
 
 
 def stack_policy(rule: Rule) -> StackValidationPolicy:
     """One rule as a stack validation policy whose settings are configurable per stack."""
 
     def validate(args: StackValidationArgs, report_violation) -> None:
-        for violation in rule.run(subjects(args), args.get_config() or {}):
+        for violation in rule.run(subjects(args.resources), settings(args.get_config())):
             report_violation(violation.message, violation.urn)
 
     schema = None

@@ -178,6 +178,16 @@ def source_ranges(resources, settings):
                     f"Service {service.name}: a public load balancer open to every {family} address (its source ranges cover the whole space)",
                 )
             )
+        for family, share in ranges.open_share().items():
+            allowed_share = settings[f"maxOpenShare{family}"]
+            if family not in open_families and share > Fraction(str(allowed_share)):
+                found.append(
+                    (
+                        service,
+                        f"Service {service.name}: its source ranges open {_percent(share)} of the {family} address "
+                        f"space, more than the {_percent(Fraction(str(allowed_share)))} allowed (maxOpenShare{family})",
+                    )
+                )
         wide = [
             n
             for n in ranges.wider_than(settings["widestIPv4Prefix"], settings["widestIPv6Prefix"])
@@ -234,6 +244,14 @@ def _share(share: Fraction) -> str:
     if share == 0:
         return "none"
     return f"{share.numerator}/{share.denominator}" if share.numerator < 10**6 else f"{float(share):.3g}"
+
+
+def _percent(share: Fraction) -> str:
+    """A share as a percentage to four significant digits: 99.61%, 1%, 0.0001%."""
+    text = f"{float(share) * 100:.4g}"
+    if text == "100" and share < 1:  # every address but a few is not everyone
+        text = f"{float(share) * 100:.12g}"
+    return f"{text}%"
 
 
 def budget(resources, settings):

@@ -54,6 +54,10 @@ class RequiredTags(Settings):
 class SourceRanges(Settings):
     widestIPv4Prefix: int = Field(default=8, ge=0, le=32)
     widestIPv6Prefix: int = Field(default=32, ge=0, le=128)
+    # The largest share of each family's address space the union of a Service's ranges may open: 1% of IPv4 is
+    # two /8s and a half (255 /8s, or every address but one, fail); 0.01% of IPv6 is over a million /32s.
+    maxOpenShareIPv4: float = Field(default=0.01, ge=0, le=1, allow_inf_nan=False)
+    maxOpenShareIPv6: float = Field(default=0.0001, ge=0, le=1, allow_inf_nan=False)
 
 
 class ApiServerAllowList(Settings):

@@ -42,7 +42,9 @@ def test_the_drift_workflow_runs_nightly_and_on_demand_never_on_pull_requests_wi
 FAKE_GH = textwrap.dedent(
     '''
     #!/usr/bin/env python3
-    """A local fake of the GitHub CLI's issue commands, keeping issues in a JSON file and logging each call."""
+    """A local fake of the GitHub CLI: the REST issues listing (filtered and paged as GitHub does), label create,
+    and the issue commands, keeping issues in a JSON file and logging each call. What it creates, the workflow's
+    own account (github-actions[bot]) authors."""
     import json, os, sys
     store = os.environ["FAKE_GH_STORE"]
     issues = json.load(open(store)) if os.path.exists(store) else []
@@ -51,12 +53,30 @@ FAKE_GH = textwrap.dedent(
         log.write(json.dumps(args) + "\\n")
     def opt(name):
         return args[args.index(name) + 1]
-    if args[:2] == ["issue", "list"]:
-        state = opt("--state")
-        print(json.dumps([{k: i[k] for k in ("number", "title", "body")} for i in issues if i["state"] == state]))
+    def fields():
+        return dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-f")
+    if args[:1] == ["api"] and "repos/{owner}/{repo}/issues" in args:
+        f = fields()
+        found = [
+            i for i in issues
+            if i["state"] == f["state"]
+            and (not f.get("labels") or f["labels"] in i.get("labels", []))
+            and (not f.get("creator") or i.get("user", {}).get("login") == f["creator"])
+        ]
+        size, page = int(f.get("per_page", 30)), int(f.get("page", 1))
+        shown = found[(page - 1) * size : page * size]
+        print(json.dumps([
+            {"number": i["number"], "title": i["title"], "body": i["body"], "user": i.get("user", {}),
+             "labels": [{"name": n} for n in i.get("labels", [])]}
+            for i in shown
+        ]))
+        sys.exit(0)
+    elif args[:2] == ["label", "create"]:
+        sys.exit(0)
     elif args[:2] == ["issue", "create"]:
         number = len(issues) + 1
-        issues.append({"number": number, "title": opt("--title"), "body": opt("--body"), "state": "open", "comments": []})
+        issues.append({"number": number, "title": opt("--title"), "body": opt("--body"), "state": "open", "comments": [],
+                       "user": {"login": "github-actions[bot]", "type": "Bot"}, "labels": [opt("--label")]})
         print(f"https://github.com/o/r/issues/{number}")
     elif args[:2] == ["issue", "edit"]:
         issue = next(i for i in issues if i["number"] == int(args[2]))
@@ -259,3 +279,63 @@ def test_unmanaged_lists_what_the_cluster_controllers_made_that_nothing_backs_wi
     # The other cluster's load balancer and the hand-made volume are never listed.
     assert not any("ffffffff" in n or "database-backups" in n for n in notes)
     assert format_orphans([], "EUR")[0].startswith("nothing unmanaged")
+
+
+def seed(tmp_path: Path, issues_: list[dict]) -> None:
+    (tmp_path / "issues.json").write_text(json.dumps(issues_))
+
+
+def look_alike(number: int, stack: str, body: str, login: str = "mallory", labels: tuple = ("kapsule-drift",)) -> dict:
+    """An issue someone opened with the drift issue's title, marker and label: everything but the author."""
+    return {
+        "number": number,
+        "title": f"Drift in stack {stack}",
+        "body": body,
+        "state": "open",
+        "comments": [],
+        "user": {"login": login, "type": "User"},
+        "labels": list(labels),
+    }
+
+
+def test_an_issue_someone_else_opened_with_the_title_marker_and_label_is_never_written_to_or_closed(tmp_path):
+    """Such an issue once got the report written into it, and was later closed by the workflow."""
+    body = report_of("prod", "LB-GP-M")
+    seed(tmp_path, [look_alike(1, "prod", body), look_alike(2, "prod", body, login="github-actions", labels=())])
+    first = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"))
+    assert first.returncode == 0 and "issue opened https://github.com/o/r/issues/3" in first.stdout, first.stderr
+    clean = keep(tmp_path, "prod", 0)
+    assert clean.returncode == 0 and "issue #3 closed" in clean.stdout
+    others = [i for i in issues(tmp_path) if i["number"] in (1, 2)]
+    assert [(i["state"], i["body"], i["comments"]) for i in others] == [("open", body, [])] * 2
+
+
+def test_a_hundred_look_alikes_do_not_hide_the_workflows_own_issue(tmp_path):
+    """With 100 issues of the same title the workflow once opened a second issue and left the real one open."""
+    body = report_of("prod", "LB-GP-M")
+    crowd = [look_alike(n, "prod", body) for n in range(1, 101)]
+    seed(tmp_path, crowd)
+    assert keep(tmp_path, "prod", 2, body).stdout.strip().endswith("issues/101")
+    seed(tmp_path, [*issues(tmp_path), *[look_alike(n, "prod", body) for n in range(102, 202)]])
+    again = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"))
+    assert "issue #101 updated" in again.stdout, again.stdout + again.stderr
+    assert "issue #101 closed" in keep(tmp_path, "prod", 0).stdout
+    assert [i["number"] for i in issues(tmp_path) if i["state"] == "closed"] == [101]
+
+
+def test_a_report_over_githubs_limit_is_cut_at_a_row_with_a_line_saying_where_the_whole_is(tmp_path):
+    """150 rows of 300 characters (within the report's own bounds) made a 102,496-character body: no issue."""
+    from kapsule.drift.issue import MAX_BODY_CHARACTERS
+
+    head = report_of("prod", "LB-GP-M")
+    rows = "".join(f"| `row {n}` | {'x' * 680} |\n" for n in range(150))  # 102,900 characters
+    result = keep(tmp_path, "prod", 2, head + rows)
+    assert result.returncode == 0, result.stderr
+    [issue] = issues(tmp_path)
+    assert len(issue["body"]) <= 65_536 and MAX_BODY_CHARACTERS - 400 < len(issue["body"])
+    lines = issue["body"].splitlines()
+    cut = next(n for n, line in enumerate(lines) if line.startswith("**The report was cut here:**"))
+    assert lines[cut - 2].startswith("| `row ") and lines[cut - 2].endswith(" |")  # a whole row, then the cut
+    kept = sum(1 for line in lines if line.startswith("| `row "))
+    assert f"{150 - kept} more table row(s)" in lines[cut]
+    assert "the whole report is in the job's summary and the `drift-prod` artifact" in lines[cut]

@@ -95,8 +95,8 @@ def test_no_step_reads_a_number_from_the_artifact_and_the_comment_targets_the_ev
     sticky = next(s for s in steps(COMMENT) if s.get("uses", "").startswith("marocchino/"))
     assert sticky["with"]["number"] == "${{ steps.pr.outputs.number }}"
     assert step("Find the pull request")["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
-    order = [s.get("id") or s.get("uses", s.get("name")) for s in steps(COMMENT)]
-    assert order.index("pr") < order.index("actions/download-artifact@v4"), (
+    order = [s.get("id") or s.get("uses", s.get("name")).split("@")[0] for s in steps(COMMENT)]
+    assert order.index("pr") < order.index("actions/download-artifact"), (
         "the target is fixed before the artifact is read"
     )
 
@@ -147,3 +147,36 @@ def test_a_missing_or_linked_plan_posts_a_sentence(tmp_path):
         timeout=30,
     )
     assert result.returncode == 0 and "token" not in (other / "comment.md").read_text()
+
+
+#: Link and image syntax cmark-gfm (GitHub's markdown engine) turns into `<a href` or `<img`.
+LINKS = [
+    "[click](//evil.example/path)",
+    "[click](/owner/repo/settings)",
+    "[click](https://evil.example)",
+    "![pixel](//evil.example/p.png)",
+    '![pixel](https://evil.example/p.png "title")',
+    "<https://evil.example>",
+    "<mailto:someone@evil.example>",
+    "someone@evil.example",
+    "https://evil.example/x",
+    "www.evil.example",
+    "[full][ref] [collapsed][] [ref]\n\n[ref]: //evil.example/ref\n",
+    "   [ref2]: https://evil.example 'title'\n\n[ref2]",
+    "[outer ![inner](//e.example/i.png)](//e.example)",
+    "| a | [x](//evil.example) |\n| --- | --- |\n| ![i](//e.example/i) | <img src=//e.example> |",
+    "`code [x](//e.example)` and [y](<//e.example/with space>)",
+]
+
+
+@pytest.mark.parametrize("outside", LINKS)
+def test_no_link_or_image_from_outside_text_survives_githubs_renderer(tmp_path, outside):
+    """Protocol-relative links and images once passed the defuse step (checked with cmark-gfm)."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    plan = f"### Plan\n\n| resource | value |\n| --- | --- |\n| `web` | {outside} |\n\n{outside}\n".encode()
+    rendered = cmarkgfm.github_flavored_markdown_to_html(run_defuse(tmp_path, plan), options=Options.CMARK_OPT_UNSAFE)
+    assert "<a " not in rendered and "<img" not in rendered, rendered
+    raw = cmarkgfm.github_flavored_markdown_to_html(outside, options=Options.CMARK_OPT_UNSAFE)
+    assert "<a " in raw or "<img" in raw  # each case is a link or an image before the defuse

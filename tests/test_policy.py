@@ -377,3 +377,38 @@ def test_open_share_counts_the_union_of_each_family_once():
     assert Ranges.of([*slash8s, "10.0.0.0/8", "::ffff:255.0.0.0/104"]).open_share()["IPv4"] == 1
     assert Ranges.of(["203.0.113.0/24", "203.0.113.7/32"]).open_share() == {"IPv4": Fraction(1, 2**24), "IPv6": 0}
     assert Ranges.of(["2001:db8::/32", "not a range"]).open_share() == {"IPv4": 0, "IPv6": Fraction(1, 2**32)}
+
+
+def source_range_messages(ranges: list[str], settings: dict | None = None) -> list[str]:
+    service = ResourceView(
+        "kubernetes:core/v1:Service",
+        "web",
+        "urn:s",
+        {"spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ranges}},
+    )
+    rule = next(r for r in RULES if r.name == "load-balancer-source-ranges")
+    return [v.message for v in rule.run([service], settings)]
+
+
+def test_the_share_of_the_address_space_the_ranges_open_has_a_limit():
+    """255 ranges of /8 (99.6% of IPv4), or every address but one, once passed: each range was narrow enough."""
+    import ipaddress
+
+    slash8s = [f"{first}.0.0.0/8" for first in range(1, 256)]
+    share = "more than the 1% allowed (maxOpenShareIPv4)"
+    assert source_range_messages(slash8s) == [
+        f"Service web: its source ranges open 99.61% of the IPv4 address space, {share}"
+    ]
+    everything = ipaddress.ip_network("0.0.0.0/0")
+    but_one = [str(n) for n in everything.address_exclude(ipaddress.ip_network("192.0.2.1/32"))]
+    assert source_range_messages(but_one, {"widestIPv4Prefix": 0}) == [
+        f"Service web: its source ranges open 99.9999999767% of the IPv4 address space, {share}"
+    ]
+    assert source_range_messages(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]) == []  # 0.41%
+    assert source_range_messages(slash8s, {"maxOpenShareIPv4": 1}) == []
+    assert source_range_messages(["2001:db8::/32"] * 2, {"maxOpenShareIPv6": 0}) == [
+        "Service web: its source ranges open 2.328e-08% of the IPv6 address space, "
+        "more than the 0% allowed (maxOpenShareIPv6)"
+    ]
+    with pytest.raises(PolicyConfigError, match="maxOpenShareIPv4"):
+        resolve({"load-balancer-source-ranges": {"maxOpenShareIPv4": 1.5}})

@@ -45,12 +45,17 @@ def test_every_workflow_is_valid_against_the_github_workflow_schema():
 
 def commands(run: str) -> list[str]:
     """The make / pulumi / gh / python invocations of a `run:` block, as a user would type them."""
-    text = run.replace('"$STACK"', "<stack>").replace('"recorded-state/$STACK.json"', "recorded-state/<stack>.json")
+    text = (
+        run.replace('"$STACK"', "<stack>")
+        .replace('"recorded-state/$STACK.json"', "recorded-state/<stack>.json")
+        .replace('"$full"', "full-export.json")
+    )
     found = []
     for line in text.splitlines():
         line = re.sub(r'^echo "run-id=\$\((.*)\)" >> "\$GITHUB_OUTPUT"$', r"\1", line.strip())
         for part in re.split(r"\s(?:&&|\|\|)\s", line):
             part = part.split(" > ")[0].strip()
+            part = re.sub(r"^\.venv/bin/python (-m kapsule state )", r"python \1", part)
             if re.match(r"^(make|pulumi|gh|python)\b", part):
                 found.append(part)
     return found
@@ -100,13 +105,17 @@ def test_pull_requests_get_tests_and_the_offline_plan_without_secrets():
 
 def test_the_credentialed_preview_installs_the_program_before_pulumi_actions():
     document = workflow("preview.yml")
-    assert document["permissions"]["pull-requests"] == "write"
+    assert document["permissions"] == {}
     preview = document["jobs"]["preview"]
+    assert preview["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
-    assert preview["if"] == "needs.credentials.outputs.available == 'true'"
-    uses = [s.get("uses", s.get("run")) for s in preview["steps"]]
-    assert uses.index("make install") < uses.index("pulumi/actions@v7")
-    action = next(s for s in preview["steps"] if s.get("uses") == "pulumi/actions@v7")["with"]
+    assert preview["environment"] == "${{ matrix.stack }}-preview"
+    assert preview["if"] == (
+        "github.event.pull_request.head.repo.full_name == github.repository && vars.KAPSULE_PREVIEW == 'true'"
+    )
+    uses = [s.get("uses", s.get("run")).split("@")[0] for s in preview["steps"]]
+    assert uses.index("make install") < uses.index("pulumi/actions")
+    action = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@"))["with"]
     assert action["command"] == "preview" and action["refresh"] is True and action["diff"] is True
     assert action["comment-on-pr"] is True
 
@@ -122,9 +131,9 @@ def test_merges_deploy_dev_then_staging_then_prod_in_their_environments():
     stack = workflow("deploy-stack.yml")
     up = stack["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"
-    uses = [s.get("uses", s.get("run")) for s in up["steps"]]
-    assert uses.index("make install") < uses.index("pulumi/actions@v7")
-    action = next(s for s in up["steps"] if s.get("uses") == "pulumi/actions@v7")["with"]
+    uses = [s.get("uses", s.get("run")).split("@")[0] for s in up["steps"]]
+    assert uses.index("make install") < uses.index("pulumi/actions")
+    action = next(s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@"))["with"]
     assert action["command"] == "up" and action["refresh"] is True
     assert up["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
     artifact = next(s for s in up["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
@@ -136,7 +145,7 @@ def test_the_deploy_creates_the_export_directory_before_exporting():
     up = workflow("deploy-stack.yml")["jobs"]["up"]
     export = next(s for s in up["steps"] if "pulumi stack export" in s.get("run", ""))
     lines = [line.strip() for line in export["run"].splitlines() if line.strip()]
-    assert lines[0] == "mkdir -p recorded-state" and lines[1].startswith("pulumi stack export")
+    assert lines.index("mkdir -p recorded-state") < lines.index('pulumi stack export --stack "$STACK" --file "$full"')
 
 
 def test_pull_requests_plan_against_recorded_state_or_say_nothing_is_deployed():

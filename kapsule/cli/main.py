@@ -126,6 +126,12 @@ def parser() -> argparse.ArgumentParser:
     versions.add_argument("action", choices=("show", "refresh", "refresh-apis"), nargs="?", default="show")
     versions.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
     versions.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
+    state = commands.add_parser(
+        "state", help="a stack export made fit to publish: each secret a marker, no secrets provider state"
+    )
+    state.add_argument("action", choices=("redact",))
+    state.add_argument("--in", dest="source", type=Path, required=True, help="a `pulumi stack export` file")
+    state.add_argument("--out", dest="target", type=Path, required=True, help="where to write the redacted export")
     # Defined here, not in .upgrade: a plan never imports the upgrade's preflight to build its command line.
     upgrade = commands.add_parser(
         "upgrade", help="plan a cluster's upgrade one minor at a time, with the live cluster checked first"
@@ -196,6 +202,23 @@ def show_cost(args: argparse.Namespace) -> int:
         sys.stdout.write(format_cost_text(plans))
     unpriced = any(plan.cost and plan.cost.after.unpriced for plan in plans)
     return EXIT_INVALID if unpriced or len(plans) < len(results) else EXIT_NO_CHANGES
+
+
+def redact_state(source: Path, target: Path) -> int:
+    """Write the redacted copy of an export (kapsule.state.redact); exit 1, writing nothing, when it cannot."""
+    from ..state.records import StateError
+    from ..state.redact import redact_file
+
+    try:
+        count = redact_file(source, target)
+    except StateError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        print(f"--out {target}: cannot be written ({error.strerror})", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{target}: {count} secret(s) redacted, the secrets provider's state removed", file=sys.stderr)
+    return EXIT_NO_CHANGES
 
 
 #: A generated document (the reference, a workflow, the editor schema) is well under this.
@@ -274,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             print("--ttl-hours: between 0 and 24 hours", file=sys.stderr)
             return EXIT_INVALID
         return run_access(args.action, args.stack, args.address_from_env, args.ttl_hours)
+    if args.command == "state":
+        return redact_state(args.source, args.target)
     if args.command == "upgrade":
         from .upgrade import run_upgrade
 

@@ -5,7 +5,15 @@ stack, kept with the GitHub CLI (`gh`, as the workflow's token allows: `issues: 
 - code 0 (no drift): close the open issue, if any, with a comment saying the stack is clean again.
 - code 1 (the check did not work): no issue is touched, and this exits 1 so that the job fails visibly.
 
-The stack's issue is the open issue titled `Drift in stack NAME` whose body starts with the report's marker.
+The stack's issue is recognised by what only the workflow can produce: its author is the workflow's own
+account (`github-actions[bot]`, the token's), it carries the label the workflow owns (`kapsule-drift`), its
+title is `Drift in stack NAME` and its body starts with the report's marker. Anyone can open an issue with
+that title and marker (and triagers can add the label), so title and marker alone never decide: an issue
+someone else opened is never written to and never closed, and look-alikes never hide the real one (the
+listing asks GitHub for the label and the author, page by page, within a bound).
+
+A report longer than an issue holds is cut at a row boundary, with a line saying how much was left out and
+where the whole of it is (the job's summary and the run's `drift-<stack>` artifact).
 Exit codes: 0 done, 1 the check failed or `gh` did.
 """
 
@@ -24,9 +32,16 @@ from ..files import FileProblem, read_text
 from ..stackfile.stacks import stack_name_problem
 from .report import MARKER
 
-#: A drift report is well under GitHub's 65,536-character body.
-MAX_REPORT_BYTES = 64 * 1024
+#: The report file is read up to this; the issue's body holds at most MAX_BODY_CHARACTERS of it.
+MAX_REPORT_BYTES = 4 * 1024 * 1024
+#: GitHub refuses a body over 65,536 characters; the cut line and the run's link fit in what is left.
+MAX_BODY_CHARACTERS = 60_000
 MAX_GH_OUTPUT = 8 * 1024 * 1024
+#: The workflow's own account (the GITHUB_TOKEN's) and the label only the workflow puts on its issues.
+OWN_AUTHOR = "github-actions[bot]"
+LABEL = "kapsule-drift"
+#: Pages of 100 open issues with the label and the author: far more than the one per stack there should be.
+MAX_PAGES = 10
 
 
 class GhError(RuntimeError):
@@ -51,29 +66,66 @@ def gh(*args: str) -> str:
 
 
 def open_issue(stack: str) -> Optional[int]:
-    """The number of the stack's open drift issue, if there is one."""
-    listed: Any = json.loads(
-        gh(
-            "issue",
-            "list",
-            "--state",
-            "open",
-            "--search",
-            f'"{title(stack)}" in:title',
-            "--json",
-            "number,title,body",
-            "--limit",
-            "100",
-        )
-        or "[]"
-    )
+    """The number of the stack's open drift issue, if there is one: opened by the workflow's own account, with
+    the workflow's label, the stack's title and the report's marker. GitHub filters by label and author (the
+    REST issues listing), so issues anyone else opened never crowd it out of a page."""
     marker = MARKER.format(stack=stack)
-    mine = [
-        i
-        for i in listed
-        if isinstance(i, dict) and i.get("title") == title(stack) and str(i.get("body", "")).startswith(marker)
-    ]
+    mine = []
+    for page in range(1, MAX_PAGES + 1):
+        listed: Any = json.loads(
+            gh(
+                "api",
+                "--method",
+                "GET",
+                "repos/{owner}/{repo}/issues",
+                "-f",
+                "state=open",
+                "-f",
+                f"labels={LABEL}",
+                "-f",
+                f"creator={OWN_AUTHOR}",
+                "-f",
+                "per_page=100",
+                "-f",
+                f"page={page}",
+            )
+            or "[]"
+        )
+        if not isinstance(listed, list):
+            raise GhError("gh api repos/{owner}/{repo}/issues did not answer with a list of issues")
+        mine += [i for i in listed if isinstance(i, dict) and _ours(i, stack, marker)]
+        if len(listed) < 100:
+            break
     return min(int(i["number"]) for i in mine) if mine else None
+
+
+def _ours(issue: dict[str, Any], stack: str, marker: str) -> bool:
+    """Whether an issue is the workflow's own drift issue of this stack (checked here too, whatever GitHub filtered)."""
+    user = issue.get("user") if isinstance(issue.get("user"), dict) else {}
+    labels = [label.get("name") for label in issue.get("labels") or [] if isinstance(label, dict)]
+    return (
+        user.get("login") == OWN_AUTHOR
+        and user.get("type") == "Bot"
+        and LABEL in labels
+        and "pull_request" not in issue
+        and isinstance(issue.get("number"), int)
+        and issue.get("title") == title(stack)
+        and str(issue.get("body") or "").startswith(marker)
+    )
+
+
+def bounded(body: str, whole: str) -> str:
+    """`body` as an issue holds it: whole when it fits, else cut after the last full line (a table row) that
+    fits, with a line saying how much was left out and where `whole` is."""
+    if len(body) <= MAX_BODY_CHARACTERS:
+        return body
+    kept = body[: body.rfind("\n", 0, MAX_BODY_CHARACTERS) + 1]
+    left = body[len(kept) :]
+    rows = sum(1 for line in left.splitlines() if line.startswith("|"))
+    return kept + (
+        f"\n**The report was cut here:** {rows} more table row(s) and {len(left):,} characters were left out; "
+        f"the whole report is in {whole}.\n"
+    )
 
 
 def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> str:
@@ -100,15 +152,27 @@ def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> st
     if report is None:
         raise GhError("--report is needed with --code 2")
     try:
-        body = read_text(report, MAX_REPORT_BYTES, "a drift report is under GitHub's body limit")
+        body = read_text(report, MAX_REPORT_BYTES, "a drift report is far smaller")
     except FileProblem as error:
         raise GhError(f"--report {report}: {error}") from None
     if not body.startswith(MARKER.format(stack=stack)):
         raise GhError(f"--report {report}: not the markdown drift report of stack {stack} (`drift --format markdown`)")
+    whole = f"the job's summary and the `drift-{stack}` artifact of {run_url or 'the run'}"
+    body = bounded(body, whole)
     if run_url:
         body += f"\n_Last checked by {run_url}._\n"
     if number is None:
-        url = gh("issue", "create", "--title", title(stack), "--body", body).strip()
+        gh(
+            "label",
+            "create",
+            LABEL,
+            "--force",
+            "--color",
+            "d93f0b",
+            "--description",
+            "Drift found by the nightly check",
+        )
+        url = gh("issue", "create", "--title", title(stack), "--body", body, "--label", LABEL).strip()
         return f"stack {stack}: drift; issue opened {url}"
     gh("issue", "edit", str(number), "--body", body)
     return f"stack {stack}: drift still there; issue #{number} updated"

@@ -73,6 +73,16 @@ def read_state(path: Path, display: Optional[str] = None, *, stack: Optional[str
     return state
 
 
+def read_document(path: Path, display: Optional[str] = None) -> Any:
+    """A state file's JSON document, read within the same bounds as `read_state` (plain, gzip or zstd)."""
+    return _load(path, display or str(path))
+
+
+def deployment_of(document: Any, shown: str) -> dict:
+    """The deployment of an export or a checkpoint, checked for its version; a StateError otherwise."""
+    return _deployment(document, shown)
+
+
 JSON_TYPES = {str: "a string", bool: "true or false", dict: "an object", list: "a list", int: "a number"}
 
 
