@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,15 +28,16 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """The admin kubeconfig file, always a Pulumi secret."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         spec: ClusterSpec,
         *,
-        network: Optional[PrivateNetwork] = None,
-        region: Optional[str] = None,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        network: PrivateNetwork | None = None,
+        region: str | None = None,
+        tags: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -57,14 +58,15 @@ class Cluster(pulumi.ComponentResource):
                 network_region=network.region if network is not None else None,
             ),
         )
-        region = region or network.region
+        # One of the two is set: cluster_problems, checked just above, requires it.
+        region = cast(str, region or (network.region if network is not None else None))
 
         super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = region
         self.network = network
         self.pools: list[AttachedPool] = []
-        self._provider: Optional[k8s.Provider] = None
+        self._provider: k8s.Provider | None = None
         #: Each pool's drain settings by logical name; a pool no longer declared is drained with the defaults.
         self.drain_settings: dict[str, tuple[bool, str]] = {}
         #: Registered on every run, so that the engine finds it for a pool replaced now or removed since.
@@ -90,9 +92,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             autoscaler_config=kubernetes.ClusterAutoscalerConfigArgs(**autoscaler) if autoscaler else None,
             # Empty lists are left unset, as Scaleway stores them.
-            open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(
-                **{k: (v or None) if isinstance(v, list) else v for k, v in oidc.model_dump().items()}
-            )
+            open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(**_unset_empty(oidc.model_dump()))
             if oidc is not None
             else None,
             feature_gates=spec.feature_gates or None,
@@ -108,7 +108,9 @@ class Cluster(pulumi.ComponentResource):
         self.id = self.cluster.id
         self.apiserver_url = self.cluster.apiserver_url
         self.wildcard_dns = self.cluster.wildcard_dns
-        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
+        self.kubeconfig = pulumi.Output.secret(
+            self.cluster.kubeconfigs.apply(lambda configs: cast(str, configs[0].config_file))
+        )
         self.register_outputs(
             {
                 "id": self.id,
@@ -130,6 +132,8 @@ class Cluster(pulumi.ComponentResource):
             pulumi.log.warn(f"pool {pool_name}: drain is off for this pool; its workloads stop with its nodes")
             return
         kubeconfig = await self.kubeconfig.future()
+        if kubeconfig is None:
+            raise RuntimeError(f"pool {pool_name}: the cluster's kubeconfig is unknown, so the pool cannot be drained")
         api_client = kubernetes_client(kubeconfig)
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: drain_pool(api_client, pool_name, parse_duration(timeout), log=pulumi.log.info)
@@ -161,3 +165,8 @@ class Cluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[pool.pool for pool in self.pools]),
             )
         return self._provider
+
+
+def _unset_empty(values: dict[str, Any]) -> dict[str, Any]:
+    """Empty lists left unset, as Scaleway stores them."""
+    return {k: (v or None) if isinstance(v, list) else v for k, v in values.items()}
