@@ -28,7 +28,7 @@ PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help preview plan test up down pulumi-preview engine lint-tools e2e install bench docs generate clean
+.PHONY: help preview plan test lint up down pulumi-preview engine lint-tools e2e install bench docs generate clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets and the variables they take.
@@ -62,6 +62,12 @@ plan: $(VENV)/.on-path ## Offline plan of every stack.
 test: engine lint-tools ## The whole test suite: the offline tier on every core, then the end-to-end tier on the real engine.
 	$(PY) -m pytest -q -n auto --ignore=tests/e2e
 	$(PY) -m pytest -q tests/e2e
+
+lint: $(VENV)/.on-path ## The formatter's check, the linter, the type checker and dead code (configured in pyproject.toml).
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/vulture
 
 ## UP_STACK  the stack `make up`, `make pulumi-preview` and `make down` act on: STACK when given, else local
 UP_STACK := $(if $(STACK_GIVEN),$(STACK),local)

@@ -8,7 +8,9 @@ them alike and the ratios stay meaningful.
 - all stacks: `plan --all` of the real stacks (no recorded state: every resource rendered);
 - dev, synthetic: `plan --stack` of the dev stack, and of a stack of 100 pools and 100 services.
 
-Targets: all stacks within 1.2x the floor, the program's start-up within 1.3x; the synthetic stack within 3x the dev stack.
+Targets: all stacks within 1.2x the floor measured the way the program runs (the collector paused while it
+imports, as kapsule/__main__.py pauses it), the program's start-up within 1.3x the floor; the synthetic stack
+within 2x the dev stack. tests/test_bench.py runs every scenario once (`--rounds 1 --no-warm-up`).
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
         kib = next(
-            int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")
+            int(row.split()[1]) for row in Path("/proc/meminfo").read_text().splitlines() if row.startswith("MemTotal")
         )
         memory = f", {kib / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
@@ -95,7 +97,9 @@ def main() -> int:
     """Run the scenarios interleaved and print medians, ratios and peak memory."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7, help="rounds of every scenario (default 7)")
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--no-warm-up", action="store_true", help="skip the untimed first run of each scenario")
+    arguments = parser.parse_args()
+    rounds = arguments.rounds
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="kapsule-bench-") as scratch:
         project = Path(scratch) / "project"
@@ -123,7 +127,7 @@ def main() -> int:
         }
         times: dict[str, list[float]] = {name: [] for name in scenarios}
         memory: dict[str, int] = {name: 0 for name in scenarios}
-        for name, (command, cwd) in scenarios.items():
+        for command, cwd in () if arguments.no_warm_up else scenarios.values():
             measure(command, cwd, env)  # warm the file cache once, untimed
         for round_number in range(1, rounds + 1):
             print(f"round {round_number}/{rounds}...", file=sys.stderr, flush=True)
@@ -138,10 +142,12 @@ def main() -> int:
     for name in scenarios:
         print(f"{name:<36}{median[name]:>10.2f}{min(times[name]):>8.2f}{max(times[name]):>8.2f}{memory[name]:>10}")
     verdict = {True: "met", False: "MISSED"}
-    print(f"plan --all / floor: {every / floor:.2f}x (target <= 1.2x: {verdict[every / floor <= 1.2]})")
-    # The command pauses the collector while it imports (see kapsule/__main__.py); the same pause on the bare
-    # import shows how much of the gain is that pause alone.
-    print(f"plan --all / floor with the collector paused too: {every / paused:.2f}x")
+    # The command pauses the collector while it imports (kapsule/__main__.py): like is compared with like only
+    # against the floor with the same pause. The other ratio is printed beside it, to show what the pause hides.
+    print(
+        f"plan --all / floor: {every / paused:.2f}x with the collector paused in both, as the program runs "
+        f"(target <= 1.2x: {verdict[every / paused <= 1.2]}); {every / floor:.2f}x against the floor left collecting"
+    )
     print(
         f"program under SDK mocks / floor: {program / floor:.2f}x (target <= 1.3x: {verdict[program / floor <= 1.3]})"
     )

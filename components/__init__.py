@@ -54,7 +54,8 @@ _HOMES: dict[str, str] = {
     "upgrade_problem": "versions",
 }
 
-__all__ = sorted(_HOMES)
+# Built from the table of homes so that each name is written once; the lazy __getattr__ below serves them.
+__all__ = sorted(_HOMES)  # noqa: PLE0605
 
 
 def __getattr__(name: str) -> Any:

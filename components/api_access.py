@@ -16,7 +16,7 @@ import ipaddress
 import json
 import re
 from datetime import datetime, timezone
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from pydantic import Field, field_validator
 
@@ -86,7 +86,7 @@ class ApiAccessSpec(Spec):
         return [ipaddress.ip_network(item.range) for item in self.allowed]
 
 
-def api_access_problems(spec: ApiAccessSpec, *, cluster_type: Optional[str] = None) -> list[Problem]:
+def api_access_problems(spec: ApiAccessSpec, *, cluster_type: str | None = None) -> list[Problem]:
     """Every problem with an allow-list and, when `cluster_type` is given, with the cluster it guards."""
     problems: list[Problem] = []
     if spec.full_isolation and (spec.allowed or spec.scaleway_ranges):
@@ -166,7 +166,7 @@ class RunRule(NamedTuple):
         return now >= self.until
 
 
-def single_address_problem(text: str) -> Optional[str]:
+def single_address_problem(text: str) -> str | None:
     """Why `text` is not exactly one public address (a bare address, /32 or /128), or None when it is."""
     text = text.strip()
     if not text:
@@ -209,7 +209,7 @@ def run_description(run: str, what: str, until: datetime) -> str:
     return text
 
 
-def run_rule(ip: object, description: object) -> Optional[RunRule]:
+def run_rule(ip: object, description: object) -> RunRule | None:
     """A live or handed-over rule as a RunRule when it is one the automation wrote, else None."""
     if not isinstance(ip, str) or not isinstance(description, str) or not RUN_DESCRIPTION.fullmatch(description):
         return None
@@ -218,7 +218,7 @@ def run_rule(ip: object, description: object) -> Optional[RunRule]:
     return RunRule(as_host_range(ip), description)
 
 
-def parse_run_rules(text: Optional[str]) -> list[RunRule]:
+def parse_run_rules(text: str | None) -> list[RunRule]:
     """The run rules handed to the program (`RUN_RULES_VARIABLE`, a JSON list of {ip, description}); a
     ValueError names what is wrong. Written by `kapsule access open` in the same job, and still checked."""
     if not text:

@@ -11,5 +11,8 @@ import pulumi
 class AttachedPool(Protocol):
     """A node pool as its cluster sees it: its logical name, and the resource the Kubernetes provider waits for."""
 
-    name: str
-    pool: pulumi.CustomResource
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pool(self) -> pulumi.CustomResource: ...

@@ -11,10 +11,11 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from .offers import read_catalog
 from .versions import Version
@@ -36,9 +37,9 @@ class MinorSupport:
 
     minor: str
     released: date
-    deprecated: Optional[date]
-    end_of_support: Optional[date]
-    latest_patch: Optional[str] = None
+    deprecated: date | None
+    end_of_support: date | None
+    latest_patch: str | None = None
     """The newest `x.y.z` Kapsule offers in this minor, when the catalog was refreshed from the API."""
 
 
@@ -50,7 +51,7 @@ class Catalog:
     source: str
     versions: tuple[MinorSupport, ...]
 
-    def find(self, minor: str) -> Optional[MinorSupport]:
+    def find(self, minor: str) -> MinorSupport | None:
         """The entry of a minor line (`1.35`), if the catalog has it."""
         return next((v for v in self.versions if v.minor == minor), None)
 
@@ -62,7 +63,7 @@ class Catalog:
             if v.released <= today and (v.end_of_support is None or today < v.end_of_support)
         ]
 
-    def check(self, version: str, today: date) -> tuple[Optional[str], Optional[str]]:
+    def check(self, version: str, today: date) -> tuple[str | None, str | None]:
         """(error, warning) for a stack pinning `version` on `today`; either may be None."""
         minor = Version.parse(version).line
         supported = self.supported(today)
@@ -90,11 +91,11 @@ class Catalog:
             return None, warning
         return None, stale
 
-    def _next(self, minor: str, today: date) -> Optional[str]:
+    def _next(self, minor: str, today: date) -> str | None:
         later = [m for m in self.supported(today) if Version.parse(m) > Version.parse(minor)]
         return later[0] if later else None
 
-    def _staleness(self, today: date) -> Optional[str]:
+    def _staleness(self, today: date) -> str | None:
         age = (today - self.as_of).days
         if age <= STALE_DAYS:
             return None
@@ -121,7 +122,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
     )
 
 
-def _date(text: Optional[str]) -> Optional[date]:
+def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
@@ -191,7 +192,7 @@ def write_catalog(document: dict[str, Any], path: Path = CATALOG_FILE) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def version_problem(version: str) -> Optional[str]:
+def version_problem(version: str) -> str | None:
     """Why Kapsule does not run `version` today (unknown, unreleased or past end of support), or None.
 
     The spec validators call it, so a component built from Python is checked as a stack file is. When

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,16 +30,17 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     """The admin kubeconfig file, always a Pulumi secret."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         spec: ClusterSpec,
         *,
-        network: Optional[PrivateNetwork] = None,
-        region: Optional[str] = None,
-        tags: Optional[dict[str, str]] = None,
+        network: PrivateNetwork | None = None,
+        region: str | None = None,
+        tags: dict[str, str] | None = None,
         run_rules: Sequence[RunRule] = (),
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -60,14 +62,15 @@ class Cluster(pulumi.ComponentResource):
                 network_region=network.region if network is not None else None,
             ),
         )
-        region = region or network.region
+        # One of the two is set: cluster_problems, checked just above, requires it.
+        region = cast(str, region or (network.region if network is not None else None))
 
         super().__init__(self.TYPE, name, None, opts)
         self.spec = spec
         self.region = region
         self.network = network
         self.pools: list[AttachedPool] = []
-        self._provider: Optional[k8s.Provider] = None
+        self._provider: k8s.Provider | None = None
         #: Each pool's drain settings by logical name; a pool no longer declared is drained with the defaults.
         self.drain_settings: dict[str, tuple[bool, str]] = {}
         #: Registered on every run, so that the engine finds it for a pool replaced now or removed since.
@@ -93,9 +96,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             autoscaler_config=kubernetes.ClusterAutoscalerConfigArgs(**autoscaler) if autoscaler else None,
             # Empty lists are left unset, as Scaleway stores them.
-            open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(
-                **{k: (v or None) if isinstance(v, list) else v for k, v in oidc.model_dump().items()}
-            )
+            open_id_connect_config=kubernetes.ClusterOpenIdConnectConfigArgs(**_unset_empty(oidc.model_dump()))
             if oidc is not None
             else None,
             feature_gates=spec.feature_gates or None,
@@ -109,7 +110,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=spec.protect),
         )
         #: The API server's allow-list: one per cluster, its id the cluster's; None keeps Scaleway's default (open).
-        self.acl: Optional[kubernetes.Acl] = None
+        self.acl: kubernetes.Acl | None = None
         access = spec.api_access
         if access is not None:
             rules = acl_rules(access, () if access.full_isolation else run_rules)
@@ -124,7 +125,9 @@ class Cluster(pulumi.ComponentResource):
         self.id = self.cluster.id
         self.apiserver_url = self.cluster.apiserver_url
         self.wildcard_dns = self.cluster.wildcard_dns
-        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(lambda configs: configs[0].config_file))
+        self.kubeconfig = pulumi.Output.secret(
+            self.cluster.kubeconfigs.apply(lambda configs: cast(str, configs[0].config_file))
+        )
         self.register_outputs(
             {
                 "id": self.id,
@@ -146,6 +149,8 @@ class Cluster(pulumi.ComponentResource):
             pulumi.log.warn(f"pool {pool_name}: drain is off for this pool; its workloads stop with its nodes")
             return
         kubeconfig = await self.kubeconfig.future()
+        if kubeconfig is None:
+            raise RuntimeError(f"pool {pool_name}: the cluster's kubeconfig is unknown, so the pool cannot be drained")
         api_client = kubernetes_client(kubeconfig)
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: drain_pool(api_client, pool_name, parse_duration(timeout), log=pulumi.log.info)
@@ -181,3 +186,8 @@ class Cluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
         return self._provider
+
+
+def _unset_empty(values: dict[str, Any]) -> dict[str, Any]:
+    """Empty lists left unset, as Scaleway stores them."""
+    return {k: (v or None) if isinstance(v, list) else v for k, v in values.items()}

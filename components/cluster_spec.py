@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
@@ -16,7 +16,10 @@ from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem,
 from .versions import Version
 
 #: The control plane types, from the catalog of what each accepts.
-ClusterType = Literal[tuple(MAX_NODES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    ClusterType = str  # the checker cannot read a Literal built at run time
+else:
+    ClusterType = Literal[tuple(MAX_NODES)]
 Weekday = Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 #: A cluster name Kubernetes tooling is happy with: lower case letters, digits and dashes.
 CLUSTER_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?")
@@ -36,25 +39,25 @@ class AutoUpgradeSpec(Spec):
 class AutoscalerSpec(Spec):
     """The cluster autoscaler's settings (all changed in place); unset keys keep Scaleway's defaults."""
 
-    disable_scale_down: Optional[bool] = None
+    disable_scale_down: bool | None = None
     """Never remove nodes (Scaleway's default: `false`)."""
-    scale_down_delay_after_add: Optional[GoDuration] = None
+    scale_down_delay_after_add: GoDuration | None = None
     """Go duration before scale-down after a scale-up (Scaleway's default: `10m`)."""
-    scale_down_unneeded_time: Optional[GoDuration] = None
+    scale_down_unneeded_time: GoDuration | None = None
     """Go duration a node must be unneeded before it is removed."""
-    estimator: Optional[Literal["binpacking"]] = None
+    estimator: Literal["binpacking"] | None = None
     """`binpacking`."""
-    expander: Optional[Literal["random", "most_pods", "least_waste", "priority", "price"]] = None
+    expander: Literal["random", "most_pods", "least_waste", "priority", "price"] | None = None
     """`random`, `most_pods`, `least_waste`, `priority` or `price`."""
-    ignore_daemonsets_utilization: Optional[bool] = None
+    ignore_daemonsets_utilization: bool | None = None
     """Ignore DaemonSet pods when deciding scale-down."""
-    balance_similar_node_groups: Optional[bool] = None
+    balance_similar_node_groups: bool | None = None
     """Keep similar pools at similar sizes."""
-    expendable_pods_priority_cutoff: Optional[int] = None
+    expendable_pods_priority_cutoff: int | None = None
     """Pods below this priority do not trigger a scale-up (Scaleway's default: `-10`)."""
-    scale_down_utilization_threshold: Optional[float] = Field(default=None, gt=0, le=1)
+    scale_down_utilization_threshold: float | None = Field(default=None, gt=0, le=1)
     """Utilization in (0, 1] under which a node may be removed (Scaleway's default: `0.5`)."""
-    max_graceful_termination_sec: Optional[int] = Field(default=None, ge=0)
+    max_graceful_termination_sec: int | None = Field(default=None, ge=0)
     """Seconds to wait for pods when removing a node (Scaleway's default: `600`)."""
 
 
@@ -65,13 +68,13 @@ class OidcSpec(Spec):
     """The issuer, an `https://` URL."""
     client_id: str = Field(min_length=1)
     """The client id tokens must be issued for."""
-    username_claim: Optional[str] = None
+    username_claim: str | None = None
     """The claim that names the user."""
-    username_prefix: Optional[str] = None
+    username_prefix: str | None = None
     """Prefix added to user names."""
     groups_claims: list[str] = Field(default_factory=list)
     """The claims that list the user's groups."""
-    groups_prefix: Optional[str] = None
+    groups_prefix: str | None = None
     """Prefix added to group names."""
     required_claims: list[str] = Field(default_factory=list)
     """Claims every token must carry."""
@@ -96,7 +99,7 @@ class ClusterSpec(Spec):
     """Upgrade the pools together with the control plane."""
     autoscaler: AutoscalerSpec = Field(default_factory=AutoscalerSpec)
     """The cluster autoscaler's settings; unset keys keep Scaleway's defaults."""
-    oidc: Optional[OidcSpec] = None
+    oidc: OidcSpec | None = None
     """OpenID Connect login to the API server."""
     feature_gates: list[str] = Field(default_factory=list)
     """Kubernetes feature gates to enable."""
@@ -104,19 +107,19 @@ class ClusterSpec(Spec):
     """Extra admission plugins."""
     apiserver_cert_sans: list[str] = Field(default_factory=list)
     """Extra names in the API server certificate."""
-    pod_cidr: Optional[IPv4Cidr] = None
+    pod_cidr: IPv4Cidr | None = None
     """Pod range; set only at creation (a change replaces the cluster). Scaleway's when unset."""
-    service_cidr: Optional[IPv4Cidr] = None
+    service_cidr: IPv4Cidr | None = None
     """Service range; set only at creation (a change replaces the cluster). Scaleway's when unset."""
-    service_dns_ip: Optional[IPv4Address] = None
+    service_dns_ip: IPv4Address | None = None
     """The cluster DNS Service IP, inside `service_cidr`; set only at creation."""
-    description: Optional[str] = None
+    description: str | None = None
     """Free text."""
     tags: Tags
     """Extra tags for the cluster."""
     protect: bool = False
     """Pulumi `protect` on the cluster."""
-    api_access: Optional[ApiAccessSpec] = None
+    api_access: ApiAccessSpec | None = None
     """Who may reach the API server (its allow-list, or full isolation); unset: Scaleway's default, open to every address."""
 
     @field_validator("name")
@@ -153,12 +156,13 @@ class ClusterSpec(Spec):
         return MAX_NODES[self.type]
 
 
+# longer than 60 lines: the control plane's one list of rules (each rule has one home), read top to bottom
 def cluster_problems(
     spec: ClusterSpec,
     *,
-    network: Optional[PrivateNetworkSpec] = None,
-    region: Optional[str] = None,
-    network_region: Optional[str] = None,
+    network: PrivateNetworkSpec | None = None,
+    region: str | None = None,
+    network_region: str | None = None,
     linked: bool = True,
 ) -> list[Problem]:
     """Every problem with a cluster spec and, when `linked`, with its private network (or none) and region."""
@@ -189,11 +193,14 @@ def cluster_problems(
                 "pin a patch such as '1.35.2' or enable auto_upgrade",
             )
         )
-    if spec.service_dns_ip and spec.service_cidr:
-        if ipaddress.IPv4Address(spec.service_dns_ip) not in ipaddress.IPv4Network(spec.service_cidr):
-            problems.append(
-                Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}")
-            )
+    if (
+        spec.service_dns_ip
+        and spec.service_cidr
+        and ipaddress.IPv4Address(spec.service_dns_ip) not in ipaddress.IPv4Network(spec.service_cidr)
+    ):
+        problems.append(
+            Problem(("service_dns_ip",), f"{spec.service_dns_ip} is not inside service_cidr {spec.service_cidr}")
+        )
     if spec.api_access is not None:
         problems += [p.below("api_access") for p in api_access_problems(spec.api_access, cluster_type=spec.type)]
     if not linked:
@@ -215,7 +222,8 @@ def cluster_problems(
         )
     if region is not None and network_region is not None and region != network_region:
         problems.append(Problem((), f"{region!r} differs from the network's region {network_region!r}", link="region"))
-    wrong_region = region_problem(region or network_region) if (region or network_region) else None
+    where = region or network_region
+    wrong_region = region_problem(where) if where else None
     if wrong_region:
         problems.append(Problem((), wrong_region, link="region"))
     return problems

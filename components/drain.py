@@ -11,8 +11,9 @@ Kapsule pool's servers carry the tag `pool-name=<the pool's name>`: the label se
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 #: The label of a Kapsule node that names its pool.
 POOL_NAME_LABEL = "k8s.scaleway.com/pool-name"
@@ -25,7 +26,10 @@ DRAIN_DEFAULTS = (True, "30m")
 
 
 def kubernetes_client(kubeconfig: str) -> Any:
-    """The Kubernetes API's own client on a kubeconfig given as text (never written to a file)."""
+    """The Kubernetes API's own client on a kubeconfig given as text.
+
+    This code never saves the kubeconfig; the client library writes the certificate and key data it holds to
+    temporary files of its own (kubernetes.config.kube_config, FileOrData), removed when the process exits."""
     import yaml
     from kubernetes import config
 
@@ -63,7 +67,7 @@ def parse_duration(text: str) -> float:
     return total
 
 
-def _why_left(pod: Any) -> Optional[str]:
+def _why_left(pod: Any) -> str | None:
     """Why `kubectl drain` would leave a pod alone, or None when it is to be evicted."""
     owners = pod.metadata.owner_references or []
     if any(owner.kind == "DaemonSet" for owner in owners):
@@ -91,6 +95,7 @@ def _budgets_for(policy: Any, pod: Any) -> list[str]:
     return found
 
 
+# longer than 60 lines: kubectl drain's sequence (cordon, list, evict, wait) with one deadline across it
 def drain_pool(
     api_client: Any,
     pool_name: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -35,22 +35,22 @@ MAX_KUBECONFIG_BYTES = 1024 * 1024
 class ExistingClusterSpec(Spec):
     """Where the kubeconfig of a cluster made elsewhere comes from: exactly one of three sources."""
 
-    stack_reference: Optional[str] = None
+    stack_reference: str | None = None
     """Another stack whose `kubeconfig` output is read through a StackReference: `organization/project/stack` (or `project/stack`)."""
     output: str = Field(default="kubeconfig", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$")
     """The referenced stack's output that holds the kubeconfig (a cluster stack of this project exports `kubeconfig`)."""
-    kubeconfig: Optional[str] = None
+    kubeconfig: str | None = None
     """The kubeconfig itself, as a `secure:` value (`pulumi config set --secret --path kapsule:existing_cluster.kubeconfig < file`)."""
-    kubeconfig_file: Optional[str] = None
+    kubeconfig_file: str | None = None
     """A kubeconfig file on the machine that runs `pulumi up`, for a cluster made with the console or another tool (`~` is expanded)."""
-    region: Optional[str] = None
+    region: str | None = None
     """The cluster's Scaleway region, where its load balancers go; default: the stack's `region`."""
 
     def own_problems(self) -> list[Problem]:
         return existing_cluster_problems(self)
 
 
-def existing_cluster_problems(spec: ExistingClusterSpec, *, region: Optional[str] = None) -> list[Problem]:
+def existing_cluster_problems(spec: ExistingClusterSpec, *, region: str | None = None) -> list[Problem]:
     """Every problem with an existing cluster's spec: one kubeconfig source, well formed, in a Kapsule region."""
     problems: list[Problem] = []
     given = [key for key in ("stack_reference", "kubeconfig", "kubeconfig_file") if getattr(spec, key) is not None]
@@ -135,7 +135,7 @@ class ExistingCluster(pulumi.ComponentResource):
     """The kubeconfig, always a Pulumi secret."""
     region: str
     """The cluster's region, where its load balancers are placed."""
-    reference: Optional[pulumi.StackReference]
+    reference: pulumi.StackReference | None
     """The StackReference the kubeconfig is read through, when the spec names a stack (other outputs of that stack are read through it too)."""
     source: str
     """Where the kubeconfig comes from, for people: `stack organization/kapsule/dev`, `a secure: value`, a file."""
@@ -146,8 +146,8 @@ class ExistingCluster(pulumi.ComponentResource):
         spec: ExistingClusterSpec,
         *,
         region: str,
-        kubeconfig: Optional[pulumi.Input[str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        kubeconfig: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec raises one SpecError before anything is registered.
 
@@ -171,10 +171,10 @@ class ExistingCluster(pulumi.ComponentResource):
             self.kubeconfig = referenced_secret(self.reference, spec.stack_reference, spec.output)
             self.source = f"stack {spec.stack_reference} (output {spec.output})"
         elif spec.kubeconfig_file is not None:
-            self.kubeconfig = pulumi.Output.secret(kubeconfig)
+            self.kubeconfig = pulumi.Output.secret(cast(pulumi.Input[str], kubeconfig))  # one source: checked above
             self.source = f"the file {spec.kubeconfig_file}"
         else:
-            self.kubeconfig = pulumi.Output.secret(kubeconfig)
+            self.kubeconfig = pulumi.Output.secret(cast(pulumi.Input[str], kubeconfig))  # one source: checked above
             self.source = "a secure: value"
         self.provider = k8s.Provider(
             f"{name}-kubernetes",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from .aliases import former_types
-from .load_balancer_spec import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .cluster import Cluster
 from .load_balancer import DNS_LABEL, LoadBalancerService, LoadBalancerServiceSpec, ServicePortSpec
+from .load_balancer_spec import LoadBalancerSpec, ProxyProtocolSpec, load_balancer_problems
 from .spec import IPv4Cidr, Problem, Spec, check
 
 #: Where each controller's chart lives, the labels on its pods, and its HTTP/HTTPS container ports.
@@ -35,7 +35,7 @@ class IngressSpec(Spec):
 
     controller: Literal["none", "ingress-nginx", "traefik"] = "none"
     """`none`, `ingress-nginx` or `traefik`, installed from its Helm chart."""
-    chart_version: Optional[str] = Field(default=None, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    chart_version: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     """The Helm chart version, pinned; required unless `none`."""
     namespace: str = Field(default="ingress", pattern=DNS_LABEL)
     """Namespace the controller is installed in (created by the stack)."""
@@ -55,7 +55,7 @@ class IngressSpec(Spec):
         return ingress_problems(self)
 
 
-def ingress_problems(spec: IngressSpec, *, region: Optional[str] = None) -> list[Problem]:
+def ingress_problems(spec: IngressSpec, *, region: str | None = None) -> list[Problem]:
     """Every problem with an ingress spec, on a cluster in `region` when given; `none` has none."""
     if spec.controller == "none":
         return []
@@ -204,7 +204,7 @@ class IngressController(pulumi.ComponentResource):
     #: Earlier type tokens: their aliases keep deployed stacks from replacing this component (see UPGRADE.md).
     FORMER_TYPES = ("kapsule:kubernetes:IngressController",)
 
-    ip_address: pulumi.Output[Optional[str]]
+    ip_address: pulumi.Output[str | None]
     """The reserved load balancer IP (None unless `load_balancer.reserve_ip`)."""
 
     namespace: k8s.core.v1.Namespace
@@ -220,8 +220,8 @@ class IngressController(pulumi.ComponentResource):
         spec: IngressSpec,
         *,
         cluster: Cluster,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        tags: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 

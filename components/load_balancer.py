@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,7 +29,7 @@ class ServicePortSpec(Spec):
     """Port name (a Kubernetes name)."""
     port: int = Field(ge=1, le=65535)
     """Port the load balancer listens on."""
-    target_port: Union[int, str]
+    target_port: int | str
     """Container port number or name traffic goes to."""
     protocol: Literal["TCP"] = "TCP"
     """`TCP`."""
@@ -58,7 +58,7 @@ class LoadBalancerServiceSpec(Spec):
         return service_problems(self)
 
 
-def service_problems(spec: LoadBalancerServiceSpec, *, region: Optional[str] = None) -> list[Problem]:
+def service_problems(spec: LoadBalancerServiceSpec, *, region: str | None = None) -> list[Problem]:
     """Every problem with a LoadBalancer Service spec, on a cluster in `region` when given."""
     problems: list[Problem] = []
     numbers = [p.port for p in spec.ports]
@@ -91,7 +91,7 @@ def engine_annotations(await_until: str) -> dict[str, str]:
     return {**AWAIT_ANNOTATIONS[await_until], **PATCH_FORCE}
 
 
-def _ingress_address(status: object) -> Optional[str]:
+def _ingress_address(status: object) -> str | None:
     """The first address in a Service's `status.loadBalancer.ingress`, if the controller wrote one."""
     balancer = getattr(status, "load_balancer", None) if status is not None else None
     ingress = getattr(balancer, "ingress", None) or []
@@ -108,17 +108,18 @@ class LoadBalancerService(pulumi.ComponentResource):
 
     service: k8s.core.v1.Service
     """The Kubernetes Service."""
-    ip_address: pulumi.Output[Optional[str]]
+    ip_address: pulumi.Output[str | None]
     """The load balancer's address: the reserved IP with `reserve_ip`, else what the Service's status says (None until it has one)."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         spec: LoadBalancerServiceSpec,
         *,
         cluster: Cluster,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        tags: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -141,16 +142,14 @@ class LoadBalancerService(pulumi.ComponentResource):
             )
 
         annotations: dict[str, pulumi.Input[str]] = dict(render_annotations(lb.model_copy(update={"zone": zone})))
-        self.ip: Optional[loadbalancers.Ip] = None
+        self.ip: loadbalancers.Ip | None = None
         if lb.reserve_ip:
             self.ip = loadbalancers.Ip(
                 f"{name}-ip", zone=zone, tags=render_tags(tags or {}), opts=pulumi.ResourceOptions(parent=self)
             )
             # The controller takes bare IP UUIDs; the provider's ids are `<zone>/<uuid>`.
             annotations[PREFIX + "ip-ids"] = self.ip.id.apply(lambda ident: ident.split("/")[-1])
-            self.ip_address = self.ip.ip_address
-        else:
-            self.ip_address = None  # the address the load balancer gets, once the Service exists (below)
+        reserved = self.ip.ip_address if self.ip is not None else None
 
         annotations.update(engine_annotations(spec.await_until))
         self.service = k8s.core.v1.Service(
@@ -176,8 +175,7 @@ class LoadBalancerService(pulumi.ComponentResource):
                 + [f'metadata.labels["{label}"]' for label in CONTROLLER_WRITTEN_LABELS],
             ),
         )
-        if self.ip_address is None:
-            # No reserved IP: what the cloud controller wrote into the Service's status (unknown in a preview,
-            # and None until the load balancer has an address).
-            self.ip_address = self.service.status.apply(_ingress_address)
+        # No reserved IP: what the cloud controller wrote into the Service's status (unknown in a preview, and None
+        # until the load balancer has an address).
+        self.ip_address = reserved if reserved is not None else self.service.status.apply(_ingress_address)
         self.register_outputs({"ip_address": self.ip_address})

@@ -4,7 +4,7 @@ validator. Shared by LoadBalancerService and IngressController. Pure: no Pulumi 
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -16,7 +16,7 @@ HealthCheckType = Literal["tcp", "http", "https", "mysql", "pgsql", "redis", "ld
 #: `80`, `443,8443`: the ports a per-port value applies to.
 PORT_LIST = re.compile(r"[0-9]{1,5}(,[0-9]{1,5})*")
 #: A port selection: every port (`"*"`), or the listed service ports.
-Ports = Union[Literal["*"], list[int]]
+Ports = Literal["*"] | list[int]
 
 
 def _per_port(value: object, what: str) -> object:
@@ -37,7 +37,7 @@ class HealthCheckSpec(Spec):
     dead node) so that a node drained by a rolling upgrade leaves the pool in ~4s, before requests time out.
     """
 
-    type: Union[HealthCheckType, dict[str, HealthCheckType]] = "tcp"
+    type: HealthCheckType | dict[str, HealthCheckType] = "tcp"
     """`tcp`, `http`, `https`, `mysql`, `pgsql`, `redis`, `ldap`, or per port: `{"80": http, "443,8443": https}`."""
     delay: GoDuration = "2s"
     """Go duration between checks."""
@@ -49,15 +49,15 @@ class HealthCheckSpec(Spec):
     """Go duration before a node coming back is checked again."""
     send_proxy: bool = False
     """Send PROXY protocol with the checks."""
-    http_uri: Optional[Union[str, dict[str, str]]] = None
+    http_uri: str | dict[str, str] | None = None
     """Path to check; required for `http` and `https`. A value, or per port."""
-    http_method: Optional[Union[Literal["GET", "HEAD", "POST", "OPTIONS"], dict[str, str]]] = None
+    http_method: Literal["GET", "HEAD", "POST", "OPTIONS"] | dict[str, str] | None = None
     """`GET`, `HEAD`, `POST` or `OPTIONS`, or per port."""
-    http_code: Optional[Union[int, dict[str, int]]] = None
+    http_code: int | dict[str, int] | None = None
     """Expected status code, or per port."""
-    mysql_user: Optional[Union[str, dict[str, str]]] = None
+    mysql_user: str | dict[str, str] | None = None
     """User for a `mysql` check (required with it)."""
-    pgsql_user: Optional[Union[str, dict[str, str]]] = None
+    pgsql_user: str | dict[str, str] | None = None
     """User for a `pgsql` check (required with it)."""
 
     @field_validator("type", "http_uri", "http_method", "http_code", "mysql_user", "pgsql_user")
@@ -82,9 +82,9 @@ class ProxyProtocolSpec(Spec):
 class LoadBalancerSpec(Spec):
     """A Scaleway load balancer, as the cloud controller's annotations describe it."""
 
-    type: Optional[str] = Field(default=None, pattern=r"^LB-[A-Z0-9-]+$")
+    type: str | None = Field(default=None, pattern=r"^LB-[A-Z0-9-]+$")
     """Offer such as `LB-S` or `LB-GP-M`; the controller's default (`LB-S`) when unset."""
-    zone: Optional[str] = None
+    zone: str | None = None
     """Zone of the region (not `fr-par-3`); the region's first zone when unset."""
     private: bool = False
     """No public IP."""
@@ -94,47 +94,48 @@ class LoadBalancerSpec(Spec):
     """Existing flexible IP ids to attach, instead of `reserve_ip`."""
     use_hostname: bool = False
     """Publish the load balancer's hostname instead of its IP."""
-    forward_port_algorithm: Optional[Literal["roundrobin", "leastconn", "first"]] = None
+    forward_port_algorithm: Literal["roundrobin", "leastconn", "first"] | None = None
     """`roundrobin`, `leastconn` or `first`."""
-    sticky_sessions: Optional[Literal["none", "cookie", "table"]] = None
+    sticky_sessions: Literal["none", "cookie", "table"] | None = None
     """`none`, `cookie` (needs `sticky_sessions_cookie_name`) or `table`."""
-    sticky_sessions_cookie_name: Optional[str] = None
+    sticky_sessions_cookie_name: str | None = None
     """Cookie name for `sticky_sessions: cookie`."""
     health_check: HealthCheckSpec = Field(default_factory=HealthCheckSpec)
     """How the load balancer decides a node is down."""
-    proxy_protocol: Optional[ProxyProtocolSpec] = None
+    proxy_protocol: ProxyProtocolSpec | None = None
     """PROXY protocol to the nodes (replaces the deprecated `send-proxy-v2`)."""
-    protocol_http: Optional[Ports] = None
+    protocol_http: Ports | None = None
     """`"*"` or the ports forwarded as HTTP."""
-    http_backend_tls: Optional[Ports] = None
+    http_backend_tls: Ports | None = None
     """`"*"` or the ports whose backends speak TLS."""
-    http_backend_tls_skip_verify: Optional[Ports] = None
+    http_backend_tls_skip_verify: Ports | None = None
     """`"*"` or the ports whose backend certificates are not verified; needs `http_backend_tls`."""
-    certificate_ids: Optional[Union[list[str], dict[str, list[str]]]] = None
+    certificate_ids: list[str] | dict[str, list[str]] | None = None
     """Certificate ids, or per port: `{"443": [id1, id2]}`."""
-    ssl_compatibility_level: Optional[
+    ssl_compatibility_level: (
         Literal["ssl_compatibility_level_intermediate", "ssl_compatibility_level_modern", "ssl_compatibility_level_old"]
-    ] = None
+        | None
+    ) = None
     """`ssl_compatibility_level_intermediate`, `_modern` or `_old`."""
-    timeout_client: Optional[GoDuration] = None
+    timeout_client: GoDuration | None = None
     """Go duration (`30s`, never a bare number)."""
-    timeout_server: Optional[GoDuration] = None
+    timeout_server: GoDuration | None = None
     """Go duration."""
-    timeout_connect: Optional[GoDuration] = None
+    timeout_connect: GoDuration | None = None
     """Go duration."""
-    timeout_tunnel: Optional[GoDuration] = None
+    timeout_tunnel: GoDuration | None = None
     """Go duration."""
-    timeout_queue: Optional[GoDuration] = None
+    timeout_queue: GoDuration | None = None
     """Go duration."""
-    on_marked_down_action: Optional[Literal["on_marked_down_action_none", "shutdown_sessions"]] = None
+    on_marked_down_action: Literal["on_marked_down_action_none", "shutdown_sessions"] | None = None
     """`on_marked_down_action_none` or `shutdown_sessions`."""
-    redispatch_attempt_count: Optional[int] = Field(default=None, ge=0)
+    redispatch_attempt_count: int | None = Field(default=None, ge=0)
     """Retries on another backend."""
-    max_retries: Optional[int] = Field(default=None, ge=0)
+    max_retries: int | None = Field(default=None, ge=0)
     """Retries before a backend is marked down."""
-    max_connections: Optional[int] = Field(default=None, ge=1)
+    max_connections: int | None = Field(default=None, ge=1)
     """Connection limit per backend."""
-    connection_rate_limit: Optional[int] = Field(default=None, ge=0)
+    connection_rate_limit: int | None = Field(default=None, ge=0)
     """New connections per second."""
     enable_access_logs: bool = False
     """Access logs."""
@@ -144,9 +145,9 @@ class LoadBalancerSpec(Spec):
     """Route to the nodes' private IPs."""
     target_node_labels: dict[str, str] = Field(default_factory=dict)
     """Only nodes with these labels are backends."""
-    failover_host: Optional[str] = None
+    failover_host: str | None = None
     """An Object Storage website served when every backend is down."""
-    ip_mode: Optional[Literal["Proxy", "VIP"]] = None
+    ip_mode: Literal["Proxy", "VIP"] | None = None
     """`Proxy` or `VIP`."""
     extra_annotations: dict[str, str] = Field(default_factory=dict)
     """Escape hatch for controller keys the spec does not model yet; a `scw-loadbalancer-*` key the controller does not define is warned about, and keys the spec models, the deprecated `send-proxy-v2` and the controller-written `id` are refused."""
@@ -175,7 +176,7 @@ class LoadBalancerSpec(Spec):
 
 
 def load_balancer_problems(
-    spec: LoadBalancerSpec, *, region: Optional[str] = None, ports: Optional[list[int]] = None
+    spec: LoadBalancerSpec, *, region: str | None = None, ports: list[int] | None = None
 ) -> list[Problem]:
     """Every problem with a load balancer spec; its zone against `region` and its port selections against the
     Service's `ports`, when they are known."""
@@ -218,11 +219,6 @@ def load_balancer_problems(
     return problems
 
 
-def proxy_protocol_ports(spec: LoadBalancerSpec) -> Optional[Ports]:
-    """The service ports the load balancer sends PROXY protocol to, or None."""
-    return spec.proxy_protocol.ports if spec.proxy_protocol is not None else None
-
-
 def _ports(value: Ports) -> str:
     return "*" if value == "*" else ",".join(str(p) for p in value)
 
@@ -241,7 +237,7 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
-def _text(annotation: Annotation, value: object) -> Optional[str]:
+def _text(annotation: Annotation, value: object) -> str | None:
     """The annotation text of a spec value, or None when the annotation is left out."""
     kind = annotation.kind
     if kind == "flag":
@@ -249,19 +245,19 @@ def _text(annotation: Annotation, value: object) -> Optional[str]:
     if value is None or value == [] or value == {}:
         return None
     if kind == "ports":
-        return _ports(value)  # type: ignore[arg-type]
+        return _ports(value)  # type: ignore[arg-type]  # a `ports` annotation's field holds Ports
     if kind == "per_port":
         return _per_port_text(value)
     if kind == "proxy":
-        return _ports(value.ports) if annotation.key.endswith(value.version) else None  # type: ignore[attr-defined]
+        return _ports(value.ports) if annotation.key.endswith(value.version) else None  # type: ignore[attr-defined]  # a `proxy` field holds a ProxyProtocol
     if kind == "certificates" and isinstance(value, dict):
         return ";".join(f"{ports}:{','.join(ids)}" for ports, ids in value.items())
     if kind == "labels":
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # type: ignore[attr-defined]
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items()))  # type: ignore[attr-defined]  # a `labels` field holds a dict
     return _scalar(value)
 
 
-def render_annotations(spec: LoadBalancerSpec, ip_ids: Optional[list[str]] = None) -> dict[str, str]:
+def render_annotations(spec: LoadBalancerSpec, ip_ids: list[str] | None = None) -> dict[str, str]:
     """The Service annotations for a spec; `ip_ids` are reserved IPs made by the component (`reserve_ip`)."""
     annotations: dict[str, str] = {}
     for annotation in ANNOTATIONS:

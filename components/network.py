@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal, Optional
+from typing import Literal
 
 import pulumi
 from pydantic import field_validator
@@ -18,7 +18,7 @@ class PublicGatewaySpec(Spec):
 
     type: Literal["VPC-GW-S", "VPC-GW-M", "VPC-GW-L", "VPC-GW-XL"] = "VPC-GW-S"
     """Gateway offer: `VPC-GW-S`, `VPC-GW-M`, `VPC-GW-L` or `VPC-GW-XL`."""
-    zone: Optional[str] = None
+    zone: str | None = None
     """Zone of the gateway, inside the region; the region's first zone when unset."""
     bastion_enabled: bool = False
     """An SSH bastion on the gateway."""
@@ -27,11 +27,11 @@ class PublicGatewaySpec(Spec):
 class PrivateNetworkSpec(Spec):
     """The private network a Kapsule cluster and its pools live in."""
 
-    vpc_id: Optional[str] = None
+    vpc_id: str | None = None
     """An existing VPC to use instead of creating one (a change replaces the network)."""
-    subnet: Optional[IPv4Cidr] = None
+    subnet: IPv4Cidr | None = None
     """Private IPv4 range of the network, `/22` or larger (the cluster takes a /22); Scaleway picks one when unset. A change replaces the network."""
-    public_gateway: Optional[PublicGatewaySpec] = None
+    public_gateway: PublicGatewaySpec | None = None
     """A Public Gateway (NAT and a pushed default route), so that pools can run without public IPs."""
     tags: Tags
     """Extra tags for the VPC, the private network and the gateway."""
@@ -40,7 +40,7 @@ class PrivateNetworkSpec(Spec):
 
     @field_validator("subnet")
     @classmethod
-    def _subnet_fits_a_cluster(cls, value: Optional[str]) -> Optional[str]:
+    def _subnet_fits_a_cluster(cls, value: str | None) -> str | None:
         if value is None:
             return value
         subnet = ipaddress.IPv4Network(value)
@@ -76,14 +76,15 @@ class PrivateNetwork(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     """The VPC holding the private network."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         spec: PrivateNetworkSpec,
         *,
         region: str,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        tags: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -103,7 +104,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, protect=spec.protect)
 
         if spec.vpc_id is None:
-            self.vpc: Optional[network.Vpc] = network.Vpc(f"{name}-vpc", region=region, tags=rendered_tags, opts=child)
+            self.vpc: network.Vpc | None = network.Vpc(f"{name}-vpc", region=region, tags=rendered_tags, opts=child)
             self.vpc_id = self.vpc.id
         else:
             self.vpc = None
@@ -119,7 +120,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         )
         self.id = self.private_network.id
 
-        self.public_gateway: Optional[network.PublicGateway] = None
+        self.public_gateway: network.PublicGateway | None = None
         if gateway is not None:
             zone = gateway.zone or default_zone(region)
             gateway_opts = pulumi.ResourceOptions(parent=self)
@@ -145,8 +146,3 @@ class PrivateNetwork(pulumi.ComponentResource):
             )
 
         self.register_outputs({"id": self.id, "vpc_id": self.vpc_id})
-
-    @property
-    def has_public_gateway(self) -> bool:
-        """Whether pools on this network may run without public IPs."""
-        return self.spec.public_gateway is not None

@@ -120,7 +120,7 @@ def prices_document() -> Any:
     return read_catalog(PRICES_FILE)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def offered_products(table: str) -> tuple[str, ...]:
     """The products of one table of the price catalog, in its order."""
     return tuple(prices_document().get(table) or ())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal
 
 import pulumi
 from pydantic import Field, field_validator
@@ -48,23 +48,23 @@ class PoolSpec(Spec):
 
     node_type: str
     """Instance type (`DEV1-M`, `PRO2-S`, `GP1-XS`, ...); `DEV1-S`, `PLAY2-PICO` and `STARDUST*` are too small. A change replaces the pool."""
-    zone: Optional[str] = None
+    zone: str | None = None
     """Zone inside the region (one pool per zone for multi-AZ); the region's first zone when unset."""
-    version: Optional[KubernetesVersion] = None
+    version: KubernetesVersion | None = None
     """The pool's own Kubernetes version (`x.y.z`), only with `cluster.upgrade_pools: false`; never ahead of the cluster, at most three minors behind. Follows the cluster when unset."""
     size: int = Field(ge=0)
     """Node count; with autoscaling, only the size at creation (the autoscaler owns it after)."""
     autoscaling: bool = False
     """Let the cluster autoscaler size the pool between `min_size` and `max_size`."""
-    min_size: Optional[int] = Field(default=None, ge=0)
+    min_size: int | None = Field(default=None, ge=0)
     """Autoscaling lower bound (`min_size <= size <= max_size`); only with `autoscaling`."""
-    max_size: Optional[int] = Field(default=None, ge=1)
+    max_size: int | None = Field(default=None, ge=1)
     """Autoscaling upper bound; only with `autoscaling`."""
     autohealing: bool = False
     """Reboot a node NotReady for 15 minutes, replace it after 30."""
-    root_volume_type: Optional[Literal["l_ssd", "sbs_5k", "sbs_15k"]] = None
+    root_volume_type: Literal["l_ssd", "sbs_5k", "sbs_15k"] | None = None
     """`l_ssd`, `sbs_5k` or `sbs_15k`; Scaleway's when unset. A change replaces the pool."""
-    root_volume_size_in_gb: Optional[int] = Field(default=None, ge=20)
+    root_volume_size_in_gb: int | None = Field(default=None, ge=20)
     """Root volume size, at least 20; Scaleway's when unset. A change replaces the pool."""
     container_runtime: Literal["containerd"] = "containerd"
     """`containerd`."""
@@ -80,9 +80,9 @@ class PoolSpec(Spec):
     """Kubelet flags and their values."""
     upgrade_policy: UpgradePolicySpec = Field(default_factory=UpgradePolicySpec)
     """How many nodes an upgrade may take down and add at once."""
-    placement_group_id: Optional[str] = None
+    placement_group_id: str | None = None
     """An existing placement group. A change replaces the pool."""
-    security_group_id: Optional[str] = None
+    security_group_id: str | None = None
     """An existing security group."""
     tags: Tags
     """Extra tags for the pool."""
@@ -90,7 +90,7 @@ class PoolSpec(Spec):
     """Before the pool is deleted (replaced or removed), cordon its nodes and evict their pods through the eviction API, which honours PodDisruptionBudgets; `false` deletes it at once, stopping its workloads."""
     drain_timeout: GoDuration = "30m"
     """The longest the drain may take (a Go duration); past it the pool is not deleted and the update fails, naming the pods and budgets that block."""
-    max_node_age_days: Optional[int] = Field(default=None, ge=1, le=MAX_NODE_AGE_DAYS)
+    max_node_age_days: int | None = Field(default=None, ge=1, le=MAX_NODE_AGE_DAYS)
     """The oldest a node may grow, in days (Scaleway recommends 30): older nodes are reported by the drift check and replaced by `python -m kapsule rotate`; unset, nodes may grow old."""
 
     @field_validator("node_type")
@@ -108,20 +108,21 @@ class PoolSpec(Spec):
     @property
     def most_nodes(self) -> int:
         """The most nodes this pool can hold."""
-        return self.max_size if self.autoscaling else self.size
+        return self.max_size if self.autoscaling and self.max_size is not None else self.size
 
     @property
     def fewest_nodes(self) -> int:
         """The fewest nodes this pool can shrink to."""
-        return self.min_size if self.autoscaling else self.size
+        return self.min_size if self.autoscaling and self.min_size is not None else self.size
 
 
+# longer than 60 lines: the pool's one list of rules (each rule has one home), read top to bottom
 def pool_problems(
     spec: PoolSpec,
-    cluster: Optional[ClusterSpec] = None,
+    cluster: ClusterSpec | None = None,
     *,
-    region: Optional[str] = None,
-    network: Optional[PrivateNetworkSpec] = None,
+    region: str | None = None,
+    network: PrivateNetworkSpec | None = None,
 ) -> list[Problem]:
     """Every problem with a pool spec; with its `cluster`, also those of the pool in that cluster's `region` and `network`."""
     problems: list[Problem] = []
@@ -200,14 +201,15 @@ class Pool(pulumi.ComponentResource):
     version: pulumi.Output[str]
     """The Kubernetes version the pool's nodes run."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         spec: PoolSpec,
         *,
         cluster: Cluster,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        tags: dict[str, str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -229,7 +231,7 @@ class Pool(pulumi.ComponentResource):
         self.zone = zone
         self.cluster = cluster
 
-        def taints(items: list[TaintSpec], args: type) -> Optional[list]:
+        def taints(items: list[TaintSpec], args: type) -> list[Any] | None:
             return [args(key=t.key, value=t.value, effect=t.effect) for t in items] or None
 
         self.pool = kubernetes.Pool(

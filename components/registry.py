@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,7 +37,7 @@ class RegistryNamespace(pulumi.ComponentResource):
         spec: RegistryNamespaceSpec,
         *,
         region: str,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -81,8 +81,8 @@ def pull_secrets(
     provider: pulumi.ProviderResource,
     parent: pulumi.Resource,
     secret_name: str,
-    aliases: Optional[list[pulumi.Alias]] = None,
-    depends_on: Optional[pulumi.Input[Any]] = None,
+    aliases: list[pulumi.Alias] | None = None,
+    depends_on: pulumi.Input[Any] | None = None,
 ) -> list[k8s.core.v1.Secret]:
     """One `kubernetes.io/dockerconfigjson` Secret per namespace, named `<name>-<namespace>`, its data a Pulumi secret.
 
@@ -116,15 +116,16 @@ class RegistryPullSecret(pulumi.ComponentResource):
     secrets: list[k8s.core.v1.Secret]
     """One pull Secret per namespace, its data a Pulumi secret."""
 
+    # longer than 60 lines: a component constructor registers its children in order, each with parent=self; split, its state would travel between halves
     def __init__(
         self,
         name: str,
         *,
         registry: RegistryNamespace,
-        cluster: Optional["Cluster | ExistingCluster"] = None,
-        namespaces: Optional[list[str]] = None,
+        cluster: Cluster | ExistingCluster | None = None,
+        namespaces: list[str] | None = None,
         secret_name: str = "scaleway-registry",
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
 
@@ -203,9 +204,9 @@ class SharedRegistryPullSecret(pulumi.ComponentResource):
         name: str,
         spec: SharedRegistrySpec,
         *,
-        cluster: "Cluster | ExistingCluster",
+        cluster: Cluster | ExistingCluster,
         secret_name: str = "scaleway-registry",
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec raises one SpecError before anything is registered.
 
@@ -218,8 +219,8 @@ class SharedRegistryPullSecret(pulumi.ComponentResource):
             secret_name: Name of the `kubernetes.io/dockerconfigjson` Secret in each namespace.
             opts: Pulumi resource options.
         """
-        shared: Optional[pulumi.StackReference] = getattr(cluster, "reference", None)
-        default = cluster.spec.stack_reference if shared is not None else None  # type: ignore[union-attr]
+        shared: pulumi.StackReference | None = getattr(cluster, "reference", None)
+        default = cluster.spec.stack_reference if shared is not None else None  # type: ignore[union-attr]  # a reference: an ExistingCluster's spec
         check(
             f"SharedRegistryPullSecret {name}", shared_registry_problems(spec, default_reference=default, linked=True)
         )

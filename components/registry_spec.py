@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from pydantic import Field, field_validator
 
@@ -20,11 +19,11 @@ class RegistryNamespaceSpec(Spec):
 
     name: str
     """Namespace name, global across Scaleway: lower case letters, digits, single dashes. A change replaces it and loses its images."""
-    region: Optional[str] = None
+    region: str | None = None
     """`fr-par`, `nl-ams` or `pl-waw`; the stack's region when unset."""
     is_public: bool = False
     """Anyone may pull."""
-    description: Optional[str] = None
+    description: str | None = None
     """Free text."""
     protect: bool = False
     """Pulumi `protect` on the namespace."""
@@ -47,7 +46,7 @@ class RegistryNamespaceSpec(Spec):
         return value
 
 
-def registry_problems(spec: RegistryNamespaceSpec, *, region: Optional[str] = None) -> list[Problem]:
+def registry_problems(spec: RegistryNamespaceSpec, *, region: str | None = None) -> list[Problem]:
     """Every problem with a registry namespace spec, in a stack of `region` when given (its own `region` wins)."""
     problems: list[Problem] = []
     if spec.is_public and spec.pull_secret_namespaces:
@@ -76,7 +75,7 @@ class SharedRegistrySpec(Spec):
 
     pull_secret_namespaces: list[str] = Field(min_length=1)
     """Kubernetes namespaces that get the `kubernetes.io/dockerconfigjson` Secret `scaleway-registry`, made from the other stack's pull credentials."""
-    stack_reference: Optional[str] = None
+    stack_reference: str | None = None
     """The stack that declares the registry with `export_pull_config: true`: `organization/project/stack` (or `project/stack`); default: `existing_cluster.stack_reference`."""
     output: str = Field(default="registry_pull_config", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_]+$")
     """That stack's output holding the `.dockerconfigjson` document (a stack of this project exports `registry_pull_config`)."""
@@ -87,7 +86,7 @@ class SharedRegistrySpec(Spec):
 
 
 def shared_registry_problems(
-    spec: SharedRegistrySpec, *, default_reference: Optional[str] = None, linked: bool = False
+    spec: SharedRegistrySpec, *, default_reference: str | None = None, linked: bool = False
 ) -> list[Problem]:
     """Every problem with a shared registry's spec; `linked`: the stack's `existing_cluster.stack_reference`
     (`default_reference`) is known, so a missing `stack_reference` can be judged."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,21 +33,21 @@ class Spec(BaseModel):
 
     # Validation of a spec nested in another (a stack file, a pool's upgrade policy) keeps pydantic's own
     # path: only a spec built directly, as an importer builds it, gets this wrapper.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's marker on a function
 
-    def own_problems(self) -> list["Problem"]:
+    def own_problems(self) -> list[Problem]:
         """Every problem with this spec alone; a spec with rules returns its validator's answer."""
         return []
 
     @model_validator(mode="after")
-    def _own_rules(self) -> "Spec":
+    def _own_rules(self) -> Spec:
         problems = self.own_problems()
         if problems:
             raise SpecError(problems)
         return self
 
 
-def _problems(error: ValidationError) -> list["Problem"]:
+def _problems(error: ValidationError) -> list[Problem]:
     """A pydantic error as this project's problems: a validator's SpecError keeps its own, with their paths."""
     found: list[Problem] = []
     for item in error.errors():
@@ -149,7 +150,7 @@ class Problem(NamedTuple):
     link: str = ""
     """The constructor argument the problem is about when it is not the spec itself (`network`, `region`)."""
 
-    def below(self, *prefix: str | int) -> "Problem":
+    def below(self, *prefix: str | int) -> Problem:
         """The same problem seen from a spec that holds this one at `prefix`."""
         return self if self.link else Problem((*prefix, *self.path), self.message)
 

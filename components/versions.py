@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 #: `x.y` or `x.y.z`, whole strings of ASCII digits without leading zeros (`fullmatch` only).
 VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?")
@@ -16,10 +16,10 @@ class Version(NamedTuple):
 
     major: int
     minor: int
-    patch: Optional[int] = None
+    patch: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Version":
+    def parse(cls, text: str) -> Version:
         """Parse `x.y` or `x.y.z`; raises ValueError on anything else."""
         match = VERSION.fullmatch(text) if isinstance(text, str) else None
         if match is None:
@@ -35,7 +35,7 @@ class Version(NamedTuple):
     def __str__(self) -> str:
         return self.line if self.patch is None else f"{self.line}.{self.patch}"
 
-    def step(self, minors: int) -> "Version":
+    def step(self, minors: int) -> Version:
         """The minor line `minors` after this one."""
         return Version(self.major, self.minor + minors)
 
@@ -45,7 +45,7 @@ def upgrade_path(live: Version, target: Version) -> list[str]:
     return [live.step(i).line for i in range(target.minor - live.minor + 1)]
 
 
-def upgrade_problem(live: str, desired: str) -> Optional[str]:
+def upgrade_problem(live: str, desired: str) -> str | None:
     """Why a cluster running `live` cannot be moved to `desired` in one apply, or None when it can.
 
     Kapsule moves a cluster to a higher patch of its minor or to the next minor, never further and
@@ -68,11 +68,14 @@ def upgrade_problem(live: str, desired: str) -> Optional[str]:
     return None
 
 
-def pool_problem(pool: str, cluster: str) -> Optional[str]:
+def pool_problem(pool: str, cluster: str) -> str | None:
     """Why a pool at version `pool` cannot run under a control plane at `cluster`, or None."""
     nodes, control = Version.parse(pool), Version.parse(cluster)
     ahead = (nodes.major, nodes.minor) > (control.major, control.minor) or (
-        nodes.minor == control.minor and None not in (nodes.patch, control.patch) and nodes.patch > control.patch
+        nodes.minor == control.minor
+        and nodes.patch is not None
+        and control.patch is not None
+        and nodes.patch > control.patch
     )
     if ahead:
         return (

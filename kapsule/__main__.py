@@ -12,7 +12,7 @@ import signal
 import sys
 
 
-def _interrupted(signum, frame):  # type: ignore[no-untyped-def]
+def _interrupted(signum: int, frame: object) -> None:
     """Ctrl-C, at any point (imports included): one line, exit 1, never a traceback."""
     os.write(2, b"interrupted\n")
     os._exit(1)

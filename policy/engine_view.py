@@ -13,8 +13,8 @@ asks `isinstance(x, int)` (a pool's min_size) and a message that shows `/8` read
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from kapsule.resources.model import UNKNOWN, ResourceView
 
@@ -38,7 +38,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def settings(config: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+def settings(config: Mapping[str, Any] | None) -> dict[str, Any]:
     """A policy's config as the engine passes it, as the rule's settings: plain values, no enforcement level."""
     return {key: plain(value) for key, value in (config or {}).items() if key != "enforcementLevel"}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal, Mapping, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,10 +22,10 @@ class Violation:
 
     rule: str
     message: str
-    urn: Optional[str] = None
+    urn: str | None = None
 
 
-Check = Callable[[list[ResourceView], Mapping[str, Any]], list[tuple[Optional[ResourceView], str]]]
+Check = Callable[[list[ResourceView], Mapping[str, Any]], list[tuple[ResourceView | None, str]]]
 
 
 class Settings(BaseModel):
@@ -82,7 +83,7 @@ class Rule:
     description: str
     level: Level
     check: Check
-    model: Optional[type[Settings]] = None
+    model: type[Settings] | None = None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class Rule:
             key: {k: v for k, v in value.items() if k not in ("title", "default")} for key, value in properties.items()
         }
 
-    def run(self, resources: list[ResourceView], settings: Optional[Mapping[str, Any]] = None) -> list[Violation]:
+    def run(self, resources: list[ResourceView], settings: Mapping[str, Any] | None = None) -> list[Violation]:
         """Judge every resource; `settings` override the rule's defaults."""
         merged = {**self.settings, **(settings or {})}
         return [

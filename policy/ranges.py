@@ -8,12 +8,12 @@ union, per family. IPv4-mapped IPv6 ranges (`::ffff:0:0/96`) count as the IPv4 s
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Union
 
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Ranges:
     unreadable: tuple[str, ...]
 
     @classmethod
-    def of(cls, ranges: Iterable[object]) -> "Ranges":
+    def of(cls, ranges: Iterable[object]) -> Ranges:
         """Parse each range (a host bit set is tolerated, as the load balancer masks it)."""
         networks, unreadable = [], []
         for text in ranges:
@@ -44,7 +44,8 @@ class Ranges:
         whole = []
         for version, everything in ((4, ipaddress.ip_network("0.0.0.0/0")), (6, ipaddress.ip_network("::/0"))):
             family = [n for n in self.networks if n.version == version]
-            if list(ipaddress.collapse_addresses(family)) == [everything]:  # type: ignore[arg-type]
+            # type-var: collapse_addresses wants one family, which `family` is, though its type is the union of both.
+            if list(ipaddress.collapse_addresses(family)) == [everything]:  # type: ignore[type-var]
                 whole.append(f"IPv{version}")
         return whole
 
@@ -54,7 +55,8 @@ class Ranges:
         shares = {}
         for version, bits in ((4, 32), (6, 128)):
             family = [n for n in self.networks if n.version == version]
-            opened = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+            collapsed = ipaddress.collapse_addresses(family)  # type: ignore[type-var]  # one family, as above
+            opened = sum(n.num_addresses for n in collapsed)
             shares[f"IPv{version}"] = Fraction(opened, 2**bits)
         return shares
 

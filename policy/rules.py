@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -134,7 +135,8 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
     resolved: dict[str, tuple[Level, dict[str, Any]]] = {}
     for rule in RULES:
         entry = config.get(rule.name, default)
-        level, settings = rule.level, {}
+        level: object = rule.level
+        settings: dict[str, Any] = {}
         if isinstance(entry, str):
             level = entry
         elif isinstance(entry, Mapping):
@@ -151,7 +153,7 @@ def resolve(config: Mapping[str, Any], source: str = "policy config") -> dict[st
             raise PolicyConfigError(f"{source}: {rule.name} must be a level or an object, not {entry!r}")
         if level not in LEVELS:
             raise PolicyConfigError(f"{source}: {rule.name}: enforcement level {level!r}; allowed: {', '.join(LEVELS)}")
-        resolved[rule.name] = (level, settings)
+        resolved[rule.name] = (cast(Level, level), settings)  # one of LEVELS, checked just above
     return resolved
 
 
@@ -227,7 +229,7 @@ def evaluate(
     resources: list[ResourceView], config: Mapping[str, Any], source: str = "policy config"
 ) -> list[tuple[Level, Violation]]:
     """Every violation of every enabled rule, with the level it is enforced at, in rule order."""
-    found = []
+    found: list[tuple[Level, Violation]] = []
     resolved = resolve(config, source)
     for rule in RULES:
         level, settings = resolved[rule.name]

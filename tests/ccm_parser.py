@@ -7,7 +7,7 @@ would reject the Service.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 GO_DURATION = re.compile(r"^([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$")
 GO_BOOLS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}

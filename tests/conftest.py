@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 
 from components.catalog import TODAY_VARIABLE
-from kapsule.stackfile.reading import read_stack_file, stack_file_path
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.resources.model import Rendering
 from kapsule.plan.render import render
+from kapsule.resources.model import Rendering
+from kapsule.stackfile.reading import read_stack_file, stack_file_path
 from kapsule.stackfile.stacks import stack_names
 
 STACKS = tuple(stack_names(ROOT))
@@ -40,7 +41,7 @@ def encode(config: dict[str, Any]) -> dict[str, str]:
 
 def render_stack(
     stack: str,
-    edit: Optional[Callable[[dict[str, Any]], None]] = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,
     *,
     preview: bool = False,
     check: bool = True,
@@ -71,7 +72,7 @@ def write_program(tmp_path: Path) -> Callable[[str], Path]:
     return write
 
 
-def copy_project(destination: Path, edits: Optional[dict[str, Callable[[dict[str, Any]], None]]] = None) -> Path:
+def copy_project(destination: Path, edits: dict[str, Callable[[dict[str, Any]], None]] | None = None) -> Path:
     """A copy of the project whose stack files have been edited: `edits[stack]` changes the `config:` map."""
     import shutil
 

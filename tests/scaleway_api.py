@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 CLUSTER_ID = "11111111-1111-4111-8111-111111111111"
@@ -82,7 +83,7 @@ class Api:
     pools: list[dict[str, Any]] = field(default_factory=list)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, list[str]], Any]] = field(default_factory=list)
-    on_replace: Optional[Callable[[str], None]] = None
+    on_replace: Callable[[str], None] | None = None
     replace_status: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kapsule.names import NOT_COPIED, ROOT
 from kapsule.exits import EXIT_CHANGES
+from kapsule.names import NOT_COPIED, ROOT
 from tests.conftest import render_stack
 
 

@@ -251,7 +251,7 @@ def test_type_tokens_are_kapsule_module_name():
         value = getattr(components, name)
         if inspect.isclass(value) and hasattr(value, "TYPE"):
             module = value.__module__.rsplit(".", 1)[-1]
-            assert value.TYPE == f"kapsule:{module}:{value.__name__}", value
+            assert f"kapsule:{module}:{value.__name__}" == value.TYPE, value
             found.append(value.__name__)
     assert sorted(found) == sorted(
         [

@@ -13,12 +13,11 @@ import pytest
 from scaleway.product_catalog.v2alpha1.marshalling import unmarshal_ListPublicCatalogProductsResponse
 
 from kapsule.cost.estimate import price_stack
-from kapsule.cost.prices import PRICES_FILE, PriceError, load_prices, parse_prices
-from kapsule.plan.stack import plan_stack
-from kapsule.cost.prices import catalog_document
+from kapsule.cost.prices import PRICES_FILE, PriceError, catalog_document, load_prices, parse_prices
 from kapsule.names import ROOT
-from kapsule.state.reading import read_state
+from kapsule.plan.stack import plan_stack
 from kapsule.resources.model import ResourceView
+from kapsule.state.reading import read_state
 from policy.rules import RULES
 from tests import recorded
 from tests.conftest import STACKS, copy_project, render_stack

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.versions import Version, pool_problem, upgrade_path, upgrade_problem
-from kapsule.plan.safety import cni_problem
 from kapsule.plan.diff import diff_resource
 from kapsule.plan.replacement import forces_replacement
+from kapsule.plan.safety import cni_problem
 from kapsule.resources.model import SEALED, UNKNOWN, Secret
 from kapsule.state.records import RecordedResource, decode
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from kapsule.stackfile.messages import StackConfigError
 from kapsule.reports.plan import format_json, format_markdown, format_text
+from kapsule.stackfile.messages import StackConfigError
 from tests.conftest import render_stack
 from tests.test_engine_records import RECORDS, plan_of
 

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from kapsule.stackfile.editor_schema import MODELINE, stack_file_schema
 from kapsule.names import ROOT
+from kapsule.stackfile.editor_schema import MODELINE, stack_file_schema
 
 SCHEMA = stack_file_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -15,7 +15,7 @@ import pytest
 
 from components.files import write_private
 from kapsule.engine import driver
-from kapsule.engine.guard import local_environment, local_host, refuse_decrypted, GuardError
+from kapsule.engine.guard import GuardError, local_environment, local_host, refuse_decrypted
 from kapsule.engine.servers import LocalCluster
 from kapsule.names import ROOT
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kapsule.names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
 from kapsule.exits import EXIT_CHANGES
+from kapsule.names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
 from kapsule.plan.stack import plan_stack
 from kapsule.state.reading import read_state
 

@@ -13,7 +13,6 @@ import stat
 import subprocess
 from pathlib import Path
 
-
 from kapsule.names import ROOT
 
 ENGINE = ROOT / "tools" / "engine"

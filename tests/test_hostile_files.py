@@ -15,8 +15,8 @@ import pytest
 
 from kapsule.files import FileProblem, read_regular
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.state.records import StateError
 from kapsule.state.reading import read_state
+from kapsule.state.records import StateError
 from policy.rules import PolicyConfigError, stack_config
 
 BASE_STATE = ROOT / "tests" / "fixtures" / "state-before-token-rename"

@@ -12,10 +12,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kapsule.stackfile.reading import read_stack_file
-from kapsule.stackfile.messages import StackConfigError
 from kapsule.names import NOT_COPIED, ROOT
 from kapsule.plan.render import render
+from kapsule.stackfile.messages import StackConfigError
+from kapsule.stackfile.reading import read_stack_file
 from tests.conftest import STACKS, stack_config
 
 BASES = {stack: stack_config(stack)[0] for stack in STACKS}

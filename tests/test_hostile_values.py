@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kapsule.stackfile.messages import StackConfigError
-from kapsule.names import ROOT
 from kapsule.exits import EXIT_CHANGES
+from kapsule.names import ROOT
 from kapsule.reports.plan import format_json, format_markdown, format_text
-from kapsule.state.records import StateError
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.state.reading import read_state
+from kapsule.state.records import StateError
 from tests.conftest import render_stack
 from tests.test_engine_records import RECORDS, as_recorded, plan_of, project_for
 
@@ -207,11 +207,11 @@ def test_the_pull_request_comment_keeps_every_caution_and_the_details_that_fit(t
 
 def test_a_bare_url_in_a_sentence_from_outside_never_becomes_a_link():
     """GitHub autolinks `https://…` and `www.…` even in escaped text: the scheme and the host are broken."""
-    from kapsule.reports.plan import _prose
+    from kapsule.reports.plan import prose
 
-    prose = _prose("kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example")
-    assert "://" not in prose and "www." not in prose
+    shown = prose("kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example")
+    assert "://" not in shown and "www." not in shown
     assert (
-        prose.replace("\u200b", "")
+        shown.replace("\u200b", "")
         == "kubeconfig from https://attacker.example/x, see www.attacker.example or HTTP://A.example"
     )

@@ -11,13 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.annotations import CONTROLLER_KEYS, CONTROLLER_WRITTEN_ANNOTATION, PREFIX
-from components.load_balancer_spec import render_annotations, unknown_annotations
-from components.load_balancer_spec import HealthCheckSpec, LoadBalancerSpec, ProxyProtocolSpec
 from components.ingress import IngressSpec, chart_values, service_spec
-from kapsule.resources.model import unsealed
-from kapsule.resources.model import Secret
-from tests.ccm_parser import PARSERS
 from components.load_balancer import engine_annotations
+from components.load_balancer_spec import (
+    HealthCheckSpec,
+    LoadBalancerSpec,
+    ProxyProtocolSpec,
+    render_annotations,
+    unknown_annotations,
+)
+from kapsule.resources.model import Secret, unsealed
+from tests.ccm_parser import PARSERS
 from tests.conftest import render_stack, stack_config
 
 SERVICE = "kubernetes:core/v1:Service"

@@ -4,6 +4,7 @@ circle; no module over 400 lines of formatted code; the README stays a manual.""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -144,6 +145,7 @@ def test_a_planted_circle_and_a_planted_upward_import_are_found(tmp_path):
     assert circles_of(known) == [["kapsule.plan.b", "kapsule.state.a"]]
 
 
+@functools.cache
 def formatted(path: Path) -> str:
     """A module as the project's formatter (ruff, configured in pyproject.toml) writes it."""
     done = subprocess.run(
@@ -168,3 +170,110 @@ def test_no_module_is_over_400_lines_of_formatted_code():
 
 def test_the_readme_is_a_manual_of_at_most_14_kb():
     assert len((ROOT / "README.md").read_bytes()) <= 14 * 1024
+
+
+#: Underscore names that are public API all the same: `os._exit` is documented as the way to leave a forked child.
+PUBLIC_UNDERSCORE = {"os._exit"}
+#: A private name of a dependency that has no public form, with why it is used: checked by name, so a new one fails.
+PRIVATE_ALLOWED = {
+    # pulumi has no public test for an `@input_type` Args class (a resource input that nests further inputs).
+    ("kapsule.stackfile.environment", "pulumi._types"),
+}
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_crossings(name: str, path: Path) -> list[str]:
+    """Each private name this module reaches in another module: imported (`from x import _y`, `import x._y`) or
+    read as an attribute of something it did not define (`module._y`, `obj.attr._y`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = {
+        node.name if not isinstance(node, ast.Assign) else target.id
+        for node in tree.body
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign))
+        for target in (node.targets if isinstance(node, ast.Assign) else [node])
+        if not isinstance(node, ast.Assign) or isinstance(target, ast.Name)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            module = node.module or ""
+            if any(private(part) for part in module.split(".")):
+                found.append(f"from {module} import ... (a private module)")
+            found += [
+                f"from {module} import {a.name}"
+                for a in node.names
+                if private(a.name) and (name, f"{module}.{a.name}") not in PRIVATE_ALLOWED
+            ]
+        elif isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if any(private(p) for p in a.name.split("."))]
+        elif isinstance(node, ast.Attribute) and private(node.attr):
+            base = node.value
+            if isinstance(base, ast.Name) and (base.id in {"self", "cls"} or base.id in own):
+                continue
+            if isinstance(base, ast.Name) and f"{base.id}.{node.attr}" in PUBLIC_UNDERSCORE:
+                continue
+            found.append(f"{ast.unparse(node)} (line {node.lineno})")
+    return [f"{name}: {what}" for what in found]
+
+
+def test_no_module_reaches_a_private_name_of_another_module():
+    """A helper used elsewhere gets a public name in the room that owns it; nothing uses a dependency's privates."""
+    found = [crossing for name, path in modules().items() for crossing in private_crossings(name, path)]
+    assert not found, "\n".join(found)
+
+
+def test_a_planted_private_import_and_a_private_attribute_are_found(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "from kapsule.reports.plan import format_text, _hidden\n"
+        "from pulumi.runtime import rpc\n"
+        "class Own:\n    _cache = {}\n"
+        "def f(s):\n    Own._cache.clear()\n    return rpc._special_sig_key, s.workspace._run(), os._exit\n",
+        encoding="utf-8",
+    )
+    assert private_crossings("kapsule.planted", planted) == [
+        "kapsule.planted: from kapsule.reports.plan import _hidden",
+        "kapsule.planted: rpc._special_sig_key (line 7)",
+        "kapsule.planted: s.workspace._run (line 7)",
+    ]
+
+
+MAX_FUNCTION_LINES = 60
+#: The comment, on the line above a `def`, that lets a function be longer, followed by why.
+LONG_FUNCTION = "# longer than 60 lines:"
+
+
+def long_functions(source: str) -> list[tuple[str, int]]:
+    """Each function of formatted `source` over MAX_FUNCTION_LINES lines without a comment above it saying why."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            above = lines[first - 2].strip() if first > 1 else ""
+            if length > MAX_FUNCTION_LINES and not (
+                above.startswith(LONG_FUNCTION) and above[len(LONG_FUNCTION) :].strip()
+            ):
+                found.append((node.name, length))
+    return found
+
+
+def test_no_function_is_over_60_lines_of_formatted_code_unless_a_comment_says_why():
+    long = {
+        f"{path.relative_to(ROOT)}:{name}": n
+        for path in modules().values()
+        for name, n in long_functions(formatted(path))
+    }
+    assert not long, long
+
+
+def test_a_long_function_needs_its_reason():
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    assert long_functions(f"def f():\n{body}") == [("f", MAX_FUNCTION_LINES + 1)]
+    assert long_functions(f"{LONG_FUNCTION}\ndef f():\n{body}") == [("f", MAX_FUNCTION_LINES + 1)]  # no reason given
+    assert long_functions(f"{LONG_FUNCTION} one table\ndef f():\n{body}") == []
+    assert long_functions(f"def f():\n{body[: -len(body) // MAX_FUNCTION_LINES]}") == []

@@ -6,19 +6,20 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from kapsule.plan.stack import plan_stack
 from kapsule.exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
-from kapsule.plan.outcome import Plan
 from kapsule.names import ROOT
+from kapsule.plan.outcome import Plan
+from kapsule.plan.stack import plan_stack
 from kapsule.state.reading import read_state
 from tests import recorded
-from tests.test_engine_records import as_recorded
 from tests.conftest import STACKS, copy_project, render_stack
+from tests.test_engine_records import as_recorded
 
 Edit = Callable[[dict[str, Any]], None]
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kapsule.stackfile.messages import StackConfigError
-from kapsule.resources.model import Secret, Unknown
 from kapsule.names import SECRET_PLACEHOLDER
-from kapsule.plan.stack import plan_stack
 from kapsule.plan.render import render
+from kapsule.plan.stack import plan_stack
+from kapsule.resources.model import Secret, Unknown
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.state.reading import read_state
 from tests.conftest import encode, render_stack
 from tests.test_engine_records import RECORDS, as_recorded, project_for

@@ -9,9 +9,9 @@ import pulumi_policy
 import pytest
 import yaml
 
-from kapsule.plan.stack import plan_stack
 from kapsule.exits import EXIT_INVALID
 from kapsule.names import ROOT
+from kapsule.plan.stack import plan_stack
 from kapsule.resources.model import ResourceView
 from policy.rules import RULES, PolicyConfigError, evaluate, resolve, stack_config
 from tests.conftest import STACKS, copy_project

@@ -10,10 +10,9 @@ from hypothesis import strategies as st
 
 from components.offers import ZONES, default_zone, node_type_problem, zone_problem
 from components.spec import GO_DURATION, render_tags
-from kapsule.names import ROOT
-from kapsule.stackfile.reading import read_stack_file
+from kapsule.names import ROOT, SECRET_PLACEHOLDER
 from kapsule.stackfile.messages import StackConfigError, format_path
-from kapsule.names import SECRET_PLACEHOLDER
+from kapsule.stackfile.reading import read_stack_file
 
 
 @pytest.mark.parametrize(

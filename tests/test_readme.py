@@ -8,11 +8,11 @@ import sys
 
 from pydantic import BaseModel
 
-from kapsule.stackfile.schema import StackConfig
-from kapsule.names import ROOT
 from kapsule.generated import workflows
-from kapsule.generated.reference import COMPONENTS, _outputs, documents
 from kapsule.generated.fields import model_of
+from kapsule.generated.reference import COMPONENTS, _outputs, documents
+from kapsule.names import ROOT
+from kapsule.stackfile.schema import StackConfig
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -36,9 +36,9 @@ def test_every_stack_key_has_a_description():
 
 
 def test_every_component_output_and_argument_is_described():
-    import components
     import inspect
 
+    import components
     from kapsule.generated.reference import _arguments
 
     for name in COMPONENTS:

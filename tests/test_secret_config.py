@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from kapsule.stackfile.messages import StackConfigError
+from kapsule.plan.render import render
 from kapsule.plan.stack import plan_stack
 from kapsule.reports.plan import format_json, format_markdown, format_text
 from kapsule.resources.model import Rendering, Secret
-from kapsule.plan.render import render
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.state.reading import read_state
 from tests import recorded
 from tests.conftest import copy_project, render_stack

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kapsule.stackfile.messages import StackConfigError
 from kapsule.names import NOT_COPIED, ROOT
-from kapsule.resources.model import Secret
 from kapsule.plan.render import render
+from kapsule.resources.model import Secret
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.stackfile.secrets import plaintext_secrets
 from tests.conftest import copy_project, render_stack
 

@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from components.registry import docker_config
-from kapsule.stackfile.messages import StackConfigError
-from kapsule.resources.model import Secret, Unknown
 from kapsule.names import SECRET_PLACEHOLDER
-from kapsule.plan.stack import plan_stack
 from kapsule.plan.render import render
+from kapsule.plan.stack import plan_stack
 from kapsule.reports.plan import format_json, format_markdown, format_text
+from kapsule.resources.model import Secret, Unknown
+from kapsule.stackfile.messages import StackConfigError
 from kapsule.state.reading import read_state
 from tests.conftest import encode
 from tests.test_engine_records import as_recorded, project_for

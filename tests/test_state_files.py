@@ -6,16 +6,17 @@ import gzip
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import zstandard
 
-from kapsule.plan.stack import plan_stack
 from kapsule.exits import EXIT_DESTRUCTIVE
-from kapsule.state.reading import MAX_STATE_BYTES, read_state
+from kapsule.plan.stack import plan_stack
 from kapsule.state.backend import NoState, checkpoint_path, find_state
+from kapsule.state.reading import MAX_STATE_BYTES, read_state
 from kapsule.state.records import StateError
 from tests import recorded
 from tests.conftest import copy_project, render_stack
@@ -42,7 +43,7 @@ POOL = "scaleway:kubernetes/pool:Pool"
 
 def test_a_tainted_or_pending_replacement_resource_is_replaced(tmp_path, export):
     for flag in ("taint", "pendingReplacement"):
-        path = edited(export, tmp_path, lambda d: resource(d, POOL).update({flag: True}), f"{flag}.json")
+        path = edited(export, tmp_path, lambda d, flag=flag: resource(d, POOL).update({flag: True}), f"{flag}.json")
         plan = plan_stack("dev", copy_project(tmp_path / flag), read_state(path, stack="dev"))
         pool = next(c for c in plan.changes if c.resource.type == POOL)
         assert pool.action == "replace", flag

@@ -249,7 +249,7 @@ def test_rule_rejects_with_one_clear_message_and_registers_nothing(edit, path, w
     assert isinstance(error, StackConfigError), repr(error)
     message = str(error)
     assert message.startswith("stacks/Pulumi.dev.yaml: invalid stack config")
-    line = next((l for l in message.splitlines() if l.strip().startswith(path + ":")), None)
+    line = next((row for row in message.splitlines() if row.strip().startswith(path + ":")), None)
     assert line is not None, message
     for word in words:
         assert word in line, (word, line)

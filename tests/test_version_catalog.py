@@ -11,9 +11,9 @@ import pytest
 from scaleway.k8s.v1 import Version as ApiVersion
 
 from components.catalog import CATALOG_FILE, Catalog, catalog_document, load_catalog, write_catalog
-from kapsule.stackfile.messages import StackConfigError
-from kapsule.plan.stack import plan_stack
 from kapsule.names import ROOT
+from kapsule.plan.stack import plan_stack
+from kapsule.stackfile.messages import StackConfigError
 from tests.conftest import copy_project, render_stack
 
 DAY = date(2026, 11, 21)

@@ -51,10 +51,10 @@ def commands(run: str) -> list[str]:
         .replace('"$full"', "full-export.json")
     )
     found = []
-    for line in text.splitlines():
-        line = re.sub(r'^echo "run-id=\$\((.*)\)" >> "\$GITHUB_OUTPUT"$', r"\1", line.strip())
-        for part in re.split(r"\s(?:&&|\|\|)\s", line):
-            part = part.split(" > ")[0].strip()
+    for raw in text.splitlines():
+        line = re.sub(r'^echo "run-id=\$\((.*)\)" >> "\$GITHUB_OUTPUT"$', r"\1", raw.strip())
+        for piece in re.split(r"\s(?:&&|\|\|)\s", line):
+            part = piece.split(" > ")[0].strip()
             part = re.sub(r"^\.venv/bin/python (-m kapsule state )", r"python \1", part)
             if re.match(r"^(make|pulumi|gh|python)\b", part):
                 found.append(part)
@@ -181,9 +181,10 @@ def test_adding_an_environment_is_its_stack_file_and_its_policy_config(tmp_path)
     )
     shutil.copy(project / "policy" / "config" / "staging.json", project / "policy" / "config" / "qa.json")
     assert [name for name, _ in stacks.deploy_order(project)] == ["dev", "staging", "prod", "qa"]
-    run = lambda *args: subprocess.run(
-        [sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True
-    )  # noqa: E731
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kapsule", *args], cwd=project, capture_output=True, text=True)
+
     assert run("generate", "--check").returncode == 1
     assert run("generate").returncode == 0
     deploy = yaml.safe_load((project / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8"))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from components.api_access import RUN_RULES_VARIABLE, RunRule, run_description, run_rule
 from components.cluster_spec import ClusterSpec
@@ -151,7 +151,7 @@ class Scaleway:
             raise AccessError(f"the Scaleway API refused to {what}: {type(error).__name__} {status or ''}".rstrip())
         return result.get("value")
 
-    def cluster_id(self, name: str) -> Optional[str]:
+    def cluster_id(self, name: str) -> str | None:
         """The id of the project's cluster named exactly `name` in the region, or None when there is none yet."""
         # One page, never `list_clusters_all`: the SDK follows pages until one comes back empty, without end
         # against an API that keeps answering. A name filter leaves a handful of clusters.
@@ -188,9 +188,9 @@ def open_access(
     environ: dict[str, str],
     now: datetime,
     ttl: timedelta = DEFAULT_TTL,
-    address: Optional[str] = None,
+    address: str | None = None,
     root: Path = ROOT,
-    scaleway: Optional[Callable[[str], Scaleway]] = None,
+    scaleway: Callable[[str], Scaleway] | None = None,
 ) -> str:
     """Add the runner's own rule; return what was done (one line). The run's rules go to `$GITHUB_ENV`."""
     where = target(stack, root)
@@ -250,7 +250,7 @@ def close_access(
     *,
     environ: dict[str, str],
     root: Path = ROOT,
-    scaleway: Optional[Callable[[str], Scaleway]] = None,
+    scaleway: Callable[[str], Scaleway] | None = None,
 ) -> str:
     """Delete every rule of this run from the live allow-list; return what was done (one line)."""
     where = target(stack, root)
@@ -286,7 +286,7 @@ def _export(environ: dict[str, str], name: str, value: str) -> None:
         sys.stdout.write(line)
 
 
-def run_access(action: str, stack: str, address_from_env: Optional[str], ttl_hours: float) -> int:
+def run_access(action: str, stack: str, address_from_env: str | None, ttl_hours: float) -> int:
     """The command line's `access open|close`: one line on stdout (done) or stderr (refused); exit 0 or 1."""
     environ = dict(os.environ)
     try:

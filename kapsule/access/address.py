@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-from typing import Optional
 
 from components.api_access import as_host_range, single_address_problem
 
@@ -65,7 +64,7 @@ def parse_address(body: bytes, source: str) -> str:
     if len(words) != 1:
         what = "nothing" if not words else f"{len(words)} values"
         raise AddressError(f"{source}: {what}, where the runner has exactly one egress address")
-    problem: Optional[str] = single_address_problem(words[0])
+    problem: str | None = single_address_problem(words[0])
     if problem:
         raise AddressError(f"{source}: {problem}; CI opens the allow-list for exactly one public address")
     return as_host_range(words[0])

@@ -34,6 +34,8 @@ from components.catalog import (
     TODAY_VARIABLE,
     TodayError,
     parse_day,
+)
+from components.catalog import (
     today as catalog_today,
 )
 
@@ -66,12 +68,19 @@ def day(text: str) -> date:
 class Once(argparse.Action):
     """An option given at most once: `--stack dev --stack prod` is an error, not the last one silently."""
 
-    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         if getattr(namespace, self.dest, None) is not None:
             parser.error(f"{option_string} is given twice; give it once")
         setattr(namespace, self.dest, values)
 
 
+# longer than 60 lines: the command line's one table: each command beside its flags
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     main_parser = Parser(
@@ -265,6 +274,7 @@ def _loaded() -> None:
     gc.enable()
 
 
+# longer than 60 lines: one dispatch over the commands, each branch a few lines, with the exit code it maps
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)

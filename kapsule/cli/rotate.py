@@ -9,7 +9,6 @@ import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import CLUSTER, ROOT
@@ -88,7 +87,7 @@ def add_parser(commands: argparse._SubParsersAction, stack_name: object, once: t
     )
 
 
-def _cluster_id(spec: StackConfig, kapsule: Kapsule, stack: str, root: Path, state: Optional[Path]) -> str:
+def _cluster_id(spec: StackConfig, kapsule: Kapsule, stack: str, root: Path, state: Path | None) -> str:
     """The cluster's id: from the recorded state when there is one, else the project's cluster of the pinned name."""
     try:
         recorded = find_state(stack, root, state)
@@ -104,7 +103,7 @@ def _cluster_id(spec: StackConfig, kapsule: Kapsule, stack: str, root: Path, sta
 def run_rotate(
     args: argparse.Namespace,
     root: Path = ROOT,
-    now: Optional[datetime] = None,
+    now: datetime | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> int:
     """The rotate command; returns its exit code."""
@@ -138,7 +137,7 @@ def run_rotate(
         print(error, file=sys.stderr)
         return EXIT_INVALID
     kubeconfig, kube_why = _kubeconfig(args.stack, args.kubeconfig)
-    live: Optional[Live] = None
+    live: Live | None = None
     if kubeconfig is not None:
         try:
             live = connect(kubeconfig)

@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from components.catalog import load_catalog
 from components.existing_cluster import read_kubeconfig
@@ -44,13 +44,13 @@ def _platform_refusal(stack_file: str, spec: StackConfig) -> str:
     return f"{stack_file}: kapsule:existing_cluster: this platform stack's cluster is made elsewhere; upgrade it where it is declared"
 
 
-def _recorded_version(state: Optional[RecordedState]) -> Optional[str]:
+def _recorded_version(state: RecordedState | None) -> str | None:
     clusters = [r for r in (state.resources.values() if state else ()) if r.type == CLUSTER]
     version = clusters[0].outputs.get("version") if len(clusters) == 1 else None
     return version if isinstance(version, str) else None
 
 
-def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
+def _kubeconfig(stack: str, given: Path | None) -> tuple[str | None, str]:
     """The cluster's kubeconfig text, or None and why the preflight cannot run."""
     if given is not None:
         try:
@@ -82,14 +82,14 @@ def _kubeconfig(stack: str, given: Optional[Path]) -> tuple[Optional[str], str]:
     return output, ""
 
 
-def _line(version: str) -> Optional[str]:
+def _line(version: str) -> str | None:
     try:
         return Version.parse(version).line
     except ValueError:
         return None
 
 
-def _preflight(plan: UpgradePlan, kubeconfig: Optional[str], why: str) -> None:
+def _preflight(plan: UpgradePlan, kubeconfig: str | None, why: str) -> None:
     if not plan.steps:
         return
     if kubeconfig is None:
@@ -158,9 +158,11 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     _preflight(plan, kubeconfig, why)
     written = None
     if args.write:
-        written = _write(plan, path, recorded, root)
-        if isinstance(written, int):
-            return written
+        try:
+            written = _write(plan, path, recorded, root)
+        except WriteStopped as stopped:
+            print(f"--write: {stopped}", file=sys.stderr)
+            return stopped.code
     if args.format == "json":
         sys.stdout.write(format_upgrade_json(plan, written[0] if written else None))
     elif args.format == "markdown":
@@ -172,35 +174,39 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     return EXIT_CHANGES if plan.steps else EXIT_NO_CHANGES
 
 
-def _write(
-    plan: UpgradePlan, path: Path, recorded: Optional[RecordedState], root: Path
-) -> tuple[dict[str, Any], str] | int:
-    """Set the next step's version; then the offline plan of that step, which must update the cluster in place."""
+class WriteStopped(Exception):
+    """`--write` wrote nothing, or undid what it wrote: the message for stderr, and the exit code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _write(plan: UpgradePlan, path: Path, recorded: RecordedState | None, root: Path) -> tuple[dict[str, Any], str]:
+    """Set the next step's version; then the offline plan of that step, which must update the cluster in place.
+
+    The JSON document and the text to show; WriteStopped when the file is left (or put back) as it was."""
     if not plan.steps:
         return {"file": plan.stack_file, "version": None}, "--write: nothing to write, the stack is on its target."
     if plan.blockers:
-        print(f"--write: {plan.stack_file} left as it is: fix the blockers first", file=sys.stderr)
-        return EXIT_DESTRUCTIVE
+        raise WriteStopped(EXIT_DESTRUCTIVE, f"{plan.stack_file} left as it is: fix the blockers first")
     version = plan.steps[0].version
     try:
         before, _ = write_version(path, version)
     except (UpgradeError, OSError) as error:
-        print(f"--write: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise WriteStopped(EXIT_INVALID, str(error)) from None
     try:
         references = stack_references(read_stack_file(path).config)
         step = plan_stack(plan.stack, root, recorded, {reference: None for reference in references})
     except (StackConfigError, StateError) as error:
         restore(path, before)
-        print(f"--write: undone, the stack file with {version} does not validate: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        raise WriteStopped(EXIT_INVALID, f"undone, the stack file with {version} does not validate: {error}") from None
     cluster = [c for c in step.changes if c.resource.type == CLUSTER]
     action = cluster[0].action if cluster else "none"
     if step.errors or action in ("replace", "delete"):
         restore(path, before)
         why = "; ".join(step.errors) or f"the plan would {action} the cluster"
-        print(f"--write: undone, {why}", file=sys.stderr)
-        return EXIT_INVALID
+        raise WriteStopped(EXIT_INVALID, f"undone, {why}")
     shown = f"--write: {plan.stack_file}: kapsule:cluster.version is now {version!r} (step 1 of {len(plan.steps)}); the offline plan of this step:\n"
     if recorded is None:
         shown += "(no recorded state: every resource shows as a create; pass --state to plan against what is live)\n"

@@ -8,9 +8,10 @@ node count; a product the catalog does not know is reported, never priced at zer
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from components.annotations import PREFIX
 
@@ -21,12 +22,16 @@ from ..names import (
     MIN_SIZE,
     NODE_TYPE,
     POOL,
-    PUBLIC_GATEWAY as GATEWAY,
-    PUBLIC_GATEWAY_IP as GATEWAY_IP,
     REGISTRY,
     ROOT_VOLUME_SIZE,
     ROOT_VOLUME_TYPE,
     SERVICE,
+)
+from ..names import (
+    PUBLIC_GATEWAY as GATEWAY,
+)
+from ..names import (
+    PUBLIC_GATEWAY_IP as GATEWAY_IP,
 )
 from ..resources.model import ResourceView
 from .prices import Price, PriceCatalog, load_prices
@@ -46,12 +51,12 @@ class CostLine:
     what: str
     low: float
     high: float
-    current: Optional[float] = None
+    current: float | None = None
     """An autoscaled pool at its recorded size, when the state knows it."""
-    kg_co2e: Optional[float] = None
+    kg_co2e: float | None = None
     """At the high end, where the catalog knows every product of the line."""
     estimate: bool = False
-    unpriced: Optional[str] = None
+    unpriced: str | None = None
     """Why (part of) this resource is not in the total: a product the catalog does not know."""
 
     @property
@@ -80,10 +85,11 @@ class StackCost:
         return round(sum(line.high for line in self.lines), 2)
 
     @property
-    def kg_co2e(self) -> Optional[float]:
+    def kg_co2e(self) -> float | None:
         """kg CO2e a month at the high end, or None unless every priced line has a footprint."""
         known = [line.kg_co2e for line in self.lines if line.high > 0]
-        return round(sum(known), 2) if known and all(k is not None for k in known) else None
+        footprints = [k for k in known if k is not None]
+        return round(sum(footprints), 2) if known and len(footprints) == len(known) else None
 
     @property
     def unpriced(self) -> list[str]:
@@ -102,11 +108,11 @@ class StackCost:
         return any(line.estimate for line in self.lines if line.high > 0)
 
 
-def _number(value: Any) -> Optional[int]:
+def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -116,13 +122,13 @@ class _Line:
     def __init__(self, catalog: PriceCatalog, resource: ResourceView, what: str) -> None:
         self.catalog, self.resource, self.what = catalog, resource, what
         self.low = self.high = 0.0
-        self.co2: Optional[float] = 0.0
+        self.co2: float | None = 0.0
         self.estimate = False
         self.missing: list[str] = []
 
     def add(
-        self, table: Mapping[str, Price], key: Optional[str], label: str, low: float = 1, high: Optional[float] = None
-    ) -> Optional[Price]:
+        self, table: Mapping[str, Price], key: str | None, label: str, low: float = 1, high: float | None = None
+    ) -> Price | None:
         """Add `low` (to `high`) units of the product `key` of `table`; a product it lacks is noted, not priced."""
         high = low if high is None else high
         price = table.get(key) if key else None
@@ -140,7 +146,7 @@ class _Line:
             )
         return price
 
-    def done(self, current: Optional[float] = None) -> CostLine:
+    def done(self, current: float | None = None) -> CostLine:
         r = self.resource
         return CostLine(
             urn=r.urn,
@@ -156,7 +162,7 @@ class _Line:
         )
 
 
-def _one_product(resource: ResourceView) -> Optional[tuple[str, str, str, str]]:
+def _one_product(resource: ResourceView) -> tuple[str, str, str, str] | None:
     """(catalog table, product, what the product is called, what the line says) for a single-product resource."""
     inputs = resource.inputs
     if resource.type == CLUSTER:
@@ -179,7 +185,7 @@ def _one_product(resource: ResourceView) -> Optional[tuple[str, str, str, str]]:
     return None
 
 
-def price_resource(resource: ResourceView, catalog: PriceCatalog) -> Optional[CostLine]:
+def price_resource(resource: ResourceView, catalog: PriceCatalog) -> CostLine | None:
     """What one resource costs a month, or None for one that is not a Scaleway product (a Kubernetes object)."""
     if resource.type == POOL:
         return _price_pool(resource, catalog)
@@ -230,7 +236,7 @@ def _price_pool(resource: ResourceView, catalog: PriceCatalog) -> CostLine:
     return line.done(current)
 
 
-def price_stack(resources: Iterable[ResourceView], catalog: Optional[PriceCatalog] = None) -> StackCost:
+def price_stack(resources: Iterable[ResourceView], catalog: PriceCatalog | None = None) -> StackCost:
     """Every priced resource of a stack, in the order given, with the catalog's currency and date."""
     catalog = catalog or load_prices()
     lines = [line for line in (price_resource(r, catalog) for r in resources) if line is not None]
@@ -265,7 +271,7 @@ class CostChange:
     """A stack's monthly cost before (recorded state) and after (the stack file) a plan."""
 
     after: StackCost
-    before: Optional[StackCost] = None
+    before: StackCost | None = None
 
     @property
     def delta(self) -> tuple[float, float]:
@@ -286,7 +292,7 @@ class CostChange:
     def document(self) -> dict[str, Any]:
         """The cost for machines."""
 
-        def side(cost: Optional[StackCost]) -> Optional[dict[str, Any]]:
+        def side(cost: StackCost | None) -> dict[str, Any] | None:
             return (
                 None
                 if cost is None

@@ -13,10 +13,11 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,11 +37,11 @@ class Price(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     hourly: float = Field(ge=0)
-    kg_co2e_hourly: Optional[float] = Field(default=None, ge=0)
-    m3_water_hourly: Optional[float] = Field(default=None, ge=0)
+    kg_co2e_hourly: float | None = Field(default=None, ge=0)
+    m3_water_hourly: float | None = Field(default=None, ge=0)
     estimate: bool
     """True until `prices refresh` has read this product from the public catalog."""
-    sku: Optional[str] = None
+    sku: str | None = None
 
 
 class PriceCatalog(BaseModel):
@@ -100,13 +101,13 @@ def _amount(money: Any) -> float:
     return float(money.units) + money.nanos / 1e9
 
 
-def _hours(product: Any) -> Optional[float]:
+def _hours(product: Any) -> float | None:
     unit = product.unit_of_measure
     per = PER_HOURS.get(str(unit.unit)) if unit is not None else None
     return per * (unit.size or 1) if per else None
 
 
-def _control_plane(product: Any, family: str) -> Optional[str]:
+def _control_plane(product: Any, family: str) -> str | None:
     """`kapsule-dedicated-8` from a control plane product's names; the shared one is `kapsule`."""
     text = " ".join(str(part or "") for part in (product.variant, product.product, product.sku)).lower()
     match = DEDICATED.search(text)
@@ -115,7 +116,7 @@ def _control_plane(product: Any, family: str) -> Optional[str]:
     return family if re.search(r"\b(shared|mutuali[sz]ed|free)\b", text) else None
 
 
-def classify(product: Any) -> Optional[tuple[str, str]]:
+def classify(product: Any) -> tuple[str, str] | None:
     """(catalog table, key) for a product this project bills, or None."""
     props = product.properties
     if props is None:

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..exits import Parser
 from ..files import FileProblem, read_text
@@ -65,7 +65,7 @@ def gh(*args: str) -> str:
     return result.stdout[:MAX_GH_OUTPUT]
 
 
-def open_issue(stack: str) -> Optional[int]:
+def open_issue(stack: str) -> int | None:
     """The number of the stack's open drift issue, if there is one: opened by the workflow's own account, with
     the workflow's label, the stack's title and the report's marker. GitHub filters by label and author (the
     REST issues listing), so issues anyone else opened never crowd it out of a page."""
@@ -128,7 +128,7 @@ def bounded(body: str, whole: str) -> str:
     )
 
 
-def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> str:
+def keep(stack: str, code: int, report: Path | None, run_url: str = "") -> str:
     """Act on the stack's issue for a check's exit code; return what was done, in one line."""
     if code == 1:
         raise GhError(
@@ -178,7 +178,7 @@ def keep(stack: str, code: int, report: Optional[Path], run_url: str = "") -> st
     return f"stack {stack}: drift still there; issue #{number} updated"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = Parser(
         prog="python -m kapsule.drift.issue", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ..state.records import SECRET_SIG_KEY as SECRET_SIGNATURE
 
@@ -105,7 +105,7 @@ def collect(steps: list[Step]) -> list[Drifted]:
         live_side = refresh.new if refresh and refresh.new else (step.old if step else {})
         live = _state(live_side, "outputs") or _state(live_side, "inputs")
         declared = _state(step.new, "inputs") if step and step.new else _state(refresh.old if refresh else {}, "inputs")
-        kind = (step or refresh).type  # type: ignore[union-attr]
+        kind = (step or refresh).type  # type: ignore[union-attr]  # the urn comes from one of the two, so one is set
         diff = (step.diff if step and step.diff else None) or (refresh.diff if refresh else {})
         if refresh and not refresh.new:
             action, paths = "create", [DriftPath("(resource)", "delete", "declared", "gone")]
@@ -117,8 +117,6 @@ def collect(steps: list[Step]) -> list[Drifted]:
                 )
                 for path, how in sorted(diff.items())
             ]
-            if not paths and not step:
-                continue
         found.append(
             Drifted(
                 urn, kind, {"create-replacement": "replace", "delete-replaced": "replace"}.get(action, action), paths
@@ -127,7 +125,7 @@ def collect(steps: list[Step]) -> list[Drifted]:
     return found
 
 
-def step_from_event(metadata: Any, phase: Optional[str] = None) -> Step:
+def step_from_event(metadata: Any, phase: str | None = None) -> Step:
     """A Step from the Automation API's StepEventMetadata."""
 
     def side(state: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reports.plan import _code, _prose, display
+from ..reports.plan import display, inline_code, prose
 from .model import Drifted
 
 #: A value is shown up to this many characters; a body stays well under GitHub's 65,536.
@@ -20,7 +20,7 @@ def _cell(text: str) -> str:
     """Inline code that is safe in a table cell, cut to MAX_VALUE characters."""
     if len(text) > MAX_VALUE:
         text = text[:MAX_VALUE] + "..."
-    return _code(text).replace("|", "\\|")
+    return inline_code(text).replace("|", "\\|")
 
 
 #: The first line of every drift issue body: the workflow finds the stack's issue by it.
@@ -79,7 +79,7 @@ def format_drift_json(report: DriftReport) -> str:
 
 def format_drift_markdown(report: DriftReport) -> str:
     """The drift issue's body: what differs, and the two ways to resolve it."""
-    stack = _code(report.stack)
+    stack = inline_code(report.stack)
     lines = [MARKER.format(stack=report.stack), f"## Drift in stack {stack}", ""]
     if not report.drifted:
         return "\n".join(lines + [f"No drift: everything live in {stack} is as its stack file declares."]) + "\n"
@@ -99,6 +99,6 @@ def format_drift_markdown(report: DriftReport) -> str:
         f"1. **Keep the live value**: write it into `stacks/Pulumi.{report.stack}.yaml` in a pull request; once merged and deployed, this issue closes on the next check.",
         f"2. **Put the declared value back**: run `pulumi up --stack {report.stack}` (or re-run the deploy workflow); the next check closes this issue.",
     ]
-    lines += ["", *[f"> note: {_prose(note)}" for note in report.notes]] if report.notes else []
+    lines += ["", *[f"> note: {prose(note)}" for note in report.notes]] if report.notes else []
     lines += ["", "_Found by the scheduled drift check (`python -m kapsule.engine drift`); see docs/drift.md._"]
     return "\n".join(lines) + "\n"

@@ -19,8 +19,9 @@ The Scaleway side is read with the Scaleway Python SDK; the Kubernetes side thro
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from components.offers import ZONES
 
@@ -40,7 +41,7 @@ class Orphan:
     name: str
     zone: str
     product: str
-    monthly: Optional[float]
+    monthly: float | None
     why: str
 
 

@@ -14,8 +14,9 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..names import CONFIG_NAMESPACE, PROJECT, ROOT
 from ..stackfile.reading import decode_value, existing_cluster, read_stack_file, stack_file_path
@@ -104,7 +105,7 @@ def environment(stack: str) -> dict[str, str]:
     return env
 
 
-def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: Optional[dict[str, str]] = None) -> Any:
+def workspace_stack(stack: str, *, root: Path = ROOT, extra_env: dict[str, str] | None = None) -> Any:
     """The stack, selected or created, with the program as an inline program of this process.
 
     `root` is the project directory the CLI works in (its Pulumi.yaml and stack files); the program is always
@@ -169,7 +170,7 @@ def scrub() -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _operation(stack: str, root: Path, env: Optional[dict[str, str]], run: Callable[[Any], Any]) -> Any:
+def _operation(stack: str, root: Path, env: dict[str, str] | None, run: Callable[[Any], Any]) -> Any:
     """`run` on the selected stack; afterwards the provider's kubeconfig copies are removed and this process's
     environment is the caller's again (the local stack's allow-list replaced it for the operation)."""
     saved = dict(os.environ)
@@ -187,7 +188,7 @@ def up(
     root: Path = ROOT,
     on_output: Callable[[str], None] = _echo,
     refresh: bool = True,
-    env: Optional[dict[str, str]] = None,
+    env: dict[str, str] | None = None,
 ) -> Any:
     """`pulumi up --refresh` with the policy pack."""
     return _operation(
@@ -202,7 +203,7 @@ def preview(
     on_output: Callable[[str], None] = _echo,
     refresh: bool = True,
     expect_no_changes: bool = False,
-    env: Optional[dict[str, str]] = None,
+    env: dict[str, str] | None = None,
 ) -> Any:
     """`pulumi preview --refresh --diff` with the policy pack."""
     return _operation(
@@ -221,8 +222,8 @@ def preview(
 
 
 def drift_preview(
-    stack: str, *, root: Path = ROOT, on_event: Callable[[Any], None], env: Optional[dict[str, str]] = None
-) -> Optional[str]:
+    stack: str, *, root: Path = ROOT, on_event: Callable[[Any], None], env: dict[str, str] | None = None
+) -> str | None:
     """`pulumi preview --refresh` with the policy pack, its output kept: the caller reports from the events.
     A preview never writes the state: the refresh it runs first is held in memory for the preview alone.
     Returns None when the preview finished, or the engine's error lines when it stopped."""
@@ -249,12 +250,12 @@ def drift_preview(
     return None
 
 
-def outputs(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
+def outputs(stack: str, *, root: Path = ROOT, env: dict[str, str] | None = None) -> dict[str, Any]:
     """The stack's outputs, secrets decrypted (the caller never prints one): `{name: value}`."""
     return {name: output.value for name, output in _operation(stack, root, env, lambda s: s.outputs()).items()}
 
 
-def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = None) -> dict[str, Any]:
+def export(stack: str, *, root: Path = ROOT, env: dict[str, str] | None = None) -> dict[str, Any]:
     """`pulumi stack export` as a document: secrets stay ciphertext.
 
     Not the Automation API's `export_stack()`, which passes `--show-secrets` and would put every secret in
@@ -264,12 +265,19 @@ def export(stack: str, *, root: Path = ROOT, env: Optional[dict[str, str]] = Non
         stack,
         root,
         env,
-        lambda s: json.loads(s.workspace._run_pulumi_cmd_sync(["stack", "export", "--stack", stack]).stdout),
+        lambda s: json.loads(_pulumi(s.workspace, ["stack", "export", "--stack", stack]).stdout),
     )
 
 
+def _pulumi(workspace: Any, args: list[str]) -> Any:
+    """A CLI command in the workspace's folder and environment, through the workspace's own PulumiCommand (the
+    Automation API's public runner), as the workspace runs its own commands (a local backend: no remote flags)."""
+    home = {"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}
+    return workspace.pulumi_command.run(args, workspace.work_dir, {**home, **workspace.env_vars})
+
+
 def destroy(
-    stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: Optional[dict[str, str]] = None
+    stack: str, *, root: Path = ROOT, on_output: Callable[[str], None] = _echo, env: dict[str, str] | None = None
 ) -> Any:
     """`pulumi destroy`, running the program (its resource hooks run before a delete)."""
     return _operation(stack, root, env, lambda s: s.destroy(on_output=on_output, color="never", run_program=True))

@@ -14,8 +14,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
@@ -36,7 +37,7 @@ class GuardError(Exception):
     """A guard refused: one sentence, naming what to change."""
 
 
-def local_host(host: Optional[str]) -> bool:
+def local_host(host: str | None) -> bool:
     """Whether `host` (a name, an IPv4 address in any form inet_aton reads, or an IPv6 address, bracketed or not)
     is this machine: every address it resolves to is in loopback or unspecified space."""
     if not host:
@@ -49,7 +50,7 @@ def local_host(host: Optional[str]) -> bool:
         addresses = [ipaddress.ip_address(host.split("%")[0])]
     except ValueError:
         try:
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(host, None)]
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in socket.getaddrinfo(host, None)]
         except (OSError, UnicodeError, ValueError):
             return False
     return any(_local_address(address) for address in addresses)
@@ -77,7 +78,7 @@ def kubeconfig_servers(text: str) -> list[str]:
     return [server for server in servers if isinstance(server, str)]
 
 
-def local_server(text: str) -> Optional[str]:
+def local_server(text: str) -> str | None:
     """The first server of a kubeconfig that is on this machine, or None."""
     for server in kubeconfig_servers(text):
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import ssl
@@ -9,14 +10,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Optional
 
 
 def which(program: str) -> bool:
     return any((Path(folder) / program).is_file() for folder in os.environ.get("PATH", "").split(os.pathsep) if folder)
 
 
-def http_get(url: str, token: str = "", context: Optional[ssl.SSLContext] = None) -> Optional[bytes]:
+def http_get(url: str, token: str = "", context: ssl.SSLContext | None = None) -> bytes | None:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(request, timeout=2, context=context) as response:
@@ -60,7 +60,5 @@ def stop_process(pid: int, grace: float = 10) -> None:
         if not alive(pid):
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass

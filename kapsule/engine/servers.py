@@ -14,9 +14,9 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from ..files import FileProblem, read_regular, read_text, write_private
 from ..names import ROOT
@@ -74,12 +74,7 @@ class LocalCluster:
         """The admin kubeconfig of the local API (a token; never printed)."""
         return self.directory / "kubeconfig"
 
-    @property
-    def api_url(self) -> str:
-        """The kube-apiserver's address."""
-        return next(s.url for s in self.servers if s.name == "kube-apiserver")
-
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         self.start()
         return self
 
@@ -125,7 +120,7 @@ class LocalCluster:
         (self.directory / "servers.json").write_text(json.dumps([asdict(s) for s in self.servers], indent=2))
 
     @classmethod
-    def running(cls, directory: Optional[Path] = None) -> Optional["LocalCluster"]:
+    def running(cls, directory: Path | None = None) -> LocalCluster | None:
         """The cluster `make up` left running in `directory`, if every one of its servers is still alive."""
         directory = directory or local_directory()
         record = directory / "servers.json"
@@ -314,7 +309,7 @@ class LocalCluster:
         write_private(self.kubeconfig, yaml.safe_dump(document))
 
 
-def _wait(server: Server, ready) -> None:  # type: ignore[no-untyped-def]
+def _wait(server: Server, ready: Callable[[], bool]) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if not alive(server.pid):

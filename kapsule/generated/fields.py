@@ -50,7 +50,7 @@ def is_list_of_models(annotation: Any) -> bool:
 def kind_of(annotation: Any) -> str:
     """A short, readable form of a field's type: its allowed values, or its shape."""
     for named, text in NAMED_TYPES.items():
-        if annotation == named or annotation == typing.Optional[named]:
+        if annotation in (named, named | None):
             return text
     annotation = unwrap(annotation)
     origin = typing.get_origin(annotation)

@@ -3,7 +3,7 @@ added and removed, full isolation), and a warning for a change that locks the CI
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from components.api_access import RUN_DESCRIPTION
 
@@ -37,7 +37,7 @@ def access_lines(changes: list[Change]) -> tuple[list[str], list[str]]:
     return notes, warnings
 
 
-def _acl_line(change: Change) -> tuple[Optional[str], Optional[str]]:
+def _acl_line(change: Change) -> tuple[str | None, str | None]:
     inputs = change.resource.inputs
     if change.action == "delete":
         return (
@@ -83,7 +83,7 @@ def _lockout() -> str:
     )
 
 
-def _rules(value: Any) -> Optional[list[Rule]]:
+def _rules(value: Any) -> list[Rule] | None:
     """The rules of a recorded or declared `aclRules`, or None where any part is unknown."""
     value = _plain(value)
     if value is None:
@@ -91,8 +91,8 @@ def _rules(value: Any) -> Optional[list[Rule]]:
     if not isinstance(value, list):
         return None
     rules = []
-    for rule in value:
-        rule = _plain(rule)
+    for item in value:
+        rule = _plain(item)
         if not isinstance(rule, dict) or any(isinstance(_plain(v), Unknown) for v in rule.values()):
             return None
         rules.append(

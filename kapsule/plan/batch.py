@@ -8,9 +8,10 @@ import os
 import signal
 import sys
 import traceback
-from multiprocessing.connection import wait
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, cast
 
 from components.catalog import TodayError
 from components.existing_cluster import STACK_REFERENCE, foreign_organization
@@ -25,7 +26,7 @@ from .outcome import Invalid, Plan
 from .stack import plan_stack
 
 
-def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: bool = False) -> Plan | Invalid:
+def plan_one(name: str, state: Path | None, required: bool = True, lenient: bool = False) -> Plan | Invalid:
     """Plan one stack; a stack file or state file that cannot be used becomes an Invalid result.
 
     `lenient`: state that cannot be found (a remote backend) means none, instead of an error.
@@ -54,7 +55,7 @@ def plan_one(name: str, state: Optional[Path], required: bool = True, lenient: b
         )
 
 
-def reference_states(name: str, state: Optional[Path], required: bool) -> dict[str, Optional[RecordedState]]:
+def reference_states(name: str, state: Path | None, required: bool) -> dict[str, RecordedState | None]:
     """The recorded state of each stack this stack reads through a StackReference (its cluster's, its shared
     registry's), looked up where this stack's own state is (a `--state` directory, the directory of a `--state` file, or the local backend).
 
@@ -69,7 +70,7 @@ def reference_states(name: str, state: Optional[Path], required: bool) -> dict[s
     }
 
 
-def _reference_state(reference: str, state: Optional[Path], required: bool) -> Optional[RecordedState]:
+def _reference_state(reference: str, state: Path | None, required: bool) -> RecordedState | None:
     if not STACK_REFERENCE.fullmatch(reference):
         return None  # validation names the key and what is allowed
     project, stack = reference.split("/")[-2:]
@@ -82,7 +83,7 @@ def _reference_state(reference: str, state: Optional[Path], required: bool) -> O
         return None
 
 
-def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient: bool, send: Any) -> None:
+def _plan_child(names: list[str], state: Path | None, required: bool, lenient: bool, send: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole group: the parent reports it once
     for name in names:
         send.send((name, plan_one(name, state, required, lenient)))
@@ -91,10 +92,10 @@ def _plan_child(names: list[str], state: Optional[Path], required: bool, lenient
 
 def plan_stacks(
     names: list[str],
-    state: Optional[Path],
+    state: Path | None,
     required: bool = True,
     lenient: bool = False,
-    progress: Optional[Callable[[int, int, str], None]] = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[Plan | Invalid]:
     """Plan several stacks in forked worker processes when there are several cores; results keep `names` order.
 
@@ -112,9 +113,21 @@ def plan_stacks(
             if progress is not None:
                 progress(len(planned), len(names), name)
         return planned
+    return _plan_forked(names, workers, state, required, lenient, progress)
+
+
+def _plan_forked(
+    names: list[str],
+    workers: int,
+    state: Path | None,
+    required: bool,
+    lenient: bool,
+    progress: Callable[[int, int, str], None] | None,
+) -> list[Plan | Invalid]:
+    """`plan_stacks` on `workers` forked processes, each sending its stacks' plans back over a pipe."""
     context = multiprocessing.get_context("fork")
     results: dict[str, Plan | Invalid] = {}
-    running: dict[Any, tuple[Any, list[str]]] = {}
+    running: dict[Connection, tuple[Any, list[str]]] = {}
 
     def start(chunk: list[str]) -> None:
         receive, send = context.Pipe(duplex=False)
@@ -126,14 +139,15 @@ def plan_stacks(
     for index in range(workers):
         start(names[index::workers])
     while running:
-        for receive in wait(list(running)):
+        for ready in wait(list(running)):
+            receive = cast(Connection, ready)  # wait() returns the connections it was given
             process, pending = running[receive]
             try:
-                name, result = receive.recv()
-                results[name] = result
-                pending.remove(name)
+                done, result = receive.recv()
+                results[done] = result
+                pending.remove(done)
                 if progress is not None:
-                    progress(len(results), len(names), name)
+                    progress(len(results), len(names), done)
                 if pending:
                     continue
             except EOFError:

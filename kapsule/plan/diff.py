@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from ..names import DEFAULTS_KEY, PROVIDER_TYPE_PREFIX, SECRET, SECRET_PLACEHOLDER
 from ..resources.model import SEALED, Secret, Unknown, any_leaf
@@ -43,6 +44,7 @@ class Diff:
     compare them offline, so they may change although nothing else says so."""
 
 
+# longer than 60 lines: the engine's diff in its order (ignoreChanges, replacement, detailed paths), one pass
 def diff_resource(
     type_: str,
     desired: dict[str, Any],
@@ -51,9 +53,9 @@ def diff_resource(
     ignore_changes: tuple[str, ...] | list[str] = (),
     upstream: frozenset[str] = frozenset(),
     provider_replaced: bool = False,
-    provider_inputs: Optional[dict[str, Any]] = None,
+    provider_inputs: dict[str, Any] | None = None,
     tainted: bool = False,
-    fed_by_renewed: Optional[frozenset[str]] = None,
+    fed_by_renewed: frozenset[str] | None = None,
 ) -> Diff:
     """Compare desired inputs with recorded state the way the provider would.
 
@@ -131,7 +133,7 @@ def _without_kept_label(olds: dict[str, Any], news: dict[str, Any]) -> dict[str,
     labels = metadata.get("labels") if isinstance(metadata, dict) else None
     key, value = MANAGED_BY
     declared = ((news.get("metadata") or {}).get("labels") or {}) if isinstance(news.get("metadata"), dict) else {}
-    if not isinstance(labels, dict) or labels.get(key) != value or key in declared:
+    if not isinstance(metadata, dict) or not isinstance(labels, dict) or labels.get(key) != value or key in declared:
         return olds
     rest = {k: v for k, v in labels.items() if k != key}
     trimmed = {k: v for k, v in metadata.items() if k != "labels"}
@@ -144,7 +146,7 @@ def _top(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
 
-def _secret_mutable(provider_inputs: Optional[dict[str, Any]]) -> bool:
+def _secret_mutable(provider_inputs: dict[str, Any] | None) -> bool:
     value = _reveal((provider_inputs or {}).get("enableSecretMutable"))
     return value is True or value == "true"
 
@@ -213,7 +215,7 @@ def _walk_state(
         return
     if isinstance(new, list) and isinstance(state, list) and len(new) == len(state):
         priors = prior if isinstance(prior, list) and len(prior) == len(new) else [None] * len(new)
-        for index, (item, recorded, before) in enumerate(zip(new, state, priors)):
+        for index, (item, recorded, before) in enumerate(zip(new, state, priors, strict=True)):
             yield from _walk_state(item, recorded, before, f"{path}[{index}]")
         return
     yield path, state, new
@@ -290,7 +292,7 @@ def _same(old: Any, new: Any) -> bool:
         old = {k: v for k, v in old.items() if not k.startswith("__")}
         return new.keys() == old.keys() and all(_same(old[key], new[key]) for key in new)
     if isinstance(new, list) and isinstance(old, list):
-        return len(new) == len(old) and all(_same(o, n) for o, n in zip(old, new))
+        return len(new) == len(old) and all(_same(o, n) for o, n in zip(old, new, strict=True))
     return old == new
 
 

@@ -5,7 +5,6 @@ Their problems, the config the plan renders, and the notes that say where things
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from components.existing_cluster import OWN_ORGANIZATION, foreign_organization, read_kubeconfig
 
@@ -18,10 +17,10 @@ from ..state.records import RecordedState
 class Elsewhere:
     """A stack's links to what it does not manage, read from its raw config and the referenced stacks' states."""
 
-    def __init__(self, config: dict[str, str], references: Optional[dict[str, Optional[RecordedState]]] = None) -> None:
+    def __init__(self, config: dict[str, str], references: dict[str, RecordedState | None] | None = None) -> None:
         """`references`: the recorded state of each referenced stack (`organization/project/stack`) that was found."""
         reads = stack_references(config)
-        self.references: dict[str, Optional[RecordedState]] = {**dict.fromkeys(reads), **(references or {})}
+        self.references: dict[str, RecordedState | None] = {**dict.fromkeys(reads), **(references or {})}
         """Every stack read, with its recorded state or None when it was not given."""
         self.problems = _missing_outputs(reads, self.references)
         """(key path, message) for each output `pulumi up` would stop on."""
@@ -37,7 +36,7 @@ class Elsewhere:
         """Where the cluster and the pull credentials come from, for people."""
 
 
-def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, str], Optional[str]]:
+def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, str], str | None]:
     """The config the plan renders, and a note when the platform stack's kubeconfig file cannot be read here.
 
     The file is on the machine that runs `pulumi up`, not necessarily where the plan runs (a pull request's
@@ -60,7 +59,7 @@ def _without_unreadable_kubeconfig(config: dict[str, str]) -> tuple[dict[str, st
 
 
 def _missing_outputs(
-    reads: dict[str, list[tuple[str, str]]], references: dict[str, Optional[RecordedState]]
+    reads: dict[str, list[tuple[str, str]]], references: dict[str, RecordedState | None]
 ) -> list[tuple[str, str]]:
     """The outputs this stack reads that a referenced stack's recorded state does not have: `pulumi up` would
     stop on each (`require_output`), so the plan says so instead of guessing."""
@@ -110,7 +109,7 @@ def _other_sources(config: dict[str, str]) -> list[str]:
     return ["a secure: kubeconfig"] if "kubeconfig" in existing else []
 
 
-def _elsewhere(reference: str, found: Optional[RecordedState], key: str, output: str) -> str:
+def _elsewhere(reference: str, found: RecordedState | None, key: str, output: str) -> str:
     organization = foreign_organization(reference)
     if organization is not None:
         what = (

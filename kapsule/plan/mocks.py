@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks, rpc
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 
 from .. import names
 from ..names import PROJECT_ID
 from ..resources.model import UNKNOWN, Secret
 
+#: The engine's wire form of a secret: `{SIGNATURE_KEY: SECRET_SIGNATURE, "value": ...}` (Pulumi's property
+#: signatures, fixed by the engine's protocol: sdk/go/common/resource/sig).
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
 
 def plain(value: Any) -> tuple[Any, bool]:
     """Turn deserialized RPC values into Secret/UNKNOWN-marked plain values; report whether a secret was seen."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if value.get(SIGNATURE_KEY) == SECRET_SIGNATURE:
             inner, _ = plain(value.get("value"))
             return Secret(inner), True
         items = {k: plain(v) for k, v in value.items() if not k.startswith("__")}
         return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
     if isinstance(value, list):
-        items = [plain(v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
+        elements = [plain(v) for v in value]
+        return [v for v, _ in elements], any(s for _, s in elements)
     if isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
         return UNKNOWN, False
     if isinstance(value, float) and value.is_integer():
@@ -47,7 +53,7 @@ class KapsuleMocks(pulumi_mocks.Mocks):
     def __init__(self, preview: bool) -> None:
         self.preview = preview
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[Optional[str], dict]:
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
         state = dict(args.inputs)
         if self.preview or not args.custom:
             return "", state
@@ -57,7 +63,7 @@ class KapsuleMocks(pulumi_mocks.Mocks):
         state.update(computed_outputs(args.typ, args.inputs, ident, region))
         return f"{region}/{ident}", state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, Optional[list]]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         return {}, None
 
 

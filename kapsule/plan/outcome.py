@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
 from ..resources.model import Resource
@@ -25,10 +25,10 @@ class Change:
     action: Action
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
-    destroys: Optional[str] = None
+    destroys: str | None = None
     uncertain: list[str] = field(default_factory=list)
     """Properties the plan cannot compare offline (a `secure:` value against ciphertext): they may change."""
-    drain: Optional[str] = None
+    drain: str | None = None
     """For a pool replaced or deleted: what happens to its workloads first (drained, or stopped at once)."""
 
     @property
@@ -43,12 +43,12 @@ class Plan:
 
     stack: str
     stack_file: str
-    state: Optional[str]
+    state: str | None
     changes: list[Change]
     outputs: dict[str, Any]
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    cost: Optional[CostChange] = None
+    cost: CostChange | None = None
     """The monthly cost before (recorded state) and after the plan."""
     notes: list[str] = field(default_factory=list)
     """What a reader should know that is neither an error nor a warning: where a platform stack's cluster comes from."""

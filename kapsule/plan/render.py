@@ -7,21 +7,26 @@ import contextvars
 import logging
 import runpy
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks, rpc
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func, wait_for_rpcs
-from pulumi.runtime.sync_await import _sync_await
 
 from .. import names
 from ..names import PROJECT, ROOT, STACK_REFERENCE_TYPE, STACK_TYPE
 from ..resources.model import UNKNOWN, Rendering, Resource, Sealed, Secret, Unknown, nested_secrets, rebuilt
 from ..resources.urns import AliasSpec, make_urn
-from .mocks import KapsuleMocks, plain
+from .mocks import SECRET_SIGNATURE, SIGNATURE_KEY, KapsuleMocks, plain
+
+if TYPE_CHECKING:
+    from pulumi.runtime.stack import Stack
 
 MAIN = ROOT / "__main__.py"
 
@@ -29,10 +34,10 @@ MAIN = ROOT / "__main__.py"
 class Baseline(Protocol):
     """Answers for resources that already exist: what the engine would return instead of creating them."""
 
-    def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
+    def answer(self, resource: Resource) -> tuple[str, dict[str, Any]] | None:
         """The recorded id and outputs of `resource`, or None when the engine would create it anew."""
 
-    def stack_outputs(self, reference: str) -> Optional[dict[str, Any]]:
+    def stack_outputs(self, reference: str) -> dict[str, Any] | None:
         """The recorded outputs of a referenced stack (`organization/project/stack`), or None when not given."""
 
 
@@ -43,7 +48,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     downstream of them resolves as it would against live state.
     """
 
-    def __init__(self, mocks: pulumi_mocks.Mocks, baseline: Optional[Baseline] = None) -> None:
+    def __init__(self, mocks: pulumi_mocks.Mocks, baseline: Baseline | None = None) -> None:
         super().__init__(mocks)
         self.baseline = baseline
         self.registrations: dict[str, Resource] = {}
@@ -61,7 +66,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         they are unknown until that stack's update, as nothing else can say what they will be."""
         if request.type != STACK_REFERENCE_TYPE:
             return super().ReadResource(request)
-        pulumi_mocks._ensure_event_loop()
         outputs = self.baseline.stack_outputs(request.id) if self.baseline is not None else None
         if outputs is not None:
             outputs = {key: _unreadable(value) for key, value in outputs.items()}
@@ -70,12 +74,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             state["secretOutputNames"] = sorted(key for key, value in outputs.items() if isinstance(value, Secret))
         urn = self.make_urn(request.parent, request.type, request.name)
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, request.id, state)
-        return resource_pb2.ReadResourceResponse(urn=urn, properties=_sync_await(rpc.serialize_properties(state, {})))
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=_serialized(state))
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         if request.type == STACK_TYPE:
             return super().RegisterResource(request)
-        pulumi_mocks._ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs, _ = plain(rpc.deserialize_properties(request.object, keep_unknowns=True))
         inputs = nested_secrets(inputs)
@@ -102,9 +105,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ident, state = answer
             wire_state = wire(state)
             self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, ident, wire_state)
-            response = resource_pb2.RegisterResourceResponse(
-                urn=urn, id=ident, object=_sync_await(rpc.serialize_properties(wire_state, {}))
-            )
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=ident, object=_serialized(wire_state))
         resource.id = response.id
         if response.object:
             resource.outputs, _ = plain(rpc.deserialize_properties(response.object, keep_unknowns=True))
@@ -141,10 +142,22 @@ def _alias(alias: Any) -> AliasSpec:
     )
 
 
+#: Each of the SDK's RPC threads (it calls the monitor from an executor) gets an event loop of its own.
+_THREAD_LOOPS = threading.local()
+
+
+def _serialized(state: dict[str, Any]) -> Any:
+    """`state` in the engine's wire form, by the SDK's serializer, on the calling thread's own event loop."""
+    loop = getattr(_THREAD_LOOPS, "loop", None)
+    if loop is None:
+        loop = _THREAD_LOOPS.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(rpc.serialize_properties(state, {}))
+
+
 def wire(value: Any) -> Any:
     """A plain value back in the engine's wire form: secrets signed, unknowns as the unknown marker."""
     if isinstance(value, Secret):
-        return {rpc._special_sig_key: rpc._special_secret_sig, "value": wire(value.value)}
+        return {SIGNATURE_KEY: SECRET_SIGNATURE, "value": wire(value.value)}
     if isinstance(value, (Unknown, Sealed)):
         return rpc.UNKNOWN
     if isinstance(value, dict):
@@ -182,12 +195,12 @@ class WarningLog(logging.Handler):
 def render(
     stack: str,
     config: dict[str, str],
-    secret_keys: list[str] = (),
+    secret_keys: Sequence[str] = (),
     *,
     preview: bool = True,
     program: Path = MAIN,
     check: bool = True,
-    baseline: Optional[Baseline] = None,
+    baseline: Baseline | None = None,
 ) -> Rendering:
     """Run `program` for `stack` with `config` under the mock runtime, in a fresh context and event loop.
 
@@ -206,7 +219,7 @@ def _render(
     secret_keys: list[str],
     preview: bool,
     program: Path,
-    baseline: Optional[Baseline],
+    baseline: Baseline | None,
 ) -> Rendering:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -220,18 +233,22 @@ def _render(
         # registration request. The SDK would otherwise serve hook callbacks over a gRPC server of its own,
         # and a process that forks after that (plan --all's workers) can hang.
         pulumi.runtime.settings.SETTINGS.callbacks = _RecordedHooks()
-        set_all_config(config, secret_keys)
+        set_all_config(config, list(secret_keys))
         root = pulumi.runtime.get_root_resource()
         program_dir = str(program.parent)
         added = program_dir not in sys.path
         if added:
             sys.path.insert(0, program_dir)
-        error: Optional[BaseException] = None
+        error: BaseException | None = None
         outputs: dict[str, Any] = {}
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
-            outputs = _sync_await(_resolve_outputs(root.outputs))
-            _sync_await(wait_for_rpcs())
+
+            def run_program() -> None:
+                runpy.run_path(str(program), run_name="__main__")
+
+            loop.run_until_complete(run_pulumi_func(run_program))
+            outputs = loop.run_until_complete(_resolve_outputs(cast("Stack", root).outputs))
+            loop.run_until_complete(wait_for_rpcs())
         except Exception as raised:  # noqa: BLE001 handed to the caller through Rendering.error
             error = raised
         finally:

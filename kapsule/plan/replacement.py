@@ -8,7 +8,8 @@ region, project, parent ids) that Scaleway cannot move in place.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from ..names import (
     ACL,
@@ -106,7 +107,7 @@ CLUSTER_TYPE_ORDER: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _cluster_type_change(old: Any, new: Any) -> Optional[str]:
+def _cluster_type_change(old: Any, new: Any) -> str | None:
     """The provider asks Scaleway for the cluster's available types: only a larger one of the same family."""
     for family in CLUSTER_TYPE_ORDER:
         if old in family and new in family and family.index(new) > family.index(old):
@@ -114,7 +115,7 @@ def _cluster_type_change(old: Any, new: Any) -> Optional[str]:
     return f"type {old!r} -> {new!r} is not among the cluster's available types: the provider replaces the cluster"
 
 
-def _private_network_change(old: Any, new: Any) -> Optional[str]:
+def _private_network_change(old: Any, new: Any) -> str | None:
     """Attaching a network to a cluster without one migrates it; moving it to another network (or none) replaces it."""
     if not old:
         return None
@@ -122,7 +123,7 @@ def _private_network_change(old: Any, new: Any) -> Optional[str]:
 
 
 #: Replacement rules that depend on the old and new value (the provider's CustomizeDiff): a reason, or None.
-REPLACE_WHEN: dict[str, dict[str, Callable[[Any, Any], Optional[str]]]] = {
+REPLACE_WHEN: dict[str, dict[str, Callable[[Any, Any], str | None]]] = {
     CLUSTER: {"type": _cluster_type_change, "privateNetworkId": _private_network_change},
 }
 
@@ -184,7 +185,7 @@ DESTROYS: dict[str, str] = {
 }
 
 
-def destroys(type_: str, inputs: dict[str, Any]) -> Optional[str]:
+def destroys(type_: str, inputs: dict[str, Any]) -> str | None:
     """What replacing or deleting a resource with these inputs destroys, or None when nothing live is lost."""
     if type_ == SERVICE and (inputs.get("spec") or {}).get("type") != "LoadBalancer":
         return None
@@ -204,7 +205,7 @@ def under(path: str, prop: str) -> bool:
     return path == prop or path.startswith(prop + ".") or path.startswith(prop + "[")
 
 
-def forces_replacement(type_: str, path: str) -> Optional[str]:
+def forces_replacement(type_: str, path: str) -> str | None:
     """The replacement property that `path` falls under, if any."""
     for prop in replace_paths(type_):
         if under(path, prop):

@@ -3,7 +3,7 @@ left too far behind, a CNI that cannot change, and in-place changes that still d
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from components.versions import VERSION, pool_problem, upgrade_problem
 
@@ -13,7 +13,7 @@ from ..state.records import RecordedState
 from .outcome import Change
 
 
-def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -> list[str]:
+def safety_problems(resources: list[Resource], state: RecordedState | None) -> list[str]:
     """Upgrade-path, pool-version and CNI problems of the desired resources against recorded state."""
     if state is None:
         return []
@@ -30,7 +30,7 @@ def safety_problems(resources: list[Resource], state: Optional[RecordedState]) -
                 "run `pulumi refresh` so the state holds the cluster's real version"
             )
             continue
-        live = None if live is _ABSENT else live
+        live = live if isinstance(live, str) else None  # a version, checked above, or absent
         if isinstance(desired, str) and live:
             problem = upgrade_problem(live, desired)
             if problem:
@@ -72,7 +72,7 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
                 f"{state.source}: pool {pool.name}: the recorded version {live!r} is not a Kubernetes version; run `pulumi refresh`"
             )
             continue
-        live = None if live is _ABSENT else live
+        live = live if isinstance(live, str) else None  # a version, checked above, or absent
         wanted = pool.inputs.get("version") if isinstance(pool.inputs.get("version"), str) else None
         if live and wanted:
             problem = upgrade_problem(live, wanted)
@@ -86,7 +86,7 @@ def _pool_problems(resources: list[Resource], state: RecordedState, cluster: Res
     return problems
 
 
-def _plain_str(value: Any) -> Optional[str]:
+def _plain_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
@@ -110,7 +110,7 @@ def _is_version(value: Any) -> bool:
     return isinstance(value, str) and VERSION.fullmatch(value) is not None
 
 
-def cni_problem(live: str, desired: str) -> Optional[str]:
+def cni_problem(live: str, desired: str) -> str | None:
     """Why the CNI of an existing cluster cannot change, or None when it does not."""
     if live == desired:
         return None

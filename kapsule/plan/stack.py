@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
@@ -33,9 +33,7 @@ class RecordedBaseline:
     unknown value is a real change when something upstream is created or replaced.
     """
 
-    def __init__(
-        self, state: Optional[RecordedState], references: Optional[dict[str, Optional[RecordedState]]] = None
-    ) -> None:
+    def __init__(self, state: RecordedState | None, references: dict[str, RecordedState | None] | None = None) -> None:
         self.state = state
         self.references = references or {}
         """Each referenced stack (`organization/project/stack`) and its recorded state, None when not found."""
@@ -45,7 +43,7 @@ class RecordedBaseline:
         self.aliased: dict[str, str] = {}
         """Each resource found in the state under an alias, and the old URN it was found under."""
 
-    def find(self, resource: Resource) -> Optional[RecordedResource]:
+    def find(self, resource: Resource) -> RecordedResource | None:
         """Look the resource up as the engine does: by its URN first, then by each of its aliases."""
         if self.state is None:
             return None
@@ -70,12 +68,12 @@ class RecordedBaseline:
                 return self.state.get(old)
         return None
 
-    def stack_outputs(self, reference: str) -> Optional[dict[str, Any]]:
+    def stack_outputs(self, reference: str) -> dict[str, Any] | None:
         """A referenced stack's recorded Stack outputs, when its state was found."""
         state = self.references.get(reference)
         return state.outputs if state is not None else None
 
-    def answer(self, resource: Resource) -> Optional[tuple[str, dict[str, Any]]]:
+    def answer(self, resource: Resource) -> tuple[str, dict[str, Any]] | None:
         """Recorded id and outputs for a resource that stays; None for one created or replaced."""
         self.types[resource.urn] = resource.type
         self.inputs[resource.urn] = resource.inputs
@@ -103,7 +101,7 @@ class RecordedBaseline:
             return None
         return recorded.id, {**recorded.outputs, **resource.inputs}
 
-    def _action(self, urn: str) -> Optional[str]:
+    def _action(self, urn: str) -> str | None:
         diff = self.diffs.get(urn)
         return diff.action if diff else None
 
@@ -111,8 +109,8 @@ class RecordedBaseline:
 def plan_stack(
     stack: str,
     root: Path = ROOT,
-    state: Optional[RecordedState] = None,
-    references: Optional[dict[str, Optional[RecordedState]]] = None,
+    state: RecordedState | None = None,
+    references: dict[str, RecordedState | None] | None = None,
 ) -> Plan:
     """Render a stack file's program offline and diff it against recorded state (none: all creates).
 
@@ -136,33 +134,10 @@ def plan_stack(
     )
     # From here on, a resource found through an alias is known by its new URN, as the engine records it.
     state = state.renamed(baseline.aliased) if state is not None else None
-    changes = []
-    drains = pool_drains(config)
-    for resource in rendering.resources:
-        diff = baseline.diffs.get(resource.urn, Diff("create"))
-        changes.append(_change(resource, diff, state.get(resource.urn) if state else None, drains))
-    registered = {r.urn for r in rendering.resources}
-    for recorded in state.resources.values() if state else ():
-        if recorded.urn not in registered and _owned(recorded):
-            changes.append(_change(_as_resource(recorded), Diff("delete"), recorded, drains))
-    changes.sort(key=lambda c: c.resource.urn)
-    errors = safety_problems(rendering.resources, state)
-    warnings = disruption_warnings(changes)
+    changes = _changes(rendering.resources, baseline, state, pool_drains(config))
+    errors, warnings = _checks(stack, root, rendering.resources, changes, state)
     access_notes, access_warnings = access_lines(changes)
     warnings += access_warnings
-    if state is not None and state.pending:
-        warnings.append(
-            f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "
-            + "; ".join(state.pending)
-            + ". Check those resources in the console, then run `pulumi refresh` (or `pulumi cancel` if an update still holds the lock)"
-        )
-    policy_file = root / "policy" / "config" / f"{stack}.json"
-    # Rules judge values as the policy SDK hands them over: a sealed property is read, never printed.
-    subjects = [ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in rendering.resources]
-    for level, violation in evaluate(
-        subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))
-    ):
-        (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     return Plan(
@@ -178,6 +153,44 @@ def plan_stack(
         # The program's own warnings (versions near end of support, unknown annotations) come first.
         warnings=rendering.warnings + [f"{stack_file}: {warning}" for warning in warnings],
     )
+
+
+def _changes(
+    resources: list[Resource], baseline: RecordedBaseline, state: RecordedState | None, drains: dict[str, Any]
+) -> list[Change]:
+    """What the engine would do to each rendered resource, and the deletes of recorded ones no longer rendered."""
+    changes = []
+    for resource in resources:
+        diff = baseline.diffs.get(resource.urn, Diff("create"))
+        changes.append(_change(resource, diff, state.get(resource.urn) if state else None, drains))
+    registered = {r.urn for r in resources}
+    for recorded in state.resources.values() if state else ():
+        if recorded.urn not in registered and _owned(recorded):
+            changes.append(_change(_as_resource(recorded), Diff("delete"), recorded, drains))
+    changes.sort(key=lambda c: c.resource.urn)
+    return changes
+
+
+def _checks(
+    stack: str, root: Path, resources: list[Resource], changes: list[Change], state: RecordedState | None
+) -> tuple[list[str], list[str]]:
+    """The plan's errors and warnings: safety, disruption, an interrupted update, and the stack's policy."""
+    errors = safety_problems(resources, state)
+    warnings = disruption_warnings(changes)
+    if state is not None and state.pending:
+        warnings.append(
+            f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "
+            + "; ".join(state.pending)
+            + ". Check those resources in the console, then run `pulumi refresh` (or `pulumi cancel` if an update still holds the lock)"
+        )
+    policy_file = root / "policy" / "config" / f"{stack}.json"
+    # Rules judge values as the policy SDK hands them over: a sealed property is read, never printed.
+    subjects = [ResourceView(r.type, r.name, r.urn, unsealed(r.inputs), r.protect) for r in resources]
+    for level, violation in evaluate(
+        subjects, stack_config(stack, policy_file.parent), str(policy_file.relative_to(root))
+    ):
+        (errors if level == "mandatory" else warnings).append(f"policy {violation.rule}: {violation.message}")
+    return errors, warnings
 
 
 def output_changes(recorded: dict[str, Any], declared: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -209,7 +222,7 @@ def _opaque(value: Any) -> bool:
     return False
 
 
-def stack_cost(resources: list[Resource], state: Optional[RecordedState]) -> CostChange:
+def stack_cost(resources: list[Resource], state: RecordedState | None) -> CostChange:
     """The monthly cost of what the stack file declares, and of what the state recorded as live.
 
     An autoscaled pool's current size comes from the state: the program only knows its bounds.
@@ -240,7 +253,7 @@ def pool_drains(config: dict[str, str]) -> dict[str, tuple[bool, str]]:
     }
 
 
-def _drain_note(resource: Resource, action: str, drains: dict[str, tuple[bool, str]]) -> Optional[str]:
+def _drain_note(resource: Resource, action: str, drains: dict[str, tuple[bool, str]]) -> str | None:
     """What happens to a pool's workloads before it is replaced or deleted (components/drain.py)."""
     if resource.type != POOL or action not in ("replace", "delete"):
         return None
@@ -256,8 +269,8 @@ def _drain_note(resource: Resource, action: str, drains: dict[str, tuple[bool, s
 def _change(
     resource: Resource,
     diff: Diff,
-    recorded: Optional[RecordedResource],
-    drains: Optional[dict[str, tuple[bool, str]]] = None,
+    recorded: RecordedResource | None,
+    drains: dict[str, tuple[bool, str]] | None = None,
 ) -> Change:
     reasons = list(diff.reasons)
     lost = None

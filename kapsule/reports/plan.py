@@ -153,7 +153,7 @@ def _output_lines(plan: Plan, indent: str) -> list[str]:
 
 def format_json(results: list[Plan | Invalid]) -> str:
     """Plans for machines: one document, keys sorted, secrets masked."""
-    document = []
+    document: list[dict[str, Any]] = []
     for result in results:
         if isinstance(result, Invalid):
             document.append(
@@ -215,23 +215,25 @@ def format_markdown(results: list[Plan | Invalid]) -> str:
     ]
     for result in results:
         if isinstance(result, Invalid):
-            lines.append(f"| {_code(result.stack)} | | | | | | invalid {result.kind} | | |")
+            lines.append(f"| {inline_code(result.stack)} | | | | | | invalid {result.kind} | | |")
             continue
         counts = " | ".join(str(result.count(a)) for a in ("create", "update", "replace", "delete", "same"))
         cost = result.cost
         money = f"{cost.after.total()} | {signed_range(*cost.delta, cost.after.currency)}" if cost else " | "
-        lines.append(f"| {_code(result.stack)} | {counts} | {_verdict(result)} | {money} |")
+        lines.append(f"| {inline_code(result.stack)} | {counts} | {_verdict(result)} | {money} |")
     heads = [_markdown_head(result) for result in results]
     details = [_markdown_details(result) if isinstance(result, Plan) else "" for result in results]
     room = MARKDOWN_LIMIT - len("\n".join(lines) + "\n") - sum(len(head) for head in heads)
     body = "\n".join(lines) + "\n"
-    for result, head, detail in zip(results, heads, details):
+    for result, head, detail in zip(results, heads, details, strict=True):
         body += head
         if len(detail) <= room:
             body += detail
             room -= len(detail)
         else:
-            body += f"_The details of {_code(result.stack)} do not fit in one comment: run `make plan` locally._\n"
+            body += (
+                f"_The details of {inline_code(result.stack)} do not fit in one comment: run `make plan` locally._\n"
+            )
     return body
 
 
@@ -243,12 +245,12 @@ def _verdict(plan: Plan) -> str:
     return "changes" if plan.has_changes else "no changes"
 
 
-def _code(text: str) -> str:
+def inline_code(text: str) -> str:
     """Text as inline code: markdown, mentions and HTML inside are not interpreted, and it cannot close itself."""
     return "`" + printable(text).replace("`", "'") + "`"
 
 
-def _prose(text: str) -> str:
+def prose(text: str) -> str:
     """A sentence (an error, a warning) as markdown text that cannot start a heading, a mention, a link or HTML."""
     text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", text)
@@ -259,32 +261,32 @@ def _prose(text: str) -> str:
 def _markdown_head(result: Plan | Invalid) -> str:
     """A stack's title, and everything that must never be cut: errors, warnings and cautions."""
     if isinstance(result, Invalid):
-        return f"\n### {_code(result.stack)}: invalid {result.kind}\n\n```text\n{_fence_safe(printable_lines(result.error))}\n```\n"
+        return f"\n### {inline_code(result.stack)}: invalid {result.kind}\n\n```text\n{_fence_safe(printable_lines(result.error))}\n```\n"
     lines = [
         "",
-        f"### {_code(result.stack)}: {summary(result)}",
+        f"### {inline_code(result.stack)}: {summary(result)}",
         "",
-        f"{_code(result.stack_file)}, {_prose(_state_line(result))}.",
+        f"{inline_code(result.stack_file)}, {prose(_state_line(result))}.",
         "",
     ]
     if result.cost is not None:
-        lines += [_prose(result.cost.line()) + ".", ""]
+        lines += [prose(result.cost.line()) + ".", ""]
     for note in result.notes:
-        lines += ["> [!NOTE]", f"> {_prose(note)}", ""]
+        lines += ["> [!NOTE]", f"> {prose(note)}", ""]
     for error in result.errors:
-        lines += ["> [!CAUTION]", f"> {_prose(error)}", ""]
+        lines += ["> [!CAUTION]", f"> {prose(error)}", ""]
     for warning in result.warnings:
-        lines += ["> [!WARNING]", f"> {_prose(warning)}", ""]
+        lines += ["> [!WARNING]", f"> {prose(warning)}", ""]
     for change in (c for c in result.changes if c.destructive):
         verb = "Replacing" if change.action == "replace" else "Deleting"
         drain = (
-            f" It is {_prose(change.drain)}."
+            f" It is {prose(change.drain)}."
             if change.drain and change.drain.startswith("drained")
-            else (f" The {_prose(change.drain)}." if change.drain else "")
+            else (f" The {prose(change.drain)}." if change.drain else "")
         )
         lines += [
             "> [!CAUTION]",
-            f"> {verb} {_code(change.resource.name)} ({_code(change.resource.type)}) destroys {_prose(change.destroys or '')}.{drain}",
+            f"> {verb} {inline_code(change.resource.name)} ({inline_code(change.resource.type)}) destroys {prose(change.destroys or '')}.{drain}",
             "",
         ]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..rotate.plan import RotationPlan
-from .plan import _code, _prose
+from .plan import inline_code, prose
 from .upgrade import _check_json, _check_lines
 
 
@@ -86,24 +86,24 @@ def format_rotate_json(plan: RotationPlan) -> str:
 
 def format_rotate_markdown(plan: RotationPlan) -> str:
     """The job summary: the nodes, the checks, what was done and what stopped it."""
-    lines = [f"## Node rotation: {_code(plan.stack)}", ""]
+    lines = [f"## Node rotation: {inline_code(plan.stack)}", ""]
     if plan.due:
         lines += ["| # | Node | Pool | Age | Max | Replaced |", "|---:|---|---|---:|---:|---|"]
         for number, r in enumerate(plan.due, start=1):
             done = "yes" if r.node in plan.rotated else ""
             lines.append(
-                f"| {number} | {_code(r.node)} | {_code(r.pool)} | {_age(r.age_days)} | {r.max_age_days} | {done} |"
+                f"| {number} | {inline_code(r.node)} | {inline_code(r.pool)} | {_age(r.age_days)} | {r.max_age_days} | {done} |"
             )
         lines.append("")
-    lines += [f"- one side only: {_prose(text)}" for text in plan.alone]
+    lines += [f"- one side only: {prose(text)}" for text in plan.alone]
     lines += ["", "| Check | Result |", "|---|---|"]
     for check in plan.checks:
-        result = f"not run: {_prose(check.why or '')}" if check.status == "not run" else check.status
-        lines.append(f"| {_prose(check.title)} | {result} |")
+        result = f"not run: {prose(check.why or '')}" if check.status == "not run" else check.status
+        lines.append(f"| {prose(check.title)} | {result} |")
     findings = [f for check in plan.checks for f in check.findings]
-    lines += ["", *[f"- {_prose(f)}" for f in findings]] if findings else []
-    lines += ["", *[f"> note: {_prose(n)}" for n in plan.notes]] if plan.notes else []
-    lines += ["", f"**{_prose(_verdict(plan))}**"]
-    lines += [f"- {_prose(b)}" for b in plan.blockers]
+    lines += ["", *[f"- {prose(f)}" for f in findings]] if findings else []
+    lines += ["", *[f"> note: {prose(n)}" for n in plan.notes]] if plan.notes else []
+    lines += ["", f"**{prose(_verdict(plan))}**"]
+    lines += [f"- {prose(b)}" for b in plan.blockers]
     lines += ["", "See docs/rotation.md for each blocker's fix."]
     return "\n".join(lines) + "\n"

@@ -4,10 +4,10 @@ a top-level `blockers`), and the pull-request comment of an upgrade step."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 from ..upgrade.path import Check, Step, UpgradePlan
-from .plan import _code, _prose
+from .plan import inline_code, prose
 
 MARKER = "<!-- kapsule-upgrade -->"
 
@@ -38,7 +38,7 @@ def _check_lines(checks: list[Check], indent: str = "  ") -> list[str]:
     return lines
 
 
-def format_upgrade_text(plan: UpgradePlan, written: Optional[str] = None) -> str:
+def format_upgrade_text(plan: UpgradePlan, written: str | None = None) -> str:
     """The steps, each step's part for each pool, the preflight and the verdict."""
     lines = [f"Upgrade of {plan.stack} ({plan.stack_file}): {plan.current} (from {plan.current_from}) to {plan.target}"]
     lines += [f"note: {note}" for note in plan.notes]
@@ -77,7 +77,7 @@ def _check_json(check: Check) -> dict[str, Any]:
     }
 
 
-def upgrade_document(plan: UpgradePlan, written: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def upgrade_document(plan: UpgradePlan, written: dict[str, Any] | None = None) -> dict[str, Any]:
     """The plan as plain data."""
     document: dict[str, Any] = {
         "stack": plan.stack,
@@ -118,42 +118,47 @@ def upgrade_document(plan: UpgradePlan, written: Optional[dict[str, Any]] = None
     return document
 
 
-def format_upgrade_json(plan: UpgradePlan, written: Optional[dict[str, Any]] = None) -> str:
+def format_upgrade_json(plan: UpgradePlan, written: dict[str, Any] | None = None) -> str:
     """The plan as one JSON document."""
     return json.dumps(upgrade_document(plan, written), indent=2) + "\n"
 
 
 def format_upgrade_markdown(plan: UpgradePlan) -> str:
     """The pull-request comment of the next step: what it does, the preflight, what blocks, what follows."""
-    lines = [MARKER, f"## Kapsule upgrade: {_code(plan.stack)}, {_code(plan.current)} to {_code(plan.target)}", ""]
+    lines = [
+        MARKER,
+        f"## Kapsule upgrade: {inline_code(plan.stack)}, {inline_code(plan.current)} to {inline_code(plan.target)}",
+        "",
+    ]
     if not plan.steps:
-        return "\n".join(lines + [f"Already on {_code(plan.target)}: nothing to upgrade."]) + "\n"
+        return "\n".join(lines + [f"Already on {inline_code(plan.target)}: nothing to upgrade."]) + "\n"
     step = plan.steps[0]
     lines.append(
-        f"This pull request is step 1 of {len(plan.steps)}: {_code('kapsule:cluster.version')} becomes {_code(step.version)}."
+        f"This pull request is step 1 of {len(plan.steps)}: {inline_code('kapsule:cluster.version')} becomes {inline_code(step.version)}."
     )
     lines += ["", "| Step | Version | End of support | Blockers |", "|---:|---|---|---:|"]
     for index, each in enumerate(plan.steps, start=1):
-        lines.append(f"| {index} | {_code(each.version)} | {each.end_of_support or ''} | {len(each.blockers)} |")
+        lines.append(f"| {index} | {inline_code(each.version)} | {each.end_of_support or ''} | {len(each.blockers)} |")
     lines += [
         "",
         "### What Kapsule does in this step",
         "",
-        f"1. The control plane is upgraded to {_code(step.version)}.",
+        f"1. The control plane is upgraded to {inline_code(step.version)}.",
     ]
     lines += [
-        f"{n}. Pool {_code(p.name)} ({_prose(p.nodes)}): {_prose(p.note)}." for n, p in enumerate(step.pools, start=2)
+        f"{n}. Pool {inline_code(p.name)} ({prose(p.nodes)}): {prose(p.note)}."
+        for n, p in enumerate(step.pools, start=2)
     ]
     lines += ["", "### Preflight", "", "| Check | Result |", "|---|---|"]
     for check in step.preflight:
-        result = f"not run: {_prose(check.why or '')}" if check.status == "not run" else check.status
-        lines.append(f"| {_prose(check.title)} | {result} |")
+        result = f"not run: {prose(check.why or '')}" if check.status == "not run" else check.status
+        lines.append(f"| {prose(check.title)} | {result} |")
     findings = [f for check in step.preflight for f in check.findings]
     if findings:
-        lines += ["", *[f"- {_prose(f)}" for f in findings]]
+        lines += ["", *[f"- {prose(f)}" for f in findings]]
     cautions = plan.warnings + step.warnings
     if cautions:
-        lines += ["", *[f"> warning: {_prose(w)}" for w in cautions]]
+        lines += ["", *[f"> warning: {prose(w)}" for w in cautions]]
     lines += [
         "",
         f"**{'Blocked: fix the blockers above before merging.' if step.blockers else 'Nothing blocks this step.'}**",

@@ -4,8 +4,9 @@ are tested directly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from ..names import SECRET_PLACEHOLDER
 from .urns import AliasSpec
@@ -14,10 +15,10 @@ from .urns import AliasSpec
 class Marker:
     """A stand-in for a value this program cannot see; each subclass has a single instance."""
 
-    _instances: dict[type, "Marker"] = {}
+    _instances: dict[type, Marker] = {}
     text = ""
 
-    def __new__(cls) -> "Marker":
+    def __new__(cls) -> Marker:
         return Marker._instances.setdefault(cls, super().__new__(cls))
 
     def __repr__(self) -> str:
@@ -83,7 +84,7 @@ class Rendering:
     stack: str
     resources: list[Resource]
     outputs: dict[str, Any]
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     """What the program raised, when `render(..., check=False)` was asked to keep going."""
     warnings: list[str] = field(default_factory=list)
     """What the program logged as warnings (`pulumi.log.warn`), in order."""

@@ -7,7 +7,8 @@ component finds its recorded state the way `pulumi up` would.
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple, Optional
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from ..names import STACK_TYPE
 
@@ -49,7 +50,7 @@ def alias_urns(
     type_: str,
     name: str,
     aliases: tuple[AliasSpec, ...] | list[AliasSpec],
-    parent_alias: Optional[str],
+    parent_alias: str | None,
     matched: Mapping[str, str],
 ) -> list[str]:
     """Every old URN a resource may have had, in the engine's order, without repeats.

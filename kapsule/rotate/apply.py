@@ -7,8 +7,9 @@ The first blocker stops the run with the node, the reason and the fix; a node th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..stackfile.schema import StackConfig
 from ..upgrade.live import Live, LiveError
@@ -47,15 +48,15 @@ def _read(spec: StackConfig, kapsule: Kapsule, cluster_id: str, live: Live) -> t
 def inspect(
     plan: RotationPlan,
     spec: StackConfig,
-    kapsule: Optional[Kapsule],
-    cluster_id: Optional[str],
+    kapsule: Kapsule | None,
+    cluster_id: str | None,
     scaleway_why: str,
-    live: Optional[Live],
+    live: Live | None,
     kube_why: str,
-) -> Optional[Sides]:
+) -> Sides | None:
     """Fill the plan from both sides and run its checks; the sides, or None when one could not be read."""
     results: dict[str, Check] = {}
-    scaleway: Optional[tuple[list[tuple[str, str]], list[ScalewayNode]]] = None
+    scaleway: tuple[list[tuple[str, str]], list[ScalewayNode]] | None = None
     if kapsule is None or cluster_id is None:
         results["scaleway-nodes"] = Check(
             "scaleway-nodes", ROTATE_CHECKS["scaleway-nodes"], "not run", why=scaleway_why
@@ -68,7 +69,7 @@ def inspect(
             results["scaleway-nodes"] = Check(
                 "scaleway-nodes", ROTATE_CHECKS["scaleway-nodes"], "not run", why=f"the Scaleway API: {error}"
             )
-    kube: Optional[list[KubeNode]] = None
+    kube: list[KubeNode] | None = None
     if live is None:
         results["kubernetes-nodes"] = Check(
             "kubernetes-nodes", ROTATE_CHECKS["kubernetes-nodes"], "not run", why=kube_why
@@ -117,7 +118,7 @@ def _ready(pod: dict[str, Any]) -> bool:
     )
 
 
-def _controller(pod: dict[str, Any]) -> Optional[str]:
+def _controller(pod: dict[str, Any]) -> str | None:
     owners = (pod.get("metadata") or {}).get("ownerReferences") or []
     for owner in owners if isinstance(owners, list) else []:
         if isinstance(owner, dict) and owner.get("controller") and owner.get("kind") != "DaemonSet":
@@ -149,7 +150,7 @@ def apply(
     *,
     deadline_seconds: float,
     max_nodes: int,
-    drain_timeout: Optional[float],
+    drain_timeout: float | None,
     poll_seconds: float = POLL_SECONDS,
     log: Callable[[str], None] = lambda _: None,
 ) -> None:
@@ -257,7 +258,7 @@ def _wait(
     before: dict[str, int],
     end: float,
     poll_seconds: float,
-) -> Optional[str]:
+) -> str | None:
     """Wait until the replacement serves and the pods are back; what is still missing at the deadline, or None."""
     missing = "the replacement was not seen"
     while time.monotonic() <= end:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ScalewayNode:
     name: str
     pool_id: str
     provider_id: str
-    created_at: Optional[datetime]
+    created_at: datetime | None
     status: str
 
 
@@ -41,7 +41,7 @@ class PoolRule:
     name: str
     id: str
     scaleway_name: str
-    max_age_days: Optional[int]
+    max_age_days: int | None
     max_unavailable: int
     max_surge: int
 
@@ -54,7 +54,7 @@ class Member:
     scaleway: ScalewayNode
     kube: KubeNode
 
-    def age_days(self, now: datetime) -> Optional[float]:
+    def age_days(self, now: datetime) -> float | None:
         """Days since Scaleway created the node, or None when the API gave no date."""
         created = self.scaleway.created_at
         return (now - created).total_seconds() / 86400 if created else None
@@ -73,7 +73,7 @@ class Matched:
     alone: list[str] = field(default_factory=list)
 
 
-def kube_node(item: dict[str, Any]) -> Optional[KubeNode]:
+def kube_node(item: dict[str, Any]) -> KubeNode | None:
     """A KubeNode from a Node object as the API server answered it, or None when it has no name."""
     meta, spec, status = (item.get(k) if isinstance(item.get(k), dict) else {} for k in ("metadata", "spec", "status"))
     name = meta.get("name")
@@ -136,7 +136,7 @@ def due(members: list[Member], pools: list[PoolRule], now: datetime) -> list[Mem
     return sorted(late, key=lambda m: (m.scaleway.created_at, m.scaleway.name))
 
 
-def out_of_service(pool: PoolRule, members: list[Member], scaleway: list[ScalewayNode], rotating: str) -> Optional[str]:
+def out_of_service(pool: PoolRule, members: list[Member], scaleway: list[ScalewayNode], rotating: str) -> str | None:
     """Why taking the node `rotating` (a Scaleway id) out would put more of the pool out of service than its
     `upgrade_policy.max_unavailable` allows, or None when it may go."""
     matched = {m.scaleway.id: m for m in members if m.pool == pool.name}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
 
 from ..stackfile.schema import StackConfig
 from ..upgrade.path import Check
@@ -37,7 +36,7 @@ class Rotation:
     pool: str
     node: str
     scaleway_id: str
-    created_at: Optional[datetime]
+    created_at: datetime | None
     age_days: float
     max_age_days: int
 
@@ -49,7 +48,7 @@ class RotationPlan:
     stack: str
     stack_file: str
     now: datetime
-    pools: dict[str, Optional[int]]
+    pools: dict[str, int | None]
     """Each declared pool's max_node_age_days (None: not declared)."""
     due: list[Rotation] = field(default_factory=list)
     alone: list[str] = field(default_factory=list)
@@ -57,7 +56,7 @@ class RotationPlan:
     notes: list[str] = field(default_factory=list)
     applied: bool = False
     rotated: list[str] = field(default_factory=list)
-    stopped: Optional[Blocker] = None
+    stopped: Blocker | None = None
 
     @property
     def blockers(self) -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .nodes import ScalewayNode
 
@@ -71,7 +72,7 @@ class Kapsule:
 
         self.api = K8SV1API(sdk_client)
         self.region = region
-        self.project_id: Optional[str] = getattr(sdk_client, "default_project_id", None)
+        self.project_id: str | None = getattr(sdk_client, "default_project_id", None)
 
     def cluster_id(self, name: str) -> str:
         """The id of the project's one cluster named exactly `name` in the region."""

@@ -6,7 +6,7 @@ import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -25,7 +25,8 @@ from components import (
     SharedRegistryPullSecret,
 )
 from components.api_access import RUN_RULES_VARIABLE, RunRule, parse_run_rules
-from components.catalog import TodayError, today as catalog_today
+from components.catalog import TodayError
+from components.catalog import today as catalog_today
 from components.existing_cluster import MOVED, read_kubeconfig
 
 from ..names import CONFIG_NAMESPACE
@@ -132,15 +133,15 @@ def seal(value: Any, secrets: frozenset[str]) -> Any:
 class Environment:
     """The components of one environment."""
 
-    network: Optional[PrivateNetwork]
+    network: PrivateNetwork | None
     cluster: Cluster | ExistingCluster
     pools: dict[str, Pool]
-    registry: Optional[RegistryNamespace]
+    registry: RegistryNamespace | None
     namespaces: dict[str, k8s.core.v1.Namespace] = field(default_factory=dict)
-    ingress: Optional[IngressController] = None
+    ingress: IngressController | None = None
     services: dict[str, LoadBalancerService] = field(default_factory=dict)
-    pull_secret: Optional[RegistryPullSecret] = None
-    shared_pull_secret: Optional[SharedRegistryPullSecret] = None
+    pull_secret: RegistryPullSecret | None = None
+    shared_pull_secret: SharedRegistryPullSecret | None = None
     secret_values: frozenset[str] = frozenset()
     """The stack's secret config values: an export that carries one is a secret."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def format_path(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def describe(item: dict[str, Any], schema: type[BaseModel]) -> list[tuple[str, str]]:
+def describe(item: Mapping[str, Any], schema: type[BaseModel]) -> list[tuple[str, str]]:
     """One pydantic error as (key path, sentence) pairs: a component validator's SpecError holds several."""
     loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
     error = (item.get("ctx") or {}).get("error")
@@ -64,7 +65,7 @@ def describe(item: dict[str, Any], schema: type[BaseModel]) -> list[tuple[str, s
     return [_describe_one(item, loc, schema)]
 
 
-def _describe_one(item: dict[str, Any], loc: tuple[Any, ...], schema: type[BaseModel]) -> tuple[str, str]:
+def _describe_one(item: Mapping[str, Any], loc: tuple[Any, ...], schema: type[BaseModel]) -> tuple[str, str]:
     kind = item["type"]
     value = item.get("input")
     error = (item.get("ctx") or {}).get("error")
@@ -133,6 +134,6 @@ def unwrap(annotation: Any) -> Any:
             annotation = typing.get_args(annotation)[0]
         elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation):
             options = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = options[0] if len(options) == 1 else typing.Union[tuple(options)]
+            annotation = options[0] if len(options) == 1 else typing.Union[tuple(options)]  # noqa: UP007 (built from a runtime tuple)
         else:
             return annotation

@@ -8,7 +8,7 @@ import math
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -90,20 +90,20 @@ def _read(path: Path) -> StackFile:
     flat: dict[str, str] = {}
     secret_keys: list[str] = []
     secure_paths: list[tuple[Any, ...]] = []
-    for key, value in config.items():
-        key = str(key)
+    for raw_key, raw_value in config.items():
+        key = str(raw_key)
         shown = key if PLAIN_KEY.fullmatch(key.replace(":", "", 1)) else repr(key)
         if ":" not in key:
             hint = f"; did you mean `{CONFIG_NAMESPACE}:{key}`?" if shown == key else ""
             raise StackConfigError(display, [(shown, f"config keys are `namespace:key`{hint}")])
-        problem = _json_problem(value, shown)
+        problem = _json_problem(raw_value, shown)
         if problem:
             raise StackConfigError(display, [problem])
         found: list[tuple[Any, ...]] = []
         try:
-            value = _strip_secure(value, (key,), found)
-        except _SecureProblem as problem:
-            raise StackConfigError(display, [problem.args]) from None
+            value = _strip_secure(raw_value, (key,), found)
+        except _SecureProblem as secure:
+            raise StackConfigError(display, [secure.args]) from None
         if found:
             secret_keys.append(key)
             secure_paths += found
@@ -146,8 +146,8 @@ def _too_deep(text: str) -> bool:
 
 
 def _duplicate_key(
-    node: Any, path: str = "", depth: int = 0, budget: Optional[list[int]] = None
-) -> Optional[tuple[str, str]]:
+    node: Any, path: str = "", depth: int = 0, budget: list[int] | None = None
+) -> tuple[str, str] | None:
     """The first mapping key given twice in a composed YAML document, as (key path, message), or None.
 
     Pulumi's YAML reader refuses duplicate keys; PyYAML keeps the last one silently. The walk is
@@ -183,7 +183,7 @@ MAX_VALUES = 20_000
 MAX_DEPTH = 32
 
 
-def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
+def _json_problem(value: Any, key: str) -> tuple[str, str] | None:
     """Why a YAML value cannot be a Pulumi config value (as JSON), as (key path, message), or None.
 
     The walk is bounded: a YAML alias may be referenced many times, and a document of a few lines
@@ -225,7 +225,7 @@ def _json_problem(value: Any, key: str) -> Optional[tuple[str, str]]:
     return None
 
 
-def control_character(text: str, allowed: str = "\n\t") -> Optional[str]:
+def control_character(text: str, allowed: str = "\n\t") -> str | None:
     """The first control character (C0, DEL, C1, line and paragraph separators, bidirectional overrides) in
     `text` that is not in `allowed`, or None: such characters would move a terminal's cursor or rewrite a line."""
     if text.isprintable():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -37,23 +37,23 @@ POOL_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")
 class StackConfig(Spec):
     """Everything one environment declares under the `kapsule:` namespace of its stack file."""
 
-    deploy_after: Optional[str] = None
+    deploy_after: str | None = None
     """The stack CI deploys before this one (`.github/workflows/deploy.yml` is generated from it); none: first."""
     region: str = "fr-par"
     """Scaleway region of every resource: `fr-par`, `nl-ams`, `pl-waw` or `it-mil`."""
     tags: Tags
     """Added as `key=value` tags to every Scaleway resource of the stack."""
-    network: Optional[PrivateNetworkSpec] = None
+    network: PrivateNetworkSpec | None = None
     """The private network; required for a Kapsule cluster, forbidden for Kosmos (`multicloud*`)."""
-    cluster: Optional[ClusterSpec] = None
+    cluster: ClusterSpec | None = None
     """The control plane this stack manages; a platform stack names `existing_cluster` instead."""
     pools: dict[str, PoolSpec] = Field(default_factory=dict)
     """Node pools by name (1 to 40 lower case letters, digits and dashes); at least one with `cluster`, none with `existing_cluster`."""
-    existing_cluster: Optional[ExistingClusterSpec] = None
+    existing_cluster: ExistingClusterSpec | None = None
     """A cluster made elsewhere, reached through its kubeconfig: the stack then manages only the Kubernetes layer on it (a platform stack)."""
-    registry: Optional[RegistryNamespaceSpec] = None
+    registry: RegistryNamespaceSpec | None = None
     """A Container Registry namespace, with optional pull secrets in the cluster."""
-    shared_registry: Optional[SharedRegistrySpec] = None
+    shared_registry: SharedRegistrySpec | None = None
     """A registry declared in another stack (with `export_pull_config: true`): pull secrets made here from that stack's credentials, with no Scaleway key in this stack."""
     namespaces: list[str] = Field(default_factory=list)
     """Kubernetes namespaces the stack creates; Services and pull secrets may only go into these, `default` or the ingress namespace."""
@@ -62,24 +62,24 @@ class StackConfig(Spec):
     services: dict[str, LoadBalancerServiceSpec] = Field(default_factory=dict)
     """LoadBalancer Services by name (a Kubernetes name), each with its Scaleway load balancer."""
     _secret_values: frozenset[str] = PrivateAttr(default_factory=frozenset)
-    _kubeconfig_text: Optional[str] = PrivateAttr(default=None)
+    _kubeconfig_text: str | None = PrivateAttr(default=None)
 
     @property
     def secret_values(self) -> frozenset[str]:
         """The plain text of the stack's `secure:` values: sealed as Pulumi secrets wherever they are used."""
         return self._secret_values
 
-    def with_secret_values(self, values: frozenset[str]) -> "StackConfig":
+    def with_secret_values(self, values: frozenset[str]) -> StackConfig:
         """This config, knowing which of its values are secrets."""
         self._secret_values = frozenset(values)
         return self
 
     @property
-    def kubeconfig_text(self) -> Optional[str]:
+    def kubeconfig_text(self) -> str | None:
         """The text of `existing_cluster.kubeconfig_file`, once `read_config` has read it (it is read once)."""
         return self._kubeconfig_text
 
-    def with_kubeconfig_text(self, text: str) -> "StackConfig":
+    def with_kubeconfig_text(self, text: str) -> StackConfig:
         """This config, with its kubeconfig file's text."""
         self._kubeconfig_text = text
         return self
@@ -107,7 +107,7 @@ class StackConfig(Spec):
         return value
 
     @model_validator(mode="after")
-    def _coherent(self) -> "StackConfig":
+    def _coherent(self) -> StackConfig:
         """Every component's own validator, each at its key path, then the rules across components."""
         problems = self._cluster_problems() if self.existing_cluster is None else self._platform_problems()
         for name, service in self.services.items():
@@ -236,7 +236,9 @@ class StackConfig(Spec):
                     )
                 )
             available.add(self.ingress.namespace)
-        targets = [(("services", name, "namespace"), service.namespace) for name, service in self.services.items()]
+        targets: list[tuple[tuple[str | int, ...], str]] = [
+            (("services", name, "namespace"), service.namespace) for name, service in self.services.items()
+        ]
         if self.registry is not None:
             targets += [
                 (("registry", "pull_secret_namespaces", i), n)
@@ -280,7 +282,7 @@ def _at(prefix: tuple[str, ...], problems: list[Problem]) -> list[Problem]:
     return [Problem((*LINKS[p.link], *p.path), p.message) if p.link else p.below(*prefix) for p in problems]
 
 
-def version_warnings(spec: StackConfig, today: date, catalog: Optional[Catalog] = None) -> list[str]:
+def version_warnings(spec: StackConfig, today: date, catalog: Catalog | None = None) -> list[str]:
     """The stack's Kubernetes versions against the catalog on `today`: versions near their end of support, a
     stale catalog. (A version Kapsule does not run is an error of the cluster's or pool's own validator.)"""
     catalog = catalog or load_catalog()

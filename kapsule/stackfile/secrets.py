@@ -12,8 +12,9 @@ import binascii
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 import yaml
 
@@ -135,7 +136,7 @@ def _dotted(path: LeafPath) -> str:
     return str(path[0]) + "".join(key_part(part) for part in path[1:])
 
 
-def looks_like(value: Any, name: str) -> Optional[str]:
+def looks_like(value: Any, name: str) -> str | None:
     """What a credential-looking leaf looks like, or None. Numbers count under a credential's name."""
     words = key_words(name)
     named = _credential_name(words)
@@ -161,7 +162,7 @@ def _named(name: str) -> str:
     return f"a credential (the key is named {name!r}{reads})"
 
 
-def _looks_like_text(text: str, depth: int) -> Optional[str]:
+def _looks_like_text(text: str, depth: int) -> str | None:
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT]
     for what, pattern in SECRET_VALUES:
@@ -196,7 +197,7 @@ def _is_kubeconfig_with_credentials(text: str) -> bool:
     return False
 
 
-def _base64_text(text: str) -> Optional[str]:
+def _base64_text(text: str) -> str | None:
     """The text a base64 (or base64url) string encodes, when it decodes to printable UTF-8."""
     if not BASE64.match(text):
         return None
@@ -283,9 +284,13 @@ def secret_values(config: dict[str, Any], leaves: Iterable[LeafPath]) -> frozens
 
 def _at(value: Any, path: LeafPath) -> Any:
     for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        if (
+            isinstance(value, dict)
+            and part in value
+            or isinstance(value, list)
+            and isinstance(part, int)
+            and 0 <= part < len(value)
+        ):
             value = value[part]
         else:
             return None

@@ -92,9 +92,9 @@ def deploy_order(root: Path = ROOT) -> list[tuple[str, str | None]]:
         ready = [n for n in names if n not in placed and (after[n] is None or after[n] in placed)]
         if not ready:
             stuck = sorted(n for n in names if n not in placed)
-            path = str(stack_file_path(stuck[0], root).relative_to(root))
+            first = str(stack_file_path(stuck[0], root).relative_to(root))
             raise StackConfigError(
-                path, [(DEPLOY_AFTER, f"the stacks {', '.join(stuck)} wait for each other; one must come first")]
+                first, [(DEPLOY_AFTER, f"the stacks {', '.join(stuck)} wait for each other; one must come first")]
             )
         for name in ready:
             ordered.append((name, after[name]))

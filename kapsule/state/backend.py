@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 from ..names import PROJECT
 from .reading import read_state
 from .records import RecordedState, StateError
 
 
-def backend_directory(root: Path, environ: Optional[dict[str, str]] = None) -> Optional[Path]:
+def backend_directory(root: Path, environ: dict[str, str] | None = None) -> Path | None:
     """The local file backend's directory: `PULUMI_BACKEND_URL` when it is `file://`, else `.pulumi-state`.
 
     None when the backend is remote (Object Storage, Pulumi Cloud): its state is read through an export.
@@ -24,7 +23,7 @@ def backend_directory(root: Path, environ: Optional[dict[str, str]] = None) -> O
     return None
 
 
-def checkpoint_path(stack: str, directory: Path) -> Optional[Path]:
+def checkpoint_path(stack: str, directory: Path) -> Path | None:
     """The checkpoint of `stack` in a file backend directory, if any: project-scoped before legacy, and of
     `<stack>.json`, `.json.gz` and `.json.zst` the newest, as the CLI reads it."""
     stacks = directory / ".pulumi" / "stacks"
@@ -48,8 +47,8 @@ class NoState(StateError):
 
 
 def find_state(
-    stack: str, root: Path, state: Optional[Path], environ: Optional[dict[str, str]] = None, *, required: bool = True
-) -> Optional[RecordedState]:
+    stack: str, root: Path, state: Path | None, environ: dict[str, str] | None = None, *, required: bool = True
+) -> RecordedState | None:
     """The recorded state to plan `stack` against.
 
     `state` is a state file, or a directory holding `<stack>.json` exports; without it, the local file
@@ -78,5 +77,5 @@ def find_state(
             f"PULUMI_BACKEND_URL is {url.split('?')[0]!r}, which this cannot read: export the stack "
             f"(`pulumi stack export --stack {stack} --file {stack}.json`) and pass --state, or plan with --no-state"
         )
-    path = checkpoint_path(stack, directory)
-    return read_state(path, stack=stack) if path else None
+    checkpoint = checkpoint_path(stack, directory)
+    return read_state(checkpoint, stack=stack) if checkpoint else None

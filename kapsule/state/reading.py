@@ -6,7 +6,7 @@ import gzip
 import io
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..files import FileProblem, read_regular
 from ..names import PROJECT
@@ -20,7 +20,7 @@ STATE_VERSIONS = (3, 4)
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
-def read_state(path: Path, display: Optional[str] = None, *, stack: Optional[str] = None) -> RecordedState:
+def read_state(path: Path, display: str | None = None, *, stack: str | None = None) -> RecordedState:
     """Read a `pulumi stack export` file or a file-backend checkpoint (plain, gzip or zstd).
 
     With `stack`, state that belongs to another stack or project is refused.
@@ -66,14 +66,14 @@ def read_state(path: Path, display: Optional[str] = None, *, stack: Optional[str
     for index, operation in enumerate(_typed(deployment, "pending_operations", list, shown, "deployment") or []):
         resource = operation.get("resource") if isinstance(operation, dict) else None
         urn = resource.get("urn") if isinstance(resource, dict) else None
-        kind = operation.get("type") if isinstance(operation, dict) else None
-        if not isinstance(urn, str) or not isinstance(kind, str):
+        operation_type = operation.get("type") if isinstance(operation, dict) else None
+        if not isinstance(urn, str) or not isinstance(operation_type, str):
             raise StateError(f"{shown}: deployment.pending_operations[{index}] has no resource urn or type")
-        state.pending.append(f"{kind} of {urn}")
+        state.pending.append(f"{operation_type} of {urn}")
     return state
 
 
-def read_document(path: Path, display: Optional[str] = None) -> Any:
+def read_document(path: Path, display: str | None = None) -> Any:
     """A state file's JSON document, read within the same bounds as `read_state` (plain, gzip or zstd)."""
     return _load(path, display or str(path))
 
@@ -103,7 +103,7 @@ def _printable(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
-def _check_owner(urn: str, stack: Optional[str], shown: str) -> None:
+def _check_owner(urn: str, stack: str | None, shown: str) -> None:
     """Refuse a resource of another stack or project: `urn:pulumi:<stack>::<project>::...`."""
     parts = urn.split("::")
     if not urn.startswith("urn:pulumi:") or len(parts) < 4:

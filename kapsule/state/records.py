@@ -9,8 +9,9 @@ JSON plaintext, which is kept only inside a `Secret` so it is masked wherever it
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from ..names import DEFAULTS_KEY, STACK_TYPE
 from ..resources.model import SEALED, Secret
@@ -61,17 +62,17 @@ class RecordedState:
     pending: list[str] = field(default_factory=list)
     """Operations the engine had started and not finished (an interrupted update): `create of <urn>`."""
 
-    def get(self, urn: str) -> Optional[RecordedResource]:
+    def get(self, urn: str) -> RecordedResource | None:
         """The recorded resource with this URN, if any."""
         return self.resources.get(urn)
 
     @property
-    def outputs(self) -> Optional[dict[str, Any]]:
+    def outputs(self) -> dict[str, Any] | None:
         """The stack's own outputs (its `pulumi:pulumi:Stack` resource's), or None when it has none recorded."""
         stack = next((r for r in self.resources.values() if r.type == STACK_TYPE), None)
         return dict(stack.outputs) if stack is not None else None
 
-    def renamed(self, aliased: Mapping[str, str]) -> "RecordedState":
+    def renamed(self, aliased: Mapping[str, str]) -> RecordedState:
         """This state with each resource found through an alias under its new URN (`aliased`: new -> old)."""
         if not aliased:
             return self

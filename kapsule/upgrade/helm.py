@@ -9,7 +9,8 @@ import binascii
 import gzip
 import json
 import zlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import yaml
 

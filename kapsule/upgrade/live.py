@@ -4,7 +4,8 @@ bounded, through the Kubernetes Python client's own ApiClient (its kubeconfig ha
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 #: One page of a list; a response (a page, the discovery, the metrics) is read up to MAX_RESPONSE_BYTES.
 PAGE = 500
@@ -30,7 +31,7 @@ class Live:
     def get(
         self,
         path: str,
-        query: Optional[list[tuple[str, Any]]] = None,
+        query: list[tuple[str, Any]] | None = None,
         accept: str = "application/json",
         raw: bool = False,
     ) -> Any:
@@ -64,9 +65,7 @@ class Live:
         except json.JSONDecodeError:
             raise LiveError(f"GET {path}: the answer is not JSON") from None
 
-    def items(
-        self, path: str, *, metadata_only: bool = False, selector: Optional[str] = None
-    ) -> Iterator[dict[str, Any]]:
+    def items(self, path: str, *, metadata_only: bool = False, selector: str | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a list, page by page, at most MAX_OBJECTS (the rest is noted in `truncated`)."""
         token, seen = None, 0
         while True:
@@ -111,7 +110,7 @@ class Live:
 
 
 def connect(kubeconfig: str) -> Live:
-    """A Live reader on a kubeconfig's text (never written to a file)."""
+    """A Live reader on a kubeconfig's text (see `kubernetes_client` for the files its client library writes)."""
     from components.drain import kubernetes_client
 
     try:

@@ -1,11 +1,12 @@
 """The way from a stack's Kubernetes version to a target minor: one minor per step, each step's version, and
-what Kapsule does to the control plane and to each pool. Pure logic over the stack file and the catalog."""
+what Kapsule does to the control plane and to each pool, from the stack file and the catalog. No API call and no
+engine; the Pulumi SDK is loaded all the same, by the stack-file schema (each component's spec sits beside its
+resources in `components/`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Optional
 
 from components.catalog import Catalog
 from components.versions import Version, pool_problem
@@ -33,7 +34,7 @@ class PoolStep:
     max_unavailable: int
     max_surge: int
     note: str
-    blocker: Optional[str] = None
+    blocker: str | None = None
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Check:
     title: str
     status: str
     findings: list[str] = field(default_factory=list)
-    why: Optional[str] = None
+    why: str | None = None
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Step:
 
     version: str
     minor: str
-    end_of_support: Optional[date]
+    end_of_support: date | None
     pools: list[PoolStep]
     warnings: list[str] = field(default_factory=list)
     preflight: list[Check] = field(default_factory=list)

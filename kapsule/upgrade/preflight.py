@@ -5,8 +5,9 @@ drains that cannot finish (budgets, pods with no controller, local storage), and
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from components.drain import POOL_NAME_LABEL
 from components.versions import Version
@@ -35,7 +36,7 @@ class Finding:
     """One thing found: for which step's minor (None: every step), and whether it blocks."""
 
     text: str
-    minor: Optional[str]
+    minor: str | None
     blocks: bool
 
 
@@ -71,7 +72,7 @@ def run_checks(live: Live, plan: UpgradePlan, removals: tuple[Removal, ...]) -> 
     return results
 
 
-def as_checks(results: dict[str, list[Finding]], minor: Optional[str] = None) -> list[Check]:
+def as_checks(results: dict[str, list[Finding]], minor: str | None = None) -> list[Check]:
     """The checks with their findings, for one step's minor (or every finding when None)."""
     checks = []
     for name, title in CHECKS.items():
@@ -106,18 +107,18 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
     table = by_api(tuple(_relevant(removals, minors)))
     served = live.served()
     paths: dict[str, str] = {}
-    for removal in table.values():
-        group = removal.replacement.split()[0].rpartition("/")[0] if removal.replacement else removal.group
-        target = served.get((group, removal.kind)) or served.get((removal.group, removal.kind))
+    for entry in table.values():
+        group = entry.replacement.split()[0].rpartition("/")[0] if entry.replacement else entry.group
+        target = served.get((group, entry.kind)) or served.get((entry.group, entry.kind))
         if target:
-            paths[target[0]] = removal.kind
+            paths[target[0]] = entry.kind
     findings: dict[str, Finding] = {}
     for path, kind in sorted(paths.items()):
         for item in live.items(path, metadata_only=True):
             meta = item.get("metadata") or {}
             if meta.get("deletionTimestamp"):
                 continue  # on its way out: nothing will apply it again
-            name = f"{kind} {meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name', '?')}"
+            name = f"{kind} {str(meta.get('namespace')) + '/' if meta.get('namespace') else ''}{meta.get('name', '?')}"
             for field in meta.get("managedFields") or []:
                 removal = table.get((str(field.get("apiVersion", "")), kind))
                 if removal:
@@ -146,7 +147,7 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
         for document in documents:
             removal = table.get((str(document.get("apiVersion", "")), str(document.get("kind", ""))))
             if removal:
-                meta = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+                meta = document["metadata"] if isinstance(document.get("metadata"), dict) else {}
                 found = _classify(
                     removal, f"Helm release {release}: {removal.kind} {meta.get('name', '?')}", minors, current
                 )

@@ -15,7 +15,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from components.offers import read_catalog
 from components.versions import Version
@@ -46,19 +46,15 @@ class Removal:
     group: str
     version: str
     kind: str
-    deprecated: Optional[str]
+    deprecated: str | None
     removed: str
-    replacement: Optional[str]
+    replacement: str | None
     """`group/version Kind` to move to, when Kubernetes names one."""
 
     @property
     def api_version(self) -> str:
         """As a manifest writes it: `policy/v1beta1`, or `v1` for the core group."""
         return f"{self.group}/{self.version}" if self.group else self.version
-
-    def removed_by(self, minors: list[str]) -> bool:
-        """Whether a minor of `minors` (a path) removes it."""
-        return self.removed in minors
 
 
 class RemovalsError(ValueError):
@@ -117,7 +113,7 @@ def parse_module(directory: Path) -> list[dict[str, Any]]:
                     "replacement": replacements.get(kind),
                 }
             )
-    entries.sort(key=lambda e: (Version.parse(e["removed"]), e["group"], e["version"], e["kind"]))
+    entries.sort(key=lambda e: (Version.parse(str(e["removed"])), e["group"], e["version"], e["kind"]))
     return entries
 
 

@@ -7,8 +7,9 @@ offline plan refused it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def ranges(values: list[str], service: str = "web") -> Callable[[dict[str, Any]]
     return edit
 
 
-CASES: dict[str, Optional[Callable[[dict[str, Any]], None]]] = {
+CASES: dict[str, Callable[[dict[str, Any]], None] | None] = {
     "shipped": None,
     "open to every IPv4 address": ranges(["0.0.0.0/0"]),
     "255 ranges of /8": ranges([f"{first}.0.0.0/8" for first in range(1, 256)]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pytest
@@ -28,7 +28,7 @@ SECRET_URN = (
 )
 
 
-def registry_stack(key: str, kubeconfig: Optional[Path] = None) -> Any:
+def registry_stack(key: str, kubeconfig: Path | None = None) -> Any:
     """The exporting stack, selected or created in the local backend, exporting credentials made from `key`,
     and with `kubeconfig` that file's text as the secret output `kubeconfig`, as a cluster stack exports it."""
     from pulumi import automation as auto

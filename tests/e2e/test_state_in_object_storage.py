@@ -44,8 +44,9 @@ def test_two_concurrent_ups_one_is_refused_by_the_lock_and_no_state_is_lost(proj
     """An `up` that waits for its load balancer's address holds the stack's lock in the bucket; a second `up`
     of the same stack meanwhile is refused by that lock. Once the address comes (written into the Service's
     status, as the cloud controller would), the first finishes, and the state in the bucket is whole."""
-    import boto3
     from urllib.parse import urlparse
+
+    import boto3
 
     host = urlparse(s3_server).netloc
     # The documented form, with the two parameters a server without TLS needs.

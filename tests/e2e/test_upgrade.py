@@ -13,11 +13,11 @@ import time
 import pytest
 import yaml
 
+from components.catalog import today
 from components.drain import POOL_NAME_LABEL
 from kapsule.cli.main import parser
 from kapsule.cli.upgrade import run_upgrade
 from kapsule.names import ROOT
-from components.catalog import today
 
 NAMESPACE = "shop"
 POOL_LABEL = "default-1a2b3c4"
