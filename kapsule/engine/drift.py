@@ -1,11 +1,12 @@
-"""`python -m kapsule.engine drift`: the engine's refreshing preview, read for drift. Exit 0 no drift, 2 drift,
+"""`python -m kapsule.engine drift`: the engine's refreshing preview, read for drift. Exit 0 no drift, 2 drift
+(or, with `--unmanaged`, billed resources the cluster's controllers made that nothing backs, drift or not),
 1 anything else (no state, an unreachable cluster, the engine's error). Never "no drift" for want of an answer."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ..drift.model import Step, collect, step_from_event
 from ..drift.report import DriftReport, format_drift_json, format_drift_markdown, format_drift_text
@@ -73,23 +74,20 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
         report.notes.append(f"the preview stopped after the refresh, as `pulumi up` would on this drift: {detail}")
     if unmanaged:
         try:
-            report.notes += unmanaged_notes(stack, root)
+            report.unmanaged, report.orphans = unmanaged_notes(stack, root)
         except (RuntimeError, driver.DriverError) as error:
             print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
             return EXIT_INVALID
     sys.stdout.write(
         {"json": format_drift_json, "markdown": format_drift_markdown}.get(format, format_drift_text)(report)
     )
-    return EXIT_CHANGES if drifted else EXIT_NO_CHANGES
+    return EXIT_CHANGES if drifted or report.orphans else EXIT_NO_CHANGES
 
 
-def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
-    """The notes of `--unmanaged`: the cluster's ID, region and kubeconfig from the stack's own outputs."""
+def unmanaged_notes(stack: str, root: Path = ROOT) -> tuple[list[str], int]:
+    """The notes of `--unmanaged` and how many orphans: the cluster's ID, region and kubeconfig from the stack's
+    own outputs."""
     from pulumi.automation.errors import CommandError
-
-    from ..cost.prices import load_prices
-    from ..drift.unmanaged import format_orphans, orphans, scaleway_resources
-    from ..upgrade.live import LiveError, connect
 
     try:
         values = driver.outputs(stack, root=root)
@@ -102,16 +100,35 @@ def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
             f"stack {stack} manages no cluster (no cluster_id and kubeconfig outputs): run --unmanaged on its cluster stack"
         )
     try:
-        live = connect(values["kubeconfig"])
-        services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
-        volumes = list(live.items("/api/v1/persistentvolumes"))
+        return unmanaged_findings(values["cluster_id"], str(values.get("region") or "fr-par"), values["kubeconfig"])
+    except RuntimeError as error:
+        raise RuntimeError(f"stack {stack}: {error}") from None
+
+
+def unmanaged_findings(
+    cluster_id: str, region: str, kubeconfig: str, scaleway: Optional[tuple[list[Any], list[Any]]] = None
+) -> tuple[list[str], int]:
+    """The notes of `--unmanaged` for one cluster, and how many orphans they name: the cluster's Services and
+    PersistentVolumes read as the upgrade's preflight reads (bounded, read-only), the project's load balancers
+    and volumes through the Scaleway SDK (or `scaleway`, already listed)."""
+    from ..cost.prices import load_prices
+    from ..drift.unmanaged import format_orphans, orphans, scaleway_resources
+    from ..upgrade.live import LiveError, connect
+
+    try:
+        live = connect(kubeconfig)
+        with live.check():
+            services = [
+                s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"
+            ]
+        with live.check():
+            volumes = list(live.items("/api/v1/persistentvolumes"))
     except LiveError as error:
-        raise RuntimeError(f"the cluster of stack {stack} cannot be read: {error}") from None
-    lbs, scaleway_volumes = scaleway_resources(str(values.get("region") or "fr-par"))
+        raise RuntimeError(f"the cluster cannot be read: {error}") from None
+    lbs, scaleway_volumes = scaleway if scaleway is not None else scaleway_resources(region)
     prices = load_prices()
-    return format_orphans(
-        orphans(values["cluster_id"], lbs, scaleway_volumes, services, volumes, prices), prices.currency
-    )
+    found = orphans(cluster_id, lbs, scaleway_volumes, services, volumes, prices)
+    return format_orphans(found, prices.currency), len(found.orphans)
 
 
 def _op(metadata: Any) -> str:
