@@ -28,7 +28,7 @@ PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code
 # State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: help preview plan test lint up down pulumi-preview engine lint-tools e2e install bench docs generate clean
+.PHONY: help preview plan test lint up down pulumi-preview engine lint-tools e2e install bench docs generate clean mutation
 .DEFAULT_GOAL := help
 
 help: ## List the targets and the variables they take.
@@ -99,6 +99,10 @@ generate: $(VENV)/.on-path ## Regenerate docs/ and the workflows' stack lists fr
 
 docs: generate ## The same as generate.
 
-bench: engine ## Benchmarks: the offline plan and the program's start-up beside the SDK import, then the real engine.
+bench: engine ## Benchmarks: the offline plan and the program's start-up beside the SDK import, then the real engine and the upgrade preflight at scale.
 	$(PY) bench/plan_bench.py
 	$(PY) bench/engine_bench.py
+	$(PY) bench/preflight_bench.py
+
+mutation: $(VENV)/.on-path ## Mutation score (mutmut) of policy/, kapsule/upgrade/, kapsule/drift/ and the plan's diff and replacement rules: each module's score and survivors, against an 85% target (printed, not a gate). MODULES limits it.
+	@$(PY) tools/mutation.py

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from kapsule.drift.model import MASK, Step, collect, parse_path, value_at
-from kapsule.drift.report import DriftReport, format_drift_markdown, format_drift_text
+from kapsule.drift.report import DriftReport, drift_document, format_drift_markdown, format_drift_text
 from kapsule.names import ROOT
 from kapsule.stackfile.stacks import deploy_order
 
@@ -238,47 +238,163 @@ def scaleway_side():
     return lbs, volumes
 
 
-def test_unmanaged_lists_what_the_cluster_controllers_made_that_nothing_backs_with_its_monthly_cost():
+BARE_ID = CLUSTER_ID.rsplit("/", 1)[-1]
+GONE_SERVICE_LB = "6e1b3c2a-0d4f-4b8e-9a51-1f2d3c4b5a60"
+LIVE_SERVICE = {
+    "metadata": {
+        "uid": "0f0f0f0f-0000-4000-8000-000000000000",
+        "annotations": {
+            "service.beta.kubernetes.io/scw-loadbalancer-id": "fr-par-1/7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71"
+        },
+    }
+}
+
+
+def csi_volumes():
+    """The fixture's volumes, named as a CSI driver with this cluster's prefix names them, and look-alikes:
+    9b4e free (no PV), 0c5f held by this cluster's PV, another cluster's volume in use, a look-alike name
+    without the cluster's ID, one of ours still attached, one of ours with IOPS no product has."""
+    import dataclasses
+
+    _, volumes = scaleway_side()
+    free, held, _ = volumes
+    own = f"{BARE_ID}_"
+    return [
+        dataclasses.replace(free, name=own + free.name),
+        dataclasses.replace(held, name=own + held.name),
+        dataclasses.replace(
+            held,
+            id="aaaaaaaa-0000-4000-8000-000000000001",
+            name="ffffffff-0000-4000-8000-000000000000_pvc-11111111-2222-4333-8444-555555555555",
+        ),
+        dataclasses.replace(
+            free, id="aaaaaaaa-0000-4000-8000-000000000002", name="pvc-22222222-2222-4333-8444-555555555555"
+        ),
+        dataclasses.replace(
+            held, id="aaaaaaaa-0000-4000-8000-000000000003", name=own + "pvc-33333333-2222-4333-8444-555555555555"
+        ),
+        dataclasses.replace(
+            free,
+            id="aaaaaaaa-0000-4000-8000-000000000004",
+            name=own + "pvc-44444444-2222-4333-8444-555555555555",
+            specs=dataclasses.replace(free.specs, perf_iops=7000),
+        ),
+    ]
+
+
+HELD_PV = {
+    "metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"},
+    "spec": {"csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"}},
+}
+
+
+def test_unmanaged_lists_only_what_it_can_prove_is_this_clusters_with_its_cost_labelled_an_estimate():
+    import dataclasses
+
     from kapsule.cost.prices import load_prices
     from kapsule.drift.unmanaged import format_orphans, orphans
 
-    lbs, volumes = scaleway_side()
+    lbs, _ = scaleway_side()
+    lbs.append(dataclasses.replace(lbs[0], id="look-alike", name="x" + lbs[0].name))
     prices = load_prices()
-    # The `api` Service is live (its ID annotation names its load balancer); `web` is gone. One volume has its PV.
-    services = [
-        {
-            "metadata": {
-                "uid": "0f0f0f0f-0000-4000-8000-000000000000",
-                "annotations": {
-                    "service.beta.kubernetes.io/scw-loadbalancer-id": "fr-par-1/7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71"
-                },
-            }
-        }
-    ]
-    pvs = [
-        {
-            "metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"},
-            "spec": {
-                "csi": {"driver": "csi.scaleway.com", "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"}
-            },
-        }
-    ]
-    found = orphans(CLUSTER_ID, lbs, volumes, services, pvs, prices)
-    assert [(o.kind, o.id) for o in found] == [
-        ("load balancer", "6e1b3c2a-0d4f-4b8e-9a51-1f2d3c4b5a60"),
+    found = orphans(CLUSTER_ID, lbs, csi_volumes(), [LIVE_SERVICE], [HELD_PV], prices)
+    assert [(o.kind, o.id) for o in found.orphans] == [
+        ("load balancer", GONE_SERVICE_LB),
         ("block volume", "9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93"),
+        ("block volume", "aaaaaaaa-0000-4000-8000-000000000004"),
     ]
-    lb, volume = found
+    lb, volume, odd = found.orphans
     assert lb.product == "LB-S" and lb.monthly == round(prices.monthly(prices.load_balancers["LB-S"]), 2)
     assert volume.product == "sbs_15k 50 GB" and volume.monthly == round(
         prices.monthly(prices.block_storage_per_gb["sbs_15k"], 50), 2
     )
+    assert odd.monthly is None and odd.product == "sbs, IOPS 7000 50 GB"
     notes = format_orphans(found, prices.currency)
     assert "its Service (UID 3f6e8d2c-1a4b-4c5d-9e7f-0a1b2c3d4e5f) is gone" in notes[0]
+    assert f"estimated {prices.currency} {lb.monthly:.2f} a month" in notes[0]
+    assert "not priced: its IOPS are not a catalog product's" in notes[2] and "sbs_5k" not in notes[2]
     assert notes[-1].startswith(f"unmanaged resources cost {prices.currency} {lb.monthly + volume.monthly:.2f} a month")
-    # The other cluster's load balancer and the hand-made volume are never listed.
-    assert not any("ffffffff" in n or "database-backups" in n for n in notes)
-    assert format_orphans([], "EUR")[0].startswith("nothing unmanaged")
+    assert "2 of them estimates; 1 not priced" in notes[-1]
+    # Another cluster's load balancer, a look-alike name, the hand-made volume: never listed.
+    assert not any(
+        n in " ".join(notes)
+        for n in ("ffffffff", "database-backups", "look-alike", "aaaaaaaa-0000-4000-8000-000000000003")
+    )
+
+
+def test_unmanaged_attributes_no_volume_without_a_pv_that_shows_the_clusters_own_prefix():
+    from kapsule.cost.prices import load_prices
+    from kapsule.drift.unmanaged import format_orphans, orphans
+
+    prices = load_prices()
+    found = orphans(CLUSTER_ID, [], csi_volumes(), [], [], prices)
+    assert found.orphans == []
+    notes = format_orphans(found, prices.currency)
+    assert notes[0].startswith("nothing unmanaged") and "6 block volume(s)" in notes[1] and "not attributed" in notes[1]
+
+
+def test_orphans_with_no_drift_are_reported_in_every_format_and_exit_2(monkeypatch, capsys):
+    """Billed orphans keep the drift issue open: exit 2 (the issue is opened or kept), drift or not."""
+    from kapsule.engine import drift as drift_command
+
+    monkeypatch.setattr(drift_command, "_has_state", lambda stack: True)
+    monkeypatch.setattr(drift_command.driver, "drift_preview", lambda stack, root, on_event: None)
+    note = "unmanaged load balancer x (id, fr-par-1, LB-S): its Service is gone; estimated EUR 9.00 a month"
+    monkeypatch.setattr(drift_command, "unmanaged_notes", lambda stack, root: ([note], 1))
+    for fmt in ("text", "markdown", "json"):
+        code = drift_command.run_drift("dev", fmt, unmanaged=True)
+        out = capsys.readouterr().out
+        assert code == 2, fmt
+        assert "load balancer x" in out
+    monkeypatch.setattr(drift_command, "unmanaged_notes", lambda stack, root: (["nothing unmanaged"], 0))
+    assert drift_command.run_drift("dev", "markdown", unmanaged=True) == 0
+    assert "nothing unmanaged" in capsys.readouterr().out
+
+
+SECRET = "kubernetes:core/v1:Secret"
+PLANTED = "planted-5ecret-value"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _secret_step(live_annotations):
+    applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "stringData": {"password": PLANTED}})
+    live = {"metadata": {"name": "db", "annotations": {**live_annotations, LAST_APPLIED: applied}}}
+    return Step(
+        "update",
+        "urn:pulumi:dev::p::kubernetes:core/v1:Secret::db",
+        SECRET,
+        {f'metadata.annotations["{LAST_APPLIED}"]': "add", "metadata": "update", "stringData.password": "update"},
+        old={"inputs": {}, "outputs": {**live, "stringData": {"password": PLANTED}}},
+        new={"inputs": {"metadata": {"name": "db"}, "stringData": {"password": "declared-0ther"}}},
+    )
+
+
+def test_a_secrets_live_last_applied_annotation_and_string_data_never_reach_a_report():
+    (item,) = collect([_secret_step({"team": "shop"})])
+    report = DriftReport("dev", [item])
+    shown = format_drift_text(report) + format_drift_markdown(report) + json.dumps(drift_document(report))
+    assert PLANTED not in shown and "declared-0ther" not in shown
+    paths = {p.path: p for p in item.paths}
+    assert paths[f'metadata.annotations["{LAST_APPLIED}"]'].live == MASK
+    assert paths["metadata"].live == {"name": "db", "annotations": {"team": "shop", LAST_APPLIED: MASK}}
+    assert paths["stringData.password"].live == MASK and paths["stringData.password"].declared == MASK
+
+
+def test_a_secret_nested_inside_any_value_is_masked_at_its_depth():
+    from kapsule.state.records import SECRET_SIG_KEY
+
+    marked = {SECRET_SIG_KEY: "1b47061264138c4ac30d75fd1eb44270", "value": PLANTED}
+    step = Step(
+        "update",
+        "urn:pulumi:dev::p::kubernetes:apiextensions.k8s.io:CustomResource::c",
+        "kubernetes:apiextensions.k8s.io:CustomResource",
+        {"spec": "update"},
+        old={"outputs": {"spec": {"auth": [{"password": marked, "user": "app"}]}}},
+        new={"inputs": {"spec": {"auth": [{"password": "x", "user": "app"}]}}},
+    )
+    (item,) = collect([step])
+    assert item.paths[0].live == {"auth": [{"password": MASK, "user": "app"}]}
+    assert PLANTED not in format_drift_text(DriftReport("dev", [item]))
 
 
 def seed(tmp_path: Path, issues_: list[dict]) -> None:

@@ -25,6 +25,7 @@ from kapsule.stackfile.reading import read_stack_file
 from kapsule.stackfile.schema import parse
 from kapsule.upgrade.helm import decode_release
 from kapsule.upgrade.path import UpgradeError, plan_path
+from kapsule.upgrade.preflight import CHECKS
 from kapsule.upgrade.removals import REMOVALS_FILE, load_removals, parse_module, removals_document
 from kapsule.upgrade.room import room_findings
 from kapsule.upgrade.write import edited
@@ -97,6 +98,7 @@ def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(s
     )
     first, last = int(start.split(".")[1]), int(target.split(".")[1])
     assert [step.version for step in plan.steps] == [f"1.{m}" for m in range(first + 1, last + 1)]
+    assert all(step.pools for step in plan.steps)  # never true of an empty pool list
     assert all(pool.follows and pool.version == step.version for step in plan.steps for pool in step.pools)
 
 
@@ -209,7 +211,7 @@ def test_write_changes_only_the_version_line_of_every_real_stack_and_it_still_va
     shutil.copy(ROOT / "__main__.py", root / "__main__.py")
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
     before = path.read_text()
-    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", stack=stack)
+    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", "--accept-unchecked", *CHECKS, stack=stack)
     after = path.read_text()
     assert code == 2, err
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=False) if a != b]
@@ -234,6 +236,8 @@ def test_write_against_the_real_engine_export_shows_the_cluster_updated_in_place
         "--to",
         "1.36",
         "--write",
+        "--accept-unchecked",
+        *CHECKS,
         "--format",
         "json",
         "--state",
@@ -373,3 +377,54 @@ def test_a_kubeconfig_given_by_hand_that_is_not_one_is_bad_input(tmp_path, capsy
     ):
         code, out, err = upgrade(root, capsys, "--to", "1.36", "--kubeconfig", str(given))
         assert code == 1 and out == "" and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "written"),
+    [
+        ('version: "1.33"', 'version: "1.33"\t# pinned by the team', True),
+        ('version: "1.33"', "version: >-\n      1.33", False),
+        ('version: "1.33"', 'version: "1.3\\\n      3"', False),
+        ('version: "1.33"\n', 'version: "1.33"\x85', False),
+    ],
+    ids=["tab-before-comment", "block-scalar", "quoted-continuation", "nel-line-break"],
+)
+def test_write_on_a_stack_file_the_plan_accepts_edits_it_or_says_why_in_one_line(tmp_path, capsys, old, new, written):
+    root = project(tmp_path)
+    path = root / "stacks" / "Pulumi.edge.yaml"
+    path.write_text(path.read_text().replace(old, new), newline="")
+    read_stack_file(path)  # the plan reads it
+    before = path.read_bytes()
+    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", "--accept-unchecked", *CHECKS)
+    assert "Traceback" not in err
+    if written:
+        assert code == 2, err
+        assert 'version: "1.34"\t# pinned by the team' in path.read_text()
+    else:
+        assert code == 1 and err.count("\n") == 1 and "set it to '1.34' by hand" in err, err
+        assert path.read_bytes() == before
+
+
+def test_prods_max_unavailable_0_drains_one_node_at_a_time_onto_its_surge_node():
+    """Prod's pools drain with max_unavailable 0 and max_surge 1: one node at a time, its pods onto the surge node."""
+    prod = parse("stacks/Pulumi.prod.yaml", read_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml").config)
+    policies = {name: (p.upgrade_policy.max_unavailable, p.upgrade_policy.max_surge) for name, p in prod.pools.items()}
+    assert set(policies.values()) == {(0, 1)}
+    nodes = [node("a", "default-1a2b3c4"), node("b", "default-1a2b3c4")]
+    full = [pod("a", "1900m", "3Gi"), pod("b", "1900m", "3Gi")]
+    [(text, blocks)] = room_findings({"default": (0, 1)}, nodes, full)
+    assert not blocks and "draining its 1 fullest node(s) moves 1.90 CPU and 3.00 GiB" in text
+    [(text, blocks)] = room_findings({"default": (0, 0)}, nodes, full)
+    assert blocks and "does not fit" in text
+
+
+def test_upgrade_pools_false_leaves_an_unpinned_pool_on_the_clusters_version_and_says_why():
+    config = dict(read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml").config)
+    cluster = json.loads(config["kapsule:cluster"])
+    cluster["version"], cluster["upgrade_pools"] = "1.33", False
+    config["kapsule:cluster"] = json.dumps(cluster)
+    spec = parse("stacks/Pulumi.dev.yaml", config)
+    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33", "the stack file", "1.36", load_catalog(), DAY)
+    pools = [pool for step in plan.steps for pool in step.pools]
+    assert pools and not any(pool.follows for pool in pools)
+    assert all(pool.version == "1.33" and "cluster.upgrade_pools is false" in pool.note for pool in pools)

@@ -5,7 +5,8 @@
 `python -m kapsule cost`, `prices refresh`: what each stack costs a month, and the price catalog.
 
 `python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step per pull request,
-with the live cluster checked before each step (0 on the target, 2 steps to take, 3 a blocker, 1 invalid).
+with the live cluster checked before each step (0 on the target, 2 steps to take and nothing found to block
+(a blocking check that did not run is said on the summary line), 3 a blocker, 1 invalid).
 
 `python -m kapsule access open|close --stack NAME`: a CI run's own address in the API server's allow-list,
 added before the jobs that need the API server and removed after them (docs/api-access.md).
@@ -63,6 +64,19 @@ def day(text: str) -> date:
         return parse_day(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def deadline(text: str) -> float:
+    """An argparse type: a duration of 1s to 1h, written as Go writes one (`120s`, `2m`, `1m30s`)."""
+    from components.drain import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error}: write it as 120s, 2m or 1m30s") from None
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1s to 1h")
+    return seconds
 
 
 class Once(argparse.Action):
@@ -161,6 +175,20 @@ def parser() -> argparse.ArgumentParser:
         "--kubeconfig",
         type=Path,
         help="the cluster's kubeconfig file for the preflight (default: the stack's kubeconfig output, through the engine)",
+    )
+    upgrade.add_argument(
+        "--deadline",
+        type=deadline,
+        default=120.0,
+        metavar="DURATION",
+        help="the preflight's time for every read of the cluster together (default 120s); a check it cuts short is 'not run'",
+    )
+    upgrade.add_argument(
+        "--accept-unchecked",
+        nargs="+",
+        default=[],
+        metavar="CHECK",
+        help="with --write: the preflight checks that could block and did not run, named to write the step anyway",
     )
     upgrade.add_argument(
         "--state", type=Path, help="recorded state, as for plan (default: the local backend's, if any)"

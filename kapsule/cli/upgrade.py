@@ -1,6 +1,7 @@
 """`python -m kapsule upgrade --stack NAME --to MINOR [--write]`: the way to a minor, one step at a time, with the
-live cluster checked before each step. Exit 0 already there, 2 steps to take and nothing blocks, 3 a blocker,
-1 invalid input."""
+live cluster checked before each step. Exit 0 already there, 2 steps to take and no blocker found (a check that
+could block and did not run is named on the summary line, and `--write` then needs `--accept-unchecked`),
+3 a blocker, 1 invalid input (a kubeconfig given with --kubeconfig that cannot be used read-only included)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from ..stackfile.reading import read_stack_file, stack_file_path, stack_referenc
 from ..stackfile.schema import StackConfig, parse
 from ..state.backend import NoState, find_state
 from ..state.records import RecordedState, StateError
-from ..upgrade.live import LiveError, connect
+from ..upgrade.kubeconfig import KubeconfigError, parse_kubeconfig
+from ..upgrade.live import Limits, Live, LiveError
 from ..upgrade.path import UpgradeError, UpgradePlan, plan_path
-from ..upgrade.preflight import as_checks, not_run, run_checks
+from ..upgrade.preflight import CHECKS, as_checks, not_run, run_checks
 from ..upgrade.removals import RemovalsError, load_removals
 from ..upgrade.write import restore, write_version
 
@@ -89,30 +91,46 @@ def _line(version: str) -> str | None:
         return None
 
 
-def _preflight(plan: UpgradePlan, kubeconfig: str | None, why: str) -> None:
+def _preflight(plan: UpgradePlan, live: Live | None, why: str) -> None:
     if not plan.steps:
         return
-    if kubeconfig is None:
+    if live is None:
         plan.checks = not_run(why)
         for step in plan.steps:
             step.preflight = not_run(why)
         return
     try:
-        live = connect(kubeconfig)
-        server = live.version()
-        results = run_checks(live, plan, load_removals()[1])
+        with live.check():
+            server = live.version()
     except LiveError as error:
         plan.checks = not_run(f"the cluster cannot be reached: {error}")
         for step in plan.steps:
             step.preflight = plan.checks
         return
+    results = run_checks(live, plan, load_removals()[1])
     if _line(server.lstrip("v").split("-")[0].split("+")[0]) != _line(plan.current):
         plan.notes.append(
-            f"the API server runs {server}, and the stack file says {plan.current}: the path starts from the stack file"
+            f"the API server runs {server[:40]}, and the stack file says {plan.current}: the path starts from the stack file"
         )
     plan.checks = as_checks(results)
     for step in plan.steps:
         step.preflight = as_checks(results, step.minor)
+
+
+def _live(kubeconfig: str | None, why: str, args: argparse.Namespace) -> tuple[Live | None, str]:
+    """The reader of the cluster, or None and why not; LiveError for a --kubeconfig that cannot be used (bad input)."""
+    if kubeconfig is None:
+        if args.kubeconfig is not None:
+            raise LiveError(why.removeprefix("--kubeconfig: "))
+        return None, why
+    base = Path(args.kubeconfig).expanduser().parent if args.kubeconfig is not None else None
+    try:
+        access = parse_kubeconfig(kubeconfig, base)
+        return Live(access, Limits(deadline=args.deadline)), ""
+    except KubeconfigError as error:
+        if args.kubeconfig is not None:
+            raise LiveError(f"the kubeconfig cannot be used: {error}") from None
+        return None, f"the stack's kubeconfig output cannot be used: {error}"
 
 
 def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
@@ -144,22 +162,26 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     except (StackConfigError, UpgradeError, StateError, RemovalsError) as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
+    unknown = [name for name in args.accept_unchecked if name not in CHECKS]
+    if unknown or (args.accept_unchecked and not args.write):
+        print(
+            f"--accept-unchecked {' '.join(unknown)}: not a check; the checks are {', '.join(CHECKS)}"
+            if unknown
+            else "--accept-unchecked goes with --write",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     kubeconfig, why = _kubeconfig(args.stack, args.kubeconfig)
-    if (
-        args.kubeconfig is not None
-    ):  # a file given by hand that is not a kubeconfig is bad input, not an unreachable cluster
-        try:
-            if kubeconfig is None:
-                raise LiveError(why)
-            connect(kubeconfig)
-        except LiveError as error:
-            print(f"--kubeconfig {args.kubeconfig}: {str(error).removeprefix('--kubeconfig: ')}", file=sys.stderr)
-            return EXIT_INVALID
-    _preflight(plan, kubeconfig, why)
+    try:
+        live, why = _live(kubeconfig, why, args)
+    except LiveError as error:  # a file given by hand that is not a usable kubeconfig is bad input
+        print(f"--kubeconfig {args.kubeconfig}: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    _preflight(plan, live, why)
     written = None
     if args.write:
         try:
-            written = _write(plan, path, recorded, root)
+            written = _write(plan, path, recorded, root, args.accept_unchecked)
         except WriteStopped as stopped:
             print(f"--write: {stopped}", file=sys.stderr)
             return stopped.code
@@ -182,7 +204,9 @@ class WriteStopped(Exception):
         self.code = code
 
 
-def _write(plan: UpgradePlan, path: Path, recorded: RecordedState | None, root: Path) -> tuple[dict[str, Any], str]:
+def _write(
+    plan: UpgradePlan, path: Path, recorded: RecordedState | None, root: Path, accepted: list[str]
+) -> tuple[dict[str, Any], str]:
     """Set the next step's version; then the offline plan of that step, which must update the cluster in place.
 
     The JSON document and the text to show; WriteStopped when the file is left (or put back) as it was."""
@@ -190,6 +214,14 @@ def _write(plan: UpgradePlan, path: Path, recorded: RecordedState | None, root: 
         return {"file": plan.stack_file, "version": None}, "--write: nothing to write, the stack is on its target."
     if plan.blockers:
         raise WriteStopped(EXIT_DESTRUCTIVE, f"{plan.stack_file} left as it is: fix the blockers first")
+    unchecked = [check.name for check in plan.unchecked if check.name not in accepted]
+    if unchecked:
+        raise WriteStopped(
+            EXIT_INVALID,
+            f"{plan.stack_file} left as it is: the preflight checks {', '.join(unchecked)} could block and did not "
+            f"run; run them (--kubeconfig, a longer --deadline), or write the step anyway with "
+            f"--accept-unchecked {' '.join(unchecked)}",
+        )
     version = plan.steps[0].version
     try:
         before, _ = write_version(path, version)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..reports.plan import _code, _prose
+from ..reports.plan import inline_code, prose
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ def age_markdown(stack: str, aged: list[AgedNode]) -> str:
         "| Node | Pool | Age | `max_node_age_days` |",
         "|---|---|---:|---:|",
     ]
-    lines += [f"| {_code(a.node)} | {_code(a.pool)} | {a.age_days:.1f} days | {a.max_days} |" for a in aged]
+    lines += [f"| {inline_code(a.node)} | {inline_code(a.pool)} | {a.age_days:.1f} days | {a.max_days} |" for a in aged]
     lines += [
         "",
-        f"Replace them: run the Rotate nodes workflow, or `python -m kapsule rotate --stack {_prose(stack)} --apply`; "
+        f"Replace them: run the Rotate nodes workflow, or `python -m kapsule rotate --stack {prose(stack)} --apply`; "
         "this issue stays open until they are gone (docs/rotation.md).",
     ]
     return "\n".join(lines) + "\n"

@@ -11,8 +11,12 @@ from typing import Any
 from ..state.records import SECRET_SIG_KEY as SECRET_SIGNATURE
 
 MASK = "[secret]"
-#: Types whose values under these top-level keys are secret whatever the event says.
-SECRET_FIELDS = {"kubernetes:core/v1:Secret": ("data", "stringData")}
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Types whose values under these paths are secret whatever the event says. A Secret's live
+#: last-applied-configuration annotation (anyone who runs `kubectl apply` on it writes one) holds its data.
+SECRET_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "kubernetes:core/v1:Secret": (("data",), ("stringData",), ("metadata", "annotations", LAST_APPLIED))
+}
 _PATH = re.compile(r'\.?([A-Za-z0-9_$-]+)|\["((?:[^"\\]|\\.)*)"\]|\[([0-9]+)\]')
 _NOT_DRIFT = ("same", "read", "refresh", "discard", "read-discard")
 
@@ -77,10 +81,18 @@ def value_at(document: Any, path: str) -> Any:
 
 
 def masked(kind: str, path: str, value: Any) -> Any:
-    """A value as a report may show it: a secret (marked, or under a secret field of its type) is MASK."""
-    top = parse_path(path)[:1]
-    if top and top[0] in SECRET_FIELDS.get(kind, ()):
+    """A value as a report may show it: a secret (marked, or at or under a secret path of its type) is MASK; a
+    value that holds a secret path (the whole `metadata`, say) has that part masked."""
+    parts = tuple(parse_path(path))
+    secrets = SECRET_FIELDS.get(kind, ())
+    if any(parts[: len(secret)] == secret for secret in secrets):
         return MASK if value is not None else None
+    holding = [secret[len(parts) :] for secret in secrets if secret[: len(parts)] == parts]
+    if holding and isinstance(value, dict):
+        value = masked("", "", value)
+        for rest in holding:
+            value = _mask_under(value, rest)
+        return value
     if isinstance(value, dict):
         if isinstance(value.get(SECRET_SIGNATURE), str):
             return MASK
@@ -88,6 +100,14 @@ def masked(kind: str, path: str, value: Any) -> Any:
     if isinstance(value, list):
         return [masked("", "", v) for v in value]
     return value
+
+
+def _mask_under(value: Any, rest: tuple[str, ...]) -> Any:
+    """`value` with the part at `rest` (a path of keys inside it) masked."""
+    if not isinstance(value, dict) or rest[0] not in value:
+        return value
+    inner = MASK if len(rest) == 1 else _mask_under(value[rest[0]], rest[1:])
+    return {**value, rest[0]: inner if value[rest[0]] is not None else None}
 
 
 def _state(side: dict[str, Any], key: str) -> Any:

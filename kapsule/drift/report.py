@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..reports.plan import display, inline_code, prose
+from ..reports.plan import display, inline_code, printable, prose
 from .model import Drifted
 
 #: A value is shown up to this many characters; a body stays well under GitHub's 65,536.
@@ -32,19 +32,31 @@ class DriftReport:
     stack: str
     drifted: list[Drifted]
     notes: list[str] = field(default_factory=list)
+    unmanaged: list[str] = field(default_factory=list)
+    """The notes of `--unmanaged`, shown whether or not anything drifted."""
+    orphans: int = 0
+    """Billed resources nothing manages: like drift, they keep the stack's issue open."""
+
+
+def _unmanaged_text(report: DriftReport) -> list[str]:
+    return ["", "Unmanaged (--unmanaged):", *[f"  {note}" for note in report.unmanaged]] if report.unmanaged else []
 
 
 def format_drift_text(report: DriftReport) -> str:
     if not report.drifted:
-        return f"No drift in stack {report.stack}: everything live is as the stack file declares.\n"
+        lines = [f"No drift in stack {report.stack}: everything live is as the stack file declares."]
+        lines += _unmanaged_text(report)
+        lines += ["", *[f"note: {note}" for note in report.notes]] if report.notes else []
+        return "\n".join(printable(line) for line in lines) + "\n"
     lines = [f"Drift in stack {report.stack}: {len(report.drifted)} resource(s) differ from the stack file."]
     for item in report.drifted:
         lines += ["", f"~ {item.type}  {item.name}  (pulumi up would {item.action} it)"]
         width = max(len(p.path) for p in item.paths)
         for path in item.paths:
             lines.append(f"    {path.path:<{width}}  stack file: {display(path.declared)}  live: {display(path.live)}")
+    lines += _unmanaged_text(report)
     lines += ["", *[f"note: {note}" for note in report.notes]] if report.notes else []
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def drift_document(report: DriftReport) -> dict[str, Any]:
@@ -70,6 +82,7 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
             for item in report.drifted
         ],
         "notes": report.notes,
+        "unmanaged": {"orphans": report.orphans, "notes": report.unmanaged},
     }
 
 
@@ -77,12 +90,20 @@ def format_drift_json(report: DriftReport) -> str:
     return json.dumps(drift_document(report), indent=2) + "\n"
 
 
+def _unmanaged_markdown(report: DriftReport) -> list[str]:
+    if not report.unmanaged:
+        return []
+    return ["", "### Billed, and managed by nothing", "", *[f"- {prose(note)}" for note in report.unmanaged]]
+
+
 def format_drift_markdown(report: DriftReport) -> str:
     """The drift issue's body: what differs, and the two ways to resolve it."""
     stack = inline_code(report.stack)
     lines = [MARKER.format(stack=report.stack), f"## Drift in stack {stack}", ""]
     if not report.drifted:
-        return "\n".join(lines + [f"No drift: everything live in {stack} is as its stack file declares."]) + "\n"
+        lines.append(f"No drift: everything live in {stack} is as its stack file declares.")
+        lines += _unmanaged_markdown(report)
+        return "\n".join(lines) + "\n"
     lines += [f"{len(report.drifted)} resource(s) live differ from `stacks/Pulumi.{report.stack}.yaml`.", ""]
     lines += ["| Resource | Path | Stack file | Live | `pulumi up` would |", "|---|---|---|---|---|"]
     rows = [(item, path) for item in report.drifted for path in item.paths]
@@ -99,6 +120,7 @@ def format_drift_markdown(report: DriftReport) -> str:
         f"1. **Keep the live value**: write it into `stacks/Pulumi.{report.stack}.yaml` in a pull request; once merged and deployed, this issue closes on the next check.",
         f"2. **Put the declared value back**: run `pulumi up --stack {report.stack}` (or re-run the deploy workflow); the next check closes this issue.",
     ]
+    lines += _unmanaged_markdown(report)
     lines += ["", *[f"> note: {prose(note)}" for note in report.notes]] if report.notes else []
     lines += ["", "_Found by the scheduled drift check (`python -m kapsule.engine drift`); see docs/drift.md._"]
     return "\n".join(lines) + "\n"

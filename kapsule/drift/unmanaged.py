@@ -29,7 +29,7 @@ CCM_TAG = "managed-by-scaleway-cloud-controller-manager"
 LB_ID_ANNOTATION = "service.beta.kubernetes.io/scw-loadbalancer-id"
 CSI_DRIVER = "csi.scaleway.com"
 _UID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_CSI_NAME = re.compile(rf"pvc-({_UID})$")
+_CSI_NAME = re.compile(rf"(?P<prefix>.*)pvc-(?P<uid>{_UID})")
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,44 @@ class Orphan:
     product: str
     monthly: float | None
     why: str
+    estimate: bool = False
+    """The price is the catalog's seeded estimate, not one the Scaleway API gave."""
+
+
+@dataclass
+class Unmanaged:
+    """What `--unmanaged` found: the orphans, and what it could not attribute, and why."""
+
+    orphans: list[Orphan]
+    unattributed: list[str]
 
 
 def _bare(identifier: str) -> str:
     """An ID without its `fr-par/` or `fr-par-1/` locality."""
     return identifier.rsplit("/", 1)[-1]
+
+
+def csi_prefixes(cluster: str, volumes: list[Any], pvs: list[dict[str, Any]]) -> set[str]:
+    """The name prefix this cluster's CSI driver gives its volumes, learned from the volumes its own live
+    PersistentVolumes hold (a PV `pvc-<uid>` whose handle is a volume named `<prefix>pvc-<uid>`). Only a
+    prefix that holds the cluster's ID is the cluster's own: any other could be another cluster's too."""
+    held = {}
+    for pv in pvs:
+        csi = (pv.get("spec") or {}).get("csi") or {}
+        if csi.get("driver") == CSI_DRIVER:
+            held[_bare(str(csi.get("volumeHandle", "")))] = str((pv.get("metadata") or {}).get("name", ""))
+    prefixes = set()
+    for volume in volumes:
+        match = _CSI_NAME.fullmatch(str(volume.name))
+        if match and volume.id in held and held[volume.id] == f"pvc-{match.group('uid')}":
+            prefixes.add(match.group("prefix"))
+    return {prefix for prefix in prefixes if cluster in prefix}
+
+
+def _attached(volume: Any) -> bool:
+    """In use, or in any state but `available`: a volume Scaleway does not call free is never an orphan."""
+    status = getattr(volume, "status", None)
+    return bool(getattr(volume, "references", None)) or str(getattr(status, "value", status)) != "available"
 
 
 def orphans(
@@ -57,39 +90,70 @@ def orphans(
     services: list[dict[str, Any]],
     pvs: list[dict[str, Any]],
     prices: Any,
-) -> list[Orphan]:
-    """The load balancers and volumes of the cluster that no live Service or PersistentVolume backs (pure)."""
+) -> Unmanaged:
+    """The load balancers and volumes this cluster's controllers provably made that no live Service or
+    PersistentVolume of it backs (pure). Who controls the inputs: the Scaleway project holds other clusters'
+    and hand-made resources, and anyone with a namespace writes Services; so each rule asks for proof:
+    - a load balancer: tagged by the cloud controller, named the cluster's ID then a Service UID, and neither
+      that UID nor its ID is a live Service's of this cluster;
+    - a block volume: named by the cluster's own CSI prefix (`csi_prefixes`) then `pvc-<uid>`, not attached
+      to any server, and no PersistentVolume of this cluster names it (by handle or by name).
+    """
     cluster = _bare(cluster_id)
+    volumes = list(volumes)
     uids = {(s.get("metadata") or {}).get("uid") for s in services}
     claimed = {
         _bare(str(((s.get("metadata") or {}).get("annotations") or {}).get(LB_ID_ANNOTATION, ""))) for s in services
     } - {""}
-    found = []
+    own_lb = re.compile(rf"{re.escape(cluster)}[_-]?(?P<uid>{_UID})")
+    found, unattributed = [], []
     for lb in lbs:
         name = str(lb.name)
-        if CCM_TAG not in (lb.tags or []) or not name.startswith(cluster):
+        match = own_lb.fullmatch(name)
+        if CCM_TAG not in (lb.tags or []) or match is None:
             continue  # not made by this cluster's controller
-        uid = re.search(rf"({_UID})$", name)
-        if lb.id in claimed or (uid and uid.group(1) in uids):
+        if lb.id in claimed or match.group("uid") in uids:
             continue
         price = prices.load_balancers.get(str(lb.type_).upper())
         monthly = round(prices.monthly(price), 2) if price else None
-        why = f"its Service (UID {uid.group(1)}) is gone" if uid else "no Service names it"
-        found.append(Orphan("load balancer", lb.id, name, str(lb.zone), str(lb.type_).upper(), monthly, why))
+        why = f"its Service (UID {match.group('uid')}) is gone and no Service names it"
+        found.append(
+            Orphan(
+                "load balancer",
+                lb.id,
+                name,
+                str(lb.zone),
+                str(lb.type_).upper(),
+                monthly,
+                why,
+                bool(price and price.estimate),
+            )
+        )
+    prefixes = csi_prefixes(cluster, volumes, pvs)
     handles = {
         _bare(str(((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle", "")))
         for pv in pvs
         if ((pv.get("spec") or {}).get("csi") or {}).get("driver") == CSI_DRIVER
     }
     names = {(pv.get("metadata") or {}).get("name") for pv in pvs}
-    for volume in volumes:
-        match = _CSI_NAME.search(str(volume.name))
-        if match is None or volume.id in handles or f"pvc-{match.group(1)}" in names:
+    candidates = [v for v in volumes if _CSI_NAME.fullmatch(str(v.name))]
+    if candidates and not prefixes:
+        unattributed.append(
+            f"{len(candidates)} block volume(s) named `...pvc-<uid>` in the project are not attributed to this cluster: no live "
+            "PersistentVolume of it shows a CSI name prefix that holds the cluster's ID, and without one they could be "
+            "another cluster's"
+        )
+    for volume in candidates:
+        match = _CSI_NAME.fullmatch(str(volume.name))
+        assert match is not None
+        if match.group("prefix") not in prefixes or _attached(volume):
+            continue
+        if volume.id in handles or f"pvc-{match.group('uid')}" in names:
             continue
         iops = getattr(getattr(volume, "specs", None), "perf_iops", None)
-        product = {5000: "sbs_5k", 15000: "sbs_15k"}.get(iops or 0, "sbs_5k")
+        product = {5000: "sbs_5k", 15000: "sbs_15k"}.get(iops or 0)
         gigabytes = (volume.size or 0) / 1e9
-        price = prices.block_storage_per_gb.get(product)
+        price = prices.block_storage_per_gb.get(product) if product else None
         monthly = round(prices.monthly(price, gigabytes), 2) if price else None
         found.append(
             Orphan(
@@ -97,12 +161,13 @@ def orphans(
                 volume.id,
                 str(volume.name),
                 str(volume.zone),
-                f"{product} {gigabytes:.0f} GB",
+                f"{product or 'sbs, IOPS ' + str(iops or 'unknown')} {gigabytes:.0f} GB",
                 monthly,
-                "no PersistentVolume backs it",
+                "not attached, and no PersistentVolume of the cluster names it",
+                bool(price and price.estimate),
             )
         )
-    return found
+    return Unmanaged(found, unattributed)
 
 
 def scaleway_resources(region: str, client: Any = None) -> tuple[list[Any], list[Any]]:
@@ -128,18 +193,30 @@ def scaleway_resources(region: str, client: Any = None) -> tuple[list[Any], list
     return lbs, volumes
 
 
-def format_orphans(found: list[Orphan], currency: str) -> list[str]:
-    """One note per orphan, and the monthly total."""
-    if not found:
+def format_orphans(found: Unmanaged, currency: str) -> list[str]:
+    """One note per orphan, what could not be attributed, and the monthly total, its estimates said."""
+    if not found.orphans:
         return [
-            "nothing unmanaged: every load balancer and volume the cluster's controllers made is backed by a live Service or PersistentVolume"
+            "nothing unmanaged: every load balancer and volume this cluster's controllers provably made is backed by a "
+            "live Service or PersistentVolume",
+            *found.unattributed,
         ]
-    lines = [
-        f"unmanaged {o.kind} {o.name} ({o.id}, {o.zone}, {o.product}): {o.why}; "
-        + (f"{currency} {o.monthly:.2f} a month" if o.monthly is not None else "no price in the catalog")
-        for o in found
-    ]
-    total = sum(o.monthly or 0 for o in found)
-    return lines + [
-        f"unmanaged resources cost {currency} {total:.2f} a month (prices from components/prices.json); delete them in the console once you are sure"
+    lines = []
+    for o in found.orphans:
+        if o.monthly is None:
+            cost = (
+                "not priced: its IOPS are not a catalog product's" if "IOPS" in o.product else "no price in the catalog"
+            )
+        else:
+            cost = f"{'estimated ' if o.estimate else ''}{currency} {o.monthly:.2f} a month"
+        lines.append(f"unmanaged {o.kind} {o.name} ({o.id}, {o.zone}, {o.product}): {o.why}; {cost}")
+    total = sum(o.monthly or 0 for o in found.orphans)
+    estimates = sum(1 for o in found.orphans if o.estimate)
+    unpriced = sum(1 for o in found.orphans if o.monthly is None)
+    label = (f", {estimates} of them estimates" if estimates else "") + (f"; {unpriced} not priced" if unpriced else "")
+    return [
+        *lines,
+        *found.unattributed,
+        f"unmanaged resources cost {currency} {total:.2f} a month at list prices (components/prices.json{label}); "
+        "delete them in the console once you are sure",
     ]

@@ -1,4 +1,5 @@
-"""`python -m kapsule.engine drift`: the engine's refreshing preview, read for drift. Exit 0 no drift, 2 drift,
+"""`python -m kapsule.engine drift`: the engine's refreshing preview, read for drift. Exit 0 no drift, 2 drift
+(or, with `--unmanaged`, billed resources the cluster's controllers made that nothing backs, drift or not),
 1 anything else (no state, an unreachable cluster, the engine's error). Never "no drift" for want of an answer."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from ..drift.age import AgedNode, age_document, age_markdown, age_text
 from ..drift.model import Step, collect, step_from_event
-from ..drift.report import DriftReport, drift_document, format_drift_markdown, format_drift_text
+from ..drift.report import DriftReport, format_drift_json, format_drift_markdown, format_drift_text
 from ..exits import EXIT_CHANGES, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import ROOT
 from ..stackfile.stacks import LOCAL_STACK
@@ -76,7 +77,7 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
         report.notes.append(f"the preview stopped after the refresh, as `pulumi up` would on this drift: {detail}")
     if unmanaged:
         try:
-            report.notes += unmanaged_notes(stack, root)
+            report.unmanaged, report.orphans = unmanaged_notes(stack, root)
         except (RuntimeError, driver.DriverError) as error:
             print(f"python -m kapsule.engine drift --unmanaged: {error}", file=sys.stderr)
             return EXIT_INVALID
@@ -84,13 +85,13 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
     if why:
         report.notes.append(f"node age was not checked: {why}")
     sys.stdout.write(with_age(report, aged, format))
-    return EXIT_CHANGES if drifted or aged else EXIT_NO_CHANGES
+    return EXIT_CHANGES if drifted or aged or report.orphans else EXIT_NO_CHANGES
 
 
 def with_age(report: DriftReport, aged: list[AgedNode], format: str) -> str:
     """The drift report in its format, with the nodes past their pool's age after it (as `aged_nodes` in JSON)."""
     if format == "json":
-        document = drift_document(report)
+        document = json.loads(format_drift_json(report))
         document["aged_nodes"] = age_document(aged)
         document["drift"] = document["drift"] or bool(aged)
         return json.dumps(document, indent=2) + "\n"
@@ -135,13 +136,10 @@ def node_age(stack: str, root: Path = ROOT) -> tuple[list[AgedNode], str]:
     return [AgedNode(r.pool, r.node, r.age_days, r.max_age_days) for r in plan.due], ""
 
 
-def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
-    """The notes of `--unmanaged`: the cluster's ID, region and kubeconfig from the stack's own outputs."""
+def unmanaged_notes(stack: str, root: Path = ROOT) -> tuple[list[str], int]:
+    """The notes of `--unmanaged` and how many orphans: the cluster's ID, region and kubeconfig from the stack's
+    own outputs."""
     from pulumi.automation.errors import CommandError
-
-    from ..cost.prices import load_prices
-    from ..drift.unmanaged import format_orphans, orphans, scaleway_resources
-    from ..upgrade.live import LiveError, connect
 
     try:
         values = driver.outputs(stack, root=root)
@@ -154,16 +152,35 @@ def unmanaged_notes(stack: str, root: Path = ROOT) -> list[str]:
             f"stack {stack} manages no cluster (no cluster_id and kubeconfig outputs): run --unmanaged on its cluster stack"
         )
     try:
-        live = connect(values["kubeconfig"])
-        services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
-        volumes = list(live.items("/api/v1/persistentvolumes"))
+        return unmanaged_findings(values["cluster_id"], str(values.get("region") or "fr-par"), values["kubeconfig"])
+    except RuntimeError as error:
+        raise RuntimeError(f"stack {stack}: {error}") from None
+
+
+def unmanaged_findings(
+    cluster_id: str, region: str, kubeconfig: str, scaleway: tuple[list[Any], list[Any]] | None = None
+) -> tuple[list[str], int]:
+    """The notes of `--unmanaged` for one cluster, and how many orphans they name: the cluster's Services and
+    PersistentVolumes read as the upgrade's preflight reads (bounded, read-only), the project's load balancers
+    and volumes through the Scaleway SDK (or `scaleway`, already listed)."""
+    from ..cost.prices import load_prices
+    from ..drift.unmanaged import format_orphans, orphans, scaleway_resources
+    from ..upgrade.live import LiveError, connect
+
+    try:
+        live = connect(kubeconfig)
+        with live.check():
+            services = [
+                s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"
+            ]
+        with live.check():
+            volumes = list(live.items("/api/v1/persistentvolumes"))
     except LiveError as error:
-        raise RuntimeError(f"the cluster of stack {stack} cannot be read: {error}") from None
-    lbs, scaleway_volumes = scaleway_resources(str(values.get("region") or "fr-par"))
+        raise RuntimeError(f"the cluster cannot be read: {error}") from None
+    lbs, scaleway_volumes = scaleway if scaleway is not None else scaleway_resources(region)
     prices = load_prices()
-    return format_orphans(
-        orphans(values["cluster_id"], lbs, scaleway_volumes, services, volumes, prices), prices.currency
-    )
+    found = orphans(cluster_id, lbs, scaleway_volumes, services, volumes, prices)
+    return format_orphans(found, prices.currency), len(found.orphans)
 
 
 def _op(metadata: Any) -> str:

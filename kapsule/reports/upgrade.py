@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..upgrade.path import Check, Step, UpgradePlan
-from .plan import inline_code, prose
+from .plan import inline_code, printable, prose
 
 MARKER = "<!-- kapsule-upgrade -->"
 
@@ -54,17 +54,20 @@ def format_upgrade_text(plan: UpgradePlan, written: str | None = None) -> str:
     if blockers:
         lines.append(f"Blocked: {len(blockers)} blocker(s) to fix before the upgrade:")
         lines += [f"  - {blocker}" for blocker in blockers]
+    elif plan.steps and plan.unchecked:
+        names = [check.name for check in plan.unchecked]
+        lines.append(
+            f"No blocker found, but {len(names)} check(s) that could block did not run: {', '.join(names)}. "
+            f"Run them against the cluster (--kubeconfig, a longer --deadline) before merging a step; "
+            f"`--write` asks for --accept-unchecked {' '.join(names)}."
+        )
     elif plan.steps:
         lines.append(
             f"Nothing blocks: {len(plan.steps)} step(s), one pull request each; `--write` sets the next one ({plan.steps[0].version})."
         )
-        if any(check.status == "not run" for check in plan.checks):
-            lines.append(
-                "The preflight did not run in full: run it against the cluster (--kubeconfig) before merging a step."
-            )
     if written:
-        lines.append(written)
-    return "\n".join(lines) + "\n"
+        lines += written.splitlines()
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _check_json(check: Check) -> dict[str, Any]:
@@ -110,7 +113,7 @@ def upgrade_document(plan: UpgradePlan, written: dict[str, Any] | None = None) -
         ],
         "warnings": plan.warnings,
         "notes": plan.notes,
-        "preflight_not_run": [{"name": c.name, "why": c.why} for c in plan.checks if c.status == "not run"],
+        "preflight_not_run": [{"name": c.name, "why": c.why} for c in plan.unchecked],
         "blockers": plan.blockers,
     }
     if written is not None:
@@ -159,9 +162,15 @@ def format_upgrade_markdown(plan: UpgradePlan) -> str:
     cautions = plan.warnings + step.warnings
     if cautions:
         lines += ["", *[f"> warning: {prose(w)}" for w in cautions]]
-    lines += [
-        "",
-        f"**{'Blocked: fix the blockers above before merging.' if step.blockers else 'Nothing blocks this step.'}**",
-    ]
+    unchecked = [check.name for check in step.preflight if check.status == "not run"]
+    if step.blockers:
+        verdict = "Blocked: fix the blockers above before merging."
+    elif unchecked:
+        verdict = (
+            f"No blocker found, but {len(unchecked)} check(s) that could block did not run: {', '.join(unchecked)}."
+        )
+    else:
+        verdict = "Nothing blocks this step."
+    lines += ["", f"**{verdict}**"]
     lines.append("See docs/upgrades.md for each blocker's fix and the steps that follow.")
     return "\n".join(lines) + "\n"

@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-from .live import Live
+from .live import Live, loads
 
 #: A release Secret is under 1 MiB; its manifest unpacked is read up to this.
 MAX_RELEASE_BYTES = 32 * 1024 * 1024
@@ -34,25 +33,77 @@ def decode_release(data: str) -> Any:
             raise ValueError("not gzip") from None
         if len(packed) > MAX_RELEASE_BYTES or inflater.unconsumed_tail:
             raise ValueError(f"over {MAX_RELEASE_BYTES // (1024 * 1024)} MiB unpacked")
+    return loads(packed, "the release")
+
+
+#: A manifest document nested deeper than this is not a Kubernetes object: it is refused, never composed.
+MAX_DEPTH = 64
+
+
+def document_heads(text: str) -> list[dict[str, Any]]:
+    """Each document's `apiVersion`, `kind` and `metadata.name`, read from the parser's events without composing
+    the document: nesting is bounded (ValueError past MAX_DEPTH), and aliases are never expanded."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    heads: list[dict[str, Any]] = []
+    path: list[Any] = []  # per open collection: [is_mapping, pending key or None, the key this collection sits under]
+    head: dict[str, Any] = {}
     try:
-        return json.loads(packed)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError("not JSON") from None
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                head, path = {}, []
+            elif isinstance(event, yaml.DocumentEndEvent):
+                if head.get("_mapping"):
+                    heads.append({k: v for k, v in head.items() if k != "_mapping"})
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                under = _take_key(path)
+                if not path:
+                    head["_mapping"] = isinstance(event, yaml.MappingStartEvent)
+                path.append([isinstance(event, yaml.MappingStartEvent), None, under])
+                if len(path) > MAX_DEPTH:
+                    raise ValueError(f"a document nested deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                path.pop()
+            elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                value = event.value if isinstance(event, yaml.ScalarEvent) else None
+                if path and path[-1][0] and path[-1][1] is None:
+                    path[-1][1] = value if value is not None else ""
+                    continue
+                key = _take_key(path)
+                if len(path) == 1 and key in ("apiVersion", "kind"):
+                    head[key] = value
+                elif len(path) == 2 and path[-1][2] == "metadata" and key == "name":
+                    head["metadata"] = {"name": value}
+    except yaml.YAMLError:
+        raise ValueError("not YAML") from None
+    return heads
+
+
+def _take_key(path: list[Any]) -> Any:
+    """The key a value in the innermost mapping sits under (and that mapping waits for its next key)."""
+    if path and path[-1][0]:
+        key, path[-1][1] = path[-1][1], None
+        return key
+    return None
 
 
 def release_manifests(live: Live) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Each deployed release (`namespace/name (chart-version)`) and the documents of its manifest."""
+    """Each deployed release (`namespace/name (chart-version)`) and the heads of its manifest's documents; a
+    release that cannot be read is named `(unreadable release: why)` with no documents."""
     for secret in live.items("/api/v1/secrets", selector="owner=helm,status=deployed"):
-        meta = secret.get("metadata") or {}
-        data = (secret.get("data") or {}).get("release")
+        meta = secret.get("metadata") if isinstance(secret.get("metadata"), dict) else {}
+        data = (secret.get("data") if isinstance(secret.get("data"), dict) else {}).get("release")
         if secret.get("type") != "helm.sh/release.v1" or not isinstance(data, str):
             continue
-        name = f"{meta.get('namespace')}/{(meta.get('labels') or {}).get('name', meta.get('name'))}"
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        name = f"{meta.get('namespace')}/{labels.get('name', meta.get('name'))}"
         try:
             release = decode_release(data)
-            chart = ((release.get("chart") or {}).get("metadata") or {}) if isinstance(release, dict) else {}
-            documents = [d for d in yaml.safe_load_all(str(release.get("manifest", ""))) if isinstance(d, dict)]
-        except (ValueError, yaml.YAMLError, AttributeError):
-            yield f"{name} (unreadable release)", []
+            if not isinstance(release, dict):
+                raise ValueError("not a release object")
+            chart = release.get("chart") if isinstance(release.get("chart"), dict) else {}
+            chart = chart.get("metadata") if isinstance(chart.get("metadata"), dict) else {}
+            documents = document_heads(str(release.get("manifest", "")))
+        except ValueError as error:
+            yield f"{name} (unreadable release: {error})", []
             continue
         yield f"{name} ({chart.get('name', '?')}-{chart.get('version', '?')})", documents

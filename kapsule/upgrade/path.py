@@ -45,7 +45,10 @@ class Check:
     title: str
     status: str
     findings: list[str] = field(default_factory=list)
+    """Every finding as shown, warnings marked `warning: `."""
     why: str | None = None
+    blocking: list[str] = field(default_factory=list)
+    """The findings that block, and only those."""
 
 
 @dataclass
@@ -63,12 +66,7 @@ class Step:
     def blockers(self) -> list[str]:
         """What must be fixed before this step: a pool left too far behind, a preflight check's findings."""
         found = [pool.blocker for pool in self.pools if pool.blocker]
-        return found + [
-            f"{check.title}: {finding}"
-            for check in self.preflight
-            if check.status == "blocked"
-            for finding in check.findings
-        ]
+        return found + [f"{check.title}: {finding}" for check in self.preflight for finding in check.blocking]
 
 
 @dataclass
@@ -90,6 +88,11 @@ class UpgradePlan:
     def blockers(self) -> list[str]:
         """Every step's blockers, each once, in step order."""
         return list(dict.fromkeys(blocker for step in self.steps for blocker in step.blockers))
+
+    @property
+    def unchecked(self) -> list[Check]:
+        """The checks that did not run: each could have found a blocker."""
+        return [check for check in self.checks if check.status == "not run"]
 
 
 def step_version(minor: str, spec: StackConfig, catalog: Catalog, stack_file: str) -> str:

@@ -4,16 +4,16 @@ drains that cannot finish (budgets, pods with no controller, local storage), and
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.drain import POOL_NAME_LABEL
 from components.versions import Version
 
 from .helm import release_manifests
-from .live import Live, LiveError
+from .live import Live, LiveError, Tally, loads
 from .path import Check, UpgradePlan
 from .removals import Removal, by_api
 from .room import in_pool, room_findings
@@ -40,46 +40,166 @@ class Finding:
     blocks: bool
 
 
+@dataclass
+class Result:
+    """One check's findings, or why it did not run (`why`): then it has no findings, never some of them."""
+
+    findings: list[Finding] = field(default_factory=list)
+    why: str | None = None
+    spent: Tally = field(default_factory=Tally)
+    """What the check read (requests, bytes, objects)."""
+    seconds: float = 0.0
+
+
 def not_run(why: str) -> list[Check]:
     """Every check, listed as not run, and why."""
     return [Check(name, title, "not run", why=why) for name, title in CHECKS.items()]
 
 
-def run_checks(live: Live, plan: UpgradePlan, removals: tuple[Removal, ...]) -> dict[str, list[Finding]]:
-    """Each check's findings, for the pools the first step upgrades; LiveError when the cluster cannot be read."""
+class _Cluster:
+    """The reads several checks share (nodes, pods), made once: by the first check that needs them, under its
+    budget. A read that failed fails every check that needs it, with the same reason."""
+
+    def __init__(self, live: Live, plan: UpgradePlan) -> None:
+        self.live = live
+        first = plan.steps[0].pools if plan.steps else []
+        self.pools = {p.name: (p.max_unavailable, p.max_surge) for p in first if p.follows}
+        self.staying = [p.name for p in first if not p.follows]
+        self._read: dict[str, Any] = {}
+
+    def _once(self, name: str, read: Callable[[], Any]) -> Any:
+        if name not in self._read:
+            try:
+                self._read[name] = read()
+            except (LiveError, *MALFORMED) as error:
+                self._read[name] = error
+        value = self._read[name]
+        if isinstance(value, BaseException):
+            raise value
+        return value
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self._once("nodes", lambda: [_node(n) for n in self.live.items("/api/v1/nodes")])
+
+    def pods(self) -> list[dict[str, Any]]:
+        """Pods that are not done, each cut to the fields the checks read (10,000 whole pods are hundreds of MiB)."""
+        return self._once(
+            "pods",
+            lambda: [
+                _pod(p)
+                for p in self.live.items("/api/v1/pods")
+                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            ],
+        )
+
+    def moving(self) -> list[dict[str, Any]]:
+        """The pods on nodes the first step drains."""
+        behind = {
+            n["metadata"]["name"]
+            for n in self.nodes()
+            if any(in_pool(n["metadata"]["labels"].get(POOL_NAME_LABEL), s) for s in self.staying)
+        }
+        return [p for p in self.pods() if p["spec"].get("nodeName") not in behind]
+
+
+#: A malformed answer (a node with no metadata, a quantity that overflows) makes its check "not run", not a traceback.
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, ArithmeticError, RecursionError)
+
+
+def run_named(live: Live, names: Iterable[str], plan: UpgradePlan, removals: tuple[Removal, ...]) -> dict[str, Result]:
+    """Run the named checks (of CHECKS), each under its own part of `live`'s budget and on its own: one check's
+    failure never hides another's findings. The entry point for every command that checks a live cluster."""
     minors = [step.minor for step in plan.steps]
-    results: dict[str, list[Finding]] = {}
-    results["removed-apis"] = _removed_apis(live, minors, plan.current, removals)
-    results["deprecated-api-requests"] = _requested(live, minors)
-    first = plan.steps[0].pools if plan.steps else []
-    pools = {p.name: (p.max_unavailable, p.max_surge) for p in first if p.follows}
-    staying = [p.name for p in first if not p.follows]
-    nodes = list(live.items("/api/v1/nodes"))
-    behind = {
-        n["metadata"]["name"]
-        for n in nodes
-        if any(in_pool((n["metadata"].get("labels") or {}).get(POOL_NAME_LABEL), s) for s in staying)
+    cluster = _Cluster(live, plan)
+    runs: dict[str, Callable[[], list[Finding]]] = {
+        "removed-apis": lambda: _removed_apis(live, minors, plan.current, removals),
+        "deprecated-api-requests": lambda: _requested(live, minors),
+        "disruption-budgets": lambda: _budgets(live),
+        "pods-without-controller": lambda: _pods(cluster.moving())[0],
+        "local-storage": lambda: _pods(cluster.moving())[1],
+        "room-to-move": lambda: [
+            Finding(text, None, blocks)
+            for text, blocks in room_findings(cluster.pools, cluster.nodes(), cluster.pods())
+        ],
     }
-    pods = [
-        p for p in live.items("/api/v1/pods") if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-    ]
-    moving = [p for p in pods if (p.get("spec") or {}).get("nodeName") not in behind]
-    results["disruption-budgets"] = _budgets(live)
-    results["pods-without-controller"], results["local-storage"] = _pods(moving)
-    results["room-to-move"] = [Finding(text, None, blocks) for text, blocks in room_findings(pools, nodes, pods)]
-    for note in live.truncated:
-        results["removed-apis"].append(Finding(note, None, False))
+    results: dict[str, Result] = {}
+    for name in names:
+        if name not in runs:
+            raise ValueError(f"no preflight check is named {name!r}: the checks are {', '.join(CHECKS)}")
+        started = time.monotonic()
+        with live.check() as spent:
+            try:
+                results[name] = Result(runs[name]())
+            except LiveError as error:
+                results[name] = Result(why=str(error))
+            except MALFORMED as error:
+                results[name] = Result(why=f"an answer it cannot read ({_malformed(error)})")
+        results[name].spent, results[name].seconds = spent, time.monotonic() - started
     return results
 
 
-def as_checks(results: dict[str, list[Finding]], minor: str | None = None) -> list[Check]:
-    """The checks with their findings, for one step's minor (or every finding when None)."""
+def run_checks(live: Live, plan: UpgradePlan, removals: tuple[Removal, ...]) -> dict[str, Result]:
+    """Every check of CHECKS, for the pools the first step upgrades."""
+    return run_named(live, CHECKS, plan, removals)
+
+
+def _malformed(error: BaseException) -> str:
+    text = str(error).splitlines()[0][:120] if str(error) else ""
+    return f"{type(error).__name__}{': ' + text if text else ''}"
+
+
+def as_checks(results: dict[str, Result], minor: str | None = None) -> list[Check]:
+    """The checks with their findings, for one step's minor (or every finding when None); a blocked check lists
+    its warnings too, and only its blockers count as blockers."""
     checks = []
     for name, title in CHECKS.items():
-        found = [f for f in results.get(name, []) if minor is None or f.minor in (None, minor)]
-        status = "blocked" if any(f.blocks for f in found) else ("warning" if found else "passed")
-        checks.append(Check(name, title, status, [f.text if f.blocks else f"warning: {f.text}" for f in found]))
+        result = results.get(name)
+        if result is None or result.why is not None:
+            checks.append(Check(name, title, "not run", why=result.why if result else "not asked for"))
+            continue
+        found = [f for f in result.findings if minor is None or f.minor in (None, minor)]
+        blocking = [f.text for f in found if f.blocks]
+        status = "blocked" if blocking else ("warning" if found else "passed")
+        shown = [f.text if f.blocks else f"warning: {f.text}" for f in found]
+        checks.append(Check(name, title, status, shown, blocking=blocking))
     return checks
+
+
+def _node(node: dict[str, Any]) -> dict[str, Any]:
+    """A node cut to its name, labels, allocatable and whether it is cordoned; KeyError/TypeError if malformed."""
+    meta = node["metadata"]
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict) or not isinstance(meta["name"], str):
+        raise TypeError(f"node {meta['name']!r}: labels that are not a mapping")
+    return {
+        "metadata": {"name": meta["name"], "labels": labels},
+        "spec": {"unschedulable": bool((node.get("spec") or {}).get("unschedulable"))},
+        "status": {"allocatable": dict((node.get("status") or {}).get("allocatable") or {})},
+    }
+
+
+def _pod(pod: dict[str, Any]) -> dict[str, Any]:
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    owners = [{"kind": o.get("kind"), "controller": o.get("controller")} for o in meta.get("ownerReferences") or []]
+    mirror = "kubernetes.io/config.mirror" in (meta.get("annotations") or {})
+
+    def requests(containers: Any) -> list[dict[str, Any]]:
+        return [{"resources": {"requests": (c.get("resources") or {}).get("requests") or {}}} for c in containers or []]
+
+    return {
+        "metadata": {
+            "namespace": meta.get("namespace"),
+            "name": meta.get("name"),
+            "ownerReferences": owners,
+            "annotations": {"kubernetes.io/config.mirror": ""} if mirror else {},
+        },
+        "spec": {
+            "nodeName": spec.get("nodeName"),
+            "volumes": [{"name": v.get("name"), "emptyDir": {}} for v in spec.get("volumes") or [] if "emptyDir" in v],
+            "containers": requests(spec.get("containers")),
+            "initContainers": requests(spec.get("initContainers")),
+        },
+    }
 
 
 def _classify(removal: Removal, what: str, minors: list[str], current: str) -> Finding:
@@ -118,32 +238,42 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
             meta = item.get("metadata") or {}
             if meta.get("deletionTimestamp"):
                 continue  # on its way out: nothing will apply it again
-            name = f"{kind} {str(meta.get('namespace')) + '/' if meta.get('namespace') else ''}{meta.get('name', '?')}"
-            for field in meta.get("managedFields") or []:
-                removal = table.get((str(field.get("apiVersion", "")), kind))
+            name = f"{kind} {meta.get('namespace') + '/' if meta.get('namespace') else ''}{meta.get('name', '?')}"
+            for entry in meta.get("managedFields") or []:
+                removal = table.get((str(entry.get("apiVersion", "")), kind))
                 if removal:
                     found = _classify(
                         removal,
-                        f"{name} (stored fields written by {field.get('manager', 'a client')})",
+                        f"{name} (stored fields written by {entry.get('manager', 'a client')})",
                         minors,
                         current,
                     )
                     findings.setdefault(found.text, found)
             applied = (meta.get("annotations") or {}).get(LAST_APPLIED, "")
-            if applied and len(applied) <= MAX_ANNOTATION_BYTES:
-                try:
-                    manifest = json.loads(applied)
-                except json.JSONDecodeError:
-                    continue
-                removal = (
-                    table.get((str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))))
-                    if isinstance(manifest, dict)
-                    else None
-                )
-                if removal:
-                    found = _classify(removal, f"{name} (last applied with kubectl)", minors, current)
-                    findings.setdefault(found.text, found)
+            if not applied or not isinstance(applied, str):
+                continue
+            if len(applied) > MAX_ANNOTATION_BYTES:
+                unread = Finding(f"{name}: its {LAST_APPLIED} annotation is over 1 MiB: not read", None, False)
+                findings.setdefault(unread.text, unread)
+                continue
+            try:
+                manifest = loads(applied, f"its {LAST_APPLIED} annotation")
+            except ValueError as error:
+                unread = Finding(f"{name}: {error}: not read", None, False)
+                findings.setdefault(unread.text, unread)
+                continue
+            removal = (
+                table.get((str(manifest.get("apiVersion", "")), str(manifest.get("kind", ""))))
+                if isinstance(manifest, dict)
+                else None
+            )
+            if removal:
+                found = _classify(removal, f"{name} (last applied with kubectl)", minors, current)
+                findings.setdefault(found.text, found)
     for release, documents in release_manifests(live):
+        if release.endswith(")") and "(unreadable release: " in release:
+            unread = Finding(f"Helm release {release}: its manifest was not checked", None, False)
+            findings.setdefault(unread.text, unread)
         for document in documents:
             removal = table.get((str(document.get("apiVersion", "")), str(document.get("kind", ""))))
             if removal:

@@ -22,13 +22,22 @@ def in_pool(label: object, pool: str) -> bool:
     )
 
 
+#: No real request or allocatable comes near this (2^63 bytes, or cores); a larger value is a malformed answer.
+MAX_QUANTITY = Decimal(2) ** 63
+
+
 def _quantity(value: Any) -> Decimal:
+    """A quantity as a number; a value that is not one counts as nothing (the API server validates them), and
+    one out of range is a malformed answer (ValueError): sums of it would overflow."""
     from kubernetes.utils import parse_quantity
 
     try:
-        return Decimal(parse_quantity(value)) if value is not None else Decimal(0)
+        number = Decimal(parse_quantity(value)) if value is not None else Decimal(0)
     except (ValueError, TypeError, ArithmeticError):
         return Decimal(0)
+    if not number.is_finite() or abs(number) > MAX_QUANTITY:
+        raise ValueError(f"the quantity {str(value)[:40]!r} is out of range")
+    return number
 
 
 def pod_requests(pod: dict[str, Any]) -> tuple[Decimal, Decimal]:

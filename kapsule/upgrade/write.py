@@ -14,7 +14,7 @@ import yaml
 
 from ..files import FileProblem, read_text
 from ..stackfile.messages import display_path
-from ..stackfile.reading import MAX_STACK_FILE_BYTES
+from ..stackfile.reading import MAX_STACK_FILE_BYTES, SAFE_LOADER
 from .path import UpgradeError
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>['\"]?kapsule:cluster['\"]?):\s*(?:#.*)?$")
@@ -23,8 +23,18 @@ _VERSION = re.compile(
 )
 
 
+#: Line breaks YAML or str.splitlines count that are not `\n` or `\r\n`: the edit would see other lines than YAML.
+_ODD_BREAKS = re.compile("\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _by_hand(shown: str, version: str, why: str) -> UpgradeError:
+    return UpgradeError(f"{shown}: {why}, so --write cannot change it alone; set it to {version!r} by hand")
+
+
 def edited(text: str, version: str, shown: str) -> str:
     """The stack file's text with the cluster's version set to `version`; UpgradeError when it cannot be found."""
+    if _ODD_BREAKS.search(text):
+        raise _by_hand(shown, version, "the file has line breaks other than LF or CRLF (a NEL, a lone CR, ...)")
     lines = text.splitlines(keepends=True)
     for number, line in enumerate(lines):
         start = _KEY.match(line.rstrip("\r\n"))
@@ -41,6 +51,8 @@ def edited(text: str, version: str, shown: str) -> str:
             found = _VERSION.match(body)
             if found and not _deeper(lines, number + 1, index, indent):
                 old = found.group("value")
+                if old[0] in "|>&*!" or (old[0] in "'\"" and (len(old) < 2 or old[-1] != old[0])):
+                    raise _by_hand(shown, version, "kapsule:cluster.version is not a one-line plain or quoted value")
                 quote = old[0] if old[0] in "'\"" else '"'
                 ending = lines[index][len(body) :]
                 lines[index] = (
@@ -48,10 +60,7 @@ def edited(text: str, version: str, shown: str) -> str:
                 )
                 return "".join(lines)
         break
-    raise UpgradeError(
-        f"{shown}: kapsule:cluster.version is not a line of its own in a block mapping, so --write cannot change it alone; "
-        f"set it to {version!r} by hand"
-    )
+    raise _by_hand(shown, version, "kapsule:cluster.version is not a line of its own in a block mapping")
 
 
 def _deeper(lines: list[str], start: int, index: int, indent: int) -> bool:
@@ -72,9 +81,12 @@ def write_version(path: Path, version: str) -> tuple[str, str]:
     except FileProblem as error:
         raise UpgradeError(f"{shown}: {error}") from None
     new = edited(text, version, shown)
-    before, after = yaml.safe_load(text), yaml.safe_load(new)
-    expected = copy.deepcopy(before)
-    expected["config"]["kapsule:cluster"]["version"] = version
+    try:  # read as the plan reads a stack file (libyaml where the wheel has it), before and after
+        before, after = SAFE_LOADER(text).get_single_data(), SAFE_LOADER(new).get_single_data()
+        expected = copy.deepcopy(before)
+        expected["config"]["kapsule:cluster"]["version"] = version
+    except (yaml.YAMLError, RecursionError, KeyError, TypeError):
+        expected, after = None, "unreadable"
     if after != expected:
         raise UpgradeError(
             f"{shown}: editing the version line would change more than kapsule:cluster.version; set it to {version!r} by hand"

@@ -118,16 +118,15 @@ def test_with_the_local_api_stopped_drift_is_an_error_then_none_once_it_is_back(
 
 
 def test_unmanaged_reads_the_kubernetes_side_from_the_real_api_server(cluster):
-    """The Scaleway side from the API's list responses (tests/test_drift.py); the Services and PersistentVolumes
-    from the real kube-apiserver: a load balancer named for a live Service's UID is backed, the other is not."""
+    """`unmanaged_findings` itself, with the Services and PersistentVolumes of the real kube-apiserver and the
+    Scaleway side from the API's list responses (tests/test_drift.py): a load balancer named for a live
+    Service's UID is backed, the other is not; the PV of this cluster shows its CSI prefix and backs its volume."""
     import dataclasses
 
     from kubernetes import client, config
 
-    from kapsule.cost.prices import load_prices
-    from kapsule.drift.unmanaged import orphans
-    from kapsule.upgrade.live import connect
-    from tests.test_drift import CLUSTER_ID, scaleway_side
+    from kapsule.engine.drift import unmanaged_findings
+    from tests.test_drift import CLUSTER_ID, csi_volumes, scaleway_side
 
     core = client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig)))
     core.create_namespace({"metadata": {"name": "orphans"}})
@@ -137,25 +136,26 @@ def test_unmanaged_reads_the_kubernetes_side_from_the_real_api_server(cluster):
         )
         core.create_persistent_volume(
             {
-                "metadata": {"name": "pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"},
+                "metadata": {"name": "pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a"},
                 "spec": {
-                    "capacity": {"storage": "50Gi"},
+                    "capacity": {"storage": "10Gi"},
                     "accessModes": ["ReadWriteOnce"],
                     "csi": {
                         "driver": "csi.scaleway.com",
-                        "volumeHandle": "fr-par-1/9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93",
+                        "volumeHandle": "fr-par-1/0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04",
                     },
                 },
             }
         )
-        live = connect(cluster.kubeconfig.read_text())
-        services = [s for s in live.items("/api/v1/services") if (s.get("spec") or {}).get("type") == "LoadBalancer"]
-        volumes = list(live.items("/api/v1/persistentvolumes"))
-        lbs, scaleway_volumes = scaleway_side()
+        lbs, _ = scaleway_side()
         lbs[0] = dataclasses.replace(lbs[0], name=f"0c4e2f1a-7b3d-4e5f-8a9b-1c2d3e4f5a6b_{service.metadata.uid}")
-        found = orphans(CLUSTER_ID, lbs, scaleway_volumes, services, volumes, load_prices())
-        # api's load balancer (its Service is not here) and the 10 GB volume (no PV here); shop's and the 50 GB one are backed.
-        assert [o.id for o in found] == ["7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71", "0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04"]
+        notes, count = unmanaged_findings(
+            CLUSTER_ID, "fr-par", cluster.kubeconfig.read_text(), scaleway=(lbs, csi_volumes())
+        )
+        # api's load balancer (its Service is not here), the free 50 GB volume and the one of unknown IOPS.
+        assert count == 3
+        assert "7f2c4d3b-1e5a-4c9f-8b62-2a3e4d5c6b71" in notes[0] and "9b4e6f5d-3a7c-4e1b-8d84-4c5a6f7e8d93" in notes[1]
+        assert not any("0c5f7a6e-4b8d-4f2c-9e95-5d6b7a8f9e04" in note for note in notes)
     finally:
-        core.delete_persistent_volume("pvc-5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f")
+        core.delete_persistent_volume("pvc-6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f9a")
         core.delete_namespace("orphans")
