@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from components.catalog import load_catalog, today
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
@@ -19,6 +20,8 @@ from ..stackfile.stacks import DEPLOY_AFTER, deploy_after_problem, stack_names
 from ..state.records import RecordedResource, RecordedState
 from .diff import Diff, diff_resource
 from .elsewhere import Elsewhere
+from .intent import intent_notes
+from .lifecycle import lifecycle_findings
 from .outcome import Change, Plan
 from .render import render
 from .replacement import destroys
@@ -147,6 +150,9 @@ def plan_stack(
     changes.sort(key=lambda c: c.resource.urn)
     errors = safety_problems(rendering.resources, state)
     warnings = disruption_warnings(changes)
+    lifecycle_errors, lifecycle_warnings = lifecycle_findings(rendering.resources, state, load_catalog(), today())
+    errors += lifecycle_errors
+    warnings += lifecycle_warnings
     if state is not None and state.pending:
         warnings.append(
             f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "
@@ -163,7 +169,7 @@ def plan_stack(
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     return Plan(
-        notes=elsewhere.notes,
+        notes=elsewhere.notes + intent_notes(changes, state),
         output_changes=output_changes(state.outputs or {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,
