@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator
 
 from .api_access import ApiAccessSpec, api_access_problems
-from .catalog import version_problem
+from .catalog import minor_offer_problems, version_problem
 from .network import PrivateNetworkSpec
 from .offers import KAPSULE_CNIS, KOSMOS_CNIS, MAX_NODES, is_kosmos, region_problem
 from .spec import GoDuration, IPv4Address, IPv4Cidr, KubernetesVersion, Problem, Spec, Tags
@@ -59,6 +59,10 @@ class AutoscalerSpec(Spec):
     """Utilization in (0, 1] under which a node may be removed (Scaleway's default: `0.5`)."""
     max_graceful_termination_sec: int | None = Field(default=None, ge=0)
     """Seconds to wait for pods when removing a node (Scaleway's default: `600`)."""
+    skip_nodes_with_local_storage: bool | None = None
+    """Never remove a node running pods with local storage (EmptyDir, HostPath). Set only at creation: a change replaces the cluster."""
+    log_level: int | None = Field(default=None, ge=0, le=4)
+    """The autoscaler's log verbosity, 0 (least) to 4 (most)."""
 
 
 class OidcSpec(Spec):
@@ -89,8 +93,8 @@ class ClusterSpec(Spec):
     """Control plane: `kapsule` (shared, 150 nodes), `kapsule-dedicated-4` (250), `-8` and `-16` (500); `multicloud` and `multicloud-dedicated-*` for Kosmos. Moving up in a family is in place; anything else replaces the cluster."""
     version: KubernetesVersion
     """Kubernetes version: `x.y` with auto-upgrade, `x.y.z` without; checked against the version catalog."""
-    cni: Literal["cilium", "cilium_native", "calico", "kilo"] = "cilium"
-    """`cilium`, `cilium_native`, `calico` (Kapsule) or `kilo` (Kosmos); it can never change on an existing cluster."""
+    cni: Literal["cilium", "cilium_native", "calico", "kilo", "none"] = "cilium"
+    """`cilium`, `cilium_native`, `calico`, `none` (Kapsule; `none`: install your own CNI) or `kilo` (Kosmos); it can never change on an existing cluster."""
     delete_additional_resources: bool
     """Whether deleting the cluster also deletes the volumes and load balancers Kubernetes created; always explicit."""
     auto_upgrade: AutoUpgradeSpec = Field(default_factory=AutoUpgradeSpec)
@@ -175,6 +179,9 @@ def cluster_problems(
     supported = version_problem(spec.version)
     if supported:
         problems.append(Problem(("version",), supported))
+    else:
+        offered = {"feature_gates": spec.feature_gates, "admission_plugins": spec.admission_plugins, "cni": [spec.cni]}
+        problems += [Problem((key,), problem) for key, problem in minor_offer_problems(spec.version, offered)]
     pinned = Version.parse(spec.version).patch is not None
     if spec.auto_upgrade.enabled and pinned:
         minor = ".".join(spec.version.split(".")[:2])

@@ -1,4 +1,5 @@
-"""What Scaleway offers: regions and zones, node types, load balancer types, CNIs, and the price catalog file."""
+"""What Scaleway offers: regions and zones, node types (their table is `node_types.py`), load balancer types, CNIs, and
+the price catalog file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import read_text
+from .node_types import EXTERNAL, load_node_types
 
 #: Kubernetes regions and their zones (Kapsule also runs in it-mil).
 ZONES: dict[str, tuple[str, ...]] = {
@@ -51,8 +53,8 @@ MAX_NODES: dict[str, int] = {
 }
 
 
-#: CNIs each family of cluster supports (`weave` and `flannel` are legacy and refused).
-KAPSULE_CNIS: tuple[str, ...] = ("cilium", "cilium_native", "calico")
+#: CNIs each family of cluster supports (`weave` and `flannel` are legacy and refused; `none`: bring your own).
+KAPSULE_CNIS: tuple[str, ...] = ("cilium", "cilium_native", "calico", "none")
 
 
 KOSMOS_CNIS: tuple[str, ...] = ("kilo",)
@@ -74,12 +76,20 @@ def default_zone(region: str) -> str:
 
 
 def node_type_problem(node_type: str) -> str | None:
-    """Why a node type cannot run a Kubernetes node, or None when it can."""
+    """Why a node type cannot run a Kubernetes node, or None when it can (`external`: see `pool_problems`)."""
+    if node_type == EXTERNAL:
+        return None
     if not NODE_TYPE_PATTERN.fullmatch(node_type):
-        return "is not an Instance type (upper case, such as DEV1-M, PRO2-S, GP1-XS)"
+        return "is not an Instance type (upper case, such as DEV1-M, PRO2-S, GP1-XS), or `external` for a Kosmos pool"
     if node_type in TOO_SMALL_NODE_TYPES or node_type.startswith("STARDUST"):
         return "is too small for Kubernetes (" + ", ".join(sorted(TOO_SMALL_NODE_TYPES)) + " are refused)"
-    return _offered("node_types", node_type, "an Instance type")
+    table = load_node_types()
+    if node_type in table.types:
+        return None
+    return (
+        f"is not an Instance type the node-type table knows (components/node_types.json, as of {table.as_of}: "
+        f"{', '.join(table.types)}); if Scaleway offers it now, run `python -m kapsule catalog refresh`"
+    )
 
 
 def load_balancer_type_problem(offer: str) -> str | None:

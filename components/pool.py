@@ -8,11 +8,12 @@ import pulumi
 from pydantic import Field, field_validator
 
 from .aliases import former_types
-from .catalog import version_problem
+from .catalog import minor_offer_problems, version_problem
 from .cluster import Cluster
 from .cluster_spec import ClusterSpec
 from .network import PrivateNetworkSpec
-from .offers import default_zone, node_type_problem, zone_problem
+from .node_types import EXTERNAL, load_node_types
+from .offers import default_zone, is_kosmos, node_type_problem, zone_problem
 from .scaleway import kubernetes
 from .spec import GoDuration, KubernetesVersion, Problem, Spec, Tags, check, render_tags
 from .versions import pool_problem
@@ -47,7 +48,7 @@ class PoolSpec(Spec):
     """A node pool as a stack declares it."""
 
     node_type: str
-    """Instance type (`DEV1-M`, `PRO2-S`, `GP1-XS`, ...); `DEV1-S`, `PLAY2-PICO` and `STARDUST*` are too small. A change replaces the pool."""
+    """Instance type (`DEV1-M`, `PRO2-S`, `L4-1-24G`, ...) offered in the pool's zone (components/node_types.json), or `external` for a Kosmos pool of nodes outside Scaleway; `DEV1-S`, `PLAY2-PICO` and `STARDUST*` are too small. A change replaces the pool."""
     zone: str | None = None
     """Zone inside the region (one pool per zone for multi-AZ); the region's first zone when unset."""
     version: KubernetesVersion | None = None
@@ -179,6 +180,7 @@ def pool_problems(
     zone = spec.zone and region and zone_problem(spec.zone, region)
     if zone:
         problems.append(Problem(("zone",), zone))
+    problems += _offer_problems(spec, cluster, None if zone or region is None else (spec.zone or default_zone(region)))
     if spec.public_ip_disabled and (network is None or network.public_gateway is None):
         problems.append(
             Problem(
@@ -186,6 +188,36 @@ def pool_problems(
                 "true needs a Public Gateway on the private network: set network.public_gateway",
             )
         )
+    return problems
+
+
+def _offer_problems(spec: PoolSpec, cluster: ClusterSpec, zone: str | None) -> list[Problem]:
+    """The node type as Scaleway offers it (in the pool's `zone`, in service, with local storage for `l_ssd`),
+    a Kosmos `external` pool, and the kubelet arguments the cluster's minor offers."""
+    problems: list[Problem] = []
+    if spec.node_type == EXTERNAL:
+        if not is_kosmos(cluster.type):
+            problems.append(
+                Problem(
+                    ("node_type",),
+                    f"'external' pools join a Kosmos cluster only; cluster.type is {cluster.type!r} "
+                    "(use a multicloud type)",
+                )
+            )
+    else:
+        table = load_node_types()
+        for key, problem in (
+            ("node_type", table.service_problem(spec.node_type)),
+            ("zone", zone and table.zones_problem(spec.node_type, zone)),
+            ("root_volume_type", spec.root_volume_type == "l_ssd" and table.local_storage_problem(spec.node_type)),
+        ):
+            if problem:
+                problems.append(Problem((key,), problem))
+    if not version_problem(spec.version or cluster.version):
+        offered = {"kubelet_args": list(spec.kubelet_args)}
+        problems += [
+            Problem((key,), problem) for key, problem in minor_offer_problems(spec.version or cluster.version, offered)
+        ]
     return problems
 
 

@@ -229,9 +229,13 @@ def test_cost_command_from_a_fresh_clone(tmp_path):
 
 
 def test_cost_exits_1_on_an_unpriced_product(tmp_path):
-    project = copy_project(
-        tmp_path / "project", {"dev": lambda c: c["kapsule:pools"]["default"].update(node_type="GP9-XXL")}
-    )
+    """A node type the node-type table offers but the price catalog lacks (a type Scaleway added since the prices
+    were read): the report names it and the exit says the total is not whole."""
+    project = copy_project(tmp_path / "project")
+    prices = project / "components" / "prices.json"
+    document = json.loads(prices.read_text())
+    del document["node_types"]["DEV1-M"]
+    prices.write_text(json.dumps(document))
     result = subprocess.run(
         [sys.executable, "-m", "kapsule", "cost", "--stack", "dev"],
         cwd=project,
@@ -239,9 +243,18 @@ def test_cost_exits_1_on_an_unpriced_product(tmp_path):
         text=True,
         timeout=180,
     )
-    assert result.returncode == 1 and result.stdout == ""
-    assert "kapsule:pools.default.node_type: 'GP9-XXL' is not an Instance type the price catalog knows" in result.stderr
-    assert "run `python -m kapsule prices refresh`" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "Not priced: default: node type 'DEV1-M' is not in the price catalog" in result.stdout
+
+
+def test_an_l4_pool_is_priced_and_labelled_an_estimate():
+    """Scaleway's documentation publishes no GPU price: the seeded L4 price is an estimate, and the cost says so."""
+    pool = {"node_type": "L4-1-24G", "zone": "fr-par-2", "size": 1}
+    cost = cost_of("dev", lambda c: c["kapsule:pools"].update(gpu=pool))
+    line = next(line for line in cost.lines if line.name == "gpu")
+    price = load_prices().node_types["L4-1-24G"]
+    assert price.estimate and line.estimate and line.unpriced is None
+    assert line.high == round(price.hourly * 730, 2) > 0
 
 
 def test_cost_reads_the_local_backend_for_current_sizes_and_the_change(tmp_path):

@@ -6,6 +6,7 @@ plugins, so these tests say what the engine says, not what the program rendered.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import filecmp
 import json
 import shutil
@@ -16,6 +17,7 @@ import pytest
 from kapsule.exits import EXIT_CHANGES
 from kapsule.names import PROVIDER_TYPE_PREFIX, ROOT, STACK_TYPE
 from kapsule.plan.stack import plan_stack
+from kapsule.stackfile.environment import InvalidStackConfig
 from kapsule.state.reading import read_state
 
 RECORDS = ROOT / "tests" / "fixtures" / "engine-records"
@@ -82,15 +84,46 @@ def engine_only(urn: str) -> bool:
     return type_ == STACK_TYPE or (type_.startswith(PROVIDER_TYPE_PREFIX) and urn.split("::")[-1].startswith("default"))
 
 
+#: Edits whose stack file Scaleway's published offer refuses, with the (node type, zone) it refuses. The engine's
+#: preview took them: it never asks the API whether a type is offered in a zone, so `up` would have failed there.
+#: Scaleway's Instances datasheet: DEV1 is not offered in PAR3.
+REFUSED_BY_THE_OFFER = {("scaleway", "l"): ("DEV1-L", "fr-par-3")}
+
+
+def offering(node_type: str, zone: str):
+    """The node-type table, with `node_type` also offered in `zone`."""
+    from components.node_types import load_node_types
+
+    table = load_node_types()
+    entry = table.types[node_type]
+    types = {**table.types, node_type: dataclasses.replace(entry, zones=(*entry.zones, zone))}
+    return dataclasses.replace(table, types=types)
+
+
 @pytest.mark.parametrize(("record_set", "edit"), EDITS, ids=[f"{s}/{e}" for s, e in EDITS])
-def test_the_plan_takes_the_engines_step_for_every_resource(tmp_path, record_set, edit):
+def test_the_plan_takes_the_engines_step_for_every_resource(tmp_path, monkeypatch, record_set, edit):
+    """For an edit the offer refuses (REFUSED_BY_THE_OFFER), the table is patched to offer the type there: the
+    step the plan would take is still compared with the engine's; the refusal has its own test below."""
     expected = json.loads((RECORDS / record_set / "edits" / f"{edit}.engine.json").read_text(encoding="utf-8"))
+    if (record_set, edit) in REFUSED_BY_THE_OFFER:
+        patched = offering(*REFUSED_BY_THE_OFFER[record_set, edit])
+        monkeypatch.setattr("components.pool.load_node_types", lambda: patched)
     plan, _ = plan_of(tmp_path, record_set, RECORDS / record_set / "edits" / f"{edit}.yaml")
     planned = as_recorded(plan)
     steps = {urn: step["op"] for urn, step in expected["steps"].items()}
     for urn in [u for u in steps if engine_only(u)]:
         assert steps.pop(urn) == "same", f"the engine stepped {urn}; the plan has no step for it"
     assert planned == steps, expected["edit"]
+
+
+def test_an_edit_the_offer_refuses_is_refused_naming_the_zones_that_have_the_type(tmp_path):
+    """Edit l moves the DEV1-L pool to fr-par-3, where Scaleway offers no DEV1: the plan stops before any call."""
+    with pytest.raises(InvalidStackConfig) as raised:
+        plan_of(tmp_path, "scaleway", RECORDS / "scaleway" / "edits" / "l.yaml")
+    assert (
+        "kapsule:pools.fixed.zone: DEV1-L is not offered in fr-par-3; Scaleway offers it in fr-par-1, fr-par-2"
+        in str(raised.value)
+    )
 
 
 @pytest.mark.parametrize("record_set", sorted(SETS))

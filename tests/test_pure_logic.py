@@ -23,10 +23,24 @@ def test_node_types_that_run_kubernetes(node_type):
 
 
 @pytest.mark.parametrize("node_type", ["NOPE-XL", "POP2-HC-8C-16G"])
-def test_a_node_type_the_price_catalog_lacks_is_refused_with_the_refresh(node_type):
-    """It could not be priced either: every cost total stays whole."""
-    assert "is not an Instance type the price catalog knows" in node_type_problem(node_type)
-    assert "python -m kapsule prices refresh" in node_type_problem(node_type)
+def test_a_node_type_the_node_type_table_lacks_is_refused_with_the_refresh(node_type):
+    """Nothing is known of its zones, storage or service: the refresh rereads the Instance API's server types."""
+    assert "is not an Instance type the node-type table knows (components/node_types.json" in node_type_problem(
+        node_type
+    )
+    assert "python -m kapsule catalog refresh" in node_type_problem(node_type)
+
+
+def test_every_node_type_still_offered_has_a_price():
+    """A type the table accepts is priced (an estimate until the refresh reads it): every cost total stays whole.
+    A type past its end of service is refused before cost, so it may lack one."""
+    from components.node_types import load_node_types
+    from kapsule.cost.prices import load_prices
+
+    prices = load_prices().node_types
+    offered = [t.name for t in load_node_types().types.values() if not t.end_of_service]
+    assert [name for name in offered if name not in prices] == []
+    assert "L4-1-24G" in offered and prices["L4-1-24G"].estimate
 
 
 @pytest.mark.parametrize("node_type", ["DEV1-S", "PLAY2-PICO", "STARDUST1-S"])

@@ -32,6 +32,8 @@ from kapsule.upgrade.write import edited
 from tests.conftest import STACKS
 
 DAY = date(2026, 11, 21)
+#: A day when 1.33 was still supported and 1.36 released (Scaleway's calendar): the three-step path existed.
+BEFORE = date(2026, 8, 1)
 RECORDS = ROOT / "tests" / "fixtures" / "engine-records"
 CLUSTER_STACKS = [
     s
@@ -74,7 +76,7 @@ def spec_at(version: str, auto: bool = True, pool_version: str | None = None):
 
 
 def test_the_bar_a_stack_on_133_planned_to_136_takes_three_steps_and_names_the_preflight(tmp_path, capsys):
-    code, out, err = upgrade(project(tmp_path), capsys, "--to", "1.36", "--format", "json")
+    code, out, err = upgrade(project(tmp_path), capsys, "--to", "1.36", "--format", "json", day=BEFORE)
     report = json.loads(out)
     assert code == 2, err
     assert [step["version"] for step in report["steps"]] == ["1.34", "1.35", "1.36"]
@@ -89,9 +91,7 @@ def test_the_bar_a_stack_on_133_planned_to_136_takes_three_steps_and_names_the_p
     assert upgrade(project(tmp_path / "b"), capsys, "--to", "1.20")[0] == 1
 
 
-@pytest.mark.parametrize(
-    "start,target", list(itertools.combinations_with_replacement(["1.33", "1.34", "1.35", "1.36"], 2))
-)
+@pytest.mark.parametrize("start,target", list(itertools.combinations_with_replacement(["1.34", "1.35", "1.36"], 2)))
 def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(start, target):
     plan = plan_path(
         "dev", "stacks/Pulumi.dev.yaml", spec_at(start), start, "the stack file", target, load_catalog(), DAY
@@ -102,6 +102,22 @@ def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(s
     assert all(pool.follows and pool.version == step.version for step in plan.steps for pool in step.pools)
 
 
+def test_a_minor_past_its_end_of_support_starts_the_path_where_scaleway_moves_it(tmp_path, capsys):
+    """On the day, 1.33 is past its end of support: Scaleway moves the cluster to 1.34 by force, so the path starts
+    there, and the plan says so with the date."""
+    plan = plan_path(
+        "dev", "stacks/Pulumi.dev.yaml", spec_at("1.33"), "1.33", "the stack file", "1.36", load_catalog(), DAY
+    )
+    assert [step.version for step in plan.steps] == ["1.35", "1.36"]
+    assert plan.warnings == [
+        "1.33 reached its end of support on 2026-11-04: Scaleway moves the cluster by force to 1.34's latest patch "
+        "within 30 days, by 2026-12-04; set the version to 1.34 before then, so the stack file matches the cluster; "
+        "the path starts from 1.34: apply its first step once Scaleway has moved it"
+    ]
+    code, out, _ = upgrade(project(tmp_path), capsys, "--to", "1.36", "--format", "json")
+    assert code == 2 and [step["version"] for step in json.loads(out)["steps"]] == ["1.35", "1.36"]
+
+
 @pytest.mark.parametrize(
     "target,message",
     [
@@ -110,7 +126,7 @@ def test_the_path_between_every_pair_of_supported_minors_is_one_minor_per_step(s
         ("1.37", "1.37 is not a Kubernetes version Kapsule offers"),
         ("1.36.1", "give the minor (1.36)"),
         ("latest", "not a Kubernetes minor"),
-        ("1.32", "1.32 reached end of support"),
+        ("1.33", "1.33 reached end of support on 2026-11-04"),
     ],
 )
 def test_a_target_the_catalog_does_not_offer_or_a_downgrade_is_refused(target, message):
@@ -146,9 +162,9 @@ def test_a_platform_stack_is_refused_naming_the_stack_its_cluster_belongs_to(tmp
 
 def test_the_warnings_a_minor_ending_within_90_days_and_a_target_that_is_not_the_newest():
     catalog = load_catalog()
-    late = date(2027, 2, 1)  # 1.34 ends on 2027-04-14, in 72 days
+    late = date(2026, 9, 1)  # 1.34 ends on 2026-11-29, in 89 days
     plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at("1.33"), "1.33", "the stack file", "1.35", catalog, late)
-    assert any("1.34 reaches end of support on 2027-04-14, in 72 days" in w for w in plan.steps[0].warnings)
+    assert any("1.34 reaches end of support on 2026-11-29, in 89 days" in w for w in plan.steps[0].warnings)
     assert plan.steps[1].warnings == []
     assert any("1.35 is not the newest supported minor: 1.36 is" in w for w in plan.warnings)
     newest = plan_path("dev", "stacks/Pulumi.dev.yaml", spec_at("1.35"), "1.35", "the stack file", "1.36", catalog, DAY)
@@ -189,16 +205,16 @@ def test_pools_left_behind_say_how_far_and_block_past_the_skew_rule():
         catalog.source,
         tuple(MinorSupport(**{**v.__dict__, "latest_patch": f"{v.minor}.0"}) for v in catalog.versions),
     )
-    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.36", patched, DAY)
+    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.36", patched, BEFORE)
     notes = [step.pools[0].note for step in plan.steps]
     assert notes[0].startswith("stays on 1.33.1 (its version is pinned): 1 minor(s) behind")
     assert all(not step.blockers for step in plan.steps)  # three minors behind is still allowed
     later = Catalog(
         patched.as_of,
         patched.source,
-        (*patched.versions, MinorSupport("1.37", date(2026, 10, 1), None, None, "1.37.0")),
+        (*patched.versions, MinorSupport("1.37", date(2026, 7, 15), None, None, "1.37.0")),
     )
-    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.37", later, DAY)
+    plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.33.1", "the stack file", "1.37", later, BEFORE)
     assert [bool(step.blockers) for step in plan.steps] == [False, False, False, True]
     assert "pool default: 1.33.1 is 4 minors behind the cluster's 1.37.0" in plan.steps[-1].blockers[0]
 
@@ -263,7 +279,7 @@ def test_the_edit_keeps_comments_and_quoting_and_refuses_a_flow_mapping():
 
 
 def test_the_markdown_is_the_step_comment_and_escapes_what_it_shows(tmp_path, capsys):
-    code, out, _ = upgrade(project(tmp_path), capsys, "--to", "1.36", "--format", "markdown")
+    code, out, _ = upgrade(project(tmp_path), capsys, "--to", "1.36", "--format", "markdown", day=BEFORE)
     assert code == 2
     assert out.startswith("<!-- kapsule-upgrade -->\n## Kapsule upgrade: `edge`, `1.33` to `1.36`")
     assert "This pull request is step 1 of 3: `kapsule:cluster.version` becomes `1.34`." in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from scaleway.k8s.v1 import Version as ApiVersion
@@ -25,53 +25,68 @@ def catalog() -> Catalog:
 
 
 def test_the_catalog_file_is_ordered_and_dated(catalog):
-    assert catalog.as_of <= DAY and catalog.source
+    assert catalog.as_of <= date(2026, 12, 7) and catalog.source
     for entry in catalog.versions:
         assert entry.released < entry.deprecated < entry.end_of_support, entry
-    assert catalog.supported(DAY) == ["1.33", "1.34", "1.35", "1.36"]  # the facts sheet, November 2026
+    # Scaleway's published calendar: 1.33 reached its end of support on 2026-11-04.
+    assert catalog.supported(DAY) == ["1.34", "1.35", "1.36"]
 
 
 def test_a_version_past_end_of_support_is_an_error_naming_the_way_out(catalog):
-    error, warning = catalog.check("1.32", DAY)
+    error, warning = catalog.check("1.33", DAY)
     assert warning is None
     assert error == (
-        "1.32 reached end of support on 2026-10-31; Scaleway force-upgrades such clusters. "
-        "Supported: 1.33, 1.34, 1.35, 1.36; move to 1.33"
+        "1.33 reached end of support on 2026-11-04; Scaleway moves such clusters by force to the next minor within "
+        "30 days (by 2026-12-04). Supported: 1.34, 1.35, 1.36; move to 1.34"
     )
     assert catalog.check("1.37.0", DAY)[0].startswith(
-        "1.37 is not a Kubernetes version Kapsule offers; supported: 1.33"
+        "1.37 is not a Kubernetes version Kapsule offers; supported: 1.34"
     )
 
 
-def test_sixty_days_before_end_of_support_a_warning_names_the_next_version(catalog):
-    assert catalog.check("1.33.4", DAY) == (
+def test_a_deprecated_minor_warns_and_sixty_days_before_end_of_support_a_warning_names_the_next_version(catalog):
+    assert catalog.check("1.34.4", DAY) == (
         None,
-        "1.33 reaches end of support on 2026-12-31, in 40 days; upgrade to 1.34 before then",
+        "1.34 is deprecated since 2026-09-29: Scaleway creates no new cluster on it, and it reaches end of support "
+        "on 2026-11-29; upgrade to 1.35 before then",
     )
-    assert catalog.check("1.33", date(2026, 10, 31)) == (None, None)  # 61 days before: quiet
-    assert "in 60 days" in catalog.check("1.33", date(2026, 11, 1))[1]
+    # 1.35 is deprecated 59 days before its end of support: the 60-day warning has one day of its own.
+    assert catalog.check("1.35", date(2027, 1, 17)) == (None, None)  # 61 days before: quiet
+    assert catalog.check("1.35", date(2027, 1, 18)) == (
+        None,
+        "1.35 reaches end of support on 2027-03-19, in 60 days; upgrade to 1.36 before then",
+    )
+    assert "1.35 is deprecated since 2027-01-19" in catalog.check("1.35", date(2027, 1, 19))[1]
     assert catalog.check("1.35", DAY) == (None, None)
 
 
 def test_a_stale_catalog_says_so(catalog):
-    later = date(2027, 3, 1)
-    assert "the version catalog is 100 days old" in catalog.check("1.35", later)[1]
+    later = catalog.as_of + timedelta(days=100)
+    assert catalog.check("1.36", later)[1] == (
+        f"the version catalog is 100 days old (as of {catalog.as_of}); "
+        "refresh it with `python -m kapsule catalog refresh`"
+    )
     assert "refresh it if Scaleway has released 1.38 since" in catalog.check("1.38", later)[0]
 
 
-def test_an_unsupported_stack_version_stops_the_program_and_a_near_one_warns(tmp_path):
+def test_an_unknown_stack_version_stops_the_program_and_a_deprecated_one_warns(tmp_path):
     def pin(version):
         return lambda config: config["kapsule:cluster"].update(version=version)
 
     rendering = render_stack("dev", pin("1.32"), check=False)
     assert isinstance(rendering.error, StackConfigError) and rendering.resources == []
-    assert "kapsule:cluster.version: '1.32': 1.32 reached end of support on 2026-10-31" in str(rendering.error)
-    root = copy_project(tmp_path / "project", {"dev": pin("1.33")})
+    assert (
+        "kapsule:cluster.version: '1.32': 1.32 is not a Kubernetes version Kapsule offers; supported: 1.34, 1.35, 1.36"
+        in str(rendering.error)
+    )
+    root = copy_project(tmp_path / "project", {"dev": pin("1.34")})
     plan = plan_stack("dev", root)
     assert [w for w in plan.warnings if "policy" not in w] == [
-        "stacks/Pulumi.dev.yaml: kapsule:cluster.version: 1.33 reaches end of support on 2026-12-31, "
-        "in 40 days; upgrade to 1.34 before then"
+        "stacks/Pulumi.dev.yaml: kapsule:cluster.version: 1.34 is deprecated since 2026-09-29: Scaleway creates no "
+        "new cluster on it, and it reaches end of support on 2026-11-29; upgrade to 1.35 before then"
     ]
+    # No recorded state: the plan would create the cluster, which Scaleway no longer does on 1.34.
+    assert any("1.34 is a new cluster on 1.34, which Scaleway deprecated on 2026-09-29" in e for e in plan.errors)
 
 
 def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
@@ -92,15 +107,21 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
             released_at=stamp(released),
         )
 
-    document = catalog_document(
-        [
-            version("1.35.3", "2026-04-01", "2027-04-10", "2027-08-10"),
-            version("1.35.1", "2026-02-10", "2027-04-01", "2027-08-01"),
-            version("1.36.0", "2026-06-16"),
-        ],
-        "fr-par",
-        DAY,
-    )
+    latest = version("1.35.3", "2026-04-01", "2027-04-10", "2027-08-10")
+    latest.available_kubelet_args = {"maxPods": "uint16", "cpuManagerPolicy": "enum:none|static"}
+    latest.available_feature_gates = ["InPlacePodVerticalScaling", "HPAScaleToZero"]
+    latest.available_admission_plugins = ["PodNodeSelector"]
+    latest.available_cnis = ["cilium", "calico", "none"]
+    older = version("1.35.1", "2026-02-10", "2027-04-01", "2027-08-01")
+    older.available_feature_gates = ["RemovedSince"]
+    document = catalog_document([latest, older, version("1.36.0", "2026-06-16")], "fr-par", DAY)
+    none = {
+        "read_from": "api",
+        "available_kubelet_args": {},
+        "available_feature_gates": [],
+        "available_admission_plugins": [],
+        "available_cnis": [],
+    }
     assert document["versions"] == [
         {
             "minor": "1.35",
@@ -108,6 +129,12 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
             "deprecated": "2027-04-10",
             "end_of_support": "2027-08-10",
             "latest_patch": "1.35.3",
+            "read_from": "api",
+            # What the minor accepts is what its latest patch lists (1.35.1's gate is gone).
+            "available_kubelet_args": {"cpuManagerPolicy": "enum:none|static", "maxPods": "uint16"},
+            "available_feature_gates": ["HPAScaleToZero", "InPlacePodVerticalScaling"],
+            "available_admission_plugins": ["PodNodeSelector"],
+            "available_cnis": ["calico", "cilium", "none"],
         },
         {
             "minor": "1.36",
@@ -115,13 +142,15 @@ def test_the_refresh_turns_api_versions_into_one_entry_per_minor(tmp_path):
             "deprecated": None,
             "end_of_support": None,
             "latest_patch": "1.36.0",
+            **none,
         },
     ]
     path = tmp_path / "catalog.json"
     write_catalog(document, path)
     reread = load_catalog(path)
     assert reread.as_of == DAY and reread.supported(DAY) == ["1.35", "1.36"]
-    assert reread.find("1.35").latest_patch == "1.35.3"
+    assert reread.find("1.35").latest_patch == "1.35.3" and reread.find("1.35").read_from == "api"
+    assert reread.find("1.35").cnis == ("calico", "cilium", "none")
 
 
 def test_refresh_without_credentials_is_one_clear_error(tmp_path):

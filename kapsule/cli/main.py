@@ -1,6 +1,7 @@
 """`python -m kapsule plan`: what `pulumi up` would do to a stack, offline, with no credentials.
 
-`python -m kapsule versions [show|refresh]`: the Kubernetes version catalog the stacks are checked against.
+`python -m kapsule catalog [show|refresh|refresh-apis]`: what Scaleway offers, what each entry rests on, refreshed
+from Scaleway's APIs (`versions` and `prices refresh` still work: the versions alone, the prices alone).
 
 `python -m kapsule cost`, `prices refresh`: what each stack costs a month, and the price catalog.
 
@@ -143,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--check", action="store_true", help="only compare: exit 1 naming each file that is out of date"
     )
+    catalog = commands.add_parser(
+        "catalog", help="what Scaleway offers and what each entry rests on; refresh it from Scaleway's APIs"
+    )
+    catalog.add_argument("action", choices=("show", "refresh", "refresh-apis"), nargs="?", default="show")
+    catalog.add_argument("--region", default="fr-par", help="region to ask the API (default fr-par)")
+    catalog.add_argument("--today", type=day, help="show support as of YYYY-MM-DD (default today)")
     versions = commands.add_parser(
         "versions", help="the Kubernetes version catalog: show it, or refresh it from the Scaleway API"
     )
@@ -320,6 +327,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "refresh-apis":
             return refresh_removals()
         return show_versions(day)
+    if args.command == "catalog":
+        if args.action == "refresh":
+            from ..catalog.refresh import refresh_command
+
+            return refresh_command(args.region)
+        if args.action == "refresh-apis":
+            return refresh_removals()
+        from ..catalog.show import show_catalog
+
+        return show_catalog(day)
     if args.command in ("generate", "docs"):
         return write_generated(check=args.check)
     if args.command == "prices":

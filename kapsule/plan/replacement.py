@@ -40,7 +40,17 @@ from ..names import (
 #: Input properties (camelCase, as recorded) whose change makes the provider replace the resource.
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     # `type` and `privateNetworkId` replace only in some directions: see REPLACE_WHEN.
-    CLUSTER: ("cni", "podCidr", "serviceCidr", "serviceDnsIp", "region", PROJECT_ID),
+    # autoscaler_config.skip_nodes_with_local_storage: "Changes to this field will recreate a new cluster
+    # resource" (the pinned pulumiverse-scaleway 1.60 SDK's ClusterAutoscalerConfigArgs docstring).
+    CLUSTER: (
+        "cni",
+        "podCidr",
+        "serviceCidr",
+        "serviceDnsIp",
+        "region",
+        PROJECT_ID,
+        "autoscalerConfig.skipNodesWithLocalStorage",
+    ),
     POOL: (
         "clusterId",
         "name",
@@ -191,7 +201,13 @@ def destroys(type_: str, inputs: dict[str, Any]) -> str | None:
         return None
     text = DESTROYS.get(type_)
     if text and type_ == CLUSTER and inputs.get(DELETE_ADDITIONAL_RESOURCES) is True:
-        text += ", and the volumes and load balancers Kubernetes created (delete_additional_resources is true)"
+        # The provider's own words: it also deletes "the cluster's private network (if empty)".
+        network = inputs.get("privateNetworkId")
+        named = f" ({network})" if isinstance(network, str) and network else ""
+        text += (
+            ", the volumes and load balancers Kubernetes created, and the cluster's private network"
+            f"{named} if nothing else is attached to it (delete_additional_resources is true)"
+        )
     return text
 
 

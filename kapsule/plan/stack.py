@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from components.catalog import load_catalog, today
 from components.drain import DRAIN_DEFAULTS
 from policy.rules import evaluate, stack_config
 
@@ -20,6 +21,8 @@ from ..state.records import RecordedResource, RecordedState
 from .access import access_lines
 from .diff import Diff, diff_resource
 from .elsewhere import Elsewhere
+from .intent import intent_notes
+from .lifecycle import lifecycle_findings
 from .outcome import Change, Plan
 from .render import render
 from .replacement import destroys
@@ -141,7 +144,7 @@ def plan_stack(
     cost = stack_cost(rendering.resources, state)
     warnings += [f"cost: {item}" for item in cost.after.unpriced]
     return Plan(
-        notes=elsewhere.notes + access_notes,
+        notes=elsewhere.notes + access_notes + intent_notes(changes, state),
         output_changes=output_changes(state.outputs or {}, rendering.outputs) if state else {},
         stack=stack,
         stack_file=stack_file,
@@ -174,9 +177,13 @@ def _changes(
 def _checks(
     stack: str, root: Path, resources: list[Resource], changes: list[Change], state: RecordedState | None
 ) -> tuple[list[str], list[str]]:
-    """The plan's errors and warnings: safety, disruption, an interrupted update, and the stack's policy."""
+    """The plan's errors and warnings: safety, disruption, the minor's life cycle, an interrupted update, and the
+    stack's policy."""
     errors = safety_problems(resources, state)
     warnings = disruption_warnings(changes)
+    lifecycle_errors, lifecycle_warnings = lifecycle_findings(resources, state, load_catalog(), today())
+    errors += lifecycle_errors
+    warnings += lifecycle_warnings
     if state is not None and state.pending:
         warnings.append(
             f"{state.source}: an interrupted update left {len(state.pending)} pending operation(s): "

@@ -134,6 +134,10 @@ def plan_path(
     if error:
         raise UpgradeError(f"--to {target}: {error}")
     now = Version.parse(current)
+    forced = catalog.forced_move(now.line, today)
+    moved_to = catalog.next_minor(now.line) if forced else None
+    if moved_to:  # Scaleway moves the cluster to the next minor by force: the path starts there.
+        now = Version.parse(moved_to)
     if (wanted.major, wanted.minor) < (now.major, now.minor):
         raise UpgradeError(
             f"--to {target}: {stack_file} is on {current}, and Kapsule never downgrades a cluster; give {now.line} or later (offered: {', '.join(supported)})"
@@ -143,6 +147,10 @@ def plan_path(
             f"--to {target}: changes the major version of {current}; Kapsule upgrades one minor at a time"
         )
     plan = UpgradePlan(stack, stack_file, current, current_from, target, [])
+    if forced:
+        plan.warnings.append(
+            f"{forced}; the path starts from {moved_to}: apply its first step once Scaleway has moved it"
+        )
     for minor in [now.step(i).line for i in range(1, wanted.minor - now.minor + 1)]:
         entry = catalog.find(minor)
         if entry is None or entry.released > today:
