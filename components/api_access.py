@@ -15,8 +15,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from datetime import datetime, timezone
-from typing import NamedTuple
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple, TypedDict
 
 from pydantic import Field, field_validator
 
@@ -25,11 +26,19 @@ from .spec import Problem, Spec
 
 #: Every description the automation writes starts so; a declared range may not use it.
 RUN_PREFIX = "kapsule-run "
-#: `kapsule-run <run id>-<attempt> <what> until <UTC time>`: the run, and when the rule stops being its own.
+#: `kapsule-run <run id>-<attempt> <job>/<stack> <workflow> until <UTC time>`: the run, the job of the run and
+#: the stack it works on (together, the rule's owner: two jobs of one run never take each other's rule out), the
+#: workflow, and when the rule stops being the job's own.
 RUN_DESCRIPTION = re.compile(
-    r"kapsule-run (?P<run>[0-9]{1,20}-[0-9]{1,6}) (?P<what>[A-Za-z0-9._/-]{1,80}) until "
-    r"(?P<until>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)"
+    r"kapsule-run (?P<run>[0-9]{1,20}-[0-9]{1,6}) (?P<job>[A-Za-z0-9._-]{1,40}/[A-Za-z0-9._-]{1,40}) "
+    r"(?P<what>[A-Za-z0-9._/-]{1,60}) until (?P<until>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)"
 )
+#: A run's rule is its own at most this long (`kapsule access open --ttl-hours` is at most 24): a rule that claims
+#: to stay longer was not written by the automation (any key of the project may add rules) and is never kept.
+MAX_TTL = timedelta(hours=24)
+#: At most this many run rules are handed to the program, in at most this many characters.
+MAX_HANDED_RULES = 50
+MAX_HANDED_CHARS = 64 * 1024
 #: The environment variable through which `kapsule access open` hands the run's rules to the program.
 RUN_RULES_VARIABLE = "KAPSULE_API_ACCESS_RUN_RULES"
 #: A description is shown in plans and the console: printable text, short.
@@ -47,6 +56,9 @@ class AllowedRangeSpec(Spec):
     @field_validator("range")
     @classmethod
     def _range(cls, value: str) -> str:
+        if "%" in value:
+            # Python reads an IPv6 zone id (`fe80::%eth0`); Scaleway refuses it.
+            raise ValueError(f"{value!r} has an IPv6 zone id (%...): write the range without it")
         try:
             network = ipaddress.ip_network(value, strict=False)
         except ValueError:
@@ -135,13 +147,29 @@ def api_access_problems(spec: ApiAccessSpec, *, cluster_type: str | None = None)
     return problems
 
 
-def acl_rules(spec: ApiAccessSpec, run_rules: list[RunRule] | tuple[RunRule, ...] = ()) -> list[dict[str, object]]:
+class AclRule(TypedDict, total=False):
+    """One rule of the ACL as the SDK's `AclAclRuleArgs` takes it."""
+
+    ip: str
+    description: str
+    scaleway_ranges: bool
+
+
+def acl_rules(spec: ApiAccessSpec, run_rules: Sequence[RunRule] = ()) -> list[AclRule]:
     """The ACL's rules as the provider takes them (snake_case): the declared ranges, Scaleway's, then the runs'."""
-    rules: list[dict[str, object]] = [{"ip": item.range, "description": item.description} for item in spec.allowed]
+    rules: list[AclRule] = [{"ip": item.range, "description": item.description} for item in spec.allowed]
     if spec.scaleway_ranges:
         rules.append({"scaleway_ranges": True, "description": "Scaleway's own ranges (api_access.scaleway_ranges)"})
     rules += [{"ip": rule.ip, "description": rule.description} for rule in run_rules]
     return rules
+
+
+def with_live_run_rules(handed: Sequence[RunRule], live: Sequence[RunRule]) -> list[RunRule]:
+    """The handed-over run rules and, after them, the live ones a job added since (each rule once)."""
+    rules = list(handed)
+    seen = {(rule.ip, rule.description) for rule in rules}
+    rules += [rule for rule in live if (rule.ip, rule.description) not in seen]
+    return rules[:MAX_HANDED_RULES]
 
 
 class RunRule(NamedTuple):
@@ -150,17 +178,28 @@ class RunRule(NamedTuple):
     ip: str
     """The runner's one address, as a /32 or /128."""
     description: str
-    """`kapsule-run <run>-<attempt> <what> until <time>` (RUN_DESCRIPTION)."""
+    """`kapsule-run <run>-<attempt> <job>/<stack> <what> until <time>` (RUN_DESCRIPTION)."""
+
+    def _part(self, name: str) -> str:
+        match = RUN_DESCRIPTION.fullmatch(self.description)
+        if match is None:
+            raise ValueError(f"{_quoted(self.description)} is not a run rule's description")
+        return match.group(name)
 
     @property
     def run(self) -> str:
-        return RUN_DESCRIPTION.fullmatch(self.description).group("run")  # type: ignore[union-attr]
+        """`<run id>-<attempt>`."""
+        return self._part("run")
+
+    @property
+    def owner(self) -> str:
+        """`<run id>-<attempt> <job>/<stack>`: the one job that added the rule, and the only one that removes it."""
+        return f"{self._part('run')} {self._part('job')}"
 
     @property
     def until(self) -> datetime:
         """When the rule stops being the run's own: drift reports it after that, and a deploy removes it."""
-        text = RUN_DESCRIPTION.fullmatch(self.description).group("until")  # type: ignore[union-attr]
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(self._part("until"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
     def expired(self, now: datetime) -> bool:
         return now >= self.until
@@ -171,6 +210,8 @@ def single_address_problem(text: str) -> str | None:
     text = text.strip()
     if not text:
         return "no address"
+    if "%" in text:
+        return f"{_quoted(text)} has an IPv6 zone id (%...), which no public address has"
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -192,7 +233,20 @@ def single_address_problem(text: str) -> str | None:
             return f"{address} is {kind} address, not the public address the API server sees"
     if not address.is_global:
         return f"{address} is not a globally routable address"
+    for translated, kind in TRANSLATED:
+        if address in translated:
+            return f"{address} is {kind} address ({translated}): the API server does not see the runner by it"
     return None
+
+
+#: Address ranges Python counts as global that are translations or not yet in use: never a runner's own address.
+TRANSLATED: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = (
+    (ipaddress.ip_network("192.88.99.0/24"), "a 6to4 relay anycast"),
+    (ipaddress.ip_network("2002::/16"), "a 6to4"),
+    (ipaddress.ip_network("64:ff9b::/96"), "a NAT64"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64"),
+    (ipaddress.ip_network("3fff::/20"), "a documentation"),
+)
 
 
 def as_host_range(text: str) -> str:
@@ -201,43 +255,62 @@ def as_host_range(text: str) -> str:
     return f"{network.network_address}/{network.max_prefixlen}"
 
 
-def run_description(run: str, what: str, until: datetime) -> str:
-    """The description of a run's rule: the run (`<id>-<attempt>`), what it is (`owner/repo/workflow`), its expiry."""
-    text = f"{RUN_PREFIX}{run} {what} until {until.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+def run_description(run: str, job: str, what: str, until: datetime) -> str:
+    """The description of a run's rule: the run (`<id>-<attempt>`), the job and its stack (`<job>/<stack>`), the
+    workflow, its expiry."""
+    text = f"{RUN_PREFIX}{run} {job} {what} until {until.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
     if not RUN_DESCRIPTION.fullmatch(text):
         raise ValueError(f"{_quoted(text)} is not a run rule's description ({RUN_DESCRIPTION.pattern})")
     return text
 
 
-def run_rule(ip: object, description: object) -> RunRule | None:
-    """A live or handed-over rule as a RunRule when it is one the automation wrote, else None."""
-    if not isinstance(ip, str) or not isinstance(description, str) or not RUN_DESCRIPTION.fullmatch(description):
+def is_run_description(description: object) -> bool:
+    """Whether a rule's description has the form the automation writes (whoever wrote it)."""
+    return isinstance(description, str) and RUN_DESCRIPTION.fullmatch(description) is not None
+
+
+def run_rule(ip: object, description: object, now: datetime | None = None) -> RunRule | None:
+    """A live or handed-over rule as a RunRule when it is one the automation could have written, else None: one
+    public address, the description's form, and (with `now`) an expiry at most MAX_TTL ahead. A rule that
+    claims to stay longer is anyone's (any key of the project may add rules), never a run's."""
+    if not isinstance(ip, str) or not isinstance(description, str) or not is_run_description(description):
         return None
     if single_address_problem(ip) is not None:
         return None
-    return RunRule(as_host_range(ip), description)
+    rule = RunRule(as_host_range(ip), description)
+    try:
+        until = rule.until
+    except ValueError:  # a date of the right shape that is no date (month 13)
+        return None
+    if now is not None and until > now + MAX_TTL:
+        return None
+    return rule
 
 
-def parse_run_rules(text: str | None) -> list[RunRule]:
+def parse_run_rules(text: str | None, now: datetime | None = None) -> list[RunRule]:
     """The run rules handed to the program (`RUN_RULES_VARIABLE`, a JSON list of {ip, description}); a
     ValueError names what is wrong. Written by `kapsule access open` in the same job, and still checked."""
     if not text:
         return []
-    if len(text) > 64 * 1024:
+    now = now or datetime.now(timezone.utc)
+    if len(text) > MAX_HANDED_CHARS:
         raise ValueError(f"{RUN_RULES_VARIABLE} is {len(text)} characters; it holds a few rules")
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
         raise ValueError(f"{RUN_RULES_VARIABLE} is not JSON; `kapsule access open` writes it") from None
-    if not isinstance(document, list) or len(document) > 50:
-        raise ValueError(f"{RUN_RULES_VARIABLE} must be a JSON list of at most 50 {{ip, description}} objects")
+    if not isinstance(document, list) or len(document) > MAX_HANDED_RULES:
+        raise ValueError(
+            f"{RUN_RULES_VARIABLE} must be a JSON list of at most {MAX_HANDED_RULES} {{ip, description}} objects"
+        )
     rules = []
     for index, item in enumerate(document):
-        rule = run_rule(item.get("ip"), item.get("description")) if isinstance(item, dict) else None
+        rule = run_rule(item.get("ip"), item.get("description"), now) if isinstance(item, dict) else None
         if rule is None or set(item) != {"ip", "description"}:
             raise ValueError(
                 f"{RUN_RULES_VARIABLE}[{index}] is not a run's rule: one public address and a description "
-                f"{RUN_PREFIX.strip()!r} <run>-<attempt> <what> until <UTC time>"
+                f"{RUN_PREFIX.strip()!r} <run>-<attempt> <job>/<stack> <what> until <UTC time>, at most "
+                f"{MAX_TTL.total_seconds() / 3600:g} h ahead"
             )
         rules.append(rule)
     return rules

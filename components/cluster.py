@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .api_access import RunRule, acl_rules
+from .api_access import AclRule, RunRule, acl_rules, with_live_run_rules
 from .attached import AttachedPool
 from .cluster_spec import ClusterSpec, cluster_problems
 from .network import PrivateNetwork
@@ -40,6 +40,7 @@ class Cluster(pulumi.ComponentResource):
         region: str | None = None,
         tags: dict[str, str] | None = None,
         run_rules: Sequence[RunRule] = (),
+        live_run_rules: Callable[[], Sequence[RunRule]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Build the component; a problem with the spec or its links raises one SpecError before anything is registered.
@@ -51,6 +52,8 @@ class Cluster(pulumi.ComponentResource):
             region: The region; required for Kosmos, else the network's.
             tags: Tags added to the cluster, below the spec's own.
             run_rules: Rules a CI run added to the allow-list for itself (`kapsule access open`): kept while it runs.
+            live_run_rules: Reads the run rules on the live allow-list again, once the cluster is known and right
+                before the allow-list is registered, so that a job that opened it after this run keeps its rule.
             opts: Pulumi resource options.
         """
         check(
@@ -113,12 +116,20 @@ class Cluster(pulumi.ComponentResource):
         self.acl: kubernetes.Acl | None = None
         access = spec.api_access
         if access is not None:
-            rules = acl_rules(access, () if access.full_isolation else run_rules)
+            rules: pulumi.Input[Sequence[pulumi.Input[kubernetes.AclAclRuleArgs]]] | None = _rule_args(
+                acl_rules(access, () if access.full_isolation else run_rules)
+            )
+            if live_run_rules is not None and not access.full_isolation:
+                reread = live_run_rules
+                # Once the cluster's id is known, that is after its own update and right before the allow-list's.
+                rules = self.cluster.id.apply(
+                    lambda _: _rule_args(acl_rules(access, with_live_run_rules(run_rules, reread()))) or []
+                )
             self.acl = kubernetes.Acl(
                 f"{name}-api-access",
                 cluster_id=self.cluster.id,
                 region=region,
-                acl_rules=[kubernetes.AclAclRuleArgs(**rule) for rule in rules] or None,
+                acl_rules=rules,
                 no_ip_allowed=True if access.full_isolation else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -191,3 +202,8 @@ class Cluster(pulumi.ComponentResource):
 def _unset_empty(values: dict[str, Any]) -> dict[str, Any]:
     """Empty lists left unset, as Scaleway stores them."""
     return {k: (v or None) if isinstance(v, list) else v for k, v in values.items()}
+
+
+def _rule_args(rules: list[AclRule]) -> list[kubernetes.AclAclRuleArgs] | None:
+    """The allow-list's rules as the SDK takes them; None for none (full isolation)."""
+    return [kubernetes.AclAclRuleArgs(**rule) for rule in rules] or None

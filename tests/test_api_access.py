@@ -4,6 +4,7 @@ policy rule's share, the plan's lines, and the diff rules the provider's source 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -26,7 +27,9 @@ from policy.rules import RULES, evaluate
 from policy.rules import stack_config as policy_config
 from tests.conftest import render_stack
 
-RUN_RULE = {"ip": "51.15.20.30/32", "description": "kapsule-run 987-1 owner/repo/Deploy until 2026-11-21T18:00:00Z"}
+#: A run's rule, still its own for an hour (the program refuses one that claims more than MAX_TTL ahead).
+UNTIL = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+RUN_RULE = {"ip": "51.15.20.30/32", "description": f"kapsule-run 987-1 up/prod Deploy until {UNTIL}"}
 
 
 def access(**values):
@@ -304,10 +307,31 @@ def test_a_change_to_full_isolation_is_flagged_as_locking_out_the_automation():
     assert created == warnings
 
 
-def test_an_expired_run_rule_removed_by_a_deploy_is_named():
-    old = [A, RUN_RULE]
-    notes, _ = access_lines([change("update", {"aclRules": [A]}, {"aclRules": (old, [A])})])
-    assert notes == [f"API server allow-list: removes 51.15.20.30/32 (CI run rule: {RUN_RULE['description']})"]
+def test_run_rules_are_left_out_of_the_offline_plan_on_both_sides():
+    # The recorded state of a deploy still holds its own run rule (exported before the close step): no change.
+    recorded = recorded_acl([A, RUN_RULE])
+    assert diff_resource(ACL, {"clusterId": "fr-par/1111", "region": "fr-par", "aclRules": [A]}, recorded).action == (
+        "same"
+    )
+    declared = diff_resource(
+        ACL, {"clusterId": "fr-par/1111", "region": "fr-par", "aclRules": [A, RUN_RULE]}, recorded_acl([A])
+    )
+    assert declared.action == "same"
+    # Beside a real change, the line names the ranges only.
+    notes, _ = access_lines([change("update", {"aclRules": [B]}, {"aclRules": ([A, RUN_RULE], [B])})])
+    assert notes == ["API server allow-list: adds 198.51.100.16/28 (VPN); removes 203.0.113.0/24 (office)"]
+
+
+def test_removing_the_key_is_flagged_as_opening_the_api_server():
+    notes, warnings = access_lines([cluster_change(), change("delete", {"aclRules": [A]})])
+    assert any("removed (kapsule:cluster.api_access is gone)" in n for n in notes)
+    assert warnings == [
+        "API server allow-list: removing kapsule:cluster.api_access resets the allow-list to Scaleway's default: the "
+        "API server is open to every address (0.0.0.0/0)"
+    ]
+    _, isolated = access_lines([change("delete", {"noIpAllowed": True})])
+    assert len(isolated) == 1 and "locks out the CI automation's own access path" in isolated[0]
+    assert "KAPSULE_PRIVATE_RUNNER" in isolated[0]
 
 
 def test_the_prod_plan_has_its_allow_list_line():
@@ -434,3 +458,54 @@ def test_public_addresses_of_both_families_are_accepted():
 def test_run_rules_hand_over_round_trips():
     assert [tuple(r) for r in parse_run_rules(json.dumps([RUN_RULE]))] == [(RUN_RULE["ip"], RUN_RULE["description"])]
     assert parse_run_rules("") == []
+
+
+def rule_for(run: int, until: str = UNTIL) -> dict[str, str]:
+    return {
+        "ip": f"51.15.{run // 250}.{run % 250 + 1}/32",
+        "description": f"kapsule-run {run}-1 up/prod Deploy until {until}",
+    }
+
+
+def test_the_hand_over_is_bounded_in_size_and_in_rules():
+    # Valid JSON padded past 64 KiB: refused on its size alone.
+    with pytest.raises(ValueError, match="characters; it holds a few rules"):
+        parse_run_rules(json.dumps([RUN_RULE]) + " " * (64 * 1024))
+    fifty = [rule_for(run) for run in range(50)]
+    assert len(parse_run_rules(json.dumps(fifty))) == 50
+    with pytest.raises(ValueError, match="at most 50"):
+        parse_run_rules(json.dumps([*fifty, rule_for(50)]))
+
+
+def test_a_rule_that_claims_to_stay_longer_than_a_run_can_is_never_a_runs_rule():
+    planted = rule_for(1, "2999-01-01T00:00:00Z")
+    with pytest.raises(ValueError, match="at most 24 h ahead"):
+        parse_run_rules(json.dumps([planted]))
+    from components.api_access import run_rule
+
+    now = datetime.now(timezone.utc)
+    assert run_rule(planted["ip"], planted["description"], now) is None
+    assert run_rule(RUN_RULE["ip"], RUN_RULE["description"], now) is not None
+    # The old form without the job is no run's rule either.
+    assert run_rule("51.15.20.30/32", f"kapsule-run 987-1 Deploy until {UNTIL}") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("2606:4700::1%eth0", "zone id"),
+        ("2606:4700::1%eth0/128", "zone id"),
+        ("2002:3310:141e::1", "a 6to4 address"),
+        ("192.88.99.1", "a 6to4 relay anycast address"),
+        ("3fff::1", "a documentation address"),
+        ("64:ff9b::3310:141e", "64:ff9b::3310:141e is"),
+    ],
+)
+def test_translated_and_zoned_addresses_are_no_runners_address(text, words):
+    problem = single_address_problem(text)
+    assert problem is not None and words in problem, problem
+
+
+def test_a_declared_range_with_a_zone_id_is_refused():
+    with pytest.raises(SpecError, match="zone id"):
+        ApiAccessSpec(allowed=[{"range": "2606:4700::%eth0/32", "description": "office"}])

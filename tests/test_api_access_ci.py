@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,17 @@ from tests.conftest import ROOT, copy_project
 CLUSTER_ID = "11111111-2222-3333-4444-555555555555"
 PROJECT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-ENVIRON = {"GITHUB_RUN_ID": "987", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_WORKFLOW": "Deploy one stack"}
-OTHER_RUN = {"id": "r-other", "ip": "51.15.9.9/32", "description": "kapsule-run 555-2 Drift until 2026-11-21T15:00:00Z"}
-EXPIRED_RUN = {"id": "r-old", "ip": "51.15.8.8/32", "description": "kapsule-run 111-1 Drift until 2026-11-20T03:00:00Z"}
+ENVIRON = {"GITHUB_RUN_ID": "987", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "up", "GITHUB_WORKFLOW": "Deploy one stack"}
+OTHER_RUN = {
+    "id": "r-other",
+    "ip": "51.15.9.9/32",
+    "description": "kapsule-run 555-2 drift/prod Drift until 2026-11-21T15:00:00Z",
+}
+EXPIRED_RUN = {
+    "id": "r-old",
+    "ip": "51.15.8.8/32",
+    "description": "kapsule-run 111-1 drift/prod Drift until 2026-11-20T03:00:00Z",
+}
 OFFICE = {"id": "r-office", "ip": "203.0.113.0/24", "description": "office egress, example range to replace"}
 
 
@@ -76,17 +84,28 @@ class FakeScaleway:
         )
         self.requests: list[tuple[str, str, Any]] = []
         self.add_status = 200
+        self.status = 200
+        self.added = 0
         self.delay = 0.0
+
+    @staticmethod
+    def page(key: str, items: list[dict[str, Any]], query: str) -> bytes:
+        """One page of a list, as Scaleway pages it (`page` from 1, `page_size`, `total_count`)."""
+        asked = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        page, size = int(asked.get("page", 1)), int(asked.get("page_size", 20))
+        return json.dumps({key: items[(page - 1) * size : page * size], "total_count": len(items)}).encode()
 
     def __call__(self, handler: BaseHTTPRequestHandler, method: str, body: bytes) -> tuple[int, bytes, float]:
         path, _, query = handler.path.partition("?")
         self.requests.append((method, path, json.loads(body) if body else None))
         acls = f"/k8s/v1/regions/fr-par/clusters/{CLUSTER_ID}/acls"
+        if method == "GET" and self.status != 200:
+            return self.status, json.dumps({"message": "no", "type": "denied"}).encode(), 0
         if method == "GET" and path == "/k8s/v1/regions/fr-par/clusters":
             assert f"project_id={PROJECT}" in query and "name=kapsule-prod" in query, query
-            return 200, json.dumps({"clusters": self.clusters, "total_count": len(self.clusters)}).encode(), self.delay
+            return 200, self.page("clusters", self.clusters, query), self.delay
         if method == "GET" and path == acls:
-            return 200, json.dumps({"rules": self.rules, "total_count": len(self.rules)}).encode(), self.delay
+            return 200, self.page("rules", self.rules, query), self.delay
         if method == "POST" and path == acls:
             if self.add_status != 200:
                 return (
@@ -94,7 +113,11 @@ class FakeScaleway:
                     json.dumps({"message": "insufficient permissions", "type": "permissions_denied"}).encode(),
                     0,
                 )
-            added = [dict(rule, id=f"r-new-{i}", region="fr-par") for i, rule in enumerate(json.loads(body)["acls"])]
+            added = [
+                dict(rule, id=f"r-new-{self.added + i}", region="fr-par")
+                for i, rule in enumerate(json.loads(body)["acls"])
+            ]
+            self.added += len(added)
             self.rules += added
             return 200, json.dumps({"rules": added}).encode(), 0
         if method == "DELETE" and path.startswith("/k8s/v1/regions/fr-par/acls/"):
@@ -136,7 +159,7 @@ def test_open_adds_the_runners_one_address_and_hands_the_runs_rules_to_the_progr
     fake = scaleway([OFFICE, OTHER_RUN, EXPIRED_RUN])
     github_env = tmp_path / "github_env"
     line = open_access("prod", environ={**ENVIRON, "GITHUB_ENV": str(github_env)}, now=NOW, address="51.15.20.30/32")
-    mine = "kapsule-run 987-1 Deploy-one-stack until 2026-11-21T18:00:00Z"
+    mine = "kapsule-run 987-1 up/prod Deploy-one-stack until 2026-11-21T18:00:00Z"
     assert fake.requests == [
         ("GET", "/k8s/v1/regions/fr-par/clusters", {}),
         ("GET", f"/k8s/v1/regions/fr-par/clusters/{CLUSTER_ID}/acls", {}),
@@ -147,20 +170,25 @@ def test_open_adds_the_runners_one_address_and_hands_the_runs_rules_to_the_progr
         ),
     ]
     assert line.endswith(f"allowed 51.15.20.30/32 to reach cluster kapsule-prod until 2026-11-21 18:00 UTC ({mine})")
-    name, _, value = github_env.read_text().strip().partition("=")
+    handed = exported(github_env)
+    assert handed["KAPSULE_API_ACCESS_CLUSTER"] == f"fr-par/{CLUSTER_ID}"
     # The other run's rule, still its own, is kept; the expired one is not handed over, so a deploy removes it.
-    assert name == "KAPSULE_API_ACCESS_RUN_RULES"
-    assert json.loads(value) == [
+    assert json.loads(handed["KAPSULE_API_ACCESS_RUN_RULES"]) == [
         {"ip": OTHER_RUN["ip"], "description": OTHER_RUN["description"]},
         {"ip": "51.15.20.30/32", "description": mine},
     ]
+
+
+def exported(github_env: Path) -> dict[str, str]:
+    """The variables a step wrote to `$GITHUB_ENV`, the last value of each."""
+    return dict(line.partition("=")[::2] for line in github_env.read_text().splitlines())  # type: ignore[misc]
 
 
 def test_close_deletes_only_this_runs_rules(scaleway):
     mine = {
         "id": "r-mine",
         "ip": "51.15.20.30/32",
-        "description": "kapsule-run 987-1 Deploy until 2026-11-21T18:00:00Z",
+        "description": "kapsule-run 987-1 up/prod Deploy until 2026-11-21T18:00:00Z",
     }
     fake = scaleway(
         [OFFICE, OTHER_RUN, mine, {**OFFICE, "id": "r-lookalike", "description": "kapsule-run 987-1 but not ours"}]
@@ -168,7 +196,7 @@ def test_close_deletes_only_this_runs_rules(scaleway):
     line = close_access("prod", environ=ENVIRON)
     assert fake.requests[-1] == ("DELETE", "/k8s/v1/regions/fr-par/acls/r-mine", {})
     assert [r[0] for r in fake.requests].count("DELETE") == 1
-    assert "removed 1 rule(s) of run 987-1" in line
+    assert "removed 1 rule(s) of job 987-1 up/prod" in line
 
 
 def test_a_first_deploy_hands_its_rule_over_for_the_cluster_it_creates(scaleway, tmp_path):
@@ -330,6 +358,7 @@ def test_the_deploy_steps_open_for_the_runners_address_and_close_it_again_under_
         **scw_environment(os.environ["SCW_API_URL"]),
         "GITHUB_RUN_ID": "4242",
         "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_JOB": "up",
         "GITHUB_WORKFLOW": "Deploy",
         "GITHUB_ENV": str(github_env),
     }
@@ -340,7 +369,7 @@ def test_the_deploy_steps_open_for_the_runners_address_and_close_it_again_under_
     assert "allowed 51.15.20.30/32 to reach cluster kapsule-prod" in opened.stdout
     posted = [r for r in fake.requests if r[0] == "POST"]
     assert len(posted) == 1 and posted[0][2]["acls"][0]["ip"] == "51.15.20.30/32"
-    assert posted[0][2]["acls"][0]["description"].startswith("kapsule-run 4242-2 Deploy until ")
+    assert posted[0][2]["acls"][0]["description"].startswith("kapsule-run 4242-2 up/prod Deploy until ")
     assert "KAPSULE_API_ACCESS_RUN_RULES=" in github_env.read_text()
     closed = run_step(close_step, {**base, **step_env(close_step, {"${{ inputs.stack }}": "prod"})}, tmp_path)
     assert closed.returncode == 0, closed.stderr
@@ -378,3 +407,226 @@ def test_the_open_step_on_a_private_runner_opens_nothing(scaleway, tmp_path):
         result = run_step(step, {**scw_environment(os.environ["SCW_API_URL"]), **step_env(step, expressions)}, tmp_path)
         assert result.returncode == 0, result.stderr
     assert fake.requests == []
+
+
+# Defects an adversarial review found: each test failed before its fix.
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m kapsule ...` as a workflow step runs it."""
+    return subprocess.run(
+        [PYTHON, "-m", "kapsule", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": "/tmp", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "action"),
+    [
+        ("SCW_SECRET_KEY", "TOPSECRET-value-with-wrong-shape", "open"),
+        ("SCW_ACCESS_KEY", "SCWLEAKEDACCESSKEYXXXX1", "close"),
+    ],
+)
+def test_a_malformed_scaleway_key_is_never_printed(scaleway, tmp_path, key, value, action):
+    fake = scaleway([OFFICE])
+    env = {
+        **scw_environment(os.environ["SCW_API_URL"]),
+        key: value,
+        "GITHUB_RUN_ID": "5",
+        "ADDR": "51.15.20.30",
+        "GITHUB_ENV": str(tmp_path / "e"),
+    }
+    result = cli(
+        ["access", action, "--stack", "prod", "--address-from-env", "ADDR"][: 4 if action == "close" else 6], env
+    )
+    assert result.returncode == 1
+    assert value[:12] not in result.stdout + result.stderr
+    assert "credentials are not usable" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"GITHUB_WORKFLOW": "Déploiement"}, "allowed 51.15.20.30/32"),
+        ({"GITHUB_ENV": "DIRECTORY"}, "GITHUB_ENV"),
+    ],
+)
+def test_hostile_job_environment_is_one_line_never_a_traceback(scaleway, tmp_path, env, words):
+    scaleway([OFFICE])
+    values = {
+        **scw_environment(os.environ["SCW_API_URL"]),
+        "GITHUB_RUN_ID": "5",
+        "ADDR": "51.15.20.30",
+        "GITHUB_ENV": str(tmp_path / "e"),
+        **{k: (str(tmp_path) if v == "DIRECTORY" else v) for k, v in env.items()},
+    }
+    result = cli(["access", "open", "--stack", "prod", "--address-from-env", "ADDR"], values)
+    assert "Traceback" not in result.stderr
+    assert words in result.stdout + result.stderr
+    assert len((result.stdout + result.stderr).strip().splitlines()) == 1
+
+
+def test_platform_stacks_naming_each_other_are_one_refusal(tmp_path):
+    def platform(reference: str) -> Callable[[dict[str, Any]], None]:
+        def edit(config: dict[str, Any]) -> None:
+            config.clear()
+            config.update({"kapsule:region": "fr-par", "kapsule:namespaces": ["apps"]})
+            config["kapsule:existing_cluster"] = {"stack_reference": reference}
+
+        return edit
+
+    root = copy_project(
+        tmp_path / "p", {"dev": platform("organization/kapsule/staging"), "staging": platform("kapsule/dev")}
+    )
+    with pytest.raises(AccessError, match="go round in a circle"):
+        open_access("dev", environ=ENVIRON, now=NOW, address="51.15.20.30", root=root)
+
+
+@pytest.mark.parametrize("reference", ["otherorg/kapsule/prod", "organization/otherproject/prod", "otherproject/prod"])
+def test_a_stack_reference_of_another_project_opens_nothing_here(scaleway, tmp_path, reference):
+    fake = scaleway([OFFICE])
+
+    def edit(config: dict[str, Any]) -> None:
+        config.clear()
+        config.update({"kapsule:region": "fr-par", "kapsule:namespaces": ["apps"]})
+        config["kapsule:existing_cluster"] = {"stack_reference": reference}
+
+    root = copy_project(tmp_path / "p", {"dev": edit})
+    line = open_access("dev", environ=ENVIRON, now=NOW, address="51.15.20.30", root=root)
+    assert line.endswith("nothing to do here") and fake.requests == []
+
+
+def test_the_runs_own_rule_past_the_first_page_is_closed(scaleway):
+    filler = [
+        {"id": f"r-{i}", "ip": f"203.0.{i // 250}.{i % 250}/32", "description": f"someone {i}"} for i in range(120)
+    ]
+    mine = {
+        "id": "r-mine",
+        "ip": "51.15.20.30/32",
+        "description": "kapsule-run 987-1 up/prod Deploy until 2026-11-21T18:00:00Z",
+    }
+    fake = scaleway([*filler, mine])
+    assert "removed 1 rule(s)" in close_access("prod", environ=ENVIRON)
+    assert fake.requests[-1] == ("DELETE", "/k8s/v1/regions/fr-par/acls/r-mine", {})
+
+
+def test_look_alike_clusters_do_not_hide_the_real_one(scaleway, tmp_path):
+    # Scaleway's name filter matches part of a name: 100 look-alikes come first.
+    clusters = [{"id": f"id-{i}", "name": f"kapsule-prod-{i}", "region": "fr-par"} for i in range(100)]
+    scaleway([OFFICE], clusters=[*clusters, {"id": CLUSTER_ID, "name": "kapsule-prod", "region": "fr-par"}])
+    line = open_access("prod", environ={**ENVIRON, "GITHUB_ENV": str(tmp_path / "e")}, now=NOW, address="51.15.20.30")
+    assert "allowed 51.15.20.30/32 to reach cluster kapsule-prod" in line
+
+
+def test_an_endless_cluster_list_is_refused_past_its_bound(scaleway):
+    scaleway(
+        [OFFICE], clusters=[{"id": f"id-{i}", "name": f"kapsule-prod-{i}", "region": "fr-par"} for i in range(700)]
+    )
+    with pytest.raises(AccessError, match="more than 500 items"):
+        open_access("prod", environ=ENVIRON, now=NOW, address="51.15.20.30")
+
+
+def test_two_jobs_of_one_run_keep_each_others_rule(scaleway, tmp_path):
+    def platform(config: dict[str, Any]) -> None:
+        config.clear()
+        config.update({"kapsule:region": "fr-par", "kapsule:namespaces": ["apps"]})
+        config["kapsule:existing_cluster"] = {"stack_reference": "organization/kapsule/prod"}
+
+    root = copy_project(tmp_path / "p", {"dev": platform})
+    fake = scaleway([OFFICE])
+    drift = {**ENVIRON, "GITHUB_JOB": "drift"}
+    open_access("prod", environ={**drift, "GITHUB_ENV": str(tmp_path / "a")}, now=NOW, address="51.15.20.30", root=root)
+    open_access("dev", environ={**drift, "GITHUB_ENV": str(tmp_path / "b")}, now=NOW, address="51.15.20.31", root=root)
+    # The second job hands over the first one's rule, though both are of one run.
+    assert "51.15.20.30/32" in exported(tmp_path / "b")["KAPSULE_API_ACCESS_RUN_RULES"]
+    assert "removed 1 rule(s) of job 987-1 drift/prod" in close_access("prod", environ=drift, root=root)
+    assert [r["ip"] for r in fake.rules] == ["203.0.113.0/24", "51.15.20.31/32"]
+
+
+def test_a_planted_rule_that_never_expires_is_not_handed_over(scaleway, tmp_path):
+    planted = {
+        "id": "r-x",
+        "ip": "45.33.32.156/32",
+        "description": "kapsule-run 1-1 drift/prod Drift until 2999-01-01T00:00:00Z",
+    }
+    scaleway([OFFICE, planted])
+    open_access("prod", environ={**ENVIRON, "GITHUB_ENV": str(tmp_path / "e")}, now=NOW, address="51.15.20.30")
+    assert "45.33.32.156" not in (tmp_path / "e").read_text()
+
+
+def test_without_the_key_a_still_restricted_live_list_is_opened_all_the_same(scaleway, tmp_path):
+    root = copy_project(tmp_path / "p", {"prod": lambda c: c["kapsule:cluster"].pop("api_access")})
+    fake = scaleway([OFFICE])  # the key is gone from the stack file; the live list is still the office's
+    line = open_access(
+        "prod", environ={**ENVIRON, "GITHUB_ENV": str(tmp_path / "e")}, now=NOW, address="51.15.20.30", root=root
+    )
+    assert "still restricted" in line and [r[0] for r in fake.requests] == ["GET", "GET", "POST"]
+    assert "removed 1 rule(s)" in close_access("prod", environ=ENVIRON, root=root)
+    # Scaleway's default lets every address in: nothing to open.
+    open_list = scaleway([{"id": "r-all", "ip": "0.0.0.0/0", "description": "default"}])
+    line = open_access("prod", environ=ENVIRON, now=NOW, address="51.15.20.30", root=root)
+    assert line.endswith("nothing to open") and [r[0] for r in open_list.requests] == ["GET", "GET"]
+
+
+def test_the_deploys_program_keeps_a_rule_another_job_added_after_its_open(scaleway, tmp_path, monkeypatch):
+    from kapsule.names import ACL
+    from tests.conftest import render_stack
+
+    fake = scaleway([OFFICE])
+    open_access("prod", environ={**ENVIRON, "GITHUB_ENV": str(tmp_path / "deploy")}, now=NOW, address="51.15.20.30")
+    preview = {**ENVIRON, "GITHUB_RUN_ID": "1000", "GITHUB_JOB": "preview", "GITHUB_ENV": str(tmp_path / "preview")}
+    open_access("prod", environ=preview, now=NOW, address="51.15.20.40")
+    handed = exported(tmp_path / "deploy")
+    assert "51.15.20.40" not in handed["KAPSULE_API_ACCESS_RUN_RULES"]  # opened after the deploy's open
+    # The program re-reads the live run rules once the cluster is known, right before the allow-list: the
+    # preview's rule stays. (The rules here expire on NOW's day; the program reads them against the real clock.)
+    until = (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for rule in fake.rules:
+        rule["description"] = rule["description"].replace("2026-11-21T18:00:00Z", until)
+    mine = next(r for r in fake.rules if r["ip"] == "51.15.20.30/32")
+    monkeypatch.setenv(
+        "KAPSULE_API_ACCESS_RUN_RULES", json.dumps([{"ip": mine["ip"], "description": mine["description"]}])
+    )
+    monkeypatch.setenv("KAPSULE_API_ACCESS_CLUSTER", handed["KAPSULE_API_ACCESS_CLUSTER"])
+    rules = render_stack("prod").one(ACL).inputs["aclRules"]
+    assert [r.get("ip") for r in rules][-2:] == ["51.15.20.30/32", "51.15.20.40/32"]
+    # Without the cluster named, nothing is read again (the offline plan, a run that opened nothing).
+    monkeypatch.delenv("KAPSULE_API_ACCESS_CLUSTER")
+    assert [r.get("ip") for r in render_stack("prod").one(ACL).inputs["aclRules"]][-1] == "51.15.20.30/32"
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [(401, "does not know this key (HTTP 401"), (403, "read-only key"), (503, "HTTP 503, its side")],
+)
+def test_each_scaleway_refusal_says_what_it_is(scaleway, status, words):
+    fake = scaleway([OFFICE])
+    fake.status = status
+    with pytest.raises(AccessError, match=words.replace("(", r"\(")):
+        open_access("prod", environ=ENVIRON, now=NOW, address="51.15.20.30")
+
+
+def test_the_address_service_is_https_only_and_never_redirected():
+    with pytest.raises(AddressError, match="not an https URL"):
+        runner_address("http://example.com/")
+    with pytest.raises(AddressError, match="not an https URL"):
+        runner_address("ftp://127.0.0.1/")
+
+    def redirect(handler: BaseHTTPRequestHandler, method: str, body: bytes) -> tuple[int, bytes, float]:
+        if handler.path == "/moved":
+            return 200, b"51.15.20.99", 0
+        handler.send_response(302)
+        handler.send_header("Location", "/moved")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return 302, b"", 0
+
+    with serve(redirect) as url, pytest.raises(AddressError, match="redirects"):
+        runner_address(url + "/")

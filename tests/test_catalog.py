@@ -19,6 +19,7 @@ import pytest
 import yaml
 from pulumiverse_scaleway import kubernetes
 
+from components.api_access import ApiAccessSpec
 from components.catalog import load_catalog
 from components.cluster_spec import AutoscalerSpec, ClusterSpec
 from components.pool import PoolSpec, pool_problems
@@ -121,6 +122,8 @@ def test_a_local_storage_type_takes_l_ssd_and_a_kosmos_cluster_takes_external_po
 STACK_KEYS = {
     "Cluster": {"autoscaler_config": "autoscaler", "open_id_connect_config": "oidc", "auto_upgrade": "auto_upgrade"},
     "Pool": {},
+    # The allow-list's rules are `kapsule:cluster.api_access.allowed` (with `scaleway_ranges`, docs/api-access.md).
+    "Acl": {"acl_rules": "allowed", "no_ip_allowed": "full_isolation"},
 }
 
 
@@ -138,7 +141,7 @@ def _documented() -> dict[str, set[str]]:
     [
         ("Cluster", kubernetes.ClusterArgs, ClusterSpec),
         ("Pool", kubernetes.PoolArgs, PoolSpec),
-        ("Acl", kubernetes.AclArgs, None),
+        ("Acl", kubernetes.AclArgs, ApiAccessSpec),
         ("Autoscaler", kubernetes.ClusterAutoscalerConfigArgs, AutoscalerSpec),
     ],
 )
@@ -153,6 +156,13 @@ def test_every_sdk_argument_is_a_stack_key_or_documented_as_left_out(resource, a
     assert missing == [], f"{resource}: neither a stack key nor in docs/sdk-arguments.md: {missing}"
     stale = sorted(documented - set(names))
     assert stale == [], f"docs/sdk-arguments.md lists {resource} arguments the SDK no longer has: {stale}"
+
+
+def test_the_acl_row_names_the_stack_key():
+    row = next(
+        line for line in (ROOT / "docs" / "sdk-arguments.md").read_text().splitlines() if line.startswith("| Acl |")
+    )
+    assert "`kapsule:cluster.api_access` key (docs/api-access.md)" in row
 
 
 VERSIONS = {

@@ -7,14 +7,26 @@ stack file, keeps them while the run lasts. `close` deletes the rules of this ru
 the workflows run it with `if: always()`. A rule left behind (a runner that died) stops being the run's
 own at its expiry: drift reports it, and the next deploy, which no longer hands it over, removes it.
 
-The stack file stays the one truth: with no `api_access` the API server is open (nothing to open); with
-full isolation no address can be added, so a job must run inside the private network. Who controls
-what is read here: the Scaleway API's answers (the cluster list, the live rules: any key of the project
-may add rules) are matched on their exact cluster name and on the automation's description format only.
+The stack file stays the one truth: with no `api_access` and a live list that already lets the runner in
+(Scaleway's default, every address), there is nothing to open; when the live list is still restricted (the key
+was just removed, the deploy has yet to reset it) the run's rule is added all the same. With full isolation no
+address can be added, so a job must run inside the private network.
+
+A rule belongs to one job: its description names the run and attempt, the job and the stack
+(`<run>-<attempt> <job>/<stack>`), so that two jobs of one run (a matrix) never take out each other's rule.
+Jobs of other runs that open the same cluster at the same time are kept apart by their workflows' shared
+concurrency group per stack (`kapsule-api-access-<stack>`); the deploy, which alone sets the whole list, is
+not in that group (a newer queued job would cancel a pending deploy) and instead re-reads the live run rules
+right before it registers the allow-list (`live_run_rules`), which leaves a window of seconds (docs/api-access.md).
+
+Who controls what is read here: the Scaleway API's answers (the cluster list, the live rules: any key of the
+project may add rules) are matched on their exact cluster name and on the automation's description format
+only, with an expiry at most MAX_TTL ahead; they are read page by page up to a bound, within one deadline.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -25,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from components.api_access import RUN_RULES_VARIABLE, RunRule, run_description, run_rule
+from components.api_access import MAX_TTL, RUN_RULES_VARIABLE, RunRule, run_description, run_rule
 from components.cluster_spec import ClusterSpec
 
 from ..exits import EXIT_INVALID, EXIT_NO_CHANGES
@@ -42,8 +54,16 @@ PRIVATE_RUNNER_VARIABLE = "KAPSULE_PRIVATE_RUNNER"
 SCALEWAY_DEADLINE = 60.0
 #: GitHub ends a hosted job after six hours: a run's rule is its own at most that long.
 DEFAULT_TTL = timedelta(hours=6)
-#: At most this many live rules are read (Scaleway keeps a few dozen per cluster).
+#: At most this many live rules are read (Scaleway keeps a few dozen per cluster), and at most this many clusters
+#: the name filter matches (it matches part of a name): past either, the command refuses.
 MAX_RULES = 500
+MAX_CLUSTERS = 500
+#: Rules and clusters are read this many per page.
+PAGE_SIZE = 100
+#: The variable naming the cluster whose live run rules the program re-reads (`<region>/<cluster id>`).
+CLUSTER_VARIABLE = "KAPSULE_API_ACCESS_CLUSTER"
+#: The Pulumi organization of a self-managed backend (the state bucket): a stack reference names it or no one.
+SELF_MANAGED_ORGANIZATION = "organization"
 NEEDS_PRIVATE_RUNNER = (
     f"a job reaches it only from a runner inside the cluster's private network (a self-hosted runner): set the "
     f"repository variable {PRIVATE_RUNNER_VARIABLE} to that runner's label"
@@ -63,24 +83,54 @@ class Target:
     cluster: ClusterSpec
 
 
-def target(stack: str, root: Path = ROOT) -> Target | str:
+def target(stack: str, root: Path = ROOT, _seen: tuple[str, ...] = ()) -> Target | str:
     """The cluster of `stack`: its own, or for a platform stack, the cluster stack's its stack reference names;
     a line saying why there is none here (a cluster made elsewhere, whose allow-list is not this repository's)."""
     path = stack_file_path(stack, root)
     stack_file = str(path.relative_to(root))
+    if stack in _seen:
+        raise AccessError(
+            f"{stack_file}: the platform stacks' existing_cluster.stack_reference go round in a circle "
+            f"({' -> '.join((*_seen, stack))}): one of them must name the cluster stack"
+        )
     spec = _spec(path, stack_file)
     if spec.existing_cluster is not None:
         reference = spec.existing_cluster.stack_reference or ""
-        owner = reference.rsplit("/", 1)[-1]
+        owner = _own_stack(reference, root)
         owner_path = stack_file_path(owner, root) if owner else None
-        if owner_path is None or not owner_path.is_file():
+        if owner is None or owner_path is None or not owner_path.is_file():
             return (
                 f"{stack_file}: a platform stack's allow-list belongs to its cluster stack, which this repository does "
                 f"not hold (existing_cluster.stack_reference {reference or 'is not set'}): nothing to do here"
             )
-        return target(owner, root)
+        return target(owner, root, (*_seen, stack))
     assert spec.cluster is not None
     return Target(stack_file, spec.region, spec.cluster)
+
+
+def _own_stack(reference: str, root: Path) -> str | None:
+    """The stack of this repository a stack reference names: `organization/<project>/<stack>` or
+    `<project>/<stack>` with this project's name (Pulumi.yaml) and the self-managed backend's organization;
+    None for a stack of another project or organization."""
+    parts = reference.split("/")
+    if len(parts) == 3 and parts[0] == SELF_MANAGED_ORGANIZATION:
+        parts = parts[1:]
+    if len(parts) != 2 or parts[0] != _project_name(root):
+        return None
+    return parts[1] or None
+
+
+def _project_name(root: Path) -> str | None:
+    from ..files import read_text
+
+    try:
+        text = read_text(root / "Pulumi.yaml", 64 * 1024, "a project file is a few lines")
+    except Exception:  # noqa: BLE001 no project file: no reference is this project's
+        return None
+    for line in text.splitlines():
+        if line.startswith("name:"):
+            return line.partition(":")[2].strip().strip("'\"") or None
+    return None
 
 
 def _spec(path: Path, stack_file: str) -> StackConfig:
@@ -88,15 +138,23 @@ def _spec(path: Path, stack_file: str) -> StackConfig:
     return parse(stack_file, config)
 
 
-def run_identity(environ: dict[str, str]) -> tuple[str, str]:
-    """(`<run id>-<attempt>`, `<repository>/<workflow>`) of this GitHub Actions run; AccessError outside one."""
+def run_identity(environ: dict[str, str], stack: str) -> tuple[str, str, str]:
+    """(`<run id>-<attempt>`, `<job>/<stack>`, `<workflow>`) of this GitHub Actions job; AccessError outside one.
+    The first two together name the one job that owns a rule."""
     run, attempt = environ.get("GITHUB_RUN_ID", ""), environ.get("GITHUB_RUN_ATTEMPT", "1")
-    if not run.isdigit() or not attempt.isdigit() or len(run) > 20 or len(attempt) > 6:
+    if not (run.isascii() and run.isdigit() and attempt.isascii() and attempt.isdigit()):
         raise AccessError(
             "GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT name no run: the allow-list is opened only for a CI run"
         )
-    what = "".join(c if c.isalnum() or c in "._/-" else "-" for c in environ.get("GITHUB_WORKFLOW", "run"))[:80]
-    return f"{run}-{attempt}", what or "run"
+    if len(run) > 20 or len(attempt) > 6:
+        raise AccessError("GITHUB_RUN_ID or GITHUB_RUN_ATTEMPT is longer than GitHub writes them")
+    job = f"{_word(environ.get('GITHUB_JOB', ''), 40, '._-') or 'job'}/{_word(stack, 40, '._-') or 'stack'}"
+    return f"{run}-{attempt}", job, _word(environ.get("GITHUB_WORKFLOW", ""), 60, "._/-") or "run"
+
+
+def _word(text: str, limit: int, allowed: str) -> str:
+    """Outside text as the run rule's description takes it: ASCII letters, digits and `allowed`, at most `limit`."""
+    return "".join(c if (c.isascii() and c.isalnum()) or c in allowed else "-" for c in text)[:limit]
 
 
 class Scaleway:
@@ -116,9 +174,12 @@ class Scaleway:
             )
         try:
             self.api = K8SV1API(client)
-        except ValueError as error:  # the SDK's own check of the key's and the project's shape
+        except ValueError:
+            # The SDK's own check of the key's and the project's shape puts the key itself in its message: a fixed
+            # line, never the SDK's text.
             raise AccessError(
-                f"the Scaleway credentials are not usable: {str(error).split(chr(10))[0][:120]}"
+                "the Scaleway credentials are not usable: SCW_ACCESS_KEY, SCW_SECRET_KEY or SCW_DEFAULT_PROJECT_ID "
+                "does not have the shape of a Scaleway key or project id"
             ) from None
         self.project = client.default_project_id
         self.region = region
@@ -143,25 +204,51 @@ class Scaleway:
         error = result.get("error")
         if error is not None:
             status = getattr(getattr(error, "response", None), "status_code", None)
-            if status in (401, 403):
+            if status == 401:
                 raise AccessError(
-                    f"this Scaleway key may not {what} (HTTP {status}): a read-only key cannot open the allow-list, so "
+                    f"the Scaleway API does not know this key (HTTP 401 to {what}): check SCW_ACCESS_KEY and "
+                    "SCW_SECRET_KEY in the job's environment"
+                )
+            if status == 403:
+                raise AccessError(
+                    f"this Scaleway key may not {what} (HTTP 403): a read-only key cannot open the allow-list, so "
                     + NEEDS_PRIVATE_RUNNER
                 )
-            raise AccessError(f"the Scaleway API refused to {what}: {type(error).__name__} {status or ''}".rstrip())
+            if isinstance(status, int) and status >= 500:
+                raise AccessError(f"the Scaleway API failed to {what} (HTTP {status}, its side): run the job again")
+            if status is None:
+                raise AccessError(f"the Scaleway API could not be reached to {what}: {type(error).__name__}")
+            raise AccessError(f"the Scaleway API refused to {what}: {type(error).__name__} {status}")
         return result.get("value")
+
+    def pages(self, what: str, read: Callable[[int], Any], items: str, bound: int) -> list[Any]:
+        """Every item of a paged list, page by page within the deadline; AccessError past `bound` items. Never the
+        SDK's `*_all`, which follows pages until one comes back empty, without end against an API that keeps
+        answering."""
+        found: list[Any] = []
+        for page in range(1, bound // PAGE_SIZE + 2):
+            answer = self.call(what, functools.partial(read, page))
+            chunk = list(getattr(answer, items, None) or [])
+            found += chunk
+            if len(found) > bound:
+                raise AccessError(f"the Scaleway API answered more than {bound} items to {what}: refusing to go on")
+            total = getattr(answer, "total_count", None)
+            if not chunk or len(chunk) < PAGE_SIZE or (isinstance(total, int) and len(found) >= total):
+                return found
+        return found
 
     def cluster_id(self, name: str) -> str | None:
         """The id of the project's cluster named exactly `name` in the region, or None when there is none yet."""
-        # One page, never `list_clusters_all`: the SDK follows pages until one comes back empty, without end
-        # against an API that keeps answering. A name filter leaves a handful of clusters.
-        clusters = self.call(
+        # Scaleway's name filter matches part of a name: every page, then the exact name.
+        clusters = self.pages(
             "list the clusters",
-            lambda: (
-                self.api.list_clusters(region=self.region, project_id=self.project, name=name, page_size=100).clusters
+            lambda page: self.api.list_clusters(
+                region=self.region, project_id=self.project, name=name, page=page, page_size=PAGE_SIZE
             ),
+            "clusters",
+            MAX_CLUSTERS,
         )
-        matches = [c.id for c in (clusters or [])[:MAX_RULES] if getattr(c, "name", None) == name]
+        matches = [c.id for c in clusters if getattr(c, "name", None) == name]
         if len(matches) > 1:
             raise AccessError(
                 f"{len(matches)} clusters are named {name} in {self.region}: cannot tell which one to open"
@@ -169,11 +256,15 @@ class Scaleway:
         return matches[0] if matches else None
 
     def rules(self, cluster: str) -> list[Any]:
-        found = self.call(
+        """Every rule of the cluster's live allow-list."""
+        return self.pages(
             "list the allow-list",
-            lambda: self.api.list_cluster_acl_rules(region=self.region, cluster_id=cluster, page_size=100).rules,
+            lambda page: self.api.list_cluster_acl_rules(
+                region=self.region, cluster_id=cluster, page=page, page_size=PAGE_SIZE
+            ),
+            "rules",
+            MAX_RULES,
         )
-        return list(found or [])[:MAX_RULES]
 
 
 def _now_monotonic() -> float:
@@ -201,30 +292,32 @@ def open_access(
         return (
             f"{where.stack_file}: this job runs on {PRIVATE_RUNNER_VARIABLE}, in the private network: nothing to open"
         )
-    if access is None:
-        return (
-            f"{where.stack_file}: the API server is open to every address (no kapsule:cluster.api_access): "
-            "nothing to open"
-        )
-    if access.full_isolation:
+    if access is not None and access.full_isolation:
         raise AccessError(
             f"{where.stack_file}: kapsule:cluster.api_access.full_isolation allows no address to the API server; "
             + NEEDS_PRIVATE_RUNNER
         )
-    run, what = run_identity(environ)
+    if ttl > MAX_TTL or ttl <= timedelta(0):
+        raise AccessError(f"a run's rule lasts more than 0 and at most {MAX_TTL.total_seconds() / 3600:g} hours")
+    run, job, what = run_identity(environ, stack)
     if address is None:
         address = runner_address(environ.get(ADDRESS_URL_VARIABLE) or DEFAULT_ADDRESS_URL)
     else:
         address = parse_address(address.encode("ascii", "replace"), "the runner's address")
-    mine = RunRule(address, run_description(run, what, now + ttl))
+    mine = RunRule(address, run_description(run, job, what, now + ttl))
     api = (scaleway or Scaleway)(where.region)
     cluster = api.cluster_id(where.cluster.name)
     others: list[RunRule] = []
     if cluster is not None:
+        live = api.rules(cluster)
+        if access is None and _lets_in(live, mine.ip):
+            return (
+                f"{where.stack_file}: the API server is open to every address (no kapsule:cluster.api_access, and the "
+                f"live allow-list lets {mine.ip} in): nothing to open"
+            )
         from scaleway.k8s.v1 import ACLRuleRequest
 
-        live = [run_rule(r.ip, r.description) for r in api.rules(cluster)]
-        others = [r for r in live if r is not None and not r.expired(now) and r.run != run]
+        others = _others(live, mine, now)
         api.call(
             "add a rule to the allow-list",
             lambda: api.api.add_cluster_acl_rules(
@@ -235,14 +328,74 @@ def open_access(
         )
     handed = [{"ip": r.ip, "description": r.description} for r in [*others, mine]]
     _export(environ, RUN_RULES_VARIABLE, json.dumps(handed, separators=(",", ":")))
+    if cluster is not None:
+        _export(environ, CLUSTER_VARIABLE, f"{where.region}/{cluster}")
     until = f"{mine.until:%Y-%m-%d %H:%M} UTC"
     if cluster is None:
         return (
             f"{where.stack_file}: cluster {where.cluster.name} does not exist yet: the deploy creates its allow-list "
             f"with {mine.ip} in it until {until}"
         )
-    cluster_name = where.cluster.name
-    return f"{where.stack_file}: allowed {mine.ip} to reach cluster {cluster_name} until {until} ({mine.description})"
+    still = " (its live allow-list is still restricted)" if access is None else ""
+    return (
+        f"{where.stack_file}: allowed {mine.ip} to reach cluster {where.cluster.name}{still} until {until} "
+        f"({mine.description})"
+    )
+
+
+def _others(live: list[Any], mine: RunRule, now: datetime) -> list[RunRule]:
+    """The live rules of other jobs, still their own (not expired, an expiry at most MAX_TTL ahead)."""
+    rules = [run_rule(getattr(r, "ip", None), getattr(r, "description", None), now) for r in live]
+    return [r for r in rules if r is not None and not r.expired(now) and r.owner != mine.owner]
+
+
+def _lets_in(live: list[Any], ip: str) -> bool:
+    """Whether a live rule's range holds the runner's address (Scaleway's default holds 0.0.0.0/0)."""
+    import ipaddress
+
+    address = ipaddress.ip_network(ip).network_address
+    for rule in live:
+        try:
+            network = ipaddress.ip_network(getattr(rule, "ip", None) or "", strict=False)
+        except ValueError:
+            continue
+        if network.version == address.version and address in network:
+            return True
+    return False
+
+
+def live_run_rules(
+    region_cluster: str, now: datetime, scaleway: Callable[[str], Scaleway] | None = None
+) -> list[RunRule]:
+    """The run rules on the live allow-list of `<region>/<cluster id>` still their job's own: the deploy's program
+    re-reads them right before it registers the allow-list, so that a job that opened after the deploy's own
+    `open` keeps its rule. AccessError (one line) when they cannot be read."""
+    region, _, cluster = region_cluster.partition("/")
+    if not region or not cluster or len(region_cluster) > 100 or not region_cluster.isascii():
+        raise AccessError(f"{CLUSTER_VARIABLE} is not <region>/<cluster id>: `kapsule access open` writes it")
+    api = (scaleway or Scaleway)(region)
+    rules = [run_rule(getattr(r, "ip", None), getattr(r, "description", None), now) for r in api.rules(cluster)]
+    return [r for r in rules if r is not None and not r.expired(now)]
+
+
+def program_live_run_rules(
+    environ: dict[str, str], scaleway: Callable[[str], Scaleway] | None = None
+) -> Callable[[], list[RunRule]] | None:
+    """For the program (`__main__.py`): in a job whose `kapsule access open` named the cluster, the re-read of its
+    live run rules, raising pulumi.RunError (one line) when they cannot be read; None elsewhere."""
+    region_cluster = environ.get(CLUSTER_VARIABLE)
+    if not region_cluster:
+        return None
+
+    def reread() -> list[RunRule]:
+        import pulumi
+
+        try:
+            return live_run_rules(region_cluster, datetime.now(timezone.utc), scaleway)
+        except AccessError as error:
+            raise pulumi.RunError(f"{CLUSTER_VARIABLE}: {error}") from None
+
+    return reread
 
 
 def close_access(
@@ -252,26 +405,32 @@ def close_access(
     root: Path = ROOT,
     scaleway: Callable[[str], Scaleway] | None = None,
 ) -> str:
-    """Delete every rule of this run from the live allow-list; return what was done (one line)."""
+    """Delete this job's own rules from the live allow-list; return what was done (one line)."""
     where = target(stack, root)
     if isinstance(where, str):
         return where
     access = where.cluster.api_access
-    if environ.get(PRIVATE_RUNNER_VARIABLE) or access is None or access.full_isolation:
+    if environ.get(PRIVATE_RUNNER_VARIABLE) or (access is not None and access.full_isolation):
         return f"{where.stack_file}: this run opened nothing: nothing to close"
-    run, _ = run_identity(environ)
+    run, job, _ = run_identity(environ, stack)
+    owner = f"{run} {job}"
     api = (scaleway or Scaleway)(where.region)
     cluster = api.cluster_id(where.cluster.name)
     if cluster is None:
         return f"{where.stack_file}: cluster {where.cluster.name} does not exist: nothing to close"
-    ours = [r for r in api.rules(cluster) if (rule := run_rule(r.ip, r.description)) is not None and rule.run == run]
+    ours = [
+        r
+        for r in api.rules(cluster)
+        if (rule := run_rule(getattr(r, "ip", None), getattr(r, "description", None))) is not None
+        and rule.owner == owner
+    ]
     for rule in ours:
         api.call(
             "delete a rule of the allow-list",
-            lambda rule=rule: api.api.delete_acl_rule(region=where.region, acl_id=rule.id),
+            functools.partial(api.api.delete_acl_rule, region=where.region, acl_id=rule.id),
         )
     return (
-        f"{where.stack_file}: removed {len(ours)} rule(s) of run {run} from cluster {where.cluster.name}'s allow-list"
+        f"{where.stack_file}: removed {len(ours)} rule(s) of job {owner} from cluster {where.cluster.name}'s allow-list"
     )
 
 
@@ -280,8 +439,14 @@ def _export(environ: dict[str, str], name: str, value: str) -> None:
     target_file = environ.get("GITHUB_ENV")
     line = f"{name}={value}\n"
     if target_file:
-        with open(target_file, "a", encoding="utf-8") as handle:
-            handle.write(line)
+        try:
+            with open(target_file, "a", encoding="utf-8") as handle:
+                handle.write(line)
+        except OSError as error:
+            raise AccessError(
+                f"GITHUB_ENV ({target_file[:120]!r}) cannot be written ({error.strerror or type(error).__name__}): "
+                "the run's rule stays in the allow-list until the close step removes it"
+            ) from None
     else:
         sys.stdout.write(line)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
+from typing import Any
 
 from components.api_access import as_host_range, single_address_problem
 
@@ -20,6 +22,9 @@ ADDRESS_URL_VARIABLE = "KAPSULE_ADDRESS_URL"
 #: An address is at most 39 characters; a little room for a line break.
 MAX_BYTES = 256
 DEADLINE = 10.0
+#: Plain http is taken from these hosts only: a service on the runner itself (and the tests' loopback server);
+#: anything else is https, so that no one between the runner and the service can choose the address.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1"})
 
 
 class AddressError(ValueError):
@@ -28,14 +33,17 @@ class AddressError(ValueError):
 
 def runner_address(url: str, deadline: float = DEADLINE) -> str:
     """The runner's egress address as a /32 or /128, read from `url` within `deadline` seconds."""
-    if not url.startswith(("https://", "http://")):
-        raise AddressError(f"the address service {url[:80]!r} is not an http(s) URL")
+    problem = url_problem(url)
+    if problem:
+        raise AddressError(f"the address service {url[:80]!r} {problem}")
     answer: dict[str, object] = {}
+    opener = urllib.request.build_opener(_NoRedirect)
 
     def fetch() -> None:
         try:
             request = urllib.request.Request(url, headers={"Accept": "text/plain"})
-            with urllib.request.urlopen(request, timeout=deadline) as response:  # noqa: S310 (http(s) only, above)
+            # The socket's own timeout a little later than the deadline, so that the deadline is what is reported.
+            with opener.open(request, timeout=deadline + 1) as response:  # noqa: S310 (https, or http on loopback: above)
                 answer["body"] = response.read(MAX_BYTES + 1)
         except (urllib.error.URLError, OSError, ValueError) as error:
             answer["error"] = error
@@ -50,6 +58,27 @@ def runner_address(url: str, deadline: float = DEADLINE) -> str:
         said = str(reason).splitlines()[0][:120] if str(reason) else type(reason).__name__
         raise AddressError(f"the address service {url} did not answer: {said}")
     return parse_address(answer.get("body", b""), f"the address service {url}")  # type: ignore[arg-type]
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an address service this command reads (https, or http on the runner's loopback), or None."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return None
+    return "is not an https URL (plain http only on the runner's own loopback, 127.0.0.1 or ::1)"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: the address comes from the service named, nowhere else."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise urllib.error.HTTPError(req.full_url, code, f"redirects (HTTP {code}), which is refused", headers, fp)
 
 
 def parse_address(body: bytes, source: str) -> str:

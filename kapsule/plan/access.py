@@ -1,11 +1,13 @@
 """Who may reach the API server, as the plan tells it: one line per cluster for its allow-list (open, the ranges
-added and removed, full isolation), and a warning for a change that locks the CI automation out. Pure logic."""
+added and removed, full isolation), and a warning for a change that locks the CI automation out or opens the API
+server to every address. The CI runs' own rules (`kapsule-run ...`) are left out of the comparison on both
+sides: they are short-lived, and the recorded state of a deploy still holds its own. Pure logic."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from components.api_access import RUN_DESCRIPTION
+from components.api_access import is_run_description
 
 from ..names import ACL, CLUSTER
 from ..resources.model import Secret, Unknown
@@ -40,10 +42,19 @@ def access_lines(changes: list[Change]) -> tuple[list[str], list[str]]:
 def _acl_line(change: Change) -> tuple[str | None, str | None]:
     inputs = change.resource.inputs
     if change.action == "delete":
+        warning = (
+            f"API server allow-list: removing {KEY} resets the allow-list to Scaleway's default: the API server is "
+            "open to every address (0.0.0.0/0)"
+        )
+        if _plain(inputs.get("noIpAllowed")) is True:
+            warning += (
+                "; it is fully isolated until then, so the deploy that removes it must run inside the private network "
+                f"(locks out the CI automation's own access path otherwise: {PRIVATE_RUNNER_SETTING})"
+            )
         return (
             f"API server allow-list: removed ({KEY} is gone): Scaleway sets it back to every address (0.0.0.0/0) "
             "and its own ranges",
-            None,
+            warning,
         )
     isolated = _plain(inputs.get("noIpAllowed")) is True
     new = _rules(inputs.get("aclRules"))
@@ -95,13 +106,10 @@ def _rules(value: Any) -> list[Rule] | None:
         rule = _plain(item)
         if not isinstance(rule, dict) or any(isinstance(_plain(v), Unknown) for v in rule.values()):
             return None
-        rules.append(
-            (
-                str(_plain(rule.get("ip")) or ""),
-                bool(_plain(rule.get("scalewayRanges"))),
-                str(_plain(rule.get("description")) or ""),
-            )
-        )
+        description = str(_plain(rule.get("description")) or "")
+        if is_run_description(description):
+            continue  # a CI run's own rule (kapsule/access): never part of the comparison
+        rules.append((str(_plain(rule.get("ip")) or ""), bool(_plain(rule.get("scalewayRanges"))), description))
     return rules
 
 
@@ -111,10 +119,7 @@ def _listed(rules: list[Rule] | None) -> str:
     shown = []
     for ip, scaleway, description in rules:
         what = "Scaleway's own ranges" if scaleway else ip
-        if RUN_DESCRIPTION.fullmatch(description):
-            shown.append(f"{what} (CI run rule: {description})")
-        else:
-            shown.append(f"{what} ({description})" if description else what)
+        shown.append(f"{what} ({description})" if description else what)
     return ", ".join(shown)
 
 

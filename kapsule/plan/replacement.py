@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from components.api_access import is_run_description
+
 from ..names import (
     ACL,
     API_KEY,
@@ -150,13 +152,17 @@ def _without_case_and_hyphens(value: Any) -> Any:
 
 def _acl_rule_set(value: Any) -> Any:
     """`acl_rules` is a TypeSet (acl.go): order does not count, nor the computed `id` and `srn` of each rule,
-    nor an unset field against the false or empty value Read writes back (flattenACL)."""
+    nor an unset field against the false or empty value Read writes back (flattenACL). The CI runs' own rules
+    (`kapsule-run ...` descriptions, kapsule/access) are left out on both sides: they are short-lived, the deploy
+    records its own before it takes it out, and the offline plan has no run of its own to hand over."""
     if not isinstance(value, list):
         return value
     rules = []
     for rule in value:
         if not isinstance(rule, dict):
             return value
+        if is_run_description(rule.get("description")):
+            continue
         rules.append((rule.get("ip") or "", bool(rule.get("scalewayRanges")), rule.get("description") or ""))
     return sorted(rules)
 

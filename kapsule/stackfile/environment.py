@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,10 +174,11 @@ class Environment:
         return values
 
 
-def build(config: StackConfig) -> Environment:
+def build(config: StackConfig, live_run_rules: Callable[[], Sequence[RunRule]] | None = None) -> Environment:
     """Declare every component of the environment a validated stack config describes.
 
     The config's secret values (`read_config`) are sealed first, so that they reach no resource in clear.
+    `live_run_rules` re-reads the CI runs' rules on the live allow-list (kapsule/access), in a CI job only.
     """
     seal_secret_inputs(config.secret_values)
     network = (
@@ -199,6 +201,7 @@ def build(config: StackConfig) -> Environment:
             region=config.region,
             tags=config.tags,
             run_rules=run_rules() if config.cluster.api_access is not None else (),
+            live_run_rules=live_run_rules if config.cluster.api_access is not None else None,
         )
     pools = {
         name: Pool(name, spec, cluster=cluster, tags=config.tags, opts=pulumi.ResourceOptions(parent=cluster))
