@@ -14,7 +14,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -134,10 +134,14 @@ class Catalog:
             return None
         later = [v for v in self.versions if Version.parse(v.minor) > Version.parse(minor)]
         target = later[0] if later else None
-        to = f"{target.minor}'s latest patch" + (f" ({target.latest_patch})" if target and target.latest_patch else "")
+        to = (
+            f"{target.minor}'s latest patch" + (f" ({target.latest_patch})" if target.latest_patch else "")
+            if target
+            else "the next minor"
+        )
         return (
             f"{minor} reached its end of support on {entry.end_of_support}: Scaleway moves the cluster by force to "
-            f"{to if target else 'the next minor'} within {FORCED_UPGRADE_DAYS} days, by {entry.forced_by}; "
+            f"{to} within {FORCED_UPGRADE_DAYS} days, by {entry.forced_by}; "
             f"set the version to {target.minor if target else 'the next minor'} before then, "
             "so the stack file matches the cluster"
         )
@@ -287,7 +291,7 @@ def version_problem(version: str) -> str | None:
     return f"{version!r}: {error}" if error else None
 
 
-def minor_offer_problems(version: str, offered: dict[str, Iterable[str]]) -> list[tuple[str, str]]:
+def minor_offer_problems(version: str, offered: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
     """(key, problem) for each value under a key of `offered` that the minor of `version` does not accept.
 
     `offered` maps a cluster or pool key (`feature_gates`, `admission_plugins`, `cni`, `kubelet_args`) to the

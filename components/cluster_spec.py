@@ -180,7 +180,11 @@ def cluster_problems(
     if supported:
         problems.append(Problem(("version",), supported))
     else:
-        offered = {"feature_gates": spec.feature_gates, "admission_plugins": spec.admission_plugins, "cni": [spec.cni]}
+        offered: dict[str, list[str]] = {
+            "feature_gates": spec.feature_gates,
+            "admission_plugins": spec.admission_plugins,
+            "cni": [spec.cni],
+        }
         problems += [Problem((key,), problem) for key, problem in minor_offer_problems(spec.version, offered)]
     pinned = Version.parse(spec.version).patch is not None
     if spec.auto_upgrade.enabled and pinned:

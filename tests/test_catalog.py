@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -71,6 +71,17 @@ def test_a_cluster_past_its_minors_end_is_moved_by_force_and_the_plan_says_when(
         "1.34 reached its end of support on 2026-11-29: Scaleway moves the cluster by force to 1.35's latest patch "
         "within 30 days, by 2026-12-29" in warning
     )
+
+
+def test_the_newest_minor_past_its_end_is_moved_to_the_next_minor_the_catalog_does_not_list_yet():
+    catalog = load_catalog()
+    newest = catalog.versions[0]
+    assert newest.end_of_support is not None
+    alone = dataclasses.replace(catalog, versions=(newest,))
+    move = alone.forced_move(newest.minor, newest.end_of_support + timedelta(days=1))
+    assert move is not None
+    assert "Scaleway moves the cluster by force to the next minor within 30 days" in move
+    assert "set the version to the next minor before then" in move
 
 
 def test_a_new_cluster_on_a_deprecated_minor_is_refused(tmp_path, monkeypatch):

@@ -101,6 +101,19 @@ def test_a_control_plane_downgrade_says_when_it_becomes_possible_in_place(tmp_pa
     assert cluster_action(up) == "update" and not [n for n in up.notes if "downgrade" in n]
 
 
+def test_a_downgrade_of_a_cluster_with_no_recorded_creation_day_says_when_without_a_date(tmp_path):
+    """An export whose cluster has no createdAt output (hand-made, or an older provider's) still gets its note."""
+    export = deployed(tmp_path, type="kapsule-dedicated-8")
+    document = json.loads(export.read_text())
+    for resource in document["deployment"]["resources"]:
+        if resource["type"] == CLUSTER:
+            del resource["outputs"]["createdAt"]
+    export.write_text(json.dumps(document))
+    plan, _ = plan_of(tmp_path, "scaleway", declared(tmp_path, type="kapsule-dedicated-4"), export)
+    [note] = [n for n in plan.notes if "downgrade" in n]
+    assert "counted from the day the cluster moved to kapsule-dedicated-8, and etcd holds less" in note
+
+
 def test_a_cluster_deletion_with_delete_additional_resources_names_its_private_network():
     inputs = {"deleteAdditionalResources": True, "privateNetworkId": "fr-par/4b113527-c685-4f6e-a4fa-1663c052e0ef"}
     text = destroys(CLUSTER, inputs)

@@ -42,17 +42,20 @@ def catalog_lines(day: date) -> list[str]:
     for key, text in types.sources.items():
         lines.append(f"  [{key}] {text}")
     width = max((len(",".join(entry.zones)) for entry in types.types.values()), default=1) + 2
-    for entry in types.types.values():
-        price = prices.node_types.get(entry.name)
+    for node_type in types.types.values():
+        price = prices.node_types.get(node_type.name)
         priced = (
             f"{price.hourly} {prices.currency}/h ({'estimate' if price.estimate else 'read from Scaleway'})"
             if price
             else "no price (not in components/prices.json)"
         )
-        state = f"end of service, successor {entry.successor or 'not named'}" if entry.end_of_service else "offered"
+        state = (
+            f"end of service, successor {node_type.successor or 'not named'}" if node_type.end_of_service else "offered"
+        )
+        storage = "local" if node_type.local_storage else "block"
         lines.append(
-            f"  {entry.name:<17}{','.join(entry.zones) or '-':<{width}}{'local' if entry.local_storage else 'block':<7}"
-            f"{state}; {priced}; zones {_rests(entry.read_from)} [{entry.source}]"
+            f"  {node_type.name:<17}{','.join(node_type.zones) or '-':<{width}}{storage:<7}"
+            f"{state}; {priced}; zones {_rests(node_type.read_from)} [{node_type.source}]"
         )
     estimates = sum(1 for table in _price_tables(prices) for p in table.values() if p.estimate)
     lines += [

@@ -101,7 +101,8 @@ def open_issue(stack: str) -> int | None:
 
 def _ours(issue: dict[str, Any], stack: str, marker: str) -> bool:
     """Whether an issue is the workflow's own drift issue of this stack (checked here too, whatever GitHub filtered)."""
-    user = issue.get("user") if isinstance(issue.get("user"), dict) else {}
+    author = issue.get("user")
+    user = author if isinstance(author, dict) else {}
     labels = [label.get("name") for label in issue.get("labels") or [] if isinstance(label, dict)]
     return (
         user.get("login") == OWN_AUTHOR

@@ -96,11 +96,15 @@ def downgrade_note(change: Change, outputs: dict[str, Any]) -> str | None:
     if family is None or family.index(new) >= family.index(old):
         return None
     since = _day(outputs.get("createdAt"))
-    created = f" (created {since}; if it was created as {old}, from {since + timedelta(days=COMMITMENT_DAYS)})"
+    created = (
+        f" (created {since}; if it was created as {old}, from {since + timedelta(days=COMMITMENT_DAYS)})"
+        if since
+        else ""
+    )
     return (
         f"{change.resource.name}: type {old} -> {new} is a downgrade; Scaleway makes it in place (and the provider "
         f"then updates rather than replaces) only once the {COMMITMENT_DAYS}-day commitment of {old} has ended, "
-        f"counted from the day the cluster moved to {old}{created if since else ''}, and etcd holds less than "
+        f"counted from the day the cluster moved to {old}{created}, and etcd holds less than "
         f"{new}'s quota (`max_etcd_size` of the API's ListClusterTypes). Until then the plan shows the replacement; "
         f"to keep the cluster, leave type at {old} and apply the downgrade when both hold"
     )

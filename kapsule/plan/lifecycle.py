@@ -32,7 +32,8 @@ def lifecycle_findings(
         recorded = state.get(cluster.urn) if state is not None else None
         if recorded is None:
             if entry.deprecated_on(today) or entry.ended_on(today):
-                offered = [m for m in catalog.supported(today) if not catalog.find(m).deprecated_on(today)]
+                supported = catalog.supported(today)
+                offered = [v.minor for v in catalog.versions if v.minor in supported and not v.deprecated_on(today)]
                 errors.append(
                     f"kapsule:cluster.version: {desired} is a new cluster on {minor}, which Scaleway deprecated on "
                     f"{entry.deprecated}: no new cluster is created on it; "

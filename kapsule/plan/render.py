@@ -61,7 +61,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         """
         return make_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
 
-    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+    def ReadResource(  # noqa: N802 (gRPC method name)
+        self, request: resource_pb2.ReadResourceRequest
+    ) -> resource_pb2.ReadResourceResponse:
         """A StackReference reads the other stack's recorded outputs, when the plan was given them; otherwise
         they are unknown until that stack's update, as nothing else can say what they will be."""
         if request.type != STACK_REFERENCE_TYPE:

@@ -48,8 +48,14 @@ _.http_method
 _.ignore_daemonsets_utilization
 _.ip_mode
 _.issuer_url
+_.log_level
 _.m3_water_hourly
+_.maxDays
+_.maxIPv4Share
+_.maxIPv6Share
 _.maxMonthly
+_.maxOpenShareIPv4
+_.maxOpenShareIPv6
 _.max_connections
 _.max_graceful_termination_sec
 _.minNodes
@@ -62,6 +68,7 @@ _.scale_down_delay_after_add
 _.scale_down_unneeded_time
 _.scale_down_utilization_threshold
 _.send_proxy
+_.skip_nodes_with_local_storage
 _.ssl_compatibility_level
 _.target_node_labels
 _.timeout_client
@@ -85,6 +92,18 @@ _.frame
 _.exc
 _.mtime_ns
 _.inode
+
+# http.server and socketserver call these by name in the tests' loopback servers: the handler's do_<METHOD>
+# methods, log_message (kept quiet), and the class attributes they read (protocol_version,
+# disable_nagle_algorithm, daemon_threads).
+_.do_GET
+_.do_POST
+_.do_PUT
+_.do_DELETE
+_.log_message
+_.protocol_version
+_.disable_nagle_algorithm
+_.daemon_threads
 
 # Public API of `components` that other stacks import (listed in UPGRADE.md), and the one table of engine names.
 _.REGIONS
