@@ -41,8 +41,8 @@ def node(
     }
 
 
-def pool(pool_id: str, name: str) -> dict[str, Any]:
-    """A pool as the API's JSON has it (the fields the SDK unmarshals)."""
+def pool(pool_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    """A pool as the API's JSON has it (the fields the SDK unmarshals), `fields` replacing the defaults."""
     return {
         "id": pool_id,
         "cluster_id": CLUSTER_ID,
@@ -72,12 +72,13 @@ def pool(pool_id: str, name: str) -> dict[str, Any]:
         "labels": {},
         "taints": [],
         "startup_taints": [],
-    }
+    } | fields
 
 
 @dataclass
 class Api:
-    """What the API holds and what it was asked; `on_replace(node_id)` runs when a ReplaceNode arrives."""
+    """What the API holds and what it was asked; `on_replace(node_id)` runs when a ReplaceNode arrives,
+    `on_update(pool_id, body)` when an UpdatePool does (after the pool's fields are changed)."""
 
     url: str = ""
     pools: list[dict[str, Any]] = field(default_factory=list)
@@ -85,6 +86,8 @@ class Api:
     requests: list[tuple[str, str, dict[str, list[str]], Any]] = field(default_factory=list)
     on_replace: Callable[[str], None] | None = None
     replace_status: int = 200
+    on_update: Callable[[str, dict[str, Any]], None] | None = None
+    update_status: int = 200
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def asked(self, method: str) -> list[tuple[str, str, dict[str, list[str]], Any]]:
@@ -127,6 +130,20 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
                 with api.lock:
                     chunk = api.nodes[(page - 1) * size : page * size]
                 return self._answer(200, {"total_count": len(api.nodes), "nodes": chunk})
+            if url.path.startswith(f"{base}/pools/") and method in ("GET", "PATCH"):
+                pool_id = url.path.split("/")[-1]
+                with api.lock:
+                    found = next((p for p in api.pools if p["id"] == pool_id), None)
+                if found is None:
+                    return self._answer(404, {"message": "resource is not found", "type": "not_found"})
+                if method == "PATCH":
+                    if api.update_status != 200:
+                        return self._answer(api.update_status, {"message": "quota exceeded", "type": "quotas_exceeded"})
+                    with api.lock:
+                        found.update({k: v for k, v in (body or {}).items() if k in ("size", "min_size", "max_size")})
+                    if api.on_update:
+                        api.on_update(pool_id, body or {})
+                return self._answer(200, found)
             if method == "POST" and url.path.startswith(f"{base}/nodes/") and url.path.endswith("/replace"):
                 node_id = url.path.split("/")[-2]
                 found = next((n for n in api.nodes if n["id"] == node_id), None)
@@ -145,6 +162,9 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             self._serve("POST")
+
+        def do_PATCH(self) -> None:  # noqa: N802
+            self._serve("PATCH")
 
     return Handler
 

@@ -59,22 +59,37 @@ def test_a_node_object_from_the_api_server_is_read_defensively():
 
 
 @pytest.mark.parametrize(
-    ("max_unavailable", "down", "refused"),
-    [(1, [], False), (1, ["x"], True), (2, ["x"], False), (2, ["x", "y"], True), (0, [], True)],
+    ("max_unavailable", "max_surge", "down", "size", "refused"),
+    [
+        (1, 0, [], None, None),
+        (1, 0, ["x"], None, "1 node(s) already out of service (x)"),
+        (2, 0, ["x"], None, None),
+        (2, 0, ["x", "y"], None, "2 node(s) already out of service (x, y)"),
+        (0, 0, [], None, "max_unavailable is 0 and max_surge is 0"),
+        # max_unavailable 0 with a surge: the plan passes (a surge node is added first) unless a node is down ...
+        (0, 1, [], None, None),
+        (0, 1, ["x"], None, "1 node(s) already out of service (x), and upgrade_policy.max_unavailable is 0"),
+        # ... and --apply lets the node go only once the others in service are the pool's size before the surge
+        (0, 1, [], 4, "only 3 other node(s) of its 4 are in service"),
+        (0, 1, ["y"], 3, "only 2 other node(s) of its 3 are in service (y not in service)"),
+        (0, 1, [], 3, None),
+    ],
 )
-def test_a_pool_never_has_more_nodes_out_of_service_than_its_upgrade_policy_allows(max_unavailable, down, refused):
-    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, max_unavailable, 1)
+def test_a_pool_never_has_more_nodes_out_of_service_than_its_upgrade_policy_allows(
+    max_unavailable, max_surge, down, size, refused
+):
+    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, max_unavailable, max_surge)
     nodes = [scw("a", "p1", 40), scw("x", "p1", 1), scw("y", "p1", 1), scw("z", "p1", 1), scw("w", "p2", 1, "creating")]
     kubes = [kube("a"), kube("x", cordoned="x" in down), kube("y", ready="y" not in down), kube("z"), kube("w")]
     members = match([rule, POOLS[1]], nodes, kubes).members
-    why = out_of_service(rule, members, nodes, "id-a")
-    assert (why is not None) == refused
-    if max_unavailable == 0:
-        assert "max_unavailable is 0" in why
-    elif refused:
-        assert f"{len(down)} node(s) already out of service ({', '.join(down)})" in why
-    check = policy_check([rule], members, nodes, [m for m in members if m.scaleway.name == "a"])
-    assert check.status == ("blocked" if refused else "passed")
+    why = out_of_service(rule, members, nodes, "id-a", size)
+    if refused is None:
+        assert why is None
+    else:
+        assert why is not None and refused in why
+    if size is None:
+        check = policy_check([rule], members, nodes, [m for m in members if m.scaleway.name == "a"])
+        assert check.status == ("blocked" if refused else "passed")
 
 
 def test_a_scaleway_node_not_ready_counts_as_out_of_service_even_without_its_kubernetes_node():
@@ -231,3 +246,145 @@ def test_max_node_age_days_is_validated_and_prods_policy_requires_it_at_most_30(
     assert [
         v for _, v in evaluate([ResourceView(POOL_COMPONENT, "p", "urn:x", {}, False)], {}) if v.rule == "max-node-age"
     ] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "surged", "restored"),
+    [
+        ({"autoscaling": False, "size": 2, "min_size": 1, "max_size": 3}, {"size": 3}, {"size": 2}),
+        (
+            {"autoscaling": True, "size": 2, "min_size": 2, "max_size": 10},
+            {"size": 3, "min_size": 3, "max_size": 10},
+            {"size": 2, "min_size": 2, "max_size": 10},
+        ),
+        (
+            {"autoscaling": True, "size": 3, "min_size": 1, "max_size": 3},
+            {"size": 4, "min_size": 4, "max_size": 4},
+            {"size": 3, "min_size": 1, "max_size": 3},
+        ),
+    ],
+)
+def test_a_surge_asks_update_pool_for_one_node_more_and_puts_back_exactly_what_was_there(
+    scaleway, fields, surged, restored
+):
+    from kapsule.rotate.scaleway import Kapsule, client
+
+    scaleway.pools = [pool("p1", "default-1a2b3c4", **fields)]
+    kapsule = Kapsule(client(), "fr-par")
+    before = kapsule.pool_size("p1")
+    kapsule.resize("p1", before.surged(1))
+    kapsule.resize("p1", before.restore())
+    base = "/k8s/v1/regions/fr-par"
+    assert [(m, p, b) for m, p, _, b in scaleway.requests] == [
+        ("GET", f"{base}/pools/p1", {}),  # the SDK sends an empty JSON body with a GET
+        ("PATCH", f"{base}/pools/p1", surged),
+        ("PATCH", f"{base}/pools/p1", restored),
+    ]
+    assert scaleway.pools[0] | fields == scaleway.pools[0]
+
+
+def test_a_refused_surge_is_one_error_naming_the_call(scaleway):
+    from kapsule.rotate.scaleway import Kapsule, ScalewayError, client
+
+    scaleway.pools = [pool("p1", "default-1a2b3c4")]
+    scaleway.update_status = 403
+    with pytest.raises(ScalewayError, match=r"^update_pool p1: "):
+        Kapsule(client(), "fr-par").resize("p1", {"size": 3})
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+current-context: c
+contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
+clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
+users: [{{name: u, user: {user}}}]
+"""
+
+
+def test_the_writer_runs_no_credential_plugin_and_writes_no_key_to_disk(tmp_path, monkeypatch):
+    import base64
+    import tempfile
+
+    from kapsule.rotate.kube import WriteError, Writer
+
+    exec_user = "{exec: {command: /bin/sh, apiVersion: client.authentication.k8s.io/v1}}"
+    with pytest.raises(WriteError, match=r"users\['u'\]\.user\.exec: .* runs no credential plugin"):
+        Writer(KUBECONFIG.format(server="https://127.0.0.1:1", user=exec_user), 0.0)
+    with pytest.raises(WriteError, match=r"auth-provider"):
+        Writer(KUBECONFIG.format(server="https://127.0.0.1:1", user="{auth-provider: {name: oidc}}"), 0.0)
+    from datetime import datetime as clock
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "admin")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(clock(2026, 1, 1))
+        .not_valid_after(clock(2036, 1, 1))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pem_certificate = certificate.public_bytes(serialization.Encoding.PEM)
+    user = (
+        f"{{client-certificate-data: {base64.b64encode(pem_certificate).decode()}, "
+        f"client-key-data: {base64.b64encode(pem_key).decode()}}}"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    writer = Writer(KUBECONFIG.format(server="https://127.0.0.1:1", user=user), 0.0)
+    assert writer.api.configuration.cert_file is None and writer.api.configuration.key_file is None
+    assert list(scratch.iterdir()) == [], "no certificate or key file is written"
+
+
+def test_every_write_has_a_deadline_even_when_the_answer_comes_slowly():
+    import socket
+    import threading
+    import time
+
+    from kubernetes import client
+
+    from kapsule.rotate.kube import WriteError, Writer
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:  # an answer that never ends: one byte a tenth of a second
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.is_set():
+            try:
+                connection.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.1)
+        connection.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        writer = Writer(KUBECONFIG.format(server=f"http://127.0.0.1:{port}", user="{token: abc}"), time.monotonic() + 1)
+        started = time.monotonic()
+        with pytest.raises(WriteError, match="did not finish within"):
+            client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
+        assert time.monotonic() - started < 3
+        with pytest.raises(WriteError, match="the rotation's deadline passed"):
+            client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)

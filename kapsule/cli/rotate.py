@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGE
 from ..names import CLUSTER, ROOT
 from ..reports.rotate import format_rotate_json, format_rotate_markdown, format_rotate_text
 from ..rotate.apply import POLL_SECONDS, apply, inspect
+from ..rotate.kube import WriteError, Writer
 from ..rotate.plan import RotationPlan, new_plan
 from ..rotate.scaleway import Kapsule, ScalewayError, client
 from ..stackfile.messages import StackConfigError
@@ -21,7 +23,7 @@ from ..stackfile.reading import read_stack_file, stack_file_path
 from ..stackfile.schema import StackConfig, parse
 from ..state.backend import NoState, find_state
 from ..state.records import StateError
-from ..upgrade.live import Live, LiveError, connect
+from ..upgrade.live import Limits, Live, LiveError, connect
 from .upgrade import _kubeconfig
 
 
@@ -100,6 +102,7 @@ def _cluster_id(spec: StackConfig, kapsule: Kapsule, stack: str, root: Path, sta
     return kapsule.cluster_id(spec.cluster.name)
 
 
+# longer than 60 lines: the command's sequence (stack, both sides, plan, --apply with its writer, the report)
 def run_rotate(
     args: argparse.Namespace,
     root: Path = ROOT,
@@ -137,10 +140,11 @@ def run_rotate(
         print(error, file=sys.stderr)
         return EXIT_INVALID
     kubeconfig, kube_why = _kubeconfig(args.stack, args.kubeconfig)
+    base = Path(args.kubeconfig).expanduser().parent if args.kubeconfig is not None else None
     live: Live | None = None
     if kubeconfig is not None:
         try:
-            live = connect(kubeconfig)
+            live = connect(kubeconfig, read_limits(args.deadline, poll_seconds), base)
         except LiveError as error:
             kube_why = str(error)
     if args.kubeconfig is not None and live is None:  # a file given by hand that is no kubeconfig is bad input
@@ -153,21 +157,46 @@ def run_rotate(
             print(f"--apply: the nodes could not be read, so nothing was touched ({why})", file=sys.stderr)
             return EXIT_INVALID
         if not plan.blockers:
-            apply(
-                plan,
-                sides,
-                spec,
-                kapsule,
-                live,
-                deadline_seconds=args.deadline,
-                max_nodes=args.max_nodes,
-                drain_timeout=args.drain_timeout,
-                poll_seconds=poll_seconds,
-                log=lambda line: print(line, file=sys.stderr),
-            )
+            assert kubeconfig is not None  # a Live reader was built from it
+            started = time.monotonic()
+            try:
+                writer = Writer(kubeconfig, started + args.deadline, base)
+            except WriteError as error:
+                print(f"--apply: {error}; nothing was touched", file=sys.stderr)
+                return EXIT_INVALID
+            try:
+                apply(
+                    plan,
+                    sides,
+                    spec,
+                    kapsule,
+                    live,
+                    writer,
+                    deadline_seconds=args.deadline - (time.monotonic() - started),
+                    max_nodes=args.max_nodes,
+                    drain_timeout=args.drain_timeout,
+                    poll_seconds=poll_seconds,
+                    log=lambda line: print(line, file=sys.stderr),
+                )
+            finally:
+                writer.close()
     output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format, format_rotate_text)
     sys.stdout.write(output(plan))
     return exit_code(plan)
+
+
+def read_limits(deadline: float, poll_seconds: float) -> Limits:
+    """The reader's budget for a whole run: the run's deadline (and a minute more, so that a poll that starts just
+    before it finishes, and says what it saw), each group of reads (one poll, one check) under
+    the reader's per-check caps, and in all as many requests and bytes as polling every `poll_seconds` until the
+    deadline needs (about 8 requests and 64 MiB a poll), never less than the upgrade preflight's."""
+    polls = int(deadline / max(poll_seconds, 0.1)) + 1
+    default = Limits()
+    return Limits(
+        deadline=deadline + 60,
+        requests=max(default.requests, 8 * polls),
+        bytes=max(default.bytes, 64 * 2**20 * polls),
+    )
 
 
 def exit_code(plan: RotationPlan) -> int:

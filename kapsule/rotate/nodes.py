@@ -73,13 +73,18 @@ class Matched:
     alone: list[str] = field(default_factory=list)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def kube_node(item: dict[str, Any]) -> KubeNode | None:
     """A KubeNode from a Node object as the API server answered it, or None when it has no name."""
-    meta, spec, status = (item.get(k) if isinstance(item.get(k), dict) else {} for k in ("metadata", "spec", "status"))
+    meta, spec, status = (_mapping(item.get(k)) for k in ("metadata", "spec", "status"))
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         return None
-    conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
+    listed = status.get("conditions")
+    conditions = listed if isinstance(listed, list) else []
     ready = any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
     provider = spec.get("providerID")
     return KubeNode(name, provider if isinstance(provider, str) else "", ready, spec.get("unschedulable") is True)
@@ -90,18 +95,16 @@ def match(pools: list[PoolRule], scaleway: list[ScalewayNode], kube: list[KubeNo
     found = Matched()
     by_id = {pool.id: pool for pool in pools}
     claims: dict[str, list[KubeNode]] = {}
-    for node in kube:
-        if node.provider_id:
-            claims.setdefault(node.provider_id, []).append(node)
+    for kube_side in kube:
+        if kube_side.provider_id:
+            claims.setdefault(kube_side.provider_id, []).append(kube_side)
     scaleway_claims: dict[str, int] = {}
-    for node in scaleway:
-        scaleway_claims[node.provider_id] = scaleway_claims.get(node.provider_id, 0) + 1
-    seen: set[str] = set()
+    for listed in scaleway:
+        scaleway_claims[listed.provider_id] = scaleway_claims.get(listed.provider_id, 0) + 1
     for node in sorted(scaleway, key=lambda n: n.name):
         pool = by_id.get(node.pool_id)
         if pool is None:
             continue  # another pool's node: not this stack's to rotate, not reported
-        seen.add(node.provider_id)
         kin = claims.get(node.provider_id, []) if node.provider_id else []
         if len(kin) == 1 and scaleway_claims[node.provider_id] == 1:
             found.members.append(Member(pool.name, node, kin[0]))
@@ -113,14 +116,15 @@ def match(pools: list[PoolRule], scaleway: list[ScalewayNode], kube: list[KubeNo
         else:
             names = ", ".join(sorted(k.name for k in kin))
             found.alone.append(
-                f"Scaleway node {node.name} (pool {pool.name}): its provider id is claimed more than once ({names}): left alone"
+                f"Scaleway node {node.name} (pool {pool.name}): its provider id is claimed more than once "
+                f"({names}): left alone"
             )
     known = {n.provider_id for n in scaleway if n.provider_id}
-    for node in sorted(kube, key=lambda n: n.name):
-        if node.provider_id not in known:
+    for alone in sorted(kube, key=lambda n: n.name):
+        if alone.provider_id not in known:
             found.alone.append(
-                f"Kubernetes Node {node.name} has no Scaleway node in this cluster with provider id "
-                f"{node.provider_id or '(none)'}: left alone"
+                f"Kubernetes Node {alone.name} has no Scaleway node in this cluster with provider id "
+                f"{alone.provider_id or '(none)'}: left alone"
             )
     return found
 
@@ -136,25 +140,48 @@ def due(members: list[Member], pools: list[PoolRule], now: datetime) -> list[Mem
     return sorted(late, key=lambda m: (m.scaleway.created_at, m.scaleway.name))
 
 
-def out_of_service(pool: PoolRule, members: list[Member], scaleway: list[ScalewayNode], rotating: str) -> str | None:
+def out_of_service(
+    pool: PoolRule, members: list[Member], scaleway: list[ScalewayNode], rotating: str, size: int | None = None
+) -> str | None:
     """Why taking the node `rotating` (a Scaleway id) out would put more of the pool out of service than its
-    `upgrade_policy.max_unavailable` allows, or None when it may go."""
+    `upgrade_policy.max_unavailable` allows, or None when it may go.
+
+    A pool with `max_unavailable` 0 is rotated with a surge node (`max_surge` 1 or more): the node may go only
+    once the pool's other nodes in service are at least its `size` before the surge (None: the plan, before any
+    surge, when only `max_surge` is asked for)."""
     matched = {m.scaleway.id: m for m in members if m.pool == pool.name}
-    down = []
+    down, serving = [], 0
     for node in scaleway:
         if node.pool_id != pool.id or node.id == rotating:
             continue
         member = matched.get(node.id)
         if (member is not None and not member.in_service) or (member is None and node.status != "ready"):
             down.append(node.name)
+        elif member is not None:
+            serving += 1
     if pool.max_unavailable == 0:
-        return (
-            f"pool {pool.name}: upgrade_policy.max_unavailable is 0, and a replacement takes the node out of service "
-            "(ReplaceNode adds no surge node)"
-        )
+        if pool.max_surge == 0:
+            return (
+                f"pool {pool.name}: upgrade_policy.max_unavailable is 0 and max_surge is 0, so no node may leave "
+                "service and none may be added for a replacement: set max_surge to 1 (rotate then adds a surge "
+                "node first) or max_unavailable to 1"
+            )
+        if size is None and down:
+            return (
+                f"pool {pool.name}: {len(down)} node(s) already out of service ({', '.join(sorted(down))}), and "
+                "upgrade_policy.max_unavailable is 0: bring them back first"
+            )
+        if size is not None and serving < size:
+            waiting = f" ({', '.join(sorted(down))} not in service)" if down else ""
+            return (
+                f"pool {pool.name}: upgrade_policy.max_unavailable is 0, and only {serving} other node(s) of its "
+                f"{size} are in service{waiting}: the surge node must be Ready first"
+            )
+        return None
     if len(down) + 1 > pool.max_unavailable:
         return (
             f"pool {pool.name}: {len(down)} node(s) already out of service ({', '.join(sorted(down))}), and "
-            f"upgrade_policy.max_unavailable is {pool.max_unavailable}"
+            f"upgrade_policy.max_unavailable is {pool.max_unavailable}: bring the pool's other nodes back first, "
+            "or raise upgrade_policy.max_unavailable"
         )
     return None

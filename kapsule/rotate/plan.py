@@ -108,7 +108,8 @@ def pool_rules(spec: StackConfig, scaleway_pools: list[tuple[str, str]]) -> tupl
         ids = [(pid, pname) for pid, pname in scaleway_pools if in_pool(pname, name)]
         if len(ids) != 1:
             notes.append(
-                f"pool {name}: {len(ids) or 'no'} Scaleway pool(s) of the cluster carry its name: its nodes are not read"
+                f"pool {name}: {len(ids) or 'no'} Scaleway pool(s) of the cluster carry its name: "
+                "its nodes are not read"
             )
             continue
         policy = pool.upgrade_policy
@@ -140,5 +141,5 @@ def policy_check(
             continue
         why = out_of_service(rule, members, scaleway, first.scaleway.id)
         if why:
-            findings.append(f"{why}: bring the pool's other nodes back first, or raise upgrade_policy.max_unavailable")
+            findings.append(why)
     return Check("upgrade-policy", ROTATE_CHECKS["upgrade-policy"], "blocked" if findings else "passed", findings)

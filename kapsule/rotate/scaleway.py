@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from .nodes import ScalewayNode
@@ -64,6 +66,31 @@ def bounded(call: Callable[[], T], what: str, seconds: float = CALL_SECONDS) -> 
     return result["value"]
 
 
+@dataclass(frozen=True)
+class PoolSize:
+    """A pool's size settings as the Scaleway API holds them: what a surge changes and puts back."""
+
+    size: int
+    min_size: int
+    max_size: int
+    autoscaling: bool
+
+    def surged(self, nodes: int) -> dict[str, int]:
+        """The `update_pool` arguments that add `nodes` to the pool. A fixed-size pool gets a larger `size`; an
+        autoscaled pool a larger `min_size` too (so the autoscaler does not remove the surge node) and, when
+        needed, a larger `max_size`."""
+        target = self.size + nodes
+        if not self.autoscaling:
+            return {"size": target}
+        return {"size": target, "min_size": max(self.min_size, target), "max_size": max(self.max_size, target)}
+
+    def restore(self) -> dict[str, int]:
+        """The `update_pool` arguments that put the settings back exactly as they were."""
+        if not self.autoscaling:
+            return {"size": self.size}
+        return {"size": self.size, "min_size": self.min_size, "max_size": self.max_size}
+
+
 class Kapsule:
     """One cluster's pools and nodes through the SDK."""
 
@@ -74,13 +101,36 @@ class Kapsule:
         self.region = region
         self.project_id: str | None = getattr(sdk_client, "default_project_id", None)
 
+    def pool_size(self, pool_id: str) -> PoolSize:
+        """The pool's size settings (`get_pool`)."""
+        found = bounded(lambda: self.api.get_pool(pool_id=pool_id, region=self.region), f"get_pool {pool_id}")
+        return PoolSize(int(found.size), int(found.min_size), int(found.max_size), bool(found.autoscaling))
+
+    def resize(self, pool_id: str, settings: dict[str, int]) -> None:
+        """`update_pool` with the size settings given, nothing else."""
+        bounded(
+            lambda: self.api.update_pool(
+                pool_id=pool_id,
+                region=self.region,
+                size=settings.get("size"),
+                min_size=settings.get("min_size"),
+                max_size=settings.get("max_size"),
+            ),
+            f"update_pool {pool_id}",
+        )
+
     def cluster_id(self, name: str) -> str:
         """The id of the project's one cluster named exactly `name` in the region."""
         found = []
         for page in range(1, MAX_PAGES + 1):
             answer = bounded(
-                lambda page=page: self.api.list_clusters(
-                    region=self.region, project_id=self.project_id, name=name, page=page, page_size=PAGE_SIZE
+                partial(
+                    self.api.list_clusters,
+                    region=self.region,
+                    project_id=self.project_id,
+                    name=name,
+                    page=page,
+                    page_size=PAGE_SIZE,
                 ),
                 f"list_clusters (region {self.region})",
             )
@@ -100,9 +150,7 @@ class Kapsule:
         pools: list[tuple[str, str]] = []
         for page in range(1, MAX_PAGES + 1):
             answer = bounded(
-                lambda page=page: self.api.list_pools(
-                    cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE
-                ),
+                partial(self.api.list_pools, cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE),
                 f"list_pools (cluster {cluster_id})",
             )
             pools += [(str(p.id), str(p.name)) for p in answer.pools]
@@ -115,9 +163,7 @@ class Kapsule:
         nodes: list[ScalewayNode] = []
         for page in range(1, MAX_PAGES + 1):
             answer = bounded(
-                lambda page=page: self.api.list_nodes(
-                    cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE
-                ),
+                partial(self.api.list_nodes, cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE),
                 f"list_nodes (cluster {cluster_id})",
             )
             nodes += [

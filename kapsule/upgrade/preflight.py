@@ -5,7 +5,7 @@ drains that cannot finish (budgets, pods with no controller, local storage), and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +60,9 @@ class _Cluster:
     """The reads several checks share (nodes, pods), made once: by the first check that needs them, under its
     budget. A read that failed fails every check that needs it, with the same reason."""
 
-    def __init__(self, live: Live, plan: UpgradePlan) -> None:
+    def __init__(self, live: Live, plan: UpgradePlan, draining: Collection[str] | None = None) -> None:
         self.live = live
+        self.draining = draining
         first = plan.steps[0].pools if plan.steps else []
         self.pools = {p.name: (p.max_unavailable, p.max_surge) for p in first if p.follows}
         self.staying = [p.name for p in first if not p.follows]
@@ -93,7 +94,9 @@ class _Cluster:
         )
 
     def moving(self) -> list[dict[str, Any]]:
-        """The pods on nodes the first step drains."""
+        """The pods on nodes the first step drains (or on the `draining` nodes, when named)."""
+        if self.draining is not None:
+            return [p for p in self.pods() if p["spec"].get("nodeName") in self.draining]
         behind = {
             n["metadata"]["name"]
             for n in self.nodes()
@@ -106,11 +109,18 @@ class _Cluster:
 MALFORMED = (KeyError, TypeError, AttributeError, ValueError, ArithmeticError, RecursionError)
 
 
-def run_named(live: Live, names: Iterable[str], plan: UpgradePlan, removals: tuple[Removal, ...]) -> dict[str, Result]:
+def run_named(
+    live: Live,
+    names: Iterable[str],
+    plan: UpgradePlan,
+    removals: tuple[Removal, ...],
+    draining: Collection[str] | None = None,
+) -> dict[str, Result]:
     """Run the named checks (of CHECKS), each under its own part of `live`'s budget and on its own: one check's
-    failure never hides another's findings. The entry point for every command that checks a live cluster."""
+    failure never hides another's findings. The entry point for every command that checks a live cluster;
+    `draining` (a node rotation's) limits the drain checks to the pods of those nodes."""
     minors = [step.minor for step in plan.steps]
-    cluster = _Cluster(live, plan)
+    cluster = _Cluster(live, plan, draining)
     runs: dict[str, Callable[[], list[Finding]]] = {
         "removed-apis": lambda: _removed_apis(live, minors, plan.current, removals),
         "deprecated-api-requests": lambda: _requested(live, minors),
@@ -390,17 +400,3 @@ def _pods(pods: list[dict[str, Any]]) -> tuple[list[Finding], list[Finding]]:
 
 #: The checks a drain of some nodes needs, whatever takes them out: an upgrade, or a node rotation.
 DRAIN_CHECKS = ("disruption-budgets", "pods-without-controller", "local-storage", "room-to-move")
-
-
-def drain_checks(live: Live, pools: dict[str, tuple[int, int]], draining: set[str]) -> dict[str, list[Finding]]:
-    """The drain checks alone, for the pods on the `draining` nodes: budgets that allow no disruption, pods with
-    no controller, local storage, and room to move for `pools` (name: (max_unavailable, max_surge))."""
-    nodes = list(live.items("/api/v1/nodes"))
-    pods = [
-        p for p in live.items("/api/v1/pods") if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-    ]
-    moving = [p for p in pods if (p.get("spec") or {}).get("nodeName") in draining]
-    results: dict[str, list[Finding]] = {"disruption-budgets": _budgets(live)}
-    results["pods-without-controller"], results["local-storage"] = _pods(moving)
-    results["room-to-move"] = [Finding(text, None, blocks) for text, blocks in room_findings(pools, nodes, pods)]
-    return results

@@ -224,3 +224,211 @@ def test_rotate_is_refused_by_the_budget_then_replaces_the_oldest_node_once_it_a
         assert [n.metadata.name for n in core.list_node().items if n.metadata.name == "old"] == []
     finally:
         next(iter_api, None)
+
+
+SURGE_POOL = "surge-5e6f7a8"
+SURGE_NAMESPACE = "pay"
+
+
+@pytest.fixture(scope="module")
+def surge_project(tmp_path_factory):
+    """prod's pool shape: autoscaled (min 2), upgrade_policy max_unavailable 0 and max_surge 1."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("rotate-surge-project")
+    (root / "stacks").mkdir()
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    document["config"]["kapsule:cluster"]["name"] = "kapsule-rotate"
+    document["config"]["kapsule:pools"] = {
+        "surge": {
+            "node_type": "DEV1-M",
+            "zone": "fr-par-1",
+            "size": 2,
+            "autoscaling": True,
+            "min_size": 2,
+            "max_size": 2,
+            "max_node_age_days": 30,
+            "upgrade_policy": {"max_unavailable": 0, "max_surge": 1},
+        }
+    }
+    (root / "stacks" / "Pulumi.edge.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return root
+
+
+def surge_node(core, name: str, ready: bool = True) -> None:
+    core.create_node(
+        {"metadata": {"name": name, "labels": {POOL_NAME_LABEL: SURGE_POOL}}, "spec": {"providerID": PROVIDER + name}}
+    )
+    set_ready(core, name, ready)
+
+
+def set_ready(core, name: str, ready: bool) -> None:
+    condition = {"type": "Ready", "status": "True" if ready else "False", "reason": "stand-in", "message": "stand-in"}
+    allocatable = {"cpu": "2", "memory": "4Gi", "pods": "110"}
+    core.patch_node_status(
+        name, {"status": {"conditions": [condition], "allocatable": allocatable, "capacity": allocatable}}
+    )
+
+
+def pay_pod(core, name: str, node_name: str, owner_uid: str) -> None:
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "pay", "uid": owner_uid, "controller": True}
+    core.create_namespaced_pod(
+        SURGE_NAMESPACE,
+        {
+            "metadata": {"name": name, "labels": {"app": "pay"}, "ownerReferences": [owner]},
+            "spec": {
+                "nodeName": node_name,
+                "terminationGracePeriodSeconds": 0,
+                "containers": [{"name": "app", "image": "app:1"}],
+            },
+        },
+    )
+    core.patch_namespaced_pod_status(
+        name, SURGE_NAMESPACE, {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    )
+
+
+def test_a_pool_with_max_unavailable_0_is_rotated_with_a_surge_node_and_its_size_settings_put_back(
+    api_server, surge_project, capsys, monkeypatch
+):
+    """prod's shape: an autoscaled pool (size 2, min 2, max 2) with max_unavailable 0 and max_surge 1. The surge
+    node is simulated on the Kubernetes side by the test: when the loopback API receives UpdatePool with size 3, a
+    Node `s-surge` appears (and the API lists it, `creating`); when it receives size 2 again, the surge node goes.
+
+    First run: the surge node never becomes Ready, so the run stops at its deadline with nothing cordoned and the
+    pool's size settings put back. Second run: the surge node becomes Ready; only then is `s-old` cordoned (the
+    stand-in scheduler checks it at every turn), drained, replaced (a new Node `s-new` appears and `s-old` goes),
+    and the settings put back; each UpdatePool and ReplaceNode request's method, path and body is asserted."""
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=str(api_server.kubeconfig))
+    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    now = datetime.now(timezone.utc)
+    api = next(iter_api := serve(monkeypatch))
+    base = "/k8s/v1/regions/fr-par"
+    surge_ready = threading.Event()
+    try:
+        api.pools = [
+            pool(
+                "p5",
+                SURGE_POOL,
+                autoscaling=True,
+                size=2,
+                min_size=2,
+                max_size=2,
+                upgrade_policy={"max_unavailable": 0, "max_surge": 1},
+            )
+        ]
+        api.nodes = [
+            node("n-s-old", "s-old", "p5", PROVIDER + "s-old", now - timedelta(days=40)),
+            node("n-s-young", "s-young", "p5", PROVIDER + "s-young", now - timedelta(days=5)),
+        ]
+        core.create_namespace({"metadata": {"name": SURGE_NAMESPACE}})
+        for name in ("s-old", "s-young"):
+            surge_node(core, name)
+        replicaset = apps.create_namespaced_replica_set(
+            SURGE_NAMESPACE,
+            {
+                "metadata": {"name": "pay"},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": "pay"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "pay"}},
+                        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+                    },
+                },
+            },
+        )
+        uid = replicaset.metadata.uid
+        pay_pod(core, "pay-0", "s-old", uid)
+        pay_pod(core, "pay-1", "s-young", uid)
+
+        def updated(pool_id: str, body: dict) -> None:
+            if body.get("size") == 3:
+                surge_node(core, "s-surge", ready=surge_ready.is_set())
+                with api.lock:
+                    api.nodes.append(node("n-s-surge", "s-surge", "p5", PROVIDER + "s-surge", now, "creating"))
+                if surge_ready.is_set():
+                    with api.lock:
+                        api.nodes[-1]["status"] = "ready"
+            elif body.get("size") == 2:  # Scaleway takes the pool back to its size: the surge node goes
+                core.delete_node("s-surge")
+                with api.lock:
+                    api.nodes = [n for n in api.nodes if n["id"] != "n-s-surge"]
+
+        api.on_update = updated
+
+        def rotate_surge(*extra):
+            args = parser().parse_args(
+                ["rotate", "--stack", "edge", "--apply", "--format", "json"]
+                + ["--kubeconfig", str(api_server.kubeconfig), *extra]
+            )
+            code = run_rotate(args, root=surge_project, poll_seconds=0.2)
+            captured = capsys.readouterr()
+            return code, json.loads(captured.out), captured.err
+
+        code, report, err = rotate_surge("--deadline", "3s")
+        assert code == 3, err
+        assert report["stopped"]["node"] == "s-old"
+        assert "the surge node was not in service in time" in report["stopped"]["reason"]
+        assert "only 1 other node(s) of its 2 are in service (s-surge not in service)" in report["stopped"]["reason"]
+        surged = {"size": 3, "min_size": 3, "max_size": 3}
+        restored = {"size": 2, "min_size": 2, "max_size": 2}
+        assert [(m, p, b) for m, p, _, b in api.requests if m != "GET"] == [
+            ("PATCH", f"{base}/pools/p5", surged),
+            ("PATCH", f"{base}/pools/p5", restored),
+        ], "the surge is asked for, then the settings are put back although the run stopped"
+        assert not core.read_node("s-old").spec.unschedulable, "nothing was cordoned"
+        assert api.pools[0] | restored == api.pools[0]
+
+        api.requests.clear()
+        surge_ready.set()
+
+        def replaced(node_id: str) -> None:
+            core.delete_node("s-old")
+            surge_node(core, "s-new")
+            with api.lock:
+                api.nodes = [n for n in api.nodes if n["id"] != node_id]
+                api.nodes.append(node("n-s-new", "s-new", "p5", PROVIDER + "s-new", datetime.now(timezone.utc)))
+
+        api.on_replace = replaced
+        stop, early = threading.Event(), []
+
+        def replicaset_and_scheduler() -> None:
+            count = 0
+            while not stop.is_set():
+                names = {n.metadata.name: n for n in core.list_node().items}
+                old = names.get("s-old")
+                if old is not None and old.spec.unschedulable and "s-surge" not in names:
+                    early.append("s-old cordoned before the surge node was there")
+                pods = [p for p in core.list_namespaced_pod(SURGE_NAMESPACE).items if not p.metadata.deletion_timestamp]
+                if len(pods) < 2 and "s-surge" in names:
+                    count += 1
+                    pay_pod(core, f"pay-moved-{count}", "s-surge", uid)
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=replicaset_and_scheduler, daemon=True)
+        thread.start()
+        try:
+            code, report, err = rotate_surge("--drain-timeout", "60s")
+        finally:
+            stop.set()
+            thread.join(5)
+        assert code == 0, err + json.dumps(report["stopped"])
+        assert report["rotated"] == ["s-old"] and report["stopped"] is None
+        assert early == []
+        assert [(m, p, b) for m, p, _, b in api.requests if m != "GET"] == [
+            ("PATCH", f"{base}/pools/p5", surged),
+            ("POST", f"{base}/nodes/n-s-old/replace", {}),
+            ("PATCH", f"{base}/pools/p5", restored),
+        ]
+        assert ("GET", f"{base}/pools/p5") in {(m, p) for m, p, _, _ in api.requests}
+        assert any("surge node" in note for note in report["notes"])
+        assert api.pools[0] | restored == api.pools[0]
+        assert sorted(n.metadata.name for n in core.list_node().items if n.metadata.name.startswith("s-")) == [
+            "s-new",
+            "s-young",
+        ]
+    finally:
+        next(iter_api, None)

@@ -116,3 +116,7 @@ _.Stack
 # The environment keeps every component it built, the shared registry's pull secret among them.
 _.shared_pull_secret
 _.shared_pull_secret
+
+# The Kubernetes client reads the bearer token from Configuration.api_key and api_key_prefix (kapsule/rotate/kube.py).
+_.api_key
+_.api_key_prefix
