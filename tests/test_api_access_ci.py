@@ -273,10 +273,10 @@ def test_a_hostile_address_answer_is_refused_in_one_line(body, words):
 
 
 def test_the_address_service_is_read_within_its_deadline():
-    with serve(lambda h, m, b: (200, b"51.15.20.30\n", 0)) as url:
+    with serve(lambda _h, m, b: (200, b"51.15.20.30\n", 0)) as url:
         assert runner_address(url) == "51.15.20.30/32"
     # The server answers after 5 s: the refusal names the 0.5 s deadline, so it came from the deadline.
-    with serve(lambda h, m, b: (200, b"51.15.20.30", 5)) as url, pytest.raises(AddressError, match="within 0.5 s"):
+    with serve(lambda _h, m, b: (200, b"51.15.20.30", 5)) as url, pytest.raises(AddressError, match="within 0.5 s"):
         runner_address(url, deadline=0.5)
     with pytest.raises(AddressError, match="did not answer"):
         runner_address("http://127.0.0.1:9/", deadline=2)
@@ -362,7 +362,7 @@ def test_the_deploy_steps_open_for_the_runners_address_and_close_it_again_under_
         "GITHUB_WORKFLOW": "Deploy",
         "GITHUB_ENV": str(github_env),
     }
-    with serve(lambda h, m, b: (200, b"51.15.20.30\n", 0)) as address_url:
+    with serve(lambda _h, m, b: (200, b"51.15.20.30\n", 0)) as address_url:
         expressions = {"${{ inputs.stack }}": "prod", "${{ vars.KAPSULE_ADDRESS_URL }}": address_url}
         opened = run_step(open_step, {**base, **step_env(open_step, expressions)}, tmp_path)
     assert opened.returncode == 0, opened.stderr
@@ -390,7 +390,7 @@ def test_the_deploy_steps_open_for_the_runners_address_and_close_it_again_under_
 def test_the_open_step_refuses_a_hostile_address_in_one_line_and_adds_nothing(scaleway, tmp_path, answer, words):
     fake = scaleway([OFFICE])
     _, open_step, _, _ = access_steps("drift.yml", "drift")
-    with serve(lambda h, m, b: (200, answer, 0)) as address_url:
+    with serve(lambda _h, m, b: (200, answer, 0)) as address_url:
         expressions = {"${{ matrix.stack }}": "prod", "${{ vars.KAPSULE_ADDRESS_URL }}": address_url}
         env = {**scw_environment(os.environ["SCW_API_URL"]), "GITHUB_RUN_ID": "1", "GITHUB_ENV": str(tmp_path / "e")}
         result = run_step(open_step, {**env, **step_env(open_step, expressions)}, tmp_path)

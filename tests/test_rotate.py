@@ -17,7 +17,7 @@ from kapsule.upgrade.path import Check
 from tests.scaleway_api import CLUSTER_ID, node, pool, serve
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
-POOLS = [PoolRule("default", "p1", "default-1a2b3c4", 30, 1, 0), PoolRule("big", "p2", "big-7d8e9f0", 20, 2, 0)]
+POOLS = [PoolRule("default", "p1", 30, 1, 0), PoolRule("big", "p2", 20, 2, 0)]
 
 
 def scw(name: str, pool_id: str, days: float, status: str = "ready") -> ScalewayNode:
@@ -78,7 +78,7 @@ def test_a_node_object_from_the_api_server_is_read_defensively():
 def test_a_pool_never_has_more_nodes_out_of_service_than_its_upgrade_policy_allows(
     max_unavailable, max_surge, down, size, refused
 ):
-    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, max_unavailable, max_surge)
+    rule = PoolRule("default", "p1", 30, max_unavailable, max_surge)
     nodes = [scw("a", "p1", 40), scw("x", "p1", 1), scw("y", "p1", 1), scw("z", "p1", 1), scw("w", "p2", 1, "creating")]
     kubes = [kube("a"), kube("x", cordoned="x" in down), kube("y", ready="y" not in down), kube("z"), kube("w")]
     members = match([rule, POOLS[1]], nodes, kubes).members
@@ -93,7 +93,7 @@ def test_a_pool_never_has_more_nodes_out_of_service_than_its_upgrade_policy_allo
 
 
 def test_a_scaleway_node_not_ready_counts_as_out_of_service_even_without_its_kubernetes_node():
-    rule = PoolRule("default", "p1", "default-1a2b3c4", 30, 1, 0)
+    rule = PoolRule("default", "p1", 30, 1, 0)
     nodes = [scw("a", "p1", 40), scw("b", "p1", 1, "creating")]
     members = match([rule], nodes, [kube("a")]).members
     assert "1 node(s) already out of service (b)" in out_of_service(rule, members, nodes, "id-a")

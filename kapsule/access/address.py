@@ -77,7 +77,7 @@ def url_problem(url: str) -> str | None:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is an error: the address comes from the service named, nowhere else."""
 
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+    def redirect_request(self, req: Any, fp: Any, code: int, _msg: str, headers: Any, _newurl: str) -> None:
         raise urllib.error.HTTPError(req.full_url, code, f"redirects (HTTP {code}), which is refused", headers, fp)
 
 

@@ -36,11 +36,10 @@ class KubeNode:
 
 @dataclass(frozen=True)
 class PoolRule:
-    """A declared pool: its logical name, its Scaleway id and name, its maximum node age and upgrade policy."""
+    """A declared pool: its logical name, its Scaleway id, its maximum node age and upgrade policy."""
 
     name: str
     id: str
-    scaleway_name: str
     max_age_days: int | None
     max_unavailable: int
     max_surge: int

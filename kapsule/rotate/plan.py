@@ -113,9 +113,7 @@ def pool_rules(spec: StackConfig, scaleway_pools: list[tuple[str, str]]) -> tupl
             )
             continue
         policy = pool.upgrade_policy
-        rules.append(
-            PoolRule(name, ids[0][0], ids[0][1], pool.max_node_age_days, policy.max_unavailable, policy.max_surge)
-        )
+        rules.append(PoolRule(name, ids[0][0], pool.max_node_age_days, policy.max_unavailable, policy.max_surge))
     return rules, notes
 
 

@@ -84,7 +84,9 @@ _.widestIPv4Prefix
 _.widestIPv6Prefix
 
 # Python calls these: a module's lazy __getattr__ and __dir__ (components/__init__.py), the arguments of a signal
-# handler and of __exit__, and the arguments an lru_cache keys on (a stack file's mtime, size and inode).
+# handler and of __exit__, the arguments an lru_cache keys on (a stack file's mtime, size and inode), and
+# urllib's redirect hook (kapsule/access/address.py refuses every redirect).
+_.redirect_request
 _.__getattr__
 _.__dir__
 _.signum
@@ -100,6 +102,7 @@ _.do_GET
 _.do_POST
 _.do_PUT
 _.do_DELETE
+_.do_PATCH
 _.log_message
 _.protocol_version
 _.disable_nagle_algorithm
