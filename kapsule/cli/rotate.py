@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from ..exits import EXIT_CHANGES, EXIT_DESTRUCTIVE, EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import CLUSTER, ROOT
@@ -24,7 +25,7 @@ from ..stackfile.schema import StackConfig, parse
 from ..state.backend import NoState, find_state
 from ..state.records import StateError
 from ..upgrade.live import Limits, Live, LiveError, connect
-from .upgrade import _kubeconfig
+from .upgrade import stack_kubeconfig
 
 
 def duration(text: str) -> float:
@@ -47,7 +48,7 @@ def count(text: str) -> int:
     return int(text)
 
 
-def add_parser(commands: argparse._SubParsersAction, stack_name: object, once: type) -> None:
+def add_parser(commands: Any, stack_name: object, once: type) -> None:
     """The `rotate` command line."""
     rotate = commands.add_parser(
         "rotate", help="replace nodes past their pool's max_node_age_days, one at a time, within the budgets"
@@ -139,7 +140,7 @@ def run_rotate(
     except StateError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID
-    kubeconfig, kube_why = _kubeconfig(args.stack, args.kubeconfig)
+    kubeconfig, kube_why = stack_kubeconfig(args.stack, args.kubeconfig)
     base = Path(args.kubeconfig).expanduser().parent if args.kubeconfig is not None else None
     live: Live | None = None
     if kubeconfig is not None:

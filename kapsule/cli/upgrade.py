@@ -52,7 +52,7 @@ def _recorded_version(state: RecordedState | None) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _kubeconfig(stack: str, given: Path | None) -> tuple[str | None, str]:
+def stack_kubeconfig(stack: str, given: Path | None) -> tuple[str | None, str]:
     """The cluster's kubeconfig text, or None and why the preflight cannot run."""
     if given is not None:
         try:
@@ -171,7 +171,7 @@ def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
-    kubeconfig, why = _kubeconfig(args.stack, args.kubeconfig)
+    kubeconfig, why = stack_kubeconfig(args.stack, args.kubeconfig)
     try:
         live, why = _live(kubeconfig, why, args)
     except LiveError as error:  # a file given by hand that is not a usable kubeconfig is bad input

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..rotate.plan import RotationPlan
 from .plan import inline_code, prose
-from .upgrade import _check_json, _check_lines
+from .upgrade import check_json, check_lines
 
 
 def _age(days: float) -> str:
@@ -39,7 +39,7 @@ def format_rotate_text(plan: RotationPlan) -> str:
             done = "  (replaced)" if r.node in plan.rotated else ""
             lines.append(f"  {number}. {r.node} (pool {r.pool}): {_age(r.age_days)}, over {r.max_age_days}{done}")
     lines += [f"  one side only: {text}" for text in plan.alone]
-    lines += ["", "Checks:", *_check_lines(plan.checks)]
+    lines += ["", "Checks:", *check_lines(plan.checks)]
     lines += [f"note: {note}" for note in plan.notes]
     lines += ["", _verdict(plan)]
     lines += [f"  - {blocker}" for blocker in plan.blockers]
@@ -65,7 +65,7 @@ def rotate_document(plan: RotationPlan) -> dict[str, Any]:
             for r in plan.due
         ],
         "alone": plan.alone,
-        "checks": [_check_json(check) for check in plan.checks],
+        "checks": [check_json(check) for check in plan.checks],
         "not_run": [{"name": c.name, "why": c.why} for c in plan.not_run],
         "notes": plan.notes,
         "applied": plan.applied,

@@ -24,7 +24,7 @@ def _step_lines(step: Step, index: int, total: int) -> list[str]:
     return lines
 
 
-def _check_lines(checks: list[Check], indent: str = "  ") -> list[str]:
+def check_lines(checks: list[Check], indent: str = "  ") -> list[str]:
     reasons = {check.why for check in checks if check.status == "not run"}
     if len(reasons) == 1 and all(check.status == "not run" for check in checks):
         return [f"{indent}not run: {reasons.pop()}", *[f"{indent}  - {check.title}" for check in checks]]
@@ -48,7 +48,7 @@ def format_upgrade_text(plan: UpgradePlan, written: str | None = None) -> str:
     for index, step in enumerate(plan.steps, start=1):
         lines += ["", *_step_lines(step, index, len(plan.steps))]
     if plan.steps:
-        lines += ["", "Preflight (the live cluster, read-only):", *_check_lines(plan.checks)]
+        lines += ["", "Preflight (the live cluster, read-only):", *check_lines(plan.checks)]
     blockers = plan.blockers
     lines.append("")
     if blockers:
@@ -70,7 +70,7 @@ def format_upgrade_text(plan: UpgradePlan, written: str | None = None) -> str:
     return "\n".join(printable(line) for line in lines) + "\n"
 
 
-def _check_json(check: Check) -> dict[str, Any]:
+def check_json(check: Check) -> dict[str, Any]:
     return {
         "name": check.name,
         "title": check.title,
@@ -106,7 +106,7 @@ def upgrade_document(plan: UpgradePlan, written: dict[str, Any] | None = None) -
                     for p in step.pools
                 ],
                 "warnings": step.warnings,
-                "preflight": [_check_json(check) for check in step.preflight],
+                "preflight": [check_json(check) for check in step.preflight],
                 "blockers": step.blockers,
             }
             for step in plan.steps
