@@ -115,17 +115,30 @@ spec = parse("stacks/Pulumi.dev.yaml", read_stack_file(path).config)
 today = date(2026, 11, 21)
 plan = plan_path("dev", "stacks/Pulumi.dev.yaml", spec, "1.35", "the stack file", "1.36", load_catalog(), today)
 removals = load_removals()[1]
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+profiler = None
+if {profile!r}:
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 started = time.perf_counter()
 live = connect(Path({kubeconfig!r}).read_text())
 results = run_named(live, CHECKS, plan, removals)
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+profile = ""
+if profiler is not None:
+    import io, pstats
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats({profile!r})
+    profile = out.getvalue()
 shares = {{
     name: [round(r.seconds, 2), r.spent.requests, round(r.spent.bytes / 2**20, 1),
            r.why or f"{{len(r.findings)}} finding(s)"]
     for name, r in results.items()
 }}
-print(json.dumps({{"seconds": seconds, "peak_mb": peak, "checks": shares}}))
+print(json.dumps({{"seconds": seconds, "peak_mb": peak, "baseline_mb": baseline, "checks": shares, "profile": profile}}))
 """
 
 
@@ -135,6 +148,13 @@ def main() -> int:
     parser.add_argument("--releases", type=int, default=1_000)
     parser.add_argument("--budgets", type=int, default=200)
     parser.add_argument("--nodes", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N functions the preflight spent most time in",
+    )
     args = parser.parse_args()
     from kapsule.engine.servers import LocalCluster
 
@@ -148,7 +168,11 @@ def main() -> int:
             f"{args.budgets} PodDisruptionBudgets in {took:.0f} s"
         )
         child = subprocess.run(
-            [sys.executable, "-c", CHILD.format(root=str(ROOT), kubeconfig=str(cluster.kubeconfig))],
+            [
+                sys.executable,
+                "-c",
+                CHILD.format(root=str(ROOT), kubeconfig=str(cluster.kubeconfig), profile=args.profile),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -158,10 +182,12 @@ def main() -> int:
         figures = json.loads(child.stdout)
     print(
         f"preflight: {figures['seconds']:.1f} s wall (target {TARGET_SECONDS} s), "
-        f"peak {figures['peak_mb']:.0f} MB (target {TARGET_MB} MB)"
+        f"peak {figures['peak_mb']:.0f} MB (target {TARGET_MB} MB; {figures['baseline_mb']:.0f} MB before it started)"
     )
     for name, (seconds, requests, mib, outcome) in figures["checks"].items():
         print(f"  {name:<26} {seconds:6.2f} s  {requests:4d} requests  {mib:7.1f} MiB  {outcome}")
+    if figures["profile"]:
+        print(figures["profile"])
     return 0
 
 

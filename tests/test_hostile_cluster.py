@@ -8,6 +8,7 @@ import json
 import os
 import re
 import time
+from datetime import date
 
 import pytest
 
@@ -16,6 +17,9 @@ from tests.hostile_api import Running, helm_release, kubeconfig
 from tests.test_upgrade import project, upgrade
 
 TOKEN = "kapsule-test-token-5f0c1b2e9d"
+#: A day when 1.33 and 1.34 are supported and not deprecated (1.34 is, from 2026-09-29, and a new cluster on it is
+#: refused) and 1.36 is out: the path from the stack's 1.33 is 1.34, 1.35, 1.36.
+SUPPORTED_1_33 = date(2026, 8, 1)
 POOL = "default-1a2b3c4"
 BLOCKING_PDB = {
     "metadata": {"namespace": "shop", "name": "web"},
@@ -92,7 +96,11 @@ def run(tmp_path, capsys, server, *argv, user=None, fmt="text"):
     config = tmp_path / "kubeconfig"
     config.write_text(kubeconfig(server.url, user or {"token": TOKEN}))
     root = project(tmp_path)
-    return upgrade(root, capsys, "--to", "1.36", "--kubeconfig", str(config), "--format", fmt, *argv)
+    with pytest.MonkeyPatch.context() as patch:  # the plan --write runs reads the same day
+        patch.setenv("KAPSULE_TODAY", SUPPORTED_1_33.isoformat())
+        return upgrade(
+            root, capsys, "--to", "1.36", "--kubeconfig", str(config), "--format", fmt, *argv, day=SUPPORTED_1_33
+        )
 
 
 def checks(out: str) -> dict[str, dict]:
@@ -371,3 +379,39 @@ def test_the_client_key_is_never_written_to_a_file(tmp_path, capsys, monkeypatch
         assert code == 2, err
         assert server.requests, "the server was reached with the client certificate"
     assert list(temporary.iterdir()) == []
+
+
+def test_the_deprecated_api_metric_is_read_among_megabytes_of_others_and_its_labels_reach_the_terminal_inert(
+    tmp_path, capsys, server
+):
+    healthy(server)
+    others = "".join(
+        f'# HELP other_{n} a family the check does not read\n# TYPE other_{n} counter\nother_{n}{{code="200"}} {n}\n'
+        for n in range(20_000)
+    )
+    metric = "apiserver_requested_deprecated_apis"
+    ours = (
+        f"# HELP {metric} [STABLE] Gauge of deprecated APIs that have been requested\n# TYPE {metric} gauge\n"
+        f'{metric}{{group="flowcontrol.apiserver.k8s.io",removed_release="1.35",resource="flowschemas\x1b[2J",subresource="",version="v1beta3"}} 1\n'
+        f'{metric}{{group="networking.k8s.io",removed_release="1.37",resource="servicecidrs",subresource="",version="v1beta1"}} 1\n'
+        f'{metric}{{group="storage.k8s.io",removed_release="1.35",resource="csistoragecapacities",subresource="",version="v1beta1"}} 0\n'
+    )
+    text = (others[: len(others) // 2] + ours + others[len(others) // 2 :]).encode()
+    server.routes["/metrics"] = lambda handler, query: handler.send_bytes(text, kind="text/plain")
+    code, out, err = run(tmp_path, capsys, server, fmt="json")
+    assert code == 3, err
+    document = json.loads(out)
+    requested = {step["version"]: step for step in document["steps"]}
+    blockers = [b for b in requested["1.35"]["blockers"] if "a client still calls" in b]
+    assert blockers == [
+        f"{CHECKS['deprecated-api-requests']}: a client still calls flowcontrol.apiserver.k8s.io/v1beta3 flowschemas\x1b[2J, removed in 1.35: find the "
+        "client in the API server's audit log or in `kubectl get --raw /metrics`"
+    ]
+    assert not any("a client still calls" in b for b in requested["1.36"]["blockers"])
+    findings = checks(out)["deprecated-api-requests"]["findings"]
+    assert (
+        "warning: a client still calls networking.k8s.io/v1beta1 servicecidrs, deprecated, removed in 1.37" in findings
+    )
+    assert not any("csistoragecapacities" in f for f in findings)  # a gauge at 0: no client calls it
+    code, out, _ = run(tmp_path / "text", capsys, server)
+    assert code == 3 and "\x1b" not in out and "flowschemas\\x1b[2J" in out

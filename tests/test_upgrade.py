@@ -405,13 +405,16 @@ def test_a_kubeconfig_given_by_hand_that_is_not_one_is_bad_input(tmp_path, capsy
     ],
     ids=["tab-before-comment", "block-scalar", "quoted-continuation", "nel-line-break"],
 )
-def test_write_on_a_stack_file_the_plan_accepts_edits_it_or_says_why_in_one_line(tmp_path, capsys, old, new, written):
+def test_write_on_a_stack_file_the_plan_accepts_edits_it_or_says_why_in_one_line(
+    tmp_path, capsys, monkeypatch, old, new, written
+):
+    monkeypatch.setenv("KAPSULE_TODAY", BEFORE.isoformat())  # the day of the path and of the plan --write runs
     root = project(tmp_path)
     path = root / "stacks" / "Pulumi.edge.yaml"
     path.write_text(path.read_text().replace(old, new), newline="")
     read_stack_file(path)  # the plan reads it
     before = path.read_bytes()
-    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", "--accept-unchecked", *CHECKS)
+    code, out, err = upgrade(root, capsys, "--to", "1.36", "--write", "--accept-unchecked", *CHECKS, day=BEFORE)
     assert "Traceback" not in err
     if written:
         assert code == 2, err
@@ -444,3 +447,16 @@ def test_upgrade_pools_false_leaves_an_unpinned_pool_on_the_clusters_version_and
     pools = [pool for step in plan.steps for pool in step.pools]
     assert pools and not any(pool.follows for pool in pools)
     assert all(pool.version == "1.33" and "cluster.upgrade_pools is false" in pool.note for pool in pools)
+
+
+def test_each_step_carries_its_minors_end_of_support_and_each_pool_by_name_with_its_size_and_budget():
+    plan = plan_path(
+        "dev", "stacks/Pulumi.dev.yaml", spec_at("1.34"), "1.34", "the stack file", "1.36", load_catalog(), DAY
+    )
+    assert [(step.version, step.end_of_support) for step in plan.steps] == [
+        ("1.35", date(2027, 3, 19)),
+        ("1.36", date(2027, 9, 7)),
+    ]
+    assert {(pool.name, pool.nodes, pool.max_unavailable, pool.max_surge) for s in plan.steps for pool in s.pools} == {
+        ("default", "1 to 3 nodes (autoscaled)", 1, 0)
+    }

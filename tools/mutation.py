@@ -37,7 +37,7 @@ def main() -> int:
     if run.returncode not in (0, 1):
         print(f"make mutation: mutmut run exited {run.returncode}", file=sys.stderr)
         return 1
-    below = 0
+    below = scored = 0
     for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
         source = str(meta.relative_to(ROOT / "mutants")).removesuffix(".meta")
         if wanted and source not in wanted:
@@ -49,11 +49,19 @@ def main() -> int:
         if not counted:
             continue
         score = killed / counted
+        scored += 1
         below += score < TARGET
         print(f"{source}: {score:.1%} ({killed} of {counted} mutants killed; target {TARGET:.0%})")
         for name, status in sorted(checked.items()):
             if status not in KILLED:
                 print(f"  {status}: {name}  (python -m mutmut show {name})")
+    if not scored:  # mutmut exits 0 or 1 even when its clean run of the tests failed and no mutant was tried
+        print(
+            "make mutation: no module was scored: mutmut did not get as far as testing mutants (its output is above; "
+            "the tests it runs must pass on the unmutated code first)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"{below} module(s) under the {TARGET:.0%} target (a figure to raise, not a gate)")
     return 0
 

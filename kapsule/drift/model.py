@@ -122,10 +122,13 @@ def collect(steps: list[Step]) -> list[Drifted]:
     found = []
     for urn in sorted(set(refreshed) | set(planned)):
         refresh, step = refreshed.get(urn), planned.get(urn)
+        source = step or refresh
+        if source is None:  # never: the urn comes from one of the two
+            continue
         live_side = refresh.new if refresh and refresh.new else (step.old if step else {})
         live = _state(live_side, "outputs") or _state(live_side, "inputs")
         declared = _state(step.new, "inputs") if step and step.new else _state(refresh.old if refresh else {}, "inputs")
-        kind = (step or refresh).type  # type: ignore[union-attr]  # the urn comes from one of the two, so one is set
+        kind = source.type
         diff = (step.diff if step and step.diff else None) or (refresh.diff if refresh else {})
         if refresh and not refresh.new:
             action, paths = "create", [DriftPath("(resource)", "delete", "declared", "gone")]

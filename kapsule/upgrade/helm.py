@@ -90,20 +90,25 @@ def release_manifests(live: Live) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """Each deployed release (`namespace/name (chart-version)`) and the heads of its manifest's documents; a
     release that cannot be read is named `(unreadable release: why)` with no documents."""
     for secret in live.items("/api/v1/secrets", selector="owner=helm,status=deployed"):
-        meta = secret.get("metadata") if isinstance(secret.get("metadata"), dict) else {}
-        data = (secret.get("data") if isinstance(secret.get("data"), dict) else {}).get("release")
+        meta = _mapping(secret, "metadata")
+        data = _mapping(secret, "data").get("release")
         if secret.get("type") != "helm.sh/release.v1" or not isinstance(data, str):
             continue
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        labels = _mapping(meta, "labels")
         name = f"{meta.get('namespace')}/{labels.get('name', meta.get('name'))}"
         try:
             release = decode_release(data)
             if not isinstance(release, dict):
                 raise ValueError("not a release object")
-            chart = release.get("chart") if isinstance(release.get("chart"), dict) else {}
-            chart = chart.get("metadata") if isinstance(chart.get("metadata"), dict) else {}
+            chart = _mapping(_mapping(release, "chart"), "metadata")
             documents = document_heads(str(release.get("manifest", "")))
         except ValueError as error:
             yield f"{name} (unreadable release: {error})", []
             continue
         yield f"{name} ({chart.get('name', '?')}-{chart.get('version', '?')})", documents
+
+
+def _mapping(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` when it is a mapping, else an empty one: a field of another type is read as absent."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}

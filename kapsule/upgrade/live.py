@@ -191,7 +191,8 @@ class Live:
 
     def _body(self, response: Any, path: str, ends: float, seconds: float) -> bytes:
         """The body, chunk by chunk: each read waits at most until `ends`, so a slow body cannot outlast it."""
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             left = ends - time.monotonic()
             if left <= 0:
