@@ -133,6 +133,7 @@ def _live(kubeconfig: str | None, why: str, args: argparse.Namespace) -> tuple[L
         return None, f"the stack's kubeconfig output cannot be used: {error}"
 
 
+# longer than 60 lines: the command's one sequence (arguments, the path, the preflight, --write, the format), each step an exit
 def run_upgrade(args: argparse.Namespace, day: date, root: Path = ROOT) -> int:
     """The upgrade command; returns its exit code."""
     path = stack_file_path(args.stack, root)

@@ -83,6 +83,7 @@ def _attached(volume: Any) -> bool:
     return bool(getattr(volume, "references", None)) or str(getattr(status, "value", status)) != "available"
 
 
+# longer than 60 lines: the two attribution rules side by side (load balancers, then volumes), each the list of proofs docs/drift.md gives
 def orphans(
     cluster_id: str,
     lbs: Iterable[Any],

@@ -14,6 +14,7 @@ from components.versions import Version
 
 from .helm import release_manifests
 from .live import Live, LiveError, Tally, loads
+from .metrics import requested_deprecated
 from .path import Check, UpgradePlan
 from .removals import Removal, by_api
 from .room import in_pool, room_findings
@@ -233,6 +234,7 @@ def _relevant(removals: Iterable[Removal], minors: list[str]) -> list[Removal]:
     ]
 
 
+# longer than 60 lines: the three places a removed API hides (managedFields, last-applied, Helm releases) read in one pass per kind
 def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[Removal, ...]) -> list[Finding]:
     table = by_api(tuple(_relevant(removals, minors)))
     served = live.served()
@@ -296,48 +298,9 @@ def _removed_apis(live: Live, minors: list[str], current: str, removals: tuple[R
     return list(findings.values())
 
 
-#: The API server's record of the deprecated APIs clients called (a gauge of 1 per group/version/resource).
-DEPRECATED_METRIC = "apiserver_requested_deprecated_apis"
-
-
 def _requested(live: Live, minors: list[str]) -> list[Finding]:
-    from prometheus_client.parser import text_string_to_metric_families
-
     text = live.get("/metrics", accept="text/plain", raw=True)
-    findings = []
-    # The text format is one sample or comment a line: only this metric's lines are parsed (the server's whole
-    # /metrics is megabytes of other families, and parsing it was most of this check's time).
-    ours = (DEPRECATED_METRIC, f"# HELP {DEPRECATED_METRIC} ", f"# TYPE {DEPRECATED_METRIC} ")
-    text = "".join(f"{line}\n" for line in text.split("\n") if line.startswith(ours))
-    try:
-        families = list(text_string_to_metric_families(text))
-    except ValueError as error:
-        raise LiveError(f"GET /metrics: not the Prometheus text format ({error})") from None
-    for family in families:
-        if family.name != DEPRECATED_METRIC:
-            continue
-        for sample in family.samples:
-            labels = sample.labels
-            if not sample.value:
-                continue
-            group, version = labels.get("group", ""), labels.get("version", "")
-            api = f"{group}/{version}" if group else version
-            resource = labels.get("resource", "") + (f"/{labels['subresource']}" if labels.get("subresource") else "")
-            removed = labels.get("removed_release", "")
-            what = f"a client still calls {api} {resource}"
-            if removed in minors:
-                findings.append(
-                    Finding(
-                        f"{what}, removed in {removed}: find the client in the API server's audit log or in `kubectl get --raw /metrics`",
-                        removed,
-                        True,
-                    )
-                )
-            else:
-                findings.append(
-                    Finding(f"{what}, deprecated{f', removed in {removed}' if removed else ''}", None, False)
-                )
-    return findings
+    return [Finding(*found) for found in requested_deprecated(text, minors)]
 
 
 def _budgets(live: Live) -> list[Finding]:
