@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from datetime import date
 
 import pytest
 import yaml
 
-from components.catalog import today
 from components.drain import POOL_NAME_LABEL
 from kapsule.cli.main import parser
 from kapsule.cli.upgrade import run_upgrade
@@ -21,6 +21,10 @@ from kapsule.names import ROOT
 
 NAMESPACE = "shop"
 POOL_LABEL = "default-1a2b3c4"
+
+#: A day on which 1.34 is still supported (its end is 2026-11-29): the path is 1.34 -> 1.35 -> 1.36, and 1.35
+#: removes the API the test stores. On a later day Scaleway would already have moved the cluster to 1.35.
+DAY = date(2026, 11, 21)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,7 @@ def upgrade(project, api_server, capsys, *extra):
     args = parser().parse_args(
         ["upgrade", "--stack", "edge", "--to", "1.36", "--kubeconfig", str(api_server.kubeconfig), *extra]
     )
-    code = run_upgrade(args, today(), root=project)
+    code = run_upgrade(args, DAY, root=project)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -222,7 +226,7 @@ def test_an_unreachable_cluster_lists_each_check_as_not_run_and_still_plans(proj
     args = parser().parse_args(
         ["upgrade", "--stack", "edge", "--to", "1.36", "--kubeconfig", str(kubeconfig), "--format", "json"]
     )
-    code = run_upgrade(args, today(), root=project)
+    code = run_upgrade(args, DAY, root=project)
     out = capsys.readouterr().out
     report = json.loads(out)
     assert code == 2
