@@ -388,3 +388,21 @@ def test_every_write_has_a_deadline_even_when_the_answer_comes_slowly():
         stop.set()
         listener.close()
         thread.join(5)
+
+
+def test_the_command_line_is_built_without_the_rotation_s_clients():
+    """Every command (a plan among them) builds the whole parser: the rotate command's arguments come without the
+    Scaleway SDK, the Kubernetes client or the rotation itself, which only `rotate` loads."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    check = (
+        "import sys; import kapsule.cli.main as m; m.parser(); m._loaded(); "
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('scaleway', 'kubernetes', 'requests') "
+        "or n.startswith(('kapsule.rotate', 'kapsule.cli.rotate.', 'kapsule.upgrade')) or n == 'kapsule.cli.rotate'))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

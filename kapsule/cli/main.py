@@ -219,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
     access.add_argument(
         "--ttl-hours", type=float, default=6.0, help="how long the rule is the run's own (default 6, a job's limit)"
     )
-    from .rotate import add_parser as add_rotate
+    from .rotate_args import add_parser as add_rotate
 
     add_rotate(commands, stack_name, Once)
     return main_parser
