@@ -3,6 +3,8 @@
 # literal text before anything reads it (`$(value X)` is that text, and `:=` stores it unexpanded), so that
 # `make help STACK='$(shell touch f)'` runs nothing. Whether STACK was given is read before it is frozen.
 # Every command-line variable is frozen (make exports them all), and each environment variable this file reads.
+# Outside what a Makefile can guard: make itself expands MAKEFLAGS, a variable's name, and `X::=` or `X!=` given
+# on the command line, before this file is read. Never pass those from input you do not trust.
 STACK_GIVEN := $(filter command line environment,$(origin STACK))
 $(foreach variable,$(.VARIABLES),$(if $(filter command line,$(origin $(variable))),$(eval override $(variable) := $$(value $(variable)))))
 $(foreach variable,PYTHON VENV STACK FORMAT STATE NO_STATE PULUMI_BACKEND_URL,$(if $(filter environment,$(origin $(variable))),$(eval override $(variable) := $$(value $(variable)))))

@@ -317,7 +317,9 @@ def test_every_job_that_needs_the_api_server_opens_before_and_always_closes_afte
     for step in (open_step, close_step):
         assert "${{" not in step["run"]  # values reach the shell through env: only
     runs_on = yaml.safe_load((WORKFLOWS / workflow).read_text())["jobs"][job]["runs-on"]
-    assert "vars.KAPSULE_PRIVATE_RUNNER" in runs_on
+    # The preview runs a branch's code: on a runner of its own, never the deploys' (test_workflow_security.py).
+    runner = "vars.KAPSULE_PREVIEW_RUNNER" if workflow == "preview.yml" else "vars.KAPSULE_PRIVATE_RUNNER"
+    assert runner in runs_on and runner in open_step["env"]["KAPSULE_PRIVATE_RUNNER"]
 
 
 def run_step(step: dict[str, Any], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -402,7 +404,7 @@ def test_the_open_step_refuses_a_hostile_address_in_one_line_and_adds_nothing(sc
 def test_the_open_step_on_a_private_runner_opens_nothing(scaleway, tmp_path):
     fake = scaleway([OFFICE])
     _, open_step, _, close_step = access_steps("preview.yml", "preview")
-    expressions = {"${{ matrix.stack }}": "prod", "${{ vars.KAPSULE_PRIVATE_RUNNER }}": "kapsule-inside"}
+    expressions = {"${{ matrix.stack }}": "prod", "${{ vars.KAPSULE_PREVIEW_RUNNER }}": "kapsule-inside"}
     for step in (open_step, close_step):
         result = run_step(step, {**scw_environment(os.environ["SCW_API_URL"]), **step_env(step, expressions)}, tmp_path)
         assert result.returncode == 0, result.stderr

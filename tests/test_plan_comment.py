@@ -166,6 +166,10 @@ LINKS = [
     "[outer ![inner](//e.example/i.png)](//e.example)",
     "| a | [x](//evil.example) |\n| --- | --- |\n| ![i](//e.example/i) | <img src=//e.example> |",
     "`code [x](//e.example)` and [y](<//e.example/with space>)",
+    # An entity cmark-gfm decodes before its email autolink pass, and `www.` after an underscore (emphasis).
+    "contact foo&#64;evil.com",
+    "contact foo&commat;evil.com or foo&#x40;evil.com",
+    "_www.evil.com_",
 ]
 
 

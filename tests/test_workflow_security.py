@@ -22,7 +22,23 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 #: Triggers under which a job's checkout is the pull request's own code (a branch of this repository's, or a
 #: fork's head for the _target and workflow_run kinds when they check it out).
 PULL_REQUEST_TRIGGERS = {"pull_request", "pull_request_target", "workflow_run"}
-SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+#: A secret read in an expression: `secrets.NAME`, `secrets['NAME']`, or the whole object (`toJSON(secrets)`).
+SECRET = re.compile(r"\bsecrets(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\]|(?![.\[\w]))")
+#: Shell commands that fetch a pull request's code without actions/checkout.
+FETCHES_CODE = re.compile(r"\b(?:git\s+(?:clone|fetch|pull|checkout)|gh\s+(?:pr\s+checkout|repo\s+clone))\b")
+
+
+def secret_names(value: Any) -> set[str]:
+    """Every secret the `${{ }}` expressions of `value` (a job, the workflow's env) read; `(every secret)` for the
+    whole object."""
+    found = set()
+    for expression in EXPRESSION.findall(yaml.safe_dump(value)):
+        for dotted, indexed in ((m.group(1), m.group(2)) for m in SECRET.finditer(expression)):
+            found.add(dotted or indexed or "(every secret)")
+    return found
+
+
 PIN = re.compile(r"^\s*(?:-\s+)?uses:\s+([^\s@]+)(?:@([^\s#]+))?(?:\s+#\s*(\S+))?\s*$")
 
 
@@ -44,13 +60,17 @@ def visibility(name: str, document: dict[str, Any]) -> dict[tuple[str, str, str]
     if not triggers & PULL_REQUEST_TRIGGERS:
         return {}
     seen = {}
+    workflow_level = secret_names(document.get("env") or {})
     for job_name, job in document["jobs"].items():
-        checks_out = any(str(s.get("uses", "")).startswith("actions/checkout@") for s in job.get("steps", []))
+        checks_out = any(
+            str(s.get("uses", "")).startswith("actions/checkout@") or FETCHES_CODE.search(str(s.get("run", "")))
+            for s in job.get("steps", [])
+        )
         calls = "uses" in job  # a reusable workflow runs the pull request's copy of itself
         if not (checks_out or calls):
             continue
-        text = yaml.safe_dump(job)
-        secrets = sorted(set(SECRET.findall(text)) | ({"(every secret: inherit)"} if job.get("secrets") else set()))
+        inherit = {"(every secret: inherit)"} if job.get("secrets") else set()
+        secrets = sorted(secret_names(job) | workflow_level | inherit)
         stacks = (job.get("strategy") or {}).get("matrix", {}).get("stack") or ["-"]
         for stack in stacks:
             environment = environment_of(job)
@@ -94,9 +114,10 @@ def test_every_job_reads_secrets_only_from_its_own_stacks_environment():
     """No workflow reads a repository-level secret: each secret is one that the job's environment holds."""
     for path in sorted(WORKFLOWS.glob("*.yml")):
         document = load(path.read_text(encoding="utf-8"))
+        assert not secret_names(document.get("env") or {}), f"{path.name}: a workflow-level env reads a secret"
         for job_name, job in document["jobs"].items():
             assert "secrets" not in job, f"{path.name} jobs.{job_name} passes secrets down"
-            secrets = set(SECRET.findall(yaml.safe_dump(job)))
+            secrets = secret_names(job)
             if not secrets:
                 continue
             environment = environment_of(job) or ""
@@ -178,3 +199,38 @@ def test_actionlint_finds_nothing():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_secret_reader_sees_every_way_to_name_a_secret():
+    """A workflow-level env, `secrets['NAME']` and `toJSON(secrets)` once passed the visibility test unseen."""
+    job = {"steps": [{"run": "x", "env": {"A": "${{ secrets['SCW_ACCESS_KEY'] }}", "B": "${{ toJSON(secrets) }}"}}]}
+    assert secret_names(job) == {"SCW_ACCESS_KEY", "(every secret)"}
+    assert secret_names({"C": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}", "D": "no secrets here"}) == {
+        "PULUMI_CONFIG_PASSPHRASE"
+    }
+    document = load(
+        "on: pull_request\nenv:\n  LEAK: ${{ secrets.SCW_ACCESS_KEY }}\njobs:\n  j:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: gh pr checkout 1 && make test\n"
+    )
+    assert visibility("w.yml", document) == {("w.yml", "j", "-"): (None, ["SCW_ACCESS_KEY"])}
+
+
+def runners(document: dict[str, Any]) -> dict[str, str]:
+    return {name: str(job.get("runs-on", "")) for name, job in document["jobs"].items() if "runs-on" in job}
+
+
+def test_no_job_that_runs_a_pull_requests_code_shares_a_runner_with_a_job_that_holds_write_credentials():
+    """preview.yml once ran on `vars.KAPSULE_PRIVATE_RUNNER`, the self-hosted runner the deploy uses: branch code
+    could leave something behind on it for the next prod deploy. A GitHub-hosted label is a new machine each job."""
+    pull_request, credentialed = set(), set()
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        document = load(path.read_text(encoding="utf-8"))
+        runs_code = {job for (_, job, _) in visibility(path.name, document)}
+        for name, runner in runners(document).items():
+            if name in runs_code:
+                pull_request.add(runner)
+            elif secret_names(document["jobs"][name]):
+                credentialed.add(runner)
+    hosted = {"ubuntu-latest"}
+    assert pull_request and credentialed
+    assert (pull_request & credentialed) - hosted == set(), pull_request & credentialed
