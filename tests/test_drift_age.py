@@ -35,3 +35,18 @@ def test_a_stack_whose_pools_declare_no_age_is_not_read(tmp_path):
         "  kapsule:pools:\n    default:\n      node_type: DEV1-M\n      size: 1\n"
     )
     assert node_age("x", tmp_path) == ([], "")
+
+
+def test_a_node_age_that_could_not_be_read_never_lets_the_issue_close(monkeypatch, capsys):
+    """Node age unread (Scaleway down, no credentials) once gave exit 0 with no other drift: the issue closed
+    while nodes could still be past their age. Exit 1 touches no issue."""
+    from kapsule.engine import drift as drift_command
+
+    monkeypatch.setattr(drift_command, "_has_state", lambda stack: True)
+    monkeypatch.setattr(drift_command.driver, "drift_preview", lambda stack, root, on_event: None)
+    monkeypatch.setattr(drift_command, "node_age", lambda stack, root: ([], "list_nodes: no answer within 30 s"))
+    assert drift_command.run_drift("dev", "markdown") == 1
+    captured = capsys.readouterr()
+    assert "node age was not checked: list_nodes: no answer within 30 s" in captured.out + captured.err
+    monkeypatch.setattr(drift_command, "node_age", lambda stack, root: ([], ""))
+    assert drift_command.run_drift("dev", "markdown") == 0

@@ -99,6 +99,40 @@ def test_a_scaleway_node_not_ready_counts_as_out_of_service_even_without_its_kub
     assert "1 node(s) already out of service (b)" in out_of_service(rule, members, nodes, "id-a")
 
 
+def test_a_ready_scaleway_node_with_no_kubernetes_node_serves_nothing():
+    """A node Scaleway called `ready` that never registered in Kubernetes once counted as serving: `--apply`
+    took a second node of a max_unavailable 1 pool out of service."""
+    rule = PoolRule("default", "p1", 30, 1, 0)
+    nodes = [scw("a", "p1", 40), scw("b", "p1", 1), scw("ghost", "p1", 1)]
+    members = match([rule], nodes, [kube("a"), kube("b")]).members
+    assert "1 node(s) already out of service (ghost)" in (out_of_service(rule, members, nodes, "id-a") or "")
+
+
+def test_a_created_at_without_a_zone_or_that_is_no_date_is_an_unknown_age():
+    """`2026-01-01T00:00:00` (no zone) and `12345` once crashed rotate and the drift check with a TypeError."""
+    from datetime import datetime
+
+    from kapsule.rotate.scaleway import _aware
+
+    assert _aware(datetime(2026, 1, 1)) is None and _aware(12345) is None and _aware("2026-01-01") is None
+    zoned = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert _aware(zoned) == zoned
+
+
+@pytest.mark.parametrize("size", [None, "abc", True, -1, 10**6, 2.5])
+def test_a_malformed_pool_size_from_the_api_is_one_scaleway_error(size):
+    """`size: null` or `"abc"` once escaped as a TypeError or ValueError traceback."""
+    from types import SimpleNamespace
+
+    from kapsule.rotate.scaleway import Kapsule, ScalewayError
+
+    kapsule = Kapsule.__new__(Kapsule)
+    kapsule.region = "fr-par"
+    kapsule.api = SimpleNamespace(get_pool=lambda **_: SimpleNamespace(size=size, min_size=1, max_size=3))
+    with pytest.raises(ScalewayError, match="not whole numbers from 0 to 1000"):
+        kapsule.pool_size("p1")
+
+
 def plan(**changes) -> RotationPlan:
     result = RotationPlan("dev", "stacks/Pulumi.dev.yaml", NOW, {"default": 30, "spare": None})
     result.due = [

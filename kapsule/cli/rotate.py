@@ -6,6 +6,7 @@ with the drain checks; `--apply` replaces them one at a time. Exit 0 nothing to 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -102,6 +103,11 @@ def run_rotate(
             except WriteError as error:
                 print(f"--apply: {error}; nothing was touched", file=sys.stderr)
                 return EXIT_INVALID
+            # A cancelled CI job ends with SIGINT, then SIGTERM: both become KeyboardInterrupt, so that a cordoned
+            # node is put back and a surged pool's size settings restored before the command stops.
+            handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+            for number in handlers:
+                signal.signal(number, _interrupt)
             try:
                 apply(
                     plan,
@@ -116,7 +122,14 @@ def run_rotate(
                     poll_seconds=poll_seconds,
                     log=lambda line: print(line, file=sys.stderr),
                 )
+            except KeyboardInterrupt:
+                output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format)
+                sys.stdout.write((output or format_rotate_text)(plan))
+                print("rotate --apply: interrupted; what was done is above", file=sys.stderr)
+                return EXIT_INTERRUPTED
             finally:
+                for number, handler in handlers.items():
+                    signal.signal(number, handler)
                 writer.close()
     output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format, format_rotate_text)
     sys.stdout.write(output(plan))
@@ -143,3 +156,11 @@ def exit_code(plan: RotationPlan) -> int:
         return EXIT_DESTRUCTIVE
     left = plan.remaining if plan.applied else plan.due
     return EXIT_CHANGES if left or not plan.read else EXIT_NO_CHANGES
+
+
+#: A run stopped by Ctrl-C or a signal, after putting back what it had changed (the shell's own code for SIGINT).
+EXIT_INTERRUPTED = 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -29,6 +29,7 @@ def _has_state(stack: str) -> bool:
     return checkpoint_path(stack, Path(url[len("file://") :])) is not None
 
 
+# longer than 60 lines: the drift check's one sequence (state, the refreshing preview, --unmanaged, node age), each step an exit
 def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: Path = ROOT) -> int:
     """Report drift of one stack; returns the exit code."""
     if stack == LOCAL_STACK and not (local_directory() / "servers.json").is_file():
@@ -85,6 +86,10 @@ def run_drift(stack: str, format: str = "text", unmanaged: bool = False, root: P
     if why:
         report.notes.append(f"node age was not checked: {why}")
     sys.stdout.write(with_age(report, aged, format))
+    if why:
+        # A check that did not run is never a clean stack: the issue must not close on it (exit 1 touches none).
+        print(f"python -m kapsule.engine drift: node age was not checked: {why}", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_CHANGES if drifted or aged or report.orphans else EXIT_NO_CHANGES
 
 

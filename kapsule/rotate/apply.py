@@ -23,7 +23,8 @@ from ..upgrade.preflight import DRAIN_CHECKS, as_checks, run_named
 from .kube import Writer
 from .nodes import KubeNode, Member, PoolRule, ScalewayNode, due, kube_node, match, out_of_service
 from .plan import ROTATE_CHECKS, Blocker, RotationPlan, policy_check, pool_rules, rotations, set_checks
-from .scaleway import Kapsule, PoolSize, ScalewayError
+from .putback import one_line, put_back
+from .scaleway import Kapsule, NoAnswer, PoolSize, ScalewayError
 
 POLL_SECONDS = 5.0
 
@@ -326,9 +327,12 @@ def _one(run: _Run, rule: PoolRule, member: Member, drain_timeout: float | None)
     was_cordoned = current.kube.unschedulable
     try:
         drain_node(run.writer.api, name, seconds, log=run.log, poll_seconds=run.poll_seconds)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP as the command turns them: the node as it was found
+        put_back(run.writer, name, was_cordoned)
+        raise
     except Exception as error:  # noqa: BLE001 DrainBlocked, a refusal (its status line), a deadline: never a credential
-        text = str(error) if isinstance(error, DrainBlocked) else f"the drain failed: {_one_line(error)}"
-        kept = _put_back(run, name, was_cordoned)
+        text = str(error) if isinstance(error, DrainBlocked) else f"the drain failed: {one_line(error)}"
+        kept = put_back(run.writer, name, was_cordoned)
         fix = (
             "let the budgets allow a disruption (a replica on another node, or a relaxed budget), or raise "
             "--drain-timeout; then run rotate again"
@@ -340,8 +344,24 @@ def _one(run: _Run, rule: PoolRule, member: Member, drain_timeout: float | None)
     run.log(f"node {name}: drained; ReplaceNode {member.scaleway.id}")
     try:
         run.kapsule.replace(member.scaleway.id)
+    except NoAnswer as error:
+        # No answer is no refusal: Scaleway may be replacing the server now, so the node stays cordoned.
+        run.stop(
+            name,
+            f"{error}; the replacement may be under way, so the node stays cordoned and drained",
+            f"check the node in the Scaleway console; once it is replaced or back, `kubectl uncordon {name}` if it "
+            "is still cordoned, then run rotate again",
+        )
+        return False
+    except KeyboardInterrupt:
+        run.stop(
+            name,
+            "interrupted while ReplaceNode was sent: the node stays cordoned",
+            "check the node, then run rotate again",
+        )
+        raise
     except ScalewayError as error:
-        kept = _put_back(run, name, was_cordoned)
+        kept = put_back(run.writer, name, was_cordoned)
         run.stop(
             name,
             f"{error}; the node is drained; {kept}",
@@ -353,22 +373,6 @@ def _one(run: _Run, rule: PoolRule, member: Member, drain_timeout: float | None)
         run.stop(name, waited, "check the pool in the Scaleway console; run rotate again once its nodes are Ready")
         return False
     return True
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0][:200]}" if text else type(error).__name__
-
-
-def _put_back(run: _Run, node: str, was_cordoned: bool) -> str:
-    """Uncordon the node unless it was cordoned before the run; what was done, for the blocker's reason."""
-    if was_cordoned:
-        return "the node stays cordoned, as it was"
-    try:
-        run.writer.uncordon(node)
-    except Exception as error:  # noqa: BLE001 WriteError, or the API server's refusal: its status line only
-        return f"the node could not be uncordoned ({_one_line(error)}): run `kubectl uncordon {node}`"
-    return "the node is uncordoned"
 
 
 def _wait(

@@ -154,9 +154,10 @@ def out_of_service(
         if node.pool_id != pool.id or node.id == rotating:
             continue
         member = matched.get(node.id)
-        if (member is not None and not member.in_service) or (member is None and node.status != "ready"):
+        # A node Scaleway lists but no Kubernetes Node matches serves nothing, whatever its status says.
+        if member is None or not member.in_service:
             down.append(node.name)
-        elif member is not None:
+        else:
             serving += 1
     if pool.max_unavailable == 0:
         if pool.max_surge == 0:

@@ -11,8 +11,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from .nodes import ScalewayNode
 
@@ -27,6 +28,10 @@ T = TypeVar("T")
 
 class ScalewayError(RuntimeError):
     """The Scaleway API could not be read or refused a call: the message names the call, never a key."""
+
+
+class NoAnswer(ScalewayError):
+    """A call that did not answer in time: it may have been carried out all the same."""
 
 
 def client() -> Any:
@@ -58,7 +63,7 @@ def bounded(call: Callable[[], T], what: str, seconds: float = CALL_SECONDS) -> 
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
-        raise ScalewayError(f"{what}: no answer within {seconds:g} s")
+        raise NoAnswer(f"{what}: no answer within {seconds:g} s")
     if "error" in result:
         error = result["error"]
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
@@ -104,7 +109,11 @@ class Kapsule:
     def pool_size(self, pool_id: str) -> PoolSize:
         """The pool's size settings (`get_pool`)."""
         found = bounded(lambda: self.api.get_pool(pool_id=pool_id, region=self.region), f"get_pool {pool_id}")
-        return PoolSize(int(found.size), int(found.min_size), int(found.max_size), bool(found.autoscaling))
+        sizes = [getattr(found, key, None) for key in ("size", "min_size", "max_size")]
+        counts = [value for value in sizes if _count(value)]
+        if len(counts) != len(sizes):
+            raise ScalewayError(f"get_pool {pool_id}: size, min_size and max_size are not whole numbers from 0 to 1000")
+        return PoolSize(counts[0], counts[1], counts[2], bool(getattr(found, "autoscaling", False)))
 
     def resize(self, pool_id: str, settings: dict[str, int]) -> None:
         """`update_pool` with the size settings given, nothing else."""
@@ -168,7 +177,12 @@ class Kapsule:
             )
             nodes += [
                 ScalewayNode(
-                    str(n.id), str(n.name), str(n.pool_id), str(n.provider_id or ""), n.created_at, str(n.status)
+                    str(n.id),
+                    str(n.name),
+                    str(n.pool_id),
+                    str(n.provider_id or ""),
+                    _aware(n.created_at),
+                    str(n.status),
                 )
                 for n in answer.nodes
             ]
@@ -179,3 +193,16 @@ class Kapsule:
     def replace(self, node_id: str) -> None:
         """Scaleway's ReplaceNode: the node's server is replaced by a new one."""
         bounded(lambda: self.api.replace_node(node_id=node_id, region=self.region), f"replace_node {node_id}")
+
+
+def _aware(created: object) -> datetime | None:
+    """A node's `created_at` as the API should give it (a date with its time zone), or None: a date without a
+    zone, or anything that is no date, is unknown, and a node of unknown age is never rotated."""
+    if isinstance(created, datetime) and created.tzinfo is not None and created.utcoffset() is not None:
+        return created
+    return None
+
+
+def _count(value: object) -> TypeGuard[int]:
+    """A pool size as the API should give it: a whole number from 0 to 1000 (no bool, no text)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1000

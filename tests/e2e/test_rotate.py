@@ -37,8 +37,9 @@ def api_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """The dev stack's shape: one pool `default`, max_node_age_days 30, max_unavailable 1, its cluster named
-    as the loopback API knows it."""
+    """The dev stack's shape: one pool `default`, max_node_age_days 30, its cluster named as the loopback API
+    knows it. max_unavailable 2: the node `lonely`, which only the Scaleway API lists, serves nothing and counts
+    as one node out of service, so one more may leave."""
     import yaml
 
     root = tmp_path_factory.mktemp("rotate-project")
@@ -46,7 +47,13 @@ def project(tmp_path_factory):
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
     document["config"]["kapsule:cluster"]["name"] = "kapsule-rotate"
     document["config"]["kapsule:pools"] = {
-        "default": {"node_type": "DEV1-M", "zone": "fr-par-1", "size": 2, "max_node_age_days": 30}
+        "default": {
+            "node_type": "DEV1-M",
+            "zone": "fr-par-1",
+            "size": 2,
+            "max_node_age_days": 30,
+            "upgrade_policy": {"max_unavailable": 2, "max_surge": 0},
+        }
     }
     (root / "stacks" / "Pulumi.edge.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     return root
