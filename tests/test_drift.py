@@ -338,6 +338,8 @@ def test_orphans_with_no_drift_are_reported_in_every_format_and_exit_2(monkeypat
     from kapsule.engine import drift as drift_command
 
     monkeypatch.setattr(drift_command, "_has_state", lambda stack: True)
+    # Node age is its own finding (tests/test_drift_age.py): here it was read, and nothing is past its age.
+    monkeypatch.setattr(drift_command, "node_age", lambda stack, root: ([], ""))
     monkeypatch.setattr(drift_command.driver, "drift_preview", lambda stack, root, on_event: None)
     note = "unmanaged load balancer x (id, fr-par-1, LB-S): its Service is gone; estimated EUR 9.00 a month"
     monkeypatch.setattr(drift_command, "unmanaged_notes", lambda stack, root: ([note], 1))
