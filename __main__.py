@@ -5,10 +5,16 @@ from pathlib import Path
 
 import pulumi
 
-from kapsule.access.acl import program_live_run_rules
+from components.api_access import CLUSTER_VARIABLE
 from kapsule.stackfile.environment import build, read_config
 
-# In a CI job that opened the allow-list, the live run rules are read again right before it is registered.
-environment = build(read_config(Path(__file__).resolve().parent), program_live_run_rules(dict(os.environ)))
+reread = None
+if os.environ.get(CLUSTER_VARIABLE):
+    # Only a CI job that opened the allow-list loads the Scaleway client: it reads the live run rules again right
+    # before the allow-list is registered. Every other preview, and every offline plan, pays nothing for it.
+    from kapsule.access.acl import program_live_run_rules
+
+    reread = program_live_run_rules(dict(os.environ))
+environment = build(read_config(Path(__file__).resolve().parent), reread)
 for name, value in environment.exports().items():
     pulumi.export(name, value)

@@ -41,6 +41,8 @@ MAX_HANDED_RULES = 50
 MAX_HANDED_CHARS = 64 * 1024
 #: The environment variable through which `kapsule access open` hands the run's rules to the program.
 RUN_RULES_VARIABLE = "KAPSULE_API_ACCESS_RUN_RULES"
+#: The variable naming the cluster whose live run rules the program re-reads (`<region>/<cluster id>`).
+CLUSTER_VARIABLE = "KAPSULE_API_ACCESS_CLUSTER"
 #: A description is shown in plans and the console: printable text, short.
 MAX_DESCRIPTION = 200
 

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from components.api_access import MAX_TTL, RUN_RULES_VARIABLE, RunRule, run_description, run_rule
+from components.api_access import CLUSTER_VARIABLE, MAX_TTL, RUN_RULES_VARIABLE, RunRule, run_description, run_rule
 from components.cluster_spec import ClusterSpec
 
 from ..exits import EXIT_INVALID, EXIT_NO_CHANGES
@@ -53,8 +53,6 @@ from .scaleway import (
 
 #: GitHub ends a hosted job after six hours: a run's rule is its own at most that long.
 DEFAULT_TTL = timedelta(hours=6)
-#: The variable naming the cluster whose live run rules the program re-reads (`<region>/<cluster id>`).
-CLUSTER_VARIABLE = "KAPSULE_API_ACCESS_CLUSTER"
 #: The Pulumi organization of a self-managed backend (the state bucket): a stack reference names it or no one.
 SELF_MANAGED_ORGANIZATION = "organization"
 
