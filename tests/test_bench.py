@@ -21,6 +21,16 @@ def test_every_plan_benchmark_scenario_runs_once_and_prints_its_figures():
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    for scenario in ("floor (SDK imports)", "floor, collector paused", "plan --all (3 stacks)", "plan dev", "pools"):
+    for scenario in (
+        "floor (SDK imports)",
+        "floor, collector paused",
+        "floor, paused then frozen",
+        "plan --all (3 stacks)",
+        "plan dev",
+        "pools",
+    ):
         assert scenario in done.stdout, done.stdout
     assert "with the collector paused in both, as the program runs (target <= 1.2x" in done.stdout
+    assert "plan --all / floor paused then frozen: " in done.stdout
+    # The floor is what the plan itself loads: hundreds of modules of the three SDKs, read from -X importtime.
+    assert int(done.stdout.split("floor: the ", 1)[1].split()[0]) > 300, done.stdout
