@@ -415,3 +415,46 @@ def test_the_deprecated_api_metric_is_read_among_megabytes_of_others_and_its_lab
     assert not any("csistoragecapacities" in f for f in findings)  # a gauge at 0: no client calls it
     code, out, _ = run(tmp_path / "text", capsys, server)
     assert code == 3 and "\x1b" not in out and "flowschemas\\x1b[2J" in out
+
+
+class _Answer:
+    """A response whose body comes as the given chunks; a chunk that is an exception is raised in its turn."""
+
+    def __init__(self, *chunks: bytes | Exception) -> None:
+        self.chunks = list(chunks)
+        self.closed = False
+
+    def read1(self, size: int) -> bytes:
+        chunk = self.chunks.pop(0) if self.chunks else b""
+        if isinstance(chunk, Exception):
+            raise chunk
+        return chunk[:size]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_shared_body_reader_keeps_its_bounds_and_names_no_address():
+    """`read_body` serves the preflight and the rotation's writes alike: whole bodies, charged chunk by chunk;
+    a body over the limit, a broken one and a late one are each one sentence, the response closed."""
+    from kapsule.upgrade.live import CHUNK, MAX_RESPONSE_BYTES, BodyError, read_body
+
+    charged: list[int] = []
+    whole = _Answer(b"{", b'"a": 1}')
+    assert read_body(whole, time.monotonic() + 5, 5, charged.append) == b'{"a": 1}' and charged == [1, 7]
+    assert not whole.closed
+
+    huge = _Answer(*[b"x" * CHUNK] * (MAX_RESPONSE_BYTES // CHUNK + 1))
+    with pytest.raises(BodyError, match="over 16 MiB"):
+        read_body(huge, time.monotonic() + 5, 5)
+    assert huge.closed
+
+    broken = _Answer(b"{", ConnectionResetError("reset by 10.0.0.7:6443 with token abc"))
+    with pytest.raises(BodyError) as raised:
+        read_body(broken, time.monotonic() + 5, 5)
+    assert str(raised.value) == "the answer broke off (ConnectionResetError)" and broken.closed
+
+    late = _Answer(b"{")
+    with pytest.raises(BodyError, match="did not finish within 5s"):
+        read_body(late, time.monotonic() - 1, 5)
+    assert late.closed

@@ -5,10 +5,9 @@ so it writes no certificate or key to a temporary file. The client's HTTP pool i
 context holds the CA and the client certificate, the key loaded from memory (`ssl_context`).
 
 Every request has a deadline: the rotation's `--deadline` (or, for putting a node back as it was, a short grace
-after it), at most `REQUEST_SECONDS` each, the body read chunk by chunk against the clock and at most
-`MAX_RESPONSE_BYTES`; and the whole run makes at most `MAX_REQUESTS`. Who controls the answers: the API server,
-and through it anyone who may write a pod in any namespace (names, annotations), so they are bounded as the
-upgrade's reader bounds its own."""
+after it), at most `REQUEST_SECONDS` each, the body read as the upgrade reads its own (`read_body`: chunk by
+chunk against the clock, at most 16 MiB); and the whole run makes at most `MAX_REQUESTS`. Who controls the
+answers: the API server, and through it anyone who may write a pod in any namespace (names, annotations)."""
 
 from __future__ import annotations
 
@@ -20,16 +19,14 @@ from urllib.parse import urlsplit
 import urllib3
 
 from ..upgrade.kubeconfig import KubeconfigError, parse_kubeconfig, ssl_context
+from ..upgrade.live import BodyError, read_body
 
 #: One request, its body included.
 REQUEST_SECONDS = 30.0
-#: One answer (a node, a node's pods, an eviction's status).
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 #: Requests of one run: a drain polls once a second, a run lasts hours at most.
 MAX_REQUESTS = 50_000
 #: Putting a node back as it was (uncordon) may run this long after the deadline.
 GRACE_SECONDS = 60.0
-CHUNK = 64 * 1024
 
 
 class WriteError(RuntimeError):
@@ -66,41 +63,14 @@ class _BoundedPool(urllib3.PoolManager):
             redirect = False  # never followed: a redirect would carry the credential elsewhere
         response = super().urlopen(method, url, redirect=redirect, **kw)
         try:
-            body = _body(response, f"{method} {path}", ends, seconds)
+            body = read_body(response, ends, seconds)
+        except BodyError as error:
+            raise WriteError(f"{method} {path}: {error}") from None
         finally:
             response.release_conn()
         return urllib3.HTTPResponse(
             body=body, headers=response.headers, status=response.status, reason=response.reason, preload_content=True
         )
-
-
-def _body(response: Any, what: str, ends: float, seconds: float) -> bytes:
-    """The body, chunk by chunk, each read waiting at most until `ends`: a slow body cannot outlast it."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            left = ends - time.monotonic()
-            if left <= 0:
-                raise WriteError(f"{what}: the answer did not finish within {seconds:.0f}s")
-            sock = getattr(getattr(response, "connection", None), "sock", None)
-            if sock is not None:
-                sock.settimeout(left)
-            chunk = response.read1(CHUNK)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise WriteError(f"{what}: the answer is over {MAX_RESPONSE_BYTES // 2**20} MiB")
-            chunks.append(chunk)
-    except WriteError:
-        response.close()
-        raise
-    except Exception as error:  # noqa: BLE001 urllib3's and the socket's errors name the address only
-        response.close()
-        if time.monotonic() >= ends - 0.1:
-            raise WriteError(f"{what}: the answer did not finish within {seconds:.0f}s") from None
-        raise WriteError(f"{what}: the answer broke off ({type(error).__name__})") from None
 
 
 class Writer:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,47 @@ PAGE = 500
 #: One answer (a page, a discovery document, the metrics) is read up to this.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 CHUNK = 64 * 1024
+
+
+class BodyError(Exception):
+    """An answer's body that could not be read whole: too slow, too large or broken off; the sentence says which."""
+
+
+def read_body(response: Any, ends: float, seconds: float, charge: Callable[[int], None] | None = None) -> bytes:
+    """An answer's body, chunk by chunk, for the preflight and the rotation alike.
+
+    Each read waits at most until `ends` (monotonic), so a slow body cannot outlast it; the whole is at most
+    `MAX_RESPONSE_BYTES`; `charge` is told each chunk's size. BodyError otherwise, the response closed.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise BodyError(f"the answer did not finish within {seconds:.0f}s")
+            sock = getattr(getattr(response, "connection", None), "sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            try:
+                chunk = response.read1(CHUNK)
+            except Exception as error:  # noqa: BLE001 urllib3's and the socket's errors name the address only
+                if time.monotonic() >= ends - 0.1:
+                    raise BodyError(f"the answer did not finish within {seconds:.0f}s") from None
+                raise BodyError(f"the answer broke off ({type(error).__name__})") from None
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if charge is not None:
+                charge(len(chunk))
+            if size > MAX_RESPONSE_BYTES:
+                raise BodyError(f"the answer is over {MAX_RESPONSE_BYTES // 2**20} MiB")
+            chunks.append(chunk)
+    except BodyError:
+        response.close()
+        raise
+
+
 #: The metadata of a list and nothing else: managedFields and annotations are all the API check needs.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
@@ -176,7 +217,10 @@ class Live:
                 raise LiveError(self._scrub(f"GET {path}: {response.status} {str(response.reason or '')[:80]}"))
             if response.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
                 raise LiveError(f"GET {path}: the answer is compressed although it was asked for plain")
-            body = self._body(response, path, ends, seconds)
+            try:
+                body = read_body(response, ends, seconds, self._charge_bytes)
+            except BodyError as error:
+                raise LiveError(self._scrub(f"GET {path}: {error}")) from None
             complete = True
         finally:
             if not complete:
@@ -188,31 +232,6 @@ class Live:
             return loads(body, f"GET {path}: the answer")
         except ValueError as error:
             raise LiveError(str(error)) from None
-
-    def _body(self, response: Any, path: str, ends: float, seconds: float) -> bytes:
-        """The body, chunk by chunk: each read waits at most until `ends`, so a slow body cannot outlast it."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            left = ends - time.monotonic()
-            if left <= 0:
-                raise LiveError(f"GET {path}: the answer did not finish within {seconds:.0f}s")
-            sock = getattr(getattr(response, "connection", None), "sock", None)
-            if sock is not None:
-                sock.settimeout(left)
-            try:
-                chunk = response.read1(CHUNK)
-            except Exception as error:  # noqa: BLE001 urllib3's and the socket's errors name the address only
-                if time.monotonic() >= ends - 0.1:
-                    raise LiveError(f"GET {path}: the answer did not finish within {seconds:.0f}s") from None
-                raise LiveError(self._scrub(f"GET {path}: the answer broke off ({_one_line(error)})")) from None
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            self._charge_bytes(len(chunk))
-            if size > MAX_RESPONSE_BYTES:
-                raise LiveError(f"GET {path}: the answer is over {MAX_RESPONSE_BYTES // 2**20} MiB")
-            chunks.append(chunk)
 
     def items(self, path: str, *, metadata_only: bool = False, selector: str | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a list, page by page; LiveError for an answer that is not a list of objects."""
