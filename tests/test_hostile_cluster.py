@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from datetime import date
 
@@ -417,12 +418,18 @@ def test_the_deprecated_api_metric_is_read_among_megabytes_of_others_and_its_lab
     assert code == 3 and "\x1b" not in out and "flowschemas\\x1b[2J" in out
 
 
+class _Socket:
+    def settimeout(self, seconds: float) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+
 class _Answer:
     """A response whose body comes as the given chunks; a chunk that is an exception is raised in its turn."""
 
-    def __init__(self, *chunks: bytes | Exception) -> None:
+    def __init__(self, *chunks: bytes | Exception, sock: object = None) -> None:
         self.chunks = list(chunks)
         self.closed = False
+        self.connection = type("Connection", (), {"sock": sock})()
 
     def read1(self, size: int) -> bytes:
         chunk = self.chunks.pop(0) if self.chunks else b""
@@ -444,7 +451,10 @@ def test_the_shared_body_reader_keeps_its_bounds_and_names_no_address():
     assert read_body(whole, time.monotonic() + 5, 5, charged.append) == b'{"a": 1}' and charged == [1, 7]
     assert not whole.closed
 
-    huge = _Answer(*[b"x" * CHUNK] * (MAX_RESPONSE_BYTES // CHUNK + 1))
+    exact = _Answer(*[b"x" * CHUNK] * (MAX_RESPONSE_BYTES // CHUNK))
+    assert len(read_body(exact, time.monotonic() + 5, 5)) == MAX_RESPONSE_BYTES and not exact.closed
+
+    huge = _Answer(*[b"x" * CHUNK] * (MAX_RESPONSE_BYTES // CHUNK), b"x")
     with pytest.raises(BodyError, match="over 16 MiB"):
         read_body(huge, time.monotonic() + 5, 5)
     assert huge.closed
@@ -458,3 +468,53 @@ def test_the_shared_body_reader_keeps_its_bounds_and_names_no_address():
     with pytest.raises(BodyError, match="did not finish within 5s"):
         read_body(late, time.monotonic() - 1, 5)
     assert late.closed
+
+    # A socket that cannot take its timeout is a broken answer too; what `charge` raises (the preflight's byte
+    # budget) goes through as it is. Either way the response is closed: a half-read connection never goes back
+    # to a pool, where its unread rest would be read as the next answer.
+    unusable = _Answer(b"{", sock=_Socket())
+    with pytest.raises(BodyError, match=r"broke off \(OSError\)"):
+        read_body(unusable, time.monotonic() + 5, 5)
+    assert unusable.closed
+
+    class Spent(Exception):
+        pass
+
+    def budget(size: int) -> None:
+        raise Spent
+
+    over_budget = _Answer(b"{", b"}")
+    with pytest.raises(Spent):
+        read_body(over_budget, time.monotonic() + 5, 5, budget)
+    assert over_budget.closed
+
+
+def test_the_shared_body_reader_stops_a_stalled_body_at_its_own_deadline_not_the_socket_s():
+    """The connection's read timeout is long (15 s); a body that stalls after one byte stops at `ends` (1 s)."""
+    import urllib3
+
+    from kapsule.upgrade.live import BodyError, read_body
+    from tests.hostile_api import Handler
+
+    released = threading.Event()
+
+    def stall(handler: Handler, query: dict[str, list[str]]) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "10")
+        handler.end_headers()
+        handler.wfile.write(b"{")
+        handler.wfile.flush()
+        released.wait(15)
+
+    running = Running()
+    try:
+        running.server.routes["/stall"] = stall
+        pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=15), retries=False)
+        response = pool.request("GET", running.server.url + "/stall", preload_content=False)
+        started = time.monotonic()
+        with pytest.raises(BodyError, match="did not finish within 1s"):
+            read_body(response, started + 1, 1)
+        assert time.monotonic() - started < 8
+    finally:
+        released.set()
+        running.stop()

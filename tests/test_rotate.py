@@ -433,7 +433,7 @@ def test_the_command_line_is_built_without_the_rotation_s_clients():
     from tests.conftest import ROOT
 
     check = (
-        "import sys; import kapsule.cli.main as m; import gc; gc.disable(); m.parser(); m._loaded(renders=False); "
+        "import sys; import kapsule.cli.main as m; import gc; gc.disable(); m.parser(); m._loaded(); "
         "print(sorted(n for n in sys.modules if n.split('.')[0] in ('scaleway', 'kubernetes', 'requests') "
         "or n.startswith(('kapsule.rotate', 'kapsule.cli.rotate.', 'kapsule.upgrade')) or n == 'kapsule.cli.rotate'))"
     )

@@ -52,3 +52,62 @@ def test_a_command_that_renders_nothing_does_not_load_the_kubernetes_sdk_classes
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "pulumi_kubernetes.core.v1._inputs" not in done.stderr
+
+
+WIRING = """
+import contextlib, gc, io, json, sys
+gc.disable()  # as kapsule/__main__.py starts
+import kapsule.cli.commands as commands
+import kapsule.cli.main as main
+
+seen = []
+
+
+def spy(module, name):
+    real = getattr(module, name)
+
+    def called(*args, **kwargs):
+        seen.append((name, gc.get_freeze_count(), gc.isenabled(), "pulumi_kubernetes.core.v1._inputs" in sys.modules))
+        return real(*args, **kwargs)
+
+    setattr(module, name, called)
+
+
+spy(commands, "load_sdk")
+spy(main, "plan_stacks")
+spy(commands, "plan_stacks")
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    code = main.main(sys.argv[1:])
+print(json.dumps({"code": code, "seen": seen}))
+"""
+
+
+def _wiring(tmp_path, *argv: str) -> dict:
+    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, "-c", WIRING, *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_plan_and_cost_load_the_sdk_frozen_before_their_planners_start(tmp_path):
+    for argv in (["plan", "--all"], ["cost", "--stack", "dev"]):
+        found = _wiring(tmp_path, *argv)
+        names = [name for name, *_ in found["seen"]]
+        assert names == ["load_sdk", "plan_stacks"], (argv, found)
+        (_, frozen_before, _, _), (_, frozen, collecting, loaded) = found["seen"]
+        # When the planners start, the SDK is loaded and frozen with the rest, and the collector runs again.
+        assert loaded and frozen > frozen_before and collecting, (argv, found)
+
+
+def test_a_plan_refused_for_its_arguments_loads_no_sdk(tmp_path):
+    for argv in (["plan", "--stack", "nosuch"], ["plan", "--all", "--state", "/nonexistent"]):
+        found = _wiring(tmp_path, *argv)
+        assert found == {"code": 1, "seen": []}, (argv, found)

@@ -1,10 +1,14 @@
-"""The commands whose work is a few lines of the command line's own: `cost`, `state redact` and `generate`."""
+"""The commands whose work is a few lines of the command line's own: `cost`, `state redact` and `generate`; and
+the loading of the SDK modules before stacks render."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
+
+from components.sdk import load_sdk
 
 from ..exits import EXIT_INVALID, EXIT_NO_CHANGES
 from ..names import ROOT
@@ -12,6 +16,22 @@ from ..plan.batch import plan_stacks
 from ..plan.outcome import Invalid, Plan
 from ..stackfile.messages import StackConfigError
 from ..stackfile.stacks import ordered_stacks
+
+
+def sdk_loaded() -> None:
+    """Load the SDK modules the components construct from (components/sdk.py), once the stacks are known to render.
+
+    In the command's own process, whose loaded heap `_loaded` froze, they load with the collector paused and
+    join the frozen heap: the forked planners then share them, where each loaded them again with the collector
+    running. Called in-process (the tests), they just load.
+    """
+    if not gc.get_freeze_count():
+        load_sdk()
+        return
+    gc.disable()
+    load_sdk()
+    gc.freeze()
+    gc.enable()
 
 
 def show_cost(args: argparse.Namespace) -> int:
@@ -23,6 +43,7 @@ def show_cost(args: argparse.Namespace) -> int:
         print(f"{ROOT / 'stacks'}: no stack files (Pulumi.<stack>.yaml); nothing to price", file=sys.stderr)
         return EXIT_INVALID
     # Recorded state gives current pool sizes and the change; without --state, the local backend's if it has one.
+    sdk_loaded()
     results = plan_stacks(names, args.state, lenient=args.state is None)
     for result in results:
         if isinstance(result, Invalid):

@@ -40,7 +40,6 @@ from components.catalog import (
 from components.catalog import (
     today as catalog_today,
 )
-from components.sdk import load_sdk
 
 from ..exits import EXIT_INVALID, Parser
 from ..names import ROOT
@@ -49,7 +48,7 @@ from ..plan.outcome import Invalid, Plan, exit_code
 from ..reports.plan import format_json, format_markdown, format_text
 from ..stackfile.messages import StackConfigError
 from ..stackfile.stacks import ordered_stacks, stack_name_problem, stack_names
-from .commands import redact_state, show_cost, write_generated
+from .commands import redact_state, sdk_loaded, show_cost, write_generated
 from .versions import refresh_removals, refresh_versions, show_versions
 
 
@@ -226,17 +225,11 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
-def _loaded(renders: bool) -> None:
-    """Load the program's own modules too, then freeze the loaded heap and let the collector resume, less often.
-
-    A command that renders stacks (`plan`, `cost`) also loads the SDK modules the components construct
-    from: once, with the collector paused, rather than in each forked planner with it running.
-    """
+def _loaded() -> None:
+    """Load the program's own modules too, then freeze the loaded heap and let the collector resume, less often."""
     if gc.isenabled():
         return
     importlib.import_module("kapsule.stackfile.environment")  # what `__main__.py` imports on every plan
-    if renders:
-        load_sdk()
     gc.freeze()
     # Rendering allocates many short-lived objects; collecting the youngest every 100,000 allocations
     # instead of 700 costs a few MiB and saves a tenth of a 200-resource plan.
@@ -248,7 +241,7 @@ def _loaded(renders: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = parser().parse_args(argv)
-    _loaded(renders=args.command in ("plan", "cost"))
+    _loaded()
     if getattr(args, "today", None) is not None:
         os.environ[TODAY_VARIABLE] = args.today.isoformat()  # the program, forked workers included, reads it
     try:
@@ -322,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
+    sdk_loaded()
     results = plan_stacks(
         names, args.state, required=not args.no_state, progress=progress_line if sys.stderr.isatty() else None
     )

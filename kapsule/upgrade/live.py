@@ -39,7 +39,9 @@ def read_body(response: Any, ends: float, seconds: float, charge: Callable[[int]
     """An answer's body, chunk by chunk, for the preflight and the rotation alike.
 
     Each read waits at most until `ends` (monotonic), so a slow body cannot outlast it; the whole is at most
-    `MAX_RESPONSE_BYTES`; `charge` is told each chunk's size. BodyError otherwise, the response closed.
+    `MAX_RESPONSE_BYTES`; `charge` is told each chunk's size, and what it raises goes through. BodyError
+    otherwise. On any error the response is closed first, so that no caller puts a half-read connection back
+    in its pool (its unread rest would be read as the next answer).
     """
     chunks: list[bytes] = []
     size = 0
@@ -48,10 +50,10 @@ def read_body(response: Any, ends: float, seconds: float, charge: Callable[[int]
             left = ends - time.monotonic()
             if left <= 0:
                 raise BodyError(f"the answer did not finish within {seconds:.0f}s")
-            sock = getattr(getattr(response, "connection", None), "sock", None)
-            if sock is not None:
-                sock.settimeout(left)
             try:
+                sock = getattr(getattr(response, "connection", None), "sock", None)
+                if sock is not None:
+                    sock.settimeout(left)
                 chunk = response.read1(CHUNK)
             except Exception as error:  # noqa: BLE001 urllib3's and the socket's errors name the address only
                 if time.monotonic() >= ends - 0.1:
@@ -65,7 +67,7 @@ def read_body(response: Any, ends: float, seconds: float, charge: Callable[[int]
             if size > MAX_RESPONSE_BYTES:
                 raise BodyError(f"the answer is over {MAX_RESPONSE_BYTES // 2**20} MiB")
             chunks.append(chunk)
-    except BodyError:
+    except BaseException:
         response.close()
         raise
 
