@@ -4,6 +4,7 @@ or a hang; each stays a regression test. The real kube-apiserver cases are in te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -444,7 +445,7 @@ class _Answer:
 def test_the_shared_body_reader_keeps_its_bounds_and_names_no_address():
     """`read_body` serves the preflight and the rotation's writes alike: whole bodies, charged chunk by chunk;
     a body over the limit, a broken one and a late one are each one sentence, the response closed."""
-    from kapsule.upgrade.live import CHUNK, MAX_RESPONSE_BYTES, BodyError, read_body
+    from kapsule.upgrade.answers import CHUNK, MAX_RESPONSE_BYTES, BodyError, read_body
 
     charged: list[int] = []
     whole = _Answer(b"{", b'"a": 1}')
@@ -493,7 +494,7 @@ def test_the_shared_body_reader_stops_a_stalled_body_at_its_own_deadline_not_the
     """The connection's read timeout is long (15 s); a body that stalls after one byte stops at `ends` (1 s)."""
     import urllib3
 
-    from kapsule.upgrade.live import BodyError, read_body
+    from kapsule.upgrade.answers import BodyError, read_body
     from tests.hostile_api import Handler
 
     released = threading.Event()
@@ -515,6 +516,41 @@ def test_the_shared_body_reader_stops_a_stalled_body_at_its_own_deadline_not_the
         with pytest.raises(BodyError, match="did not finish within 1s"):
             read_body(response, started + 1, 1)
         assert time.monotonic() - started < 8
+    finally:
+        released.set()
+        running.stop()
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"HTTP/1.1 200 OK\r\nX-Slow: ", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-A: "],
+    ids=["headers", "trailers"],
+)
+def test_the_preflight_s_reader_stops_an_answer_that_trickles_in_lines_at_its_deadline(start):
+    """Headers and trailers are read a line at a time, each recv with its own timeout: the watchdog shuts the
+    socket at the request's deadline, and what is cut short is never read as an answer."""
+    from kapsule.upgrade.kubeconfig import parse_kubeconfig
+    from kapsule.upgrade.live import Limits, Live, LiveError
+    from tests.hostile_api import Handler
+
+    released = threading.Event()
+
+    def trickle(handler: Handler, query: dict[str, list[str]]) -> None:
+        handler.wfile.write(start)
+        ends = time.monotonic() + 20
+        with contextlib.suppress(OSError):
+            while not released.wait(0.02) and time.monotonic() < ends:
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+
+    running = Running()
+    try:
+        running.server.routes["/version"] = trickle
+        live = Live(parse_kubeconfig(kubeconfig(running.server.url, {"token": "abc"})), Limits(deadline=2))
+        started = time.monotonic()
+        with pytest.raises(LiveError, match="did not finish within"):
+            live.version()
+        assert time.monotonic() - started < 6
     finally:
         released.set()
         running.stop()

@@ -424,6 +424,61 @@ def test_every_write_has_a_deadline_even_when_the_answer_comes_slowly():
         thread.join(5)
 
 
+CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "drip"),
+    [
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a"),  # one header line that never ends
+        (CHUNKED, b"0"),  # a chunk-size line that never ends
+        (CHUNKED + b"2\r\n{}\r\n0\r\n", b"X-Trailer: y\r\n"),  # a finished body, then trailers without end
+    ],
+    ids=["headers", "chunk-size", "trailers"],
+)
+def test_an_answer_read_line_by_line_still_stops_at_the_request_s_deadline(first, drip):
+    """Each recv has its own socket timeout; an answer that trickles in lines (headers, a chunked body's size
+    lines and trailers) is stopped by the watchdog at the deadline, and is never taken for a whole answer."""
+    import socket
+    import threading
+    import time
+
+    from kubernetes import client
+
+    from kapsule.rotate.kube import WriteError, Writer
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        ends = time.monotonic() + 20  # bounded even when the client does not stop reading
+        try:
+            connection.sendall(first)
+            while not stop.wait(0.02) and time.monotonic() < ends:
+                connection.sendall(drip)
+        except OSError:
+            pass
+        connection.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        writer = Writer(KUBECONFIG.format(server=f"http://127.0.0.1:{port}", user="{token: abc}"), time.monotonic() + 1)
+        started = time.monotonic()
+        with pytest.raises(WriteError, match="did not finish within 1s"):
+            client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
 def test_the_command_line_is_built_without_the_rotation_s_clients():
     """Every command (a plan among them) builds the whole parser: the rotate command's arguments come without the
     Scaleway SDK, the Kubernetes client or the rotation itself, which only `rotate` loads."""

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from ..upgrade.answers import BodyError, Watchdog, read_body
 from ..upgrade.kubeconfig import KubeconfigError, parse_kubeconfig, ssl_context
-from ..upgrade.live import BodyError, read_body
 
 #: One request, its body included.
 REQUEST_SECONDS = 30.0
@@ -40,6 +40,12 @@ class _BoundedPool(urllib3.PoolManager):
         super().__init__(num_pools=2, maxsize=2, **options)
         self.deadline = deadline
         self.requests = 0
+        self.watchdog = Watchdog()
+        pools: dict[str, Any] = self.pool_classes_by_scheme  # urllib3's HTTP and HTTPS connection pools
+        self.pool_classes_by_scheme = {  # each scheme's pool, its connections watched
+            scheme: type(pool.__name__, (pool,), {"ConnectionCls": self.watchdog.watched(pool.ConnectionCls)})
+            for scheme, pool in pools.items()
+        }
 
     # PoolManager.urlopen's own signature, which urllib3's RequestMethods declares differently
     def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> urllib3.BaseHTTPResponse:  # type: ignore[override]
@@ -61,13 +67,19 @@ class _BoundedPool(urllib3.PoolManager):
         kw.setdefault("headers", {})["Accept-Encoding"] = "identity"
         if redirect:
             redirect = False  # never followed: a redirect would carry the credential elsewhere
-        response = super().urlopen(method, url, redirect=redirect, **kw)
-        try:
-            body = read_body(response, ends, seconds)
-        except BodyError as error:
-            raise WriteError(f"{method} {path}: {error}") from None
-        finally:
-            response.release_conn()
+        with self.watchdog.until(ends):
+            try:
+                response = super().urlopen(method, url, redirect=redirect, **kw)
+            except Exception:
+                if self.watchdog.fired:  # the status line or the headers came too slowly
+                    raise WriteError(f"{method} {path}: the answer did not finish within {seconds:.0f}s") from None
+                raise
+            try:
+                body = read_body(response, ends, seconds)
+            except BodyError as error:
+                raise WriteError(f"{method} {path}: {error}") from None
+            finally:
+                response.release_conn()
         return urllib3.HTTPResponse(
             body=body, headers=response.headers, status=response.status, reason=response.reason, preload_content=True
         )

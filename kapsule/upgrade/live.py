@@ -15,61 +15,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from .answers import BodyError, Watchdog, read_body
 from .kubeconfig import Access, KubeconfigError, parse_kubeconfig, ssl_context
 
 #: One page of a list.
 PAGE = 500
-#: One answer (a page, a discovery document, the metrics) is read up to this.
-MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-CHUNK = 64 * 1024
-
-
-class BodyError(Exception):
-    """An answer's body that could not be read whole: too slow, too large or broken off; the sentence says which."""
-
-
-def read_body(response: Any, ends: float, seconds: float, charge: Callable[[int], None] | None = None) -> bytes:
-    """An answer's body, chunk by chunk, for the preflight and the rotation alike.
-
-    Each read waits at most until `ends` (monotonic), so a slow body cannot outlast it; the whole is at most
-    `MAX_RESPONSE_BYTES`; `charge` is told each chunk's size, and what it raises goes through. BodyError
-    otherwise. On any error the response is closed first, so that no caller puts a half-read connection back
-    in its pool (its unread rest would be read as the next answer).
-    """
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            left = ends - time.monotonic()
-            if left <= 0:
-                raise BodyError(f"the answer did not finish within {seconds:.0f}s")
-            try:
-                sock = getattr(getattr(response, "connection", None), "sock", None)
-                if sock is not None:
-                    sock.settimeout(left)
-                chunk = response.read1(CHUNK)
-            except Exception as error:  # noqa: BLE001 urllib3's and the socket's errors name the address only
-                if time.monotonic() >= ends - 0.1:
-                    raise BodyError(f"the answer did not finish within {seconds:.0f}s") from None
-                raise BodyError(f"the answer broke off ({type(error).__name__})") from None
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if charge is not None:
-                charge(len(chunk))
-            if size > MAX_RESPONSE_BYTES:
-                raise BodyError(f"the answer is over {MAX_RESPONSE_BYTES // 2**20} MiB")
-            chunks.append(chunk)
-    except BaseException:
-        response.close()
-        raise
 
 
 #: The metadata of a list and nothing else: managedFields and annotations are all the API check needs.
@@ -141,7 +98,9 @@ class Live:
             options["ssl_context"] = ssl_context(access)
             if access.tls_server_name:
                 options["server_hostname"] = access.tls_server_name
+        self._watchdog = Watchdog()
         self._pool = urllib3.connection_from_url(f"{url.scheme}://{url.netloc}", **options)
+        self._pool.ConnectionCls = self._watchdog.watched(self._pool.ConnectionCls)
 
     @contextmanager
     def check(self) -> Iterator[Tally]:
@@ -192,7 +151,6 @@ class Live:
         raw: bool = False,
     ) -> Any:
         """One GET, its body read within the budget and the request's time; JSON decoded unless `raw`."""
-        import urllib3
 
         seconds = self._charge_request()
         ends = time.monotonic() + seconds
@@ -200,6 +158,19 @@ class Live:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         target = self._prefix + path + (f"?{urlencode(query)}" if query else "")
+        with self._watchdog.until(ends):
+            body = self._answer(path, target, headers, ends, seconds)
+        if raw:
+            return body.decode("utf-8", "replace")
+        try:
+            return loads(body, f"GET {path}: the answer")
+        except ValueError as error:
+            raise LiveError(str(error)) from None
+
+    def _answer(self, path: str, target: str, headers: dict[str, str], ends: float, seconds: float) -> bytes:
+        """One GET's body, the status and the encoding checked; LiveError otherwise."""
+        import urllib3
+
         try:
             response = self._pool.urlopen(
                 "GET",
@@ -212,6 +183,8 @@ class Live:
                 timeout=urllib3.Timeout(connect=min(seconds, 10.0), read=seconds),
             )
         except (urllib3.exceptions.HTTPError, OSError) as error:
+            if self._watchdog.fired:  # the status line or the headers came too slowly
+                raise LiveError(f"GET {path}: the answer did not finish within {seconds:.0f}s") from None
             raise LiveError(self._scrub(f"GET {path}: {_one_line(error)}")) from None
         complete = False
         try:
@@ -228,12 +201,7 @@ class Live:
             if not complete:
                 response.close()  # a body left unread must not be read as the next answer
             response.release_conn()
-        if raw:
-            return body.decode("utf-8", "replace")
-        try:
-            return loads(body, f"GET {path}: the answer")
-        except ValueError as error:
-            raise LiveError(str(error)) from None
+        return body
 
     def items(self, path: str, *, metadata_only: bool = False, selector: str | None = None) -> Iterator[dict[str, Any]]:
         """Every object of a list, page by page; LiveError for an answer that is not a list of objects."""
