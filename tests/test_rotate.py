@@ -4,8 +4,11 @@ pool's `max_unavailable`, the refusals of the command line, the Scaleway calls a
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -381,47 +384,65 @@ def test_the_writer_runs_no_credential_plugin_and_writes_no_key_to_disk(tmp_path
     assert list(scratch.iterdir()) == [], "no certificate or key file is written"
 
 
-def test_every_write_has_a_deadline_even_when_the_answer_comes_slowly():
+@contextlib.contextmanager
+def trickling(first: bytes, drip: bytes, every: float) -> Iterator[int]:
+    """A one-answer server on loopback (its port): `first`, then `drip` every `every` seconds, for 20 s at most;
+    stopped when the block ends, whatever happened in it."""
     import socket
     import threading
     import time
-
-    from kubernetes import client
-
-    from kapsule.rotate.kube import WriteError, Writer
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     stop = threading.Event()
 
-    def drip() -> None:  # an answer that never ends: one byte a tenth of a second
+    def answer() -> None:
         connection, _ = listener.accept()
         connection.recv(65536)
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
-        while not stop.is_set():
-            try:
-                connection.sendall(b" ")
-            except OSError:
-                break
-            time.sleep(0.1)
+        ends = time.monotonic() + 20  # bounded even when the client does not stop reading
+        with contextlib.suppress(OSError):
+            connection.sendall(first)
+            while not stop.wait(every) and time.monotonic() < ends:
+                connection.sendall(drip)
         connection.close()
 
-    thread = threading.Thread(target=drip, daemon=True)
+    thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     try:
-        port = listener.getsockname()[1]
-        writer = Writer(KUBECONFIG.format(server=f"http://127.0.0.1:{port}", user="{token: abc}"), time.monotonic() + 1)
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def _writer(port: int) -> Any:
+    """A rotation's writer to the server on `port`, its deadline a second away."""
+    import time
+
+    from kapsule.rotate.kube import Writer
+
+    return Writer(KUBECONFIG.format(server=f"http://127.0.0.1:{port}", user="{token: abc}"), time.monotonic() + 1)
+
+
+def test_every_write_has_a_deadline_even_when_the_answer_comes_slowly():
+    import time
+
+    from kubernetes import client
+
+    from kapsule.rotate.kube import WriteError
+
+    # An answer that never ends: one byte a tenth of a second.
+    headers = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    with trickling(headers, b" ", 0.1) as port:
+        writer = _writer(port)
         started = time.monotonic()
         with pytest.raises(WriteError, match="did not finish within"):
             client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
         assert time.monotonic() - started < 3
         with pytest.raises(WriteError, match="the rotation's deadline passed"):
             client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
 
 
 CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -439,44 +460,18 @@ CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encodi
 def test_an_answer_read_line_by_line_still_stops_at_the_request_s_deadline(first, drip):
     """Each recv has its own socket timeout; an answer that trickles in lines (headers, a chunked body's size
     lines and trailers) is stopped by the watchdog at the deadline, and is never taken for a whole answer."""
-    import socket
-    import threading
     import time
 
     from kubernetes import client
 
-    from kapsule.rotate.kube import WriteError, Writer
+    from kapsule.rotate.kube import WriteError
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def trickle() -> None:
-        connection, _ = listener.accept()
-        connection.recv(65536)
-        ends = time.monotonic() + 20  # bounded even when the client does not stop reading
-        try:
-            connection.sendall(first)
-            while not stop.wait(0.02) and time.monotonic() < ends:
-                connection.sendall(drip)
-        except OSError:
-            pass
-        connection.close()
-
-    thread = threading.Thread(target=trickle, daemon=True)
-    thread.start()
-    try:
-        port = listener.getsockname()[1]
-        writer = Writer(KUBECONFIG.format(server=f"http://127.0.0.1:{port}", user="{token: abc}"), time.monotonic() + 1)
+    with trickling(first, drip, 0.02) as port:
+        writer = _writer(port)
         started = time.monotonic()
         with pytest.raises(WriteError, match="did not finish within 1s"):
             client.CoreV1Api(writer.api).patch_node("n", {"spec": {"unschedulable": True}})
         assert time.monotonic() - started < 5
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
 
 
 def test_the_command_line_is_built_without_the_rotation_s_clients():

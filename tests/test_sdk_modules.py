@@ -30,13 +30,24 @@ print(json.dumps({"plans": kinds, "loaded": loaded}))
 """.replace("ROOT", repr(str(ROOT)))
 
 
-def test_planning_every_stack_after_load_sdk_loads_no_further_sdk_module(tmp_path):
+def _last_json(tmp_path, program: str, *argv: str) -> dict:
+    """Run `program` in a fresh interpreter (no state backend) and read the JSON it prints last."""
     env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PYTHONWARNINGS": "ignore"}
     done = subprocess.run(
-        [sys.executable, "-c", PROGRAM], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", program, *argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    found = json.loads(done.stdout.splitlines()[-1])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_planning_every_stack_after_load_sdk_loads_no_further_sdk_module(tmp_path):
+    found = _last_json(tmp_path, PROGRAM)
     assert found["plans"] and set(found["plans"]) == {"Plan"}, found  # every stack really rendered
     assert found["loaded"] == [], f"add these to components/sdk.py KUBERNETES_MODULES: {found['loaded']}"
 
@@ -82,24 +93,9 @@ print(json.dumps({"code": code, "seen": seen}))
 """
 
 
-def _wiring(tmp_path, *argv: str) -> dict:
-    env = {**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path}", "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run(
-        [sys.executable, "-c", WIRING, *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.splitlines()[-1])
-
-
 def test_plan_and_cost_load_the_sdk_frozen_before_their_planners_start(tmp_path):
     for argv in (["plan", "--all"], ["cost", "--stack", "dev"]):
-        found = _wiring(tmp_path, *argv)
+        found = _last_json(tmp_path, WIRING, *argv)
         names = [name for name, *_ in found["seen"]]
         assert names == ["load_sdk", "plan_stacks"], (argv, found)
         (_, frozen_before, _, _), (_, frozen, collecting, loaded) = found["seen"]
@@ -109,5 +105,5 @@ def test_plan_and_cost_load_the_sdk_frozen_before_their_planners_start(tmp_path)
 
 def test_a_plan_refused_for_its_arguments_loads_no_sdk(tmp_path):
     for argv in (["plan", "--stack", "nosuch"], ["plan", "--all", "--state", "/nonexistent"]):
-        found = _wiring(tmp_path, *argv)
+        found = _last_json(tmp_path, WIRING, *argv)
         assert found == {"code": 1, "seen": []}, (argv, found)
