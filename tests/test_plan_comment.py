@@ -184,3 +184,39 @@ def test_no_link_or_image_from_outside_text_survives_githubs_renderer(tmp_path, 
     assert "<a " not in rendered and "<img" not in rendered, rendered
     raw = cmarkgfm.github_flavored_markdown_to_html(outside, options=Options.CMARK_OPT_UNSAFE)
     assert "<a " in raw or "<img" in raw  # each case is a link or an image before the defuse
+
+
+def test_the_plans_own_markdown_reads_as_the_plan_wrote_it(tmp_path):
+    """The plan escapes its values itself (`&amp;`, `&lt;`, `&gt;`) and opens with its marker: the defuse keeps
+    both, so the comment shows `<` where the plan shows it, and the marker stays an HTML comment, not text."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    from kapsule.reports.plan import MARKDOWN_MARKER
+    from tests.conftest import ROOT
+
+    plan = subprocess.run(
+        [os.sys.executable, "-m", "kapsule", "plan", "--stack", "dev", "--format", "markdown"],
+        cwd=ROOT,
+        env={**os.environ, "PULUMI_BACKEND_URL": f"file://{tmp_path / 'no-state'}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    ).stdout
+    assert plan.startswith(MARKDOWN_MARKER)
+    plan += "\na &lt;value&gt; &amp; more\n"
+    comment = run_defuse(tmp_path, plan.encode())
+    assert comment.startswith(MARKDOWN_MARKER + "\n")
+    rendered = cmarkgfm.github_flavored_markdown_to_html(comment, options=Options.CMARK_OPT_UNSAFE)
+    assert "&lt;!--" not in rendered and "&amp;lt;" not in rendered and "&amp;amp;" not in rendered, rendered
+    assert "a &lt;value&gt; &amp; more" in rendered  # shown as `a <value> & more`
+
+
+def test_the_comment_stays_within_githubs_limit_when_escaping_grows_the_plan(tmp_path):
+    """60,000 bytes of `&` and `<` grow fivefold when escaped: the comment is cut after the escapes, never
+    halfway through an entity, and stays under GitHub's 65,536 characters."""
+    comment = run_defuse(tmp_path, b"&<" * 30000)
+    assert len(comment) < 60200 and "cut at 60,000 characters" in comment
+    body = comment.split("\n\n(The plan was cut")[0]
+    assert body.endswith(("&amp;", "&lt;")), body[-12:]
