@@ -563,6 +563,30 @@ def test_a_planted_rule_that_never_expires_is_not_handed_over(scaleway, tmp_path
     assert "45.33.32.156" not in (tmp_path / "e").read_text()
 
 
+def test_more_live_run_rules_than_a_deploy_takes_is_one_refusal_before_anything_is_added(scaleway, tmp_path):
+    """Any key of the project can add rules in the run format: past what the deploy's program takes
+    (MAX_HANDED_RULES, `parse_run_rules`), `open` refuses at once instead of handing over a list the deploy fails on."""
+    from components.api_access import MAX_HANDED_RULES, parse_run_rules
+    from kapsule.access.scaleway import AccessError
+
+    def rule(index: int) -> dict[str, str]:
+        return {
+            "id": f"r-{index}",
+            "ip": f"45.33.{index // 250}.{index % 250}/32",
+            "description": f"kapsule-run {index}-1 drift/prod Drift until 2026-11-21T14:00:00Z",
+        }
+
+    fake = scaleway([OFFICE, *[rule(i) for i in range(MAX_HANDED_RULES - 1)]])
+    environ = {**ENVIRON, "GITHUB_ENV": str(tmp_path / "fits")}
+    open_access("prod", environ=environ, now=NOW, address="51.15.20.30")
+    handed = exported(tmp_path / "fits")["KAPSULE_API_ACCESS_RUN_RULES"]
+    assert len(parse_run_rules(handed, NOW)) == MAX_HANDED_RULES  # exactly what the deploy takes
+    fake.rules[:] = [OFFICE, *[rule(i) for i in range(MAX_HANDED_RULES)]]
+    with pytest.raises(AccessError, match=f"{MAX_HANDED_RULES} live rules of other runs"):
+        open_access("prod", environ={**ENVIRON, "GITHUB_ENV": str(tmp_path / "over")}, now=NOW, address="51.15.20.31")
+    assert "51.15.20.31/32" not in [r["ip"] for r in fake.rules]
+
+
 def test_without_the_key_a_still_restricted_live_list_is_opened_all_the_same(scaleway, tmp_path):
     root = copy_project(tmp_path / "p", {"prod": lambda c: c["kapsule:cluster"].pop("api_access")})
     fake = scaleway([OFFICE])  # the key is gone from the stack file; the live list is still the office's

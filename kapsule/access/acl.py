@@ -35,7 +35,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from components.api_access import CLUSTER_VARIABLE, MAX_TTL, RUN_RULES_VARIABLE, RunRule, run_description, run_rule
+from components.api_access import (
+    CLUSTER_VARIABLE,
+    MAX_HANDED_RULES,
+    MAX_TTL,
+    RUN_RULES_VARIABLE,
+    RunRule,
+    run_description,
+    run_rule,
+)
 from components.cluster_spec import ClusterSpec
 
 from ..exits import EXIT_INVALID, EXIT_NO_CHANGES
@@ -186,6 +194,12 @@ def open_access(
         from scaleway.k8s.v1 import ACLRuleRequest
 
         others = _others(live, mine, now)
+        if len(others) >= MAX_HANDED_RULES:
+            raise AccessError(
+                f"{len(others)} live rules of other runs are on cluster {where.cluster.name}'s allow-list, and a deploy "
+                f"takes at most {MAX_HANDED_RULES} runs' rules ({RUN_RULES_VARIABLE}): delete the stale ones in the "
+                "Scaleway console, or wait for them to expire"
+            )
         api.call(
             "add a rule to the allow-list",
             lambda: api.api.add_cluster_acl_rules(
