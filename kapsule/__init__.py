@@ -1,6 +1,7 @@
 """This repository's own program, one room per concern. From the bottom up:
 
-- `exits`, `names`, `files` (here): the exit codes, the shared constants, the bounded file read.
+- `exits`, `names`, `files`, `scaleway` (here): the exit codes, the shared constants, the bounded file read,
+  the Scaleway SDK's calls within a deadline.
 - `stackfile`: the stack file: reading it, its schema, its error sentences, its secrets, the stacks.
 - `resources`: a resource as the plan and the state both see it, and its URN.
 - `state`: recorded state: a checkpoint or an export, read and checked.

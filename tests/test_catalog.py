@@ -238,10 +238,9 @@ class _Scaleway(BaseHTTPRequestHandler):
                 else {"DEV1-M": _server(20000000000, False)},
                 "total_count": 1,
             }
-        elif url.path.endswith("/products/servers/availability"):
-            body = {"servers": {}, "total_count": 0}
         elif url.path == "/product-catalog/v2alpha1/public-catalog/products":
-            body = {"products": [], "total_count": 0}
+            # A recorded answer of the API's, in its wire format: eight products, six priced hourly in fr-par-1.
+            body = json.loads((ROOT / "tests" / "fixtures" / "product_catalog_response.json").read_text())
         else:
             self.send_error(404)
             return
@@ -289,9 +288,7 @@ def test_refresh_reads_the_api_through_the_sdk_and_rewrites_the_catalog(tmp_path
     assert [(m, p) for m, p, _ in _Scaleway.seen] == [
         ("GET", "/k8s/v1/regions/fr-par/versions"),
         ("GET", "/instance/v1/zones/fr-par-1/products/servers"),
-        ("GET", "/instance/v1/zones/fr-par-1/products/servers/availability"),
         ("GET", "/instance/v1/zones/fr-par-2/products/servers"),
-        ("GET", "/instance/v1/zones/fr-par-2/products/servers/availability"),
         ("GET", "/product-catalog/v2alpha1/public-catalog/products"),
     ]
     assert _Scaleway.seen[1][2] == {"page": ["1"], "per_page": ["100"]}
@@ -313,7 +310,10 @@ def test_refresh_reads_the_api_through_the_sdk_and_rewrites_the_catalog(tmp_path
     types = json.loads((tmp_path / "node_types.json").read_text())["node_types"]
     assert types["L4-1-24G"]["zones"] == ["fr-par-2"] and types["L4-1-24G"]["read_from"] == "api"
     assert types["DEV1-M"]["local_storage"] is True and types["L4-1-24G"]["local_storage"] is False
-    assert len(lines) == 3
+    prices = json.loads((tmp_path / "prices.json").read_text())
+    pro2 = prices["node_types"]["PRO2-S"]  # the fixture's fr-par-1 price, as test_cost reads it without the API
+    assert (pro2["hourly"], pro2["estimate"], pro2["kg_co2e_hourly"]) == (0.2276, False, 0.0184)
+    assert lines[2] == "components/prices.json: 6 prices from the public product catalog (fr-par-1)"
 
 
 def test_the_catalog_command_shows_what_each_entry_rests_on():

@@ -81,7 +81,7 @@ def upward(known: dict[str, Path]) -> list[str]:
             if theirs == mine or (name == "kapsule.__main__" and theirs == "kapsule.cli"):
                 continue
             bottom = theirs == "kapsule" and target in {
-                f"kapsule.{m}" for m in rooms["kapsule"] | {"exits", "names", "files"}
+                f"kapsule.{m}" for m in rooms["kapsule"] | {"exits", "names", "files", "scaleway"}
             }
             if theirs not in rooms[mine] and not (bottom and target in rooms[mine]):
                 wrong.append(f"{name} imports {target} ({theirs} is not in {mine}'s 'May import')")

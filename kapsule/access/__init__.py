@@ -2,5 +2,5 @@
 and the rule a run adds for itself and takes out again, through the Scaleway SDK (`acl`, `python -m kapsule
 access open|close`).
 
-May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, components.
+May import: kapsule.exits, kapsule.scaleway, kapsule.names, kapsule.files, kapsule.stackfile, components.
 """

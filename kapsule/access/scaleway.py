@@ -9,9 +9,11 @@ format only.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any
+
+from ..scaleway import NoAnswer, NoClient, within
+from ..scaleway import client as sdk_client
 
 #: Every Scaleway call of one command, together, within this many seconds.
 SCALEWAY_DEADLINE = 60.0
@@ -38,13 +40,12 @@ class Scaleway:
     """The few K8SV1API calls the commands make, each under one shared deadline (the SDK sets no timeout)."""
 
     def __init__(self, region: str, deadline: float = SCALEWAY_DEADLINE) -> None:
-        import logging
-
-        from scaleway import Client
         from scaleway.k8s.v1 import K8SV1API
 
-        logging.getLogger("scaleway").addHandler(logging.NullHandler())
-        client = Client.from_config_file_and_env()
+        try:
+            client = sdk_client()
+        except NoClient as error:
+            raise AccessError(str(error)) from None
         if not client.access_key or not client.secret_key:
             raise AccessError(
                 "set SCW_ACCESS_KEY and SCW_SECRET_KEY: the allow-list is changed through the Scaleway API"
@@ -65,38 +66,29 @@ class Scaleway:
 
     def call(self, what: str, function: Callable[[], Any]) -> Any:
         """Run one SDK call; AccessError (one line) on an error answer or past the deadline."""
-        result: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                result["value"] = function()
-            except Exception as error:  # noqa: BLE001 the SDK's errors name the call and the status, never the key
-                result["error"] = error
-
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        worker.join(max(0.0, self.ends - _now_monotonic()))
-        if worker.is_alive():
-            raise AccessError(f"the Scaleway API did not answer {what} within {self.deadline:g} s")
-        error = result.get("error")
-        if error is not None:
+        try:
+            return within(function, what, self.ends - _now_monotonic())
+        except NoAnswer:
+            raise AccessError(f"the Scaleway API did not answer {what} within {self.deadline:g} s") from None
+        except Exception as error:  # noqa: BLE001 the SDK's errors name the call and the status, never the key
             status = getattr(getattr(error, "response", None), "status_code", None)
             if status == 401:
                 raise AccessError(
                     f"the Scaleway API does not know this key (HTTP 401 to {what}): check SCW_ACCESS_KEY and "
                     "SCW_SECRET_KEY in the job's environment"
-                )
+                ) from None
             if status == 403:
                 raise AccessError(
                     f"this Scaleway key may not {what} (HTTP 403): a read-only key cannot open the allow-list, so "
                     + NEEDS_PRIVATE_RUNNER
-                )
+                ) from None
             if isinstance(status, int) and status >= 500:
-                raise AccessError(f"the Scaleway API failed to {what} (HTTP {status}, its side): run the job again")
+                raise AccessError(
+                    f"the Scaleway API failed to {what} (HTTP {status}, its side): run the job again"
+                ) from None
             if status is None:
-                raise AccessError(f"the Scaleway API could not be reached to {what}: {type(error).__name__}")
-            raise AccessError(f"the Scaleway API refused to {what}: {type(error).__name__} {status}")
-        return result.get("value")
+                raise AccessError(f"the Scaleway API could not be reached to {what}: {type(error).__name__}") from None
+            raise AccessError(f"the Scaleway API refused to {what}: {type(error).__name__} {status}") from None
 
     def pages(self, what: str, read: Callable[[int], Any], items: str, bound: int) -> list[Any]:
         """Every item of a paged list, page by page within the deadline; AccessError past `bound` items. Never the

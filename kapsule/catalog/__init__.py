@@ -7,5 +7,5 @@ stacks install `components` alone (pyproject's package-data), and its spec valid
 type or a zone with these files, so they must ship inside it and keep their import paths. This room holds what
 only this project runs: listing the catalog and refreshing it through the Scaleway SDK.
 
-May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.cost, kapsule.upgrade, components.
+May import: kapsule.exits, kapsule.scaleway, kapsule.names, kapsule.files, kapsule.cost, kapsule.upgrade, components.
 """

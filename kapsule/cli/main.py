@@ -49,7 +49,7 @@ from ..reports.plan import format_json, format_markdown, format_text
 from ..stackfile.messages import StackConfigError
 from ..stackfile.stacks import ordered_stacks, stack_name_problem, stack_names
 from .commands import redact_state, sdk_loaded, show_cost, write_generated
-from .versions import refresh_removals, refresh_versions, show_versions
+from .versions import refresh_removals, show_versions
 
 
 def stack_name(text: str) -> str:
@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     if args.command == "versions":
         if args.action == "refresh":
-            return refresh_versions(args.region)
+            from ..catalog.refresh import refresh_versions_command
+
+            return refresh_versions_command(args.region)
         if args.action == "refresh-apis":
             return refresh_removals()
         return show_versions(day)

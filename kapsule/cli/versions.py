@@ -3,11 +3,10 @@ the APIs each minor removes."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date
 
-from components.catalog import CATALOG_FILE, catalog_document, load_catalog, write_catalog
+from components.catalog import load_catalog
 
 from ..exits import EXIT_INVALID
 from ..names import ROOT
@@ -28,26 +27,6 @@ def show_versions(day: date) -> int:
     stale = catalog.check(supported[-1], day)[1] if supported else None
     if stale and "catalog" in stale:
         print(f"warning: {stale}", file=sys.stderr)
-    return 0
-
-
-def refresh_versions(region: str) -> int:
-    """Rewrite the catalog from the Scaleway API (needs SCW_ACCESS_KEY and SCW_SECRET_KEY, or a scw profile)."""
-    from scaleway import Client
-    from scaleway.k8s.v1 import K8SV1API
-
-    # The SDK logs a missing config file as a warning before reading the environment; the message below says it all.
-    logging.getLogger("scaleway").addHandler(logging.NullHandler())
-    client = Client.from_config_file_and_env()
-    if not client.access_key or not client.secret_key:
-        print(
-            "versions refresh needs Scaleway credentials: set SCW_ACCESS_KEY and SCW_SECRET_KEY (or a scw profile)",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID
-    response = K8SV1API(client).list_versions(region=region)
-    write_catalog(catalog_document(response.versions, region, date.today()))
-    print(f"{CATALOG_FILE.relative_to(ROOT)}: {len(response.versions)} versions from the Scaleway API ({region})")
     return 0
 
 

@@ -10,7 +10,6 @@ registry storage) keep their seeded price and stay labelled as estimates.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sys
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ from components.offers import PRICES_FILE, prices_document, read_catalog
 
 from ..exits import EXIT_INVALID
 from ..files import FileProblem
+from ..scaleway import PAGE_SIZE, NoAnswer, NoClient, TooLong, paged
+from ..scaleway import client as sdk_client
 
 
 class PriceError(ValueError):
@@ -181,22 +182,37 @@ def catalog_document(
     return document, refreshed
 
 
-def refresh_prices(zone: str) -> int:
-    """Rewrite `components/prices.json` from the public catalog."""
-    from scaleway import Client
-    from scaleway.product_catalog.v2alpha1 import ProductCatalogV2Alpha1PublicCatalogAPI
-    from scaleway_core.api import ScalewayException
+#: Products read at most from the public catalog (every product of every zone: a few thousand).
+MAX_PRODUCTS = 20_000
 
-    logging.getLogger("scaleway").addHandler(logging.NullHandler())  # a missing config file is not an error here
-    client = Client.from_config_file_and_env()
+
+def public_products(client: Any) -> list[Any]:
+    """Every product of Scaleway's public catalog, page by page, each page within a deadline."""
+    from scaleway.product_catalog.v2alpha1 import ProductCatalogV2Alpha1PublicCatalogAPI
+
     api = ProductCatalogV2Alpha1PublicCatalogAPI(
         client, bypass_validation=not (client.access_key and client.secret_key)
     )
-    try:
-        products = api.list_public_catalog_products_all(page_size=100)
+    return paged(
+        lambda page: api.list_public_catalog_products(page=page, page_size=PAGE_SIZE),
+        "products",
+        "product_catalog ListPublicCatalogProducts",
+        MAX_PRODUCTS,
+    )
+
+
+def refresh_prices(zone: str) -> int:
+    """Rewrite `components/prices.json` from the public catalog."""
+    from scaleway_core.api import ScalewayException
+
+    try:  # no key is needed: the public catalog is public
+        products = public_products(sdk_client())
     except ScalewayException as error:
         hint = "; set SCW_ACCESS_KEY and SCW_SECRET_KEY and try again" if error.status_code in (401, 403) else ""
         print(f"prices refresh: the Scaleway product catalog answered HTTP {error.status_code}{hint}", file=sys.stderr)
+        return EXIT_INVALID
+    except (NoAnswer, NoClient, TooLong) as error:
+        print(f"prices refresh: {error}; nothing written", file=sys.stderr)
         return EXIT_INVALID
     except OSError as error:  # requests' connection errors are OSErrors
         print(f"prices refresh: cannot reach the Scaleway API ({type(error).__name__})", file=sys.stderr)

@@ -3,5 +3,5 @@
 per stack (`issue`); what no stack manages, from the Scaleway API (`unmanaged`); and the nodes past their pool's maximum age
 (`age`).
 
-May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.state, kapsule.cost, kapsule.reports, components.
+May import: kapsule.exits, kapsule.scaleway, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.state, kapsule.cost, kapsule.reports, components.
 """

@@ -21,9 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from components.offers import ZONES
+
+from ..scaleway import PAGE_SIZE, NoClient, paged
+from ..scaleway import client as sdk_client
 
 CCM_TAG = "managed-by-scaleway-cloud-controller-manager"
 LB_ID_ANNOTATION = "service.beta.kubernetes.io/scw-loadbalancer-id"
@@ -171,27 +175,50 @@ def orphans(
     return Unmanaged(found, unattributed)
 
 
+#: Load balancers, and volumes, read at most per zone: a longer list is refused, not followed.
+MAX_LISTED = 5_000
+
+
 def scaleway_resources(region: str, client: Any = None) -> tuple[list[Any], list[Any]]:
-    """Every load balancer and block volume of the project, in each zone of the region, through the Scaleway SDK."""
-    from scaleway import Client
+    """Every load balancer and block volume of the project, in each zone of the region, through the Scaleway SDK:
+    page by page, each call within its deadline."""
     from scaleway.block.v1alpha1 import BlockV1Alpha1API
     from scaleway.lb.v1 import LbV1ZonedAPI
 
-    client = client or Client.from_config_file_and_env()
+    try:
+        client = client or sdk_client()
+    except NoClient as error:
+        raise RuntimeError(str(error)) from None
     if client is not None and (not client.access_key or not client.secret_key):
         raise RuntimeError(
             "--unmanaged reads the Scaleway API: set SCW_ACCESS_KEY, SCW_SECRET_KEY and SCW_DEFAULT_PROJECT_ID"
         )
     lbs, volumes = [], []
     for zone in ZONES.get(region, ()):
+        balancers, blocks = LbV1ZonedAPI(client), BlockV1Alpha1API(client)
         try:
-            lbs += LbV1ZonedAPI(client).list_lbs_all(zone=zone, tags=[CCM_TAG])
-            volumes += BlockV1Alpha1API(client).list_volumes_all(zone=zone)
+            lbs += paged(
+                partial(_page, balancers.list_lbs, zone=zone, tags=[CCM_TAG]),
+                "lbs",
+                f"lb/v1 ListLbs in {zone}",
+                MAX_LISTED,
+            )
+            volumes += paged(
+                partial(_page, blocks.list_volumes, zone=zone),
+                "volumes",
+                f"block/v1alpha1 ListVolumes in {zone}",
+                MAX_LISTED,
+            )
         except Exception as error:  # noqa: BLE001 the SDK's errors name the call and status, never the key
             raise RuntimeError(
                 f"the Scaleway API did not answer for {zone}: {type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"
             ) from None
     return lbs, volumes
+
+
+def _page(read: Any, page: int, **arguments: Any) -> Any:
+    """One page of a Scaleway listing, `PAGE_SIZE` items asked."""
+    return read(page=page, page_size=PAGE_SIZE, **arguments)
 
 
 def format_orphans(found: Unmanaged, currency: str) -> list[str]:

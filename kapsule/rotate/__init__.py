@@ -2,5 +2,5 @@
 Node objects (`nodes`, `scaleway`), the plan with the upgrade's drain checks (`plan`), and `--apply`: one node at a
 time, cordon, the PodDisruptionBudget-aware drain, Scaleway's ReplaceNode, then wait (`apply`).
 
-May import: kapsule.exits, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.state, kapsule.upgrade, components.
+May import: kapsule.exits, kapsule.scaleway, kapsule.names, kapsule.files, kapsule.stackfile, kapsule.state, kapsule.upgrade, components.
 """

@@ -7,20 +7,18 @@ an answer that does not unmarshal is an error, never a partial list."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeGuard, TypeVar
 
+from ..scaleway import CALL_SECONDS, PAGE_SIZE, NoClient, TooLong, paged, within
+from ..scaleway import NoAnswer as Unanswered
+from ..scaleway import client as sdk_client
 from .nodes import ScalewayNode
 
-#: One call's deadline, seconds.
-CALL_SECONDS = 30.0
-#: Items per page, and pages read at most per list (a Kapsule cluster has at most 500 nodes).
-PAGE_SIZE = 100
+#: Pages read at most per list (a Kapsule cluster has at most 500 nodes).
 MAX_PAGES = 10
 
 T = TypeVar("T")
@@ -36,14 +34,10 @@ class NoAnswer(ScalewayError):
 
 def client() -> Any:
     """The SDK's client from its config file and SCW_* variables; ScalewayError when there are no credentials."""
-    from scaleway import Client
-
-    # The SDK logs each request with its headers at DEBUG, the secret key among them: never below ERROR here.
-    logging.getLogger("scaleway").setLevel(logging.ERROR)
     try:
-        found = Client.from_config_file_and_env()
-    except Exception as error:  # noqa: BLE001 a config file the SDK cannot read: its message names the file
-        raise ScalewayError(f"the Scaleway SDK's configuration cannot be read ({type(error).__name__})") from None
+        found = sdk_client()
+    except NoClient as error:
+        raise ScalewayError(str(error)) from None
     if not found.access_key or not found.secret_key:
         raise ScalewayError("no Scaleway credentials (SCW_ACCESS_KEY and SCW_SECRET_KEY, or the SDK's config file)")
     return found
@@ -51,24 +45,25 @@ def client() -> Any:
 
 def bounded(call: Callable[[], T], what: str, seconds: float = CALL_SECONDS) -> T:
     """`call()` within `seconds`; ScalewayError naming `what` when it fails or does not answer in time."""
-    result: dict[str, Any] = {}
+    return _answered(lambda: within(call, what, seconds), what)
 
-    def run() -> None:
-        try:
-            result["value"] = call()
-        except BaseException as error:  # noqa: BLE001 handed to the caller below
-            result["error"] = error
 
-    worker = threading.Thread(target=run, name=f"scaleway {what}", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise NoAnswer(f"{what}: no answer within {seconds:g} s")
-    if "error" in result:
-        error = result["error"]
+def listed(read: Callable[[int], Any], items: str, what: str) -> list[Any]:
+    """Every item of a list `read(page)` answers, each page within its deadline; ScalewayError past `MAX_PAGES`."""
+    return _answered(lambda: paged(read, items, what, MAX_PAGES * PAGE_SIZE), what)
+
+
+def _answered(run: Callable[[], T], what: str) -> T:
+    """`run()`, its failures as this room's errors: NoAnswer, or a ScalewayError naming `what`."""
+    try:
+        return run()
+    except Unanswered as error:
+        raise NoAnswer(str(error)) from None
+    except TooLong as error:
+        raise ScalewayError(str(error)) from None
+    except Exception as error:  # noqa: BLE001 the SDK's errors name the call and the status, never the key
         first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        raise ScalewayError(f"{what}: {type(error).__name__}{': ' + first if first else ''}")
-    return result["value"]
+        raise ScalewayError(f"{what}: {type(error).__name__}{': ' + first if first else ''}") from None
 
 
 @dataclass(frozen=True)
@@ -130,22 +125,11 @@ class Kapsule:
 
     def cluster_id(self, name: str) -> str:
         """The id of the project's one cluster named exactly `name` in the region."""
-        found = []
-        for page in range(1, MAX_PAGES + 1):
-            answer = bounded(
-                partial(
-                    self.api.list_clusters,
-                    region=self.region,
-                    project_id=self.project_id,
-                    name=name,
-                    page=page,
-                    page_size=PAGE_SIZE,
-                ),
-                f"list_clusters (region {self.region})",
-            )
-            found += [c for c in answer.clusters if c.name == name]
-            if len(answer.clusters) < PAGE_SIZE:
-                break
+        listing = partial(self.api.list_clusters, region=self.region, project_id=self.project_id, name=name)
+        clusters = listed(
+            lambda page: listing(page=page, page_size=PAGE_SIZE), "clusters", f"list_clusters (region {self.region})"
+        )
+        found = [c for c in clusters if c.name == name]
         if len(found) != 1:
             where = f"the project {self.project_id}" if self.project_id else "the account"
             raise ScalewayError(
@@ -156,39 +140,19 @@ class Kapsule:
 
     def pools(self, cluster_id: str) -> list[tuple[str, str]]:
         """(id, name) of each pool of the cluster."""
-        pools: list[tuple[str, str]] = []
-        for page in range(1, MAX_PAGES + 1):
-            answer = bounded(
-                partial(self.api.list_pools, cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE),
-                f"list_pools (cluster {cluster_id})",
-            )
-            pools += [(str(p.id), str(p.name)) for p in answer.pools]
-            if len(answer.pools) < PAGE_SIZE:
-                return pools
-        raise ScalewayError(f"list_pools (cluster {cluster_id}): more than {MAX_PAGES * PAGE_SIZE} pools")
+        listing = partial(self.api.list_pools, cluster_id=cluster_id, region=self.region, page_size=PAGE_SIZE)
+        pools = listed(lambda page: listing(page=page), "pools", f"list_pools (cluster {cluster_id})")
+        return [(str(p.id), str(p.name)) for p in pools]
 
     def nodes(self, cluster_id: str) -> list[ScalewayNode]:
         """Every node of the cluster."""
-        nodes: list[ScalewayNode] = []
-        for page in range(1, MAX_PAGES + 1):
-            answer = bounded(
-                partial(self.api.list_nodes, cluster_id=cluster_id, region=self.region, page=page, page_size=PAGE_SIZE),
-                f"list_nodes (cluster {cluster_id})",
+        listing = partial(self.api.list_nodes, cluster_id=cluster_id, region=self.region, page_size=PAGE_SIZE)
+        return [
+            ScalewayNode(
+                str(n.id), str(n.name), str(n.pool_id), str(n.provider_id or ""), _aware(n.created_at), str(n.status)
             )
-            nodes += [
-                ScalewayNode(
-                    str(n.id),
-                    str(n.name),
-                    str(n.pool_id),
-                    str(n.provider_id or ""),
-                    _aware(n.created_at),
-                    str(n.status),
-                )
-                for n in answer.nodes
-            ]
-            if len(answer.nodes) < PAGE_SIZE:
-                return nodes
-        raise ScalewayError(f"list_nodes (cluster {cluster_id}): more than {MAX_PAGES * PAGE_SIZE} nodes")
+            for n in listed(lambda page: listing(page=page), "nodes", f"list_nodes (cluster {cluster_id})")
+        ]
 
     def replace(self, node_id: str) -> None:
         """Scaleway's ReplaceNode: the node's server is replaced by a new one."""
