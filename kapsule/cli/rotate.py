@@ -103,9 +103,10 @@ def run_rotate(
             except WriteError as error:
                 print(f"--apply: {error}; nothing was touched", file=sys.stderr)
                 return EXIT_INVALID
-            # A cancelled CI job ends with SIGINT, then SIGTERM: both become KeyboardInterrupt, so that a cordoned
-            # node is put back and a surged pool's size settings restored before the command stops.
-            handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+            # Ctrl-C, and a cancelled CI job's SIGINT then SIGTERM, all become KeyboardInterrupt (in place of the
+            # command's own Ctrl-C handler, which exits at once), so that a cordoned node is put back and a surged
+            # pool's size settings restored before the command stops.
+            handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
             for number in handlers:
                 signal.signal(number, _interrupt)
             try:
@@ -123,17 +124,20 @@ def run_rotate(
                     log=lambda line: print(line, file=sys.stderr),
                 )
             except KeyboardInterrupt:
-                output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format)
-                sys.stdout.write((output or format_rotate_text)(plan))
+                sys.stdout.write(_formatted(plan, args.format))
                 print("rotate --apply: interrupted; what was done is above", file=sys.stderr)
                 return EXIT_INTERRUPTED
             finally:
                 for number, handler in handlers.items():
                     signal.signal(number, handler)
                 writer.close()
-    output = {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(args.format, format_rotate_text)
-    sys.stdout.write(output(plan))
+    sys.stdout.write(_formatted(plan, args.format))
     return exit_code(plan)
+
+
+def _formatted(plan: RotationPlan, form: str) -> str:
+    """The report in the format asked for: text unless json or markdown."""
+    return {"json": format_rotate_json, "markdown": format_rotate_markdown}.get(form, format_rotate_text)(plan)
 
 
 def read_limits(deadline: float, poll_seconds: float) -> Limits:
