@@ -81,14 +81,42 @@ def _name(pod: Any) -> str:
     return f"{pod.metadata.namespace}/{pod.metadata.name}"
 
 
+def selects(selector: Any, labels: dict[str, str]) -> bool:
+    """Whether a label selector (its JSON: `matchLabels`, `matchExpressions`) selects a pod with `labels`, by
+    Kubernetes' rules: an empty selector selects every pod (a policy/v1 budget's, every pod of its namespace), a
+    missing one none. An operator Kubernetes does not define selects nothing."""
+    if not isinstance(selector, dict):
+        return False
+    wanted = selector.get("matchLabels") or {}
+    if not isinstance(wanted, dict) or any(labels.get(key) != value for key, value in wanted.items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        if not isinstance(expression, dict):
+            return False
+        key, operator, values = str(expression.get("key")), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        chosen = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(str(operator), False)
+        if not chosen:
+            return False
+    return True
+
+
 def _budgets_for(policy: Any, pod: Any) -> list[str]:
     """The PodDisruptionBudgets of the pod's namespace whose selector matches it, with what they allow now."""
     found = []
     for budget in policy.list_namespaced_pod_disruption_budget(pod.metadata.namespace).items:
         selector = budget.spec.selector
-        labels = pod.metadata.labels or {}
-        wanted = (selector.match_labels or {}) if selector else {}
-        if selector is None or selector.match_expressions or not all(labels.get(k) == v for k, v in wanted.items()):
+        if selector is not None:
+            expressions = [
+                {"key": e.key, "operator": e.operator, "values": e.values} for e in selector.match_expressions or []
+            ]
+            selector = {"matchLabels": selector.match_labels, "matchExpressions": expressions}
+        if not selects(selector, pod.metadata.labels or {}):
             continue
         allowed = budget.status.disruptions_allowed if budget.status else 0
         found.append(f"{budget.metadata.namespace}/{budget.metadata.name} (allows {allowed} disruption(s) now)")

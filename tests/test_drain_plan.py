@@ -56,3 +56,31 @@ def test_with_the_drain_off_the_plan_says_workloads_stop_at_once(tmp_path):
     deleted = next(c for c in removed.changes if c.resource.type == POOL and c.action == "delete")
     assert "for up to 30m" in deleted.drain, "a pool no longer declared is drained with the defaults"
     assert '"drain": "drained first' in format_json([removed])
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "chosen"),
+    [
+        ({}, {"app": "web"}, True),  # a policy/v1 budget's empty selector: every pod of its namespace
+        (None, {"app": "web"}, False),
+        ({"matchLabels": {"app": "web"}}, {"app": "web", "tier": "1"}, True),
+        ({"matchLabels": {"app": "web"}}, {"app": "api"}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "api"]}]}, {"app": "api"}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}, {}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}, {}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}, {"app": "web"}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, {"app": ""}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, {"app": "x"}, False),
+        (
+            {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "t", "operator": "Exists"}]},
+            {"app": "web"},
+            False,
+        ),
+        ({"matchExpressions": [{"key": "app", "operator": "Near", "values": ["web"]}]}, {"app": "web"}, False),
+        ({"matchExpressions": ["app"]}, {"app": "web"}, False),
+    ],
+)
+def test_a_budget_s_selector_is_matched_by_kubernetes_rules(selector, labels, chosen):
+    from components.drain import selects
+
+    assert selects(selector, labels) is chosen

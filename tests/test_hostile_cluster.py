@@ -554,3 +554,37 @@ def test_the_preflight_s_reader_stops_an_answer_that_trickles_in_lines_at_its_de
     finally:
         released.set()
         running.stop()
+
+
+def test_a_rotation_counts_only_the_budgets_that_select_a_pod_of_the_nodes_it_drains(server):
+    """A budget that allows no disruption blocks a rotation only when it selects a pod on a node being drained:
+    one elsewhere (another namespace, other labels, pods on other nodes) is not the rotation's to wait on."""
+    from kapsule.rotate.apply import drain_check_results
+    from kapsule.upgrade.kubeconfig import parse_kubeconfig
+    from kapsule.upgrade.live import Limits, Live
+
+    def pod(name: str, namespace: str, node: str, labels: dict[str, str]) -> dict:
+        owner = [{"kind": "ReplicaSet", "name": name, "controller": True}]
+        return {
+            "metadata": {"name": name, "namespace": namespace, "labels": labels, "ownerReferences": owner},
+            "spec": {"nodeName": node, "containers": [{"name": "c"}]},
+        }
+
+    def budget(namespace: str, selector: dict) -> dict:
+        return {
+            "metadata": {"namespace": namespace, "name": "held"},
+            "spec": {"minAvailable": 1, "selector": selector},
+            "status": {"disruptionsAllowed": 0, "expectedPods": 1, "currentHealthy": 1, "desiredHealthy": 1},
+        }
+
+    pods = [pod("web", "shop", "node-1", {"app": "web"}), pod("api", "shop", "node-2", {"app": "api"})]
+    elsewhere = [
+        budget("shop", {"matchLabels": {"app": "api"}}),  # its pod is on node-2
+        budget("pay", {}),  # every pod of another namespace
+        budget("shop", {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}),
+    ]
+    for budgets, blocked in ((elsewhere, False), ([*elsewhere, budget("shop", {})], True)):
+        healthy(server, pods=pods, budgets=budgets)
+        live = Live(parse_kubeconfig(kubeconfig(server.url, {"token": TOKEN})), Limits(deadline=30))
+        found = drain_check_results(live, {POOL: (1, 0)}, {"node-1"})["disruption-budgets"]
+        assert (found.status == "blocked") is blocked, found

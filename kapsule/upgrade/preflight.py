@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.drain import POOL_NAME_LABEL
+from components.drain import POOL_NAME_LABEL, selects
 from components.versions import Version
 
 from .helm import release_manifests
@@ -125,7 +125,7 @@ def run_named(
     runs: dict[str, Callable[[], list[Finding]]] = {
         "removed-apis": lambda: _removed_apis(live, minors, plan.current, removals),
         "deprecated-api-requests": lambda: _requested(live, minors),
-        "disruption-budgets": lambda: _budgets(live),
+        "disruption-budgets": lambda: _budgets(live, cluster.moving() if draining is not None else None),
         "pods-without-controller": lambda: _pods(cluster.moving())[0],
         "local-storage": lambda: _pods(cluster.moving())[1],
         "room-to-move": lambda: [
@@ -201,6 +201,7 @@ def _pod(pod: dict[str, Any]) -> dict[str, Any]:
         "metadata": {
             "namespace": meta.get("namespace"),
             "name": meta.get("name"),
+            "labels": meta.get("labels") if isinstance(meta.get("labels"), dict) else {},  # which budgets select it
             "ownerReferences": owners,
             "annotations": {"kubernetes.io/config.mirror": ""} if mirror else {},
         },
@@ -303,11 +304,19 @@ def _requested(live: Live, minors: list[str]) -> list[Finding]:
     return [Finding(*found) for found in requested_deprecated(text, minors)]
 
 
-def _budgets(live: Live) -> list[Finding]:
+def _budgets(live: Live, moving: list[dict[str, Any]] | None = None) -> list[Finding]:
+    """The budgets that allow no disruption: every one in the cluster, or, given the pods a rotation `moving`,
+    those that select one of them."""
     findings = []
     for budget in live.items("/apis/policy/v1/poddisruptionbudgets"):
         meta, spec, status = budget.get("metadata") or {}, budget.get("spec") or {}, budget.get("status") or {}
         name = f"{meta.get('namespace')}/{meta.get('name')}"
+        if moving is not None and not any(
+            (pod.get("metadata") or {}).get("namespace") == meta.get("namespace")
+            and selects(spec.get("selector"), (pod.get("metadata") or {}).get("labels") or {})
+            for pod in moving
+        ):
+            continue
         expected, healthy, desired = (
             status.get("expectedPods", 0),
             status.get("currentHealthy", 0),
