@@ -28,7 +28,7 @@ PAGE_SIZE = 100
 PRIVATE_RUNNER_VARIABLE = "KAPSULE_PRIVATE_RUNNER"
 NEEDS_PRIVATE_RUNNER = (
     f"a job reaches it only from a runner inside the cluster's private network (a self-hosted runner): set the "
-    f"repository variable {PRIVATE_RUNNER_VARIABLE} to that runner's label"
+    f"repository variable {PRIVATE_RUNNER_VARIABLE} (KAPSULE_PREVIEW_RUNNER for the preview) to that runner's label"
 )
 
 
