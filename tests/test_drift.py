@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kapsule.drift.model import MASK, Step, collect, parse_path, value_at
@@ -56,12 +57,20 @@ FAKE_GH = textwrap.dedent(
     def fields():
         return dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-f")
     if args[:1] == ["api"] and "repos/{owner}/{repo}/issues" in args:
+        answer = os.environ.get("FAKE_GH_ANSWER", "")  # a hostile answer: endless, or nested past any parser
+        if answer == "endless":
+            while True:
+                sys.stdout.write("[" * 65536)
+        if answer == "deep":
+            print("[" * 100000 + "]" * 100000)
+            sys.exit(0)
         f = fields()
+        unfiltered = answer == "unfiltered"  # the listing's filters not applied: every open issue comes back
         found = [
             i for i in issues
             if i["state"] == f["state"]
-            and (not f.get("labels") or f["labels"] in i.get("labels", []))
-            and (not f.get("creator") or i.get("user", {}).get("login") == f["creator"])
+            and (unfiltered or not f.get("labels") or f["labels"] in i.get("labels", []))
+            and (unfiltered or not f.get("creator") or i.get("user", {}).get("login") == f["creator"])
         ]
         size, page = int(f.get("per_page", 30)), int(f.get("page", 1))
         shown = found[(page - 1) * size : page * size]
@@ -92,7 +101,9 @@ FAKE_GH = textwrap.dedent(
 ).lstrip()
 
 
-def keep(tmp_path: Path, stack: str, code: int, report: str | None = None) -> subprocess.CompletedProcess:
+def keep(
+    tmp_path: Path, stack: str, code: int, report: str | None = None, answer: str = ""
+) -> subprocess.CompletedProcess:
     (tmp_path / "bin").mkdir(exist_ok=True)
     gh = tmp_path / "bin" / "gh"
     gh.write_text(FAKE_GH)
@@ -105,6 +116,7 @@ def keep(tmp_path: Path, stack: str, code: int, report: str | None = None) -> su
         **os.environ,
         "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "FAKE_GH_STORE": str(tmp_path / "issues.json"),
+        "FAKE_GH_ANSWER": answer,
     }
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
 
@@ -426,6 +438,30 @@ def test_an_issue_someone_else_opened_with_the_title_marker_and_label_is_never_w
     assert clean.returncode == 0 and "issue #3 closed" in clean.stdout
     others = [i for i in issues(tmp_path) if i["number"] in (1, 2)]
     assert [(i["state"], i["body"], i["comments"]) for i in others] == [("open", body, [])] * 2
+
+
+def test_look_alikes_that_come_back_unfiltered_are_still_never_written_to(tmp_path):
+    """The label and creator filters are GitHub's; the workflow checks author, type, label, title and marker
+    itself too, so look-alikes in an answer that ignored the filters are left alone all the same."""
+    body = report_of("prod", "LB-GP-M")
+    crowd = [
+        look_alike(1, "prod", body),  # another user, with the label
+        look_alike(2, "prod", body, login="github-actions", labels=()),  # a look-alike login, no label
+        {**look_alike(3, "prod", body, login="github-actions[bot]"), "user": {"login": "github-actions[bot]"}},
+    ]
+    seed(tmp_path, crowd)
+    first = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"), answer="unfiltered")
+    assert first.returncode == 0 and "issue opened https://github.com/o/r/issues/4" in first.stdout, first.stderr
+    assert "issue #4 closed" in keep(tmp_path, "prod", 0, answer="unfiltered").stdout
+    assert [(i["state"], i["body"]) for i in issues(tmp_path) if i["number"] < 4] == [("open", body)] * 3
+
+
+@pytest.mark.parametrize(("answer", "words"), [("endless", "answered more than 8 MiB"), ("deep", "")])
+def test_an_endless_or_nested_issue_listing_is_one_line_and_nothing_is_written(tmp_path, answer, words):
+    result = keep(tmp_path, "prod", 2, report_of("prod", "LB-GP-L"), answer=answer)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("python -m kapsule.drift.issue: ") and words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and issues(tmp_path) == []
 
 
 def test_a_hundred_look_alikes_do_not_hide_the_workflows_own_issue(tmp_path):

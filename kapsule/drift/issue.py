@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import selectors
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,8 @@ MAX_REPORT_BYTES = 4 * 1024 * 1024
 #: GitHub refuses a body over 65,536 characters; the cut line and the run's link fit in what is left.
 MAX_BODY_CHARACTERS = 60_000
 MAX_GH_OUTPUT = 8 * 1024 * 1024
+#: One `gh` call, its whole answer included.
+GH_SECONDS = 120.0
 #: The workflow's own account (the GITHUB_TOKEN's) and the label only the workflow puts on its issues.
 OWN_AUTHOR = "github-actions[bot]"
 LABEL = "kapsule-drift"
@@ -53,16 +59,39 @@ def title(stack: str) -> str:
 
 
 def gh(*args: str) -> str:
-    """Run `gh` with arguments (never through a shell); its standard output."""
+    """Run `gh` with arguments (never through a shell); its standard output, read as it comes: at most
+    MAX_GH_OUTPUT bytes within GH_SECONDS, or GhError (an answer cut short is never read as JSON)."""
     program = shutil.which("gh")
     if program is None:
         raise GhError("the GitHub CLI (gh) is not on PATH")
-    result = subprocess.run([program, *args], capture_output=True, text=True, timeout=120, check=False)
-    if result.returncode != 0:
-        raise GhError(
-            f"gh {args[0]} {args[1]} failed: {(result.stderr.strip().splitlines() or ['no message'])[0][:300]}"
-        )
-    return result.stdout[:MAX_GH_OUTPUT]
+    what = f"gh {args[0]} {args[1]}"
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen([program, *args], stdout=subprocess.PIPE, stderr=errors) as process,
+    ):
+        assert process.stdout is not None
+        chunks, size, ends = [], 0, time.monotonic() + GH_SECONDS
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            while True:
+                left = ends - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    process.kill()
+                    raise GhError(f"{what} did not finish within {GH_SECONDS:g} s")
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_GH_OUTPUT:
+                    process.kill()
+                    raise GhError(f"{what} answered more than {MAX_GH_OUTPUT // 2**20} MiB")
+                chunks.append(chunk)
+        code = process.wait(timeout=max(1.0, ends - time.monotonic()))
+        if code != 0:
+            errors.seek(0)
+            message = errors.read(4096).decode("utf-8", "replace").strip().splitlines() or ["no message"]
+            raise GhError(f"{what} failed: {message[0][:300]}")
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def open_issue(stack: str) -> int | None:
@@ -194,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         print(keep(args.stack, args.code, args.report, args.run_url))
-    except (GhError, json.JSONDecodeError, ValueError, subprocess.TimeoutExpired) as error:
+    except (GhError, json.JSONDecodeError, ValueError, RecursionError, subprocess.TimeoutExpired) as error:
         print(f"python -m kapsule.drift.issue: {error}", file=sys.stderr)
         return 1
     return 0

@@ -234,7 +234,7 @@ jobs:
           set +e
           .venv/bin/python -m kapsule rotate --stack "$STACK" --apply --deadline 3h --format markdown > rotate.md
           code=$?
-          cat rotate.md >> "$GITHUB_STEP_SUMMARY"
+          head -c 1000000 rotate.md >> "$GITHUB_STEP_SUMMARY"  # a summary holds 1 MiB
           if [ "$code" -ne 0 ] && [ "$code" -ne 2 ]; then exit "$code"; fi
 """
     + CLOSE_ACCESS
