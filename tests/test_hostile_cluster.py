@@ -588,3 +588,21 @@ def test_a_rotation_counts_only_the_budgets_that_select_a_pod_of_the_nodes_it_dr
         live = Live(parse_kubeconfig(kubeconfig(server.url, {"token": TOKEN})), Limits(deadline=30))
         found = drain_check_results(live, {POOL: (1, 0)}, {"node-1"})["disruption-budgets"]
         assert (found.status == "blocked") is blocked, found
+
+
+def test_a_helm_release_that_takes_long_to_parse_is_stopped_at_the_preflight_s_deadline(server):
+    """A release unpacks to up to 32 MiB and parsing it takes seconds of CPU between two requests: the parse
+    checks the deadline as it goes, and what a release unpacks to counts against the bytes read."""
+    from kapsule.upgrade.helm import release_manifests
+    from kapsule.upgrade.kubeconfig import parse_kubeconfig
+    from kapsule.upgrade.live import BudgetExceeded, Limits, Live
+
+    manifest = "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n" for i in range(100_000))
+    healthy(server, secrets=[helm_release("shop", "big", manifest)])
+    live = Live(parse_kubeconfig(kubeconfig(server.url, {"token": TOKEN})), Limits(deadline=1))
+    started = time.monotonic()
+    with pytest.raises(BudgetExceeded, match="deadline of 1s passed"):
+        for _release in release_manifests(live):
+            pass
+    assert time.monotonic() - started < 5
+    assert live.total.bytes > len(manifest)  # the Secret as read, and the manifest it unpacked to

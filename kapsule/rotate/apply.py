@@ -314,7 +314,7 @@ def _one(run: _Run, rule: PoolRule, member: Member, drain_timeout: float | None)
         return False
     try:
         with run.live.check():
-            pods = [p for p in run.live.items("/api/v1/pods") if (p.get("spec") or {}).get("nodeName") == name]
+            pods = [p for p in run.live.items("/api/v1/pods") if _mapping(p.get("spec")).get("nodeName") == name]
         controllers = {uid: ns for uid, ns in ((_controller(p), _namespace(p)) for p in pods) if uid and ns}
         before = _ready_by_controller(run.live, controllers)
     except LiveError as error:

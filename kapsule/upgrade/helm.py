@@ -8,7 +8,7 @@ import base64
 import binascii
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -36,19 +36,24 @@ def decode_release(data: str) -> Any:
     return loads(packed, "the release")
 
 
+#: A long manifest's parse is stopped at the deadline: it is checked every this many of the parser's events.
+EVENTS_PER_CHECK = 10_000
 #: A manifest document nested deeper than this is not a Kubernetes object: it is refused, never composed.
 MAX_DEPTH = 64
 
 
-def document_heads(text: str) -> list[dict[str, Any]]:
+def document_heads(text: str, on_time: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
     """Each document's `apiVersion`, `kind` and `metadata.name`, read from the parser's events without composing
-    the document: nesting is bounded (ValueError past MAX_DEPTH), and aliases are never expanded."""
+    the document: nesting is bounded (ValueError past MAX_DEPTH), and aliases are never expanded. `on_time` is
+    called every EVENTS_PER_CHECK events, so a deadline stops a long parse (whatever it raises goes through)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     heads: list[dict[str, Any]] = []
     path: list[Any] = []  # per open collection: [is_mapping, pending key or None, the key this collection sits under]
     head: dict[str, Any] = {}
     try:
-        for event in yaml.parse(text, Loader=loader):
+        for count, event in enumerate(yaml.parse(text, Loader=loader)):
+            if count % EVENTS_PER_CHECK == 0:
+                on_time()
             if isinstance(event, yaml.DocumentStartEvent):
                 head, path = {}, []
             elif isinstance(event, yaml.DocumentEndEvent):
@@ -101,7 +106,9 @@ def release_manifests(live: Live) -> Iterator[tuple[str, list[dict[str, Any]]]]:
             if not isinstance(release, dict):
                 raise ValueError("not a release object")
             chart = _mapping(_mapping(release, "chart"), "metadata")
-            documents = document_heads(str(release.get("manifest", "")))
+            manifest = str(release.get("manifest", ""))
+            live.spend(len(manifest))  # what a release unpacks to is read too: it counts against the budget
+            documents = document_heads(manifest, live.on_time)
         except ValueError as error:
             yield f"{name} (unreadable release: {error})", []
             continue

@@ -135,6 +135,16 @@ class Live:
         self.total.requests += 1
         return min(remaining, limits.request_timeout)
 
+    def spend(self, size: int) -> None:
+        """Count `size` bytes of work on what was read (a Helm release unpacked) against the budget, on time."""
+        self._charge_bytes(size)
+        self.on_time()
+
+    def on_time(self) -> None:
+        """BudgetExceeded once the preflight's deadline has passed: for work between requests (a long parse)."""
+        if time.monotonic() >= self.deadline:
+            raise self._exceeded(f"the preflight's deadline of {self.limits.deadline:g}s passed")
+
     def _charge_bytes(self, count: int) -> None:
         self.spent.bytes += count
         self.total.bytes += count
