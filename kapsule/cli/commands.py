@@ -80,14 +80,20 @@ def redact_state(source: Path, target: Path) -> int:
 MAX_GENERATED_BYTES = 4 * 1024 * 1024
 
 
-def write_generated(check: bool) -> int:
-    """Write (or with `check`, compare) what is generated from the code and the stack files."""
+def write_generated(check: bool, cli: dict[Path, str]) -> int:
+    """Write (or with `check`, compare) what is generated from the code and the stack files; `cli`, the
+    command-line reference the parser gave."""
     from ..files import FileProblem, read_text
     from ..generated import reference, workflows
     from ..stackfile import editor_schema
 
     try:
-        generated = {**reference.documents(), **workflows.documents(), **editor_schema.documents()}
+        generated = {
+            **reference.documents(),
+            **workflows.documents(),
+            **editor_schema.documents(),
+            **cli,
+        }
     except StackConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID

@@ -12,7 +12,7 @@ with the live cluster checked before each step (0 on the target, 2 steps to take
 `python -m kapsule access open|close --stack NAME`: a CI run's own address in the API server's allow-list,
 added before the jobs that need the API server and removed after them (docs/api-access.md).
 `python -m kapsule rotate --stack NAME [--apply]`: replace the nodes past their pool's max_node_age_days, one at
-a time, within the disruption budgets (0 nothing to do, 2 nodes to rotate, 3 a blocker, 1 invalid).
+a time, within the disruption budgets (0 nothing to do, 2 nodes to rotate, 3 a blocker, 1 invalid, 130 interrupted).
 
 `python -m kapsule generate [--check]`: the reference in docs/ and the workflows' stack lists, generated.
 
@@ -97,8 +97,8 @@ class Once(argparse.Action):
 
 
 # longer than 60 lines: the command line's one table: each command beside its flags
-def parser() -> argparse.ArgumentParser:
-    """The command line."""
+def parser(commands_out: dict[str, argparse.ArgumentParser] | None = None) -> argparse.ArgumentParser:
+    """The command line; `commands_out`, when given, receives each command's own parser (docs/cli.md)."""
     main_parser = Parser(
         prog="python -m kapsule", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -222,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     from .rotate_args import add_parser as add_rotate
 
     add_rotate(commands, stack_name, Once)
+    if commands_out is not None:
+        commands_out.update(commands.choices)
     return main_parser
 
 
@@ -268,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return show_catalog(day)
     if args.command in ("generate", "docs"):
-        return write_generated(check=args.check)
+        from .reference import documents as cli_reference
+
+        commands: dict[str, argparse.ArgumentParser] = {}
+        top = parser(commands)
+        return write_generated(check=args.check, cli=cli_reference(top, commands))
     if args.command == "prices":
         from ..cost.prices import refresh_prices
 
