@@ -37,6 +37,11 @@ def of_type(resources: list[ResourceView], type_: str) -> list[ResourceView]:
     return [r for r in resources if r.type == type_]
 
 
+def _mapping(value: object) -> dict:
+    """`value` when it is a mapping; an unknown (None, or the plan's marker) or another type reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def autohealing(resources, settings):
     return [
         (p, f"pool {p.name}: autohealing is off")
@@ -75,8 +80,9 @@ def node_age(resources, settings):
 
 def zones(resources, settings):
     zones = {p.inputs.get("zone") for p in of_type(resources, POOL)}
-    # A platform stack has no pools of its own: their zones are the cluster stack's to judge.
-    if not zones or None in zones or len(zones) >= settings["minZones"]:
+    # A platform stack has no pools of its own: their zones are the cluster stack's to judge; a zone not known
+    # yet (None, or the plan's marker) is judged once it is.
+    if not zones or not all(isinstance(zone, str) for zone in zones) or len(zones) >= settings["minZones"]:
         return []
     listed = ", ".join(sorted(zones)) or "none"
     return [(None, f"pools span {len(zones)} zone(s) ({listed}); production needs at least {settings['minZones']}")]
@@ -150,8 +156,8 @@ def tags(resources, settings):
 def source_ranges(resources, settings):
     found = []
     for service in of_type(resources, SERVICE):
-        spec = service.inputs.get("spec") or {}
-        annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
+        spec = _mapping(service.inputs.get("spec"))  # unknown during a preview: judged as what is known
+        annotations = _mapping(_mapping(service.inputs.get("metadata")).get("annotations"))
         if spec.get("type") != "LoadBalancer" or annotations.get(PRIVATE_LB) == "true":
             continue
         listed = spec.get("loadBalancerSourceRanges")

@@ -12,7 +12,7 @@ import yaml
 from kapsule.exits import EXIT_INVALID
 from kapsule.names import ROOT
 from kapsule.plan.stack import plan_stack
-from kapsule.resources.model import ResourceView
+from kapsule.resources.model import UNKNOWN, ResourceView
 from policy.rules import RULES, PolicyConfigError, evaluate, resolve, stack_config
 from tests.conftest import STACKS, copy_project
 
@@ -128,6 +128,18 @@ def test_unknown_values_during_a_preview_are_not_judged():
     acl = ResourceView("scaleway:kubernetes/acl:Acl", "cluster-api-access", "urn:acl", {"aclRules": None})
     for rule in RULES:
         assert rule.run([unknown, cluster(), acl]) == [], rule.name
+    # The marker the engine's view and the offline plan both pass for an unknown (policy/engine_view.py), beside a
+    # known pool: each rule judges what is known and passes over the rest, never a TypeError.
+    marked = ResourceView(
+        "scaleway:kubernetes/pool:Pool",
+        "b",
+        "urn:b",
+        {"nodeType": UNKNOWN, "autohealing": UNKNOWN, "tags": UNKNOWN, "zone": UNKNOWN},
+    )
+    unknown_service = ResourceView("kubernetes:core/v1:Service", "api", "urn:s", {"spec": UNKNOWN, "metadata": UNKNOWN})
+    marked_acl = ResourceView("scaleway:kubernetes/acl:Acl", "cluster-api-access", "urn:acl", {"aclRules": UNKNOWN})
+    for rule in RULES:
+        assert rule.run([marked, unknown, cluster(), marked_acl, unknown_service]) == [], rule.name
 
 
 def test_settings_and_levels_come_from_the_stack_config():
