@@ -19,15 +19,17 @@ FORMAT ?= text
 STATE ?=
 ## NO_STATE  1 plans as if nothing were deployed: an explicit choice, never a fallback
 NO_STATE ?=
-# The values reach the shell through the environment, quoted, never spliced into a recipe's text:
-# `make up STACK='x; touch /tmp/p #'` is a stack name the program refuses, not a second command.
+# These values reach the shell through the environment, quoted, never spliced into a recipe's text:
+# `make up STACK='x; touch /tmp/p #'` is a stack name the program refuses, not a second command. PYTHON and
+# VENV are different: they name a program and a directory, so they are part of the commands themselves and the
+# shell reads them as such; give them only what you would type as a command.
 export STACK FORMAT STATE NO_STATE UP_STACK
 PLAN_ARGS = --format "$$FORMAT" $(if $(STATE),--state "$$STATE") $(if $(NO_STATE),--no-state)
 # `kapsule plan` exits 0 (no changes), 2 (changes) or 3 (destructive): a plan that worked. Anything else
 # (1, or a signal) fails the target with the plan's own code. Recipes that use it are not echoed.
 PLAN_WORKED = || { code=$$?; [ $$code -eq 2 ] || [ $$code -eq 3 ] || exit $$code; }
 
-# State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (see README, "State").
+# State lives in a local folder unless PULUMI_BACKEND_URL says otherwise (docs/state-and-ci.md).
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
 .PHONY: help preview plan test lint up down pulumi-preview engine lint-tools e2e install bench docs generate clean mutation
