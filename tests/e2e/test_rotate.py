@@ -83,6 +83,23 @@ def kube_node(core, name: str) -> None:
     )
 
 
+def replica_set(apps, namespace: str, app: str, replicas: int) -> str:
+    """A ReplicaSet object that owns the pods the test makes (the garbage collector keeps them); no controller of
+    it runs here. Its uid, for the pods' owner reference."""
+    body = {
+        "metadata": {"name": app},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": app}},
+            "template": {
+                "metadata": {"labels": {"app": app}},
+                "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+            },
+        },
+    }
+    return str(apps.create_namespaced_replica_set(namespace, body).metadata.uid)
+
+
 def web_pod(core, name: str, node_name: str, owner_uid: str) -> None:
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "uid": owner_uid, "controller": True}
     core.create_namespaced_pod(
@@ -145,22 +162,7 @@ def test_rotate_is_refused_by_the_budget_then_replaces_the_oldest_node_once_it_a
         core.create_namespace({"metadata": {"name": NAMESPACE}})
         for name in ("old", "young", "ghost"):
             kube_node(core, name)
-        # A ReplicaSet object owns the pods (the garbage collector keeps them); no controller of it runs here.
-        replicaset = apps.create_namespaced_replica_set(
-            NAMESPACE,
-            {
-                "metadata": {"name": "web"},
-                "spec": {
-                    "replicas": 3,
-                    "selector": {"matchLabels": {"app": "web"}},
-                    "template": {
-                        "metadata": {"labels": {"app": "web"}},
-                        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
-                    },
-                },
-            },
-        )
-        uid = replicaset.metadata.uid
+        uid = replica_set(apps, NAMESPACE, "web", 3)
         for name, where in (("web-0", "old"), ("web-1", "old"), ("web-2", "young")):
             web_pod(core, name, where, uid)
         client.PolicyV1Api(api_client).create_namespaced_pod_disruption_budget(
@@ -333,21 +335,7 @@ def test_a_pool_with_max_unavailable_0_is_rotated_with_a_surge_node_and_its_size
         core.create_namespace({"metadata": {"name": SURGE_NAMESPACE}})
         for name in ("s-old", "s-young"):
             surge_node(core, name)
-        replicaset = apps.create_namespaced_replica_set(
-            SURGE_NAMESPACE,
-            {
-                "metadata": {"name": "pay"},
-                "spec": {
-                    "replicas": 2,
-                    "selector": {"matchLabels": {"app": "pay"}},
-                    "template": {
-                        "metadata": {"labels": {"app": "pay"}},
-                        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
-                    },
-                },
-            },
-        )
-        uid = replicaset.metadata.uid
+        uid = replica_set(apps, SURGE_NAMESPACE, "pay", 2)
         pay_pod(core, "pay-0", "s-old", uid)
         pay_pod(core, "pay-1", "s-young", uid)
 

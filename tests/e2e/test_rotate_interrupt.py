@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.e2e.test_rotate import NAMESPACE, POOL, PROVIDER, kube_node, wait_for_budget, web_pod
+from tests.e2e.test_rotate import NAMESPACE, POOL, PROVIDER, kube_node, replica_set, wait_for_budget, web_pod
 from tests.e2e.test_rotate import project as project  # the same stack as the other rotation tests
 from tests.scaleway_api import node, pool, serve
 
@@ -55,22 +55,9 @@ def test_ctrl_c_while_a_node_drains_puts_it_back_and_exits_130(api_server, proje
         core.create_namespace({"metadata": {"name": NAMESPACE}})
         for name in ("old", "young"):
             kube_node(core, name)
-        replicaset = apps.create_namespaced_replica_set(
-            NAMESPACE,
-            {
-                "metadata": {"name": "web"},
-                "spec": {
-                    "replicas": 3,
-                    "selector": {"matchLabels": {"app": "web"}},
-                    "template": {
-                        "metadata": {"labels": {"app": "web"}},
-                        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
-                    },
-                },
-            },
-        )
+        uid = replica_set(apps, NAMESPACE, "web", 3)
         for name, where in (("web-0", "old"), ("web-1", "old"), ("web-2", "young")):
-            web_pod(core, name, where, replicaset.metadata.uid)
+            web_pod(core, name, where, uid)
         # One disruption allowed: the drain evicts one pod of `old`, then waits on the budget for the other.
         client.PolicyV1Api(api_client).create_namespaced_pod_disruption_budget(
             NAMESPACE,
